@@ -1,0 +1,177 @@
+// Handle and argument plumbing shared by every exported function, and the module entry point.
+#include "common.h"
+
+namespace ft {
+
+// A random 128-bit tag: only handles made by this addon pass the check in Box().
+const napi_type_tag kTensorTag = {0x6b3f1e2a9c4d4b7eULL, 0x8a51f0c2d7e36b19ULL};
+
+Napi::Value Wrap(Napi::Env env, at::Tensor t) {
+  if (!t.defined()) return env.Null();
+  auto* box = new TensorBox{std::move(t)};
+  auto ext = Napi::External<TensorBox>::New(env, box, [](Napi::Env, TensorBox* b) { delete b; });
+  ext.TypeTag(&kTensorTag);
+  return ext;
+}
+
+Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
+  auto arr = Napi::Array::New(env, ts.size());
+  for (size_t i = 0; i < ts.size(); ++i) arr.Set(static_cast<uint32_t>(i), Wrap(env, ts[i]));
+  return arr;
+}
+
+void ThrowType(const Napi::CallbackInfo& info, size_t i, const char* need) {
+  throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + ": expected " + need);
+}
+
+bool Missing(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() <= i || info[i].IsUndefined() || info[i].IsNull();
+}
+
+bool IsTensor(const Napi::Value& v) {
+  if (!v.IsExternal()) return false;
+  return v.As<Napi::External<TensorBox>>().CheckTypeTag(&kTensorTag);
+}
+
+TensorBox* Box(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !IsTensor(info[i])) ThrowType(info, i, "a tensor handle");
+  return info[i].As<Napi::External<TensorBox>>().Data();
+}
+
+const at::Tensor& T(const Napi::CallbackInfo& info, size_t i) {
+  TensorBox* b = Box(info, i);
+  if (!b->t.defined()) {
+    throw Napi::Error::New(info.Env(), "argument " + std::to_string(i) + ": the tensor was disposed");
+  }
+  return b->t;
+}
+
+c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return c10::nullopt;
+  return T(info, i);
+}
+
+std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsArray()) ThrowType(info, i, "an array of tensor handles");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    Napi::Value v = arr.Get(k);
+    if (!IsTensor(v)) ThrowType(info, i, "an array of tensor handles");
+    const at::Tensor& t = v.As<Napi::External<TensorBox>>().Data()->t;
+    if (!t.defined()) throw Napi::Error::New(info.Env(), "a tensor in the list was disposed");
+    out.push_back(t);
+  }
+  return out;
+}
+
+double Num(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber()) ThrowType(info, i, "a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+int64_t Int(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() > i && info[i].IsBigInt()) {
+    bool lossless = false;
+    int64_t v = info[i].As<Napi::BigInt>().Int64Value(&lossless);
+    if (!lossless) ThrowType(info, i, "an integer within int64");
+    return v;
+  }
+  double d = Num(info, i);
+  if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9007199254740992.0) ThrowType(info, i, "an integer");
+  return static_cast<int64_t>(d);
+}
+
+c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return c10::nullopt;
+  return Int(info, i);
+}
+
+c10::optional<double> OptNum(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return c10::nullopt;
+  return Num(info, i);
+}
+
+bool Bool(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsBoolean()) ThrowType(info, i, "a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+std::string Str(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsString()) ThrowType(info, i, "a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsArray()) ThrowType(info, i, "an array of integers");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<int64_t> out(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    Napi::Value v = arr.Get(k);
+    if (!v.IsNumber()) ThrowType(info, i, "an array of integers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d) || std::floor(d) != d) ThrowType(info, i, "an array of integers");
+    out[k] = static_cast<int64_t>(d);
+  }
+  return out;
+}
+
+c10::optional<std::vector<int64_t>> OptInts(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return c10::nullopt;
+  return Ints(info, i);
+}
+
+at::Scalar ToScalar(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i) ThrowType(info, i, "a number or boolean");
+  Napi::Value v = info[i];
+  if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
+  if (v.IsBigInt()) return at::Scalar(Int(info, i));
+  if (!v.IsNumber()) ThrowType(info, i, "a number or boolean");
+  double d = v.As<Napi::Number>().DoubleValue();
+  // An integral JS number acts like a Python int, so `intTensor.add(1)` stays integer.
+  if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= 9007199254740992.0) {
+    return at::Scalar(static_cast<int64_t>(d));
+  }
+  return at::Scalar(d);
+}
+
+at::ScalarType DType(const Napi::CallbackInfo& info, size_t i) {
+  int64_t code = Int(info, i);
+  switch (static_cast<at::ScalarType>(code)) {
+    case at::kByte: case at::kChar: case at::kShort: case at::kInt: case at::kLong:
+    case at::kHalf: case at::kFloat: case at::kDouble: case at::kBool: case at::kBFloat16:
+      return static_cast<at::ScalarType>(code);
+    default:
+      throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + ": unsupported dtype code " + std::to_string(code));
+  }
+}
+
+c10::optional<at::ScalarType> OptDType(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return c10::nullopt;
+  return DType(info, i);
+}
+
+at::Device Dev(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return at::Device(at::kCPU);
+  return at::Device(Str(info, i));
+}
+
+at::TensorOptions Opts(const Napi::CallbackInfo& info, size_t dtypeIndex, size_t deviceIndex) {
+  at::TensorOptions o = at::TensorOptions().device(Dev(info, deviceIndex));
+  if (auto d = OptDType(info, dtypeIndex)) o = o.dtype(*d);
+  return o;
+}
+
+}  // namespace ft
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ft::RegisterCreate(env, exports);
+  ft::RegisterTensorOps(env, exports);
+  ft::RegisterNnOps(env, exports);
+  ft::RegisterRuntime(env, exports);
+  exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+  return exports;
+}
+
+NODE_API_MODULE(finetune_native, Init)

@@ -1,0 +1,80 @@
+// Shared helpers of the addon: tensor handles, argument checks, libtorch-error translation.
+// The addon is thin: each exported function calls one ATen op. Policy lives in TypeScript.
+#pragma once
+#include <napi.h>
+#include <ATen/ATen.h>
+#include <torch/version.h>
+#include <cmath>
+#include <c10/util/Optional.h>
+#include <string>
+#include <vector>
+
+namespace ft {
+
+#define FT_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+// A JS handle owns one reference to a libtorch tensor. dispose() drops it at once; the External's
+// finalizer frees the box when JS no longer references the handle.
+struct TensorBox {
+  at::Tensor t;
+};
+
+extern const napi_type_tag kTensorTag;
+
+Napi::Value Wrap(Napi::Env env, at::Tensor t);
+Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
+TensorBox* Box(const Napi::CallbackInfo& info, size_t i);
+const at::Tensor& T(const Napi::CallbackInfo& info, size_t i);
+c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i);
+std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i);
+bool IsTensor(const Napi::Value& v);
+
+double Num(const Napi::CallbackInfo& info, size_t i);
+int64_t Int(const Napi::CallbackInfo& info, size_t i);
+c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, size_t i);
+c10::optional<double> OptNum(const Napi::CallbackInfo& info, size_t i);
+bool Bool(const Napi::CallbackInfo& info, size_t i);
+std::string Str(const Napi::CallbackInfo& info, size_t i);
+std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i);
+c10::optional<std::vector<int64_t>> OptInts(const Napi::CallbackInfo& info, size_t i);
+at::Scalar ToScalar(const Napi::CallbackInfo& info, size_t i);
+at::ScalarType DType(const Napi::CallbackInfo& info, size_t i);
+c10::optional<at::ScalarType> OptDType(const Napi::CallbackInfo& info, size_t i);
+at::Device Dev(const Napi::CallbackInfo& info, size_t i);
+at::TensorOptions Opts(const Napi::CallbackInfo& info, size_t dtypeIndex, size_t deviceIndex);
+bool Missing(const Napi::CallbackInfo& info, size_t i);
+
+[[noreturn]] void ThrowType(const Napi::CallbackInfo& info, size_t i, const char* need);
+
+// Runs fn, turning libtorch's exceptions into JS errors with libtorch's message.
+template <typename F>
+Napi::Value Guard(const Napi::CallbackInfo& info, F fn) {
+  try {
+    return fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+using Registrar = void (*)(Napi::Env, Napi::Object);
+void RegisterCreate(Napi::Env env, Napi::Object exports);
+void RegisterTensorOps(Napi::Env env, Napi::Object exports);
+void RegisterNnOps(Napi::Env env, Napi::Object exports);
+void RegisterRuntime(Napi::Env env, Napi::Object exports);
+
+}  // namespace ft
+
+// Declares an exported function whose body runs under Guard.
+#define FT_FN(name)                                                       \
+  static Napi::Value name##_impl(const Napi::CallbackInfo& info);         \
+  static Napi::Value name(const Napi::CallbackInfo& info) {               \
+    return ft::Guard(info, [&]() { return name##_impl(info); });          \
+  }                                                                       \
+  static Napi::Value name##_impl(const Napi::CallbackInfo& info)
+
+#define FT_EXPORT(exports, name) exports.Set(#name, Napi::Function::New(env, name, #name))

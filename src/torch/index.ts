@@ -1,0 +1,9 @@
+// finetune-ts/torch: tensors, autograd, memory scopes and safetensors on libtorch.
+export { Tensor, type Scalar, type TensorOrScalar, type NestedArray } from "./tensor.js";
+export { type DType, isFloating } from "./dtype.js";
+export * from "./creation.js";
+export * from "./ops.js";
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autocast, isAutocastEnabled, type AutocastOptions } from "./autograd.js";
+export { tidy, keep, dispose, liveTensors } from "./scope.js";
+export * from "./runtime.js";
+export { SafetensorsFile, SafetensorsError, loadFile, saveFile, loadMetadata, type TensorInfo } from "./safetensors.js";
