@@ -1,0 +1,41 @@
+// Parameter initialisers (torch.nn.init): in place, without recording gradients.
+import { noGrad, type Tensor } from "../torch/index.js";
+
+export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
+  return noGrad(() => t.normal_(mean, std));
+}
+export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
+  return noGrad(() => t.uniform_(a, b));
+}
+export function constant_(t: Tensor, value: number): Tensor {
+  return noGrad(() => t.fill_(value));
+}
+export function zeros_(t: Tensor): Tensor {
+  return noGrad(() => t.zero_());
+}
+export function ones_(t: Tensor): Tensor {
+  return noGrad(() => t.fill_(1));
+}
+
+function fans(t: Tensor): [number, number] {
+  const s = t.shape;
+  if (s.length < 2) throw new Error(`fan in/out needs a tensor with at least 2 dims, got shape [${s.join(", ")}]`);
+  const receptive = s.slice(2).reduce((a, b) => a * b, 1);
+  return [s[1] * receptive, s[0] * receptive];
+}
+
+/** torch.nn.init.kaiming_uniform_ for leaky_relu with slope a (fan_in mode). */
+export function kaimingUniform_(t: Tensor, a = 0): Tensor {
+  const [fanIn] = fans(t);
+  const gain = Math.sqrt(2 / (1 + a * a));
+  const bound = gain * Math.sqrt(3 / fanIn);
+  return uniform_(t, -bound, bound);
+}
+export function xavierUniform_(t: Tensor, gain = 1): Tensor {
+  const [fanIn, fanOut] = fans(t);
+  const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform_(t, -bound, bound);
+}
+export function fanIn(t: Tensor): number {
+  return fans(t)[0];
+}

@@ -1,0 +1,228 @@
+// Optimizers with torch.optim's exact update math, parameter groups and state dicts.
+import { Tensor, noGrad, tidy, keep, zerosLike, dispose } from "../torch/index.js";
+
+export interface ParamGroup {
+  params: Tensor[];
+  lr: number;
+  [option: string]: unknown;
+}
+export type ParamsArg = Tensor[] | (Partial<ParamGroup> & { params: Tensor[] })[];
+
+/** PyTorch's optimizer state_dict layout: per-parameter state by index, and the groups' options. */
+export interface OptimizerStateDict {
+  state: Record<number, Record<string, Tensor | number>>;
+  param_groups: Record<string, unknown>[];
+}
+
+export abstract class Optimizer {
+  readonly paramGroups: ParamGroup[] = [];
+  readonly state = new Map<Tensor, Record<string, Tensor | number>>();
+
+  constructor(params: ParamsArg, defaults: Record<string, unknown> & { lr: number }) {
+    if (!Array.isArray(params) || params.length === 0) throw new TypeError(`${this.constructor.name}: got an empty parameter list`);
+    const groups = params[0] instanceof Tensor ? [{ params: params as Tensor[] }] : (params as (Partial<ParamGroup> & { params: Tensor[] })[]);
+    const seen = new Set<Tensor>();
+    for (const g of groups) {
+      if (!Array.isArray(g.params)) throw new TypeError(`${this.constructor.name}: each parameter group needs a 'params' array`);
+      for (const p of g.params) {
+        if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: params must be Tensors`);
+        if (seen.has(p)) throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
+        seen.add(p);
+      }
+      this.paramGroups.push({ ...defaults, ...g, params: g.params } as ParamGroup);
+    }
+    for (const g of this.paramGroups) this.validate(g);
+  }
+
+  protected abstract validate(g: ParamGroup): void;
+  /** One update of every parameter that has a gradient. */
+  abstract step(): void;
+
+  /** Sets every gradient to null (zero_grad(set_to_none=True), PyTorch 2's default). */
+  zeroGrad(): void {
+    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+  }
+
+  protected stateFor(p: Tensor, make: () => Record<string, Tensor | number>): Record<string, Tensor | number> {
+    let s = this.state.get(p);
+    if (!s) {
+      s = make();
+      for (const v of Object.values(s)) if (v instanceof Tensor) keep(v);
+      this.state.set(p, s);
+    }
+    return s;
+  }
+
+  /** The state in PyTorch's layout. Tensors are the optimizer's own: save them, do not dispose them. */
+  stateDict(): OptimizerStateDict {
+    const index = new Map<Tensor, number>();
+    const param_groups = this.paramGroups.map((g) => {
+      const { params, ...opts } = g;
+      return { ...opts, params: params.map((p) => index.set(p, index.size).get(p)!) };
+    });
+    const state: OptimizerStateDict["state"] = {};
+    for (const [p, s] of this.state) {
+      const i = index.get(p);
+      if (i !== undefined) state[i] = { ...s };
+    }
+    return { state, param_groups };
+  }
+
+  /** Restores state saved by stateDict (tensors are copied, so the source may be disposed after). */
+  loadStateDict(sd: OptimizerStateDict): void {
+    if (!sd || !Array.isArray(sd.param_groups) || typeof sd.state !== "object") {
+      throw new TypeError("loadStateDict(): expected { state, param_groups }");
+    }
+    if (sd.param_groups.length !== this.paramGroups.length) {
+      throw new Error(`loadStateDict(): the state has ${sd.param_groups.length} parameter groups, the optimizer ${this.paramGroups.length}`);
+    }
+    const byIndex: Tensor[] = [];
+    sd.param_groups.forEach((g, gi) => {
+      const ids = g.params as number[];
+      if (!Array.isArray(ids) || ids.length !== this.paramGroups[gi].params.length) {
+        throw new Error(`loadStateDict(): parameter group ${gi} has ${ids?.length} parameters in the state, ${this.paramGroups[gi].params.length} in the optimizer`);
+      }
+      ids.forEach((id, k) => (byIndex[id] = this.paramGroups[gi].params[k]));
+      const { params: _ignored, ...opts } = g;
+      Object.assign(this.paramGroups[gi], opts);
+    });
+    for (const s of this.state.values()) dispose(s);
+    this.state.clear();
+    noGrad(() => {
+      for (const [id, s] of Object.entries(sd.state)) {
+        const p = byIndex[Number(id)];
+        if (!p) throw new Error(`loadStateDict(): state for parameter ${id}, which no group holds`);
+        const copy: Record<string, Tensor | number> = {};
+        for (const [k, v] of Object.entries(s)) {
+          if (v instanceof Tensor) {
+            if (v.shape.join(",") !== p.shape.join(",") && v.numel() !== 1) {
+              throw new Error(`loadStateDict(): state '${k}' of parameter ${id} has shape [${v.shape}] but the parameter has [${p.shape}]`);
+            }
+            copy[k] = keep(v.to({ device: p.device, dtype: v.numel() === p.numel() ? p.dtype : v.dtype, copy: true }));
+          } else copy[k] = v;
+        }
+        this.state.set(p, copy);
+      }
+    });
+  }
+
+  /** Frees the optimizer's state tensors. */
+  dispose(): void {
+    for (const s of this.state.values()) dispose(s);
+    this.state.clear();
+  }
+}
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+/**
+ * torch.optim.AdamW: decoupled weight decay (p ← p·(1 − lr·wd)), then Adam with bias correction
+ * and eps added outside the square root. Defaults are PyTorch's (lr 1e-3, wd 0.01).
+ */
+export class AdamW extends Optimizer {
+  constructor(params: ParamsArg, o: AdamWOptions = {}) {
+    super(params, { lr: o.lr ?? 1e-3, betas: o.betas ?? [0.9, 0.999], eps: o.eps ?? 1e-8, weight_decay: o.weightDecay ?? 1e-2 });
+  }
+
+  protected validate(g: ParamGroup): void {
+    const [b1, b2] = g.betas as [number, number];
+    if (!(g.lr >= 0)) throw new RangeError(`AdamW: invalid learning rate ${g.lr}`);
+    if (!((g.eps as number) >= 0)) throw new RangeError(`AdamW: invalid epsilon ${g.eps}`);
+    if (!(b1 >= 0 && b1 < 1)) throw new RangeError(`AdamW: invalid beta parameter at index 0: ${b1}`);
+    if (!(b2 >= 0 && b2 < 1)) throw new RangeError(`AdamW: invalid beta parameter at index 1: ${b2}`);
+    if (!((g.weight_decay as number) >= 0)) throw new RangeError(`AdamW: invalid weight_decay value ${g.weight_decay}`);
+  }
+
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        const lr = g.lr;
+        const [beta1, beta2] = g.betas as [number, number];
+        const eps = g.eps as number;
+        const wd = g.weight_decay as number;
+        for (const p of g.params) {
+          tidy(() => {
+            const grad = p.grad;
+            if (!grad) return;
+            const s = this.stateFor(p, () => ({ step: 0, exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) }));
+            const step = (s.step as number) + 1;
+            s.step = step;
+            const expAvg = s.exp_avg as Tensor;
+            const expAvgSq = s.exp_avg_sq as Tensor;
+            p.mul_(1 - lr * wd);
+            expAvg.mul_(beta1).add_(grad, 1 - beta1);
+            expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+            const bc1 = 1 - beta1 ** step;
+            const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
+            const denom = expAvgSq.sqrt().div_(bc2Sqrt).add_(eps);
+            p.addcdiv_(expAvg, denom, -lr / bc1);
+          });
+        }
+      }
+    });
+  }
+}
+
+export interface SGDOptions {
+  lr?: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+/** torch.optim.SGD with momentum, dampening, weight decay (L2, added to the gradient) and Nesterov. */
+export class SGD extends Optimizer {
+  constructor(params: ParamsArg, o: SGDOptions = {}) {
+    super(params, {
+      lr: o.lr ?? 1e-3,
+      momentum: o.momentum ?? 0,
+      dampening: o.dampening ?? 0,
+      weight_decay: o.weightDecay ?? 0,
+      nesterov: o.nesterov ?? false,
+    });
+  }
+
+  protected validate(g: ParamGroup): void {
+    if (!(g.lr >= 0)) throw new RangeError(`SGD: invalid learning rate ${g.lr}`);
+    if (!((g.momentum as number) >= 0)) throw new RangeError(`SGD: invalid momentum value ${g.momentum}`);
+    if (!((g.weight_decay as number) >= 0)) throw new RangeError(`SGD: invalid weight_decay value ${g.weight_decay}`);
+    if (g.nesterov && (!((g.momentum as number) > 0) || g.dampening !== 0)) {
+      throw new RangeError("SGD: Nesterov momentum requires a momentum and zero dampening");
+    }
+  }
+
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        const momentum = g.momentum as number;
+        const dampening = g.dampening as number;
+        const wd = g.weight_decay as number;
+        for (const p of g.params) {
+          tidy(() => {
+            let d = p.grad;
+            if (!d) return;
+            if (wd !== 0) d = d.add(p, wd);
+            if (momentum !== 0) {
+              const s = this.state.get(p);
+              let buf: Tensor;
+              if (!s) {
+                buf = keep(d.clone());
+                this.state.set(p, { momentum_buffer: buf });
+              } else {
+                buf = (s.momentum_buffer as Tensor).mul_(momentum).add_(d, 1 - dampening);
+              }
+              d = g.nesterov ? d.add(buf, momentum) : buf;
+            }
+            p.add_(d, -g.lr);
+          });
+        }
+      }
+    });
+  }
+}
