@@ -27,8 +27,13 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
   return new Tensor(native.stack(tensors.map((t) => t.handle), dim));
 }
 export function where(condition: Tensor, input: TensorOrScalar, other: TensorOrScalar): Tensor {
-  const hv = (x: TensorOrScalar) => (x instanceof Tensor ? x.handle : x);
-  return new Tensor(native.where(condition.handle, hv(input), hv(other)));
+  // A scalar takes the tensor operand's dtype, as Python's torch.where does from 2.0 (1.13 refuses mixed dtypes).
+  return tidy(() => {
+    const like = input instanceof Tensor ? input : other instanceof Tensor ? other : null;
+    const asTensor = (x: TensorOrScalar) => (x instanceof Tensor || !like ? x : fullScalar(x, like));
+    const hv = (x: TensorOrScalar) => (x instanceof Tensor ? x.handle : x);
+    return new Tensor(native.where(condition.handle, hv(asTensor(input)), hv(asTensor(other))));
+  });
 }
 export const matmul = (a: Tensor, b: Tensor): Tensor => a.matmul(b);
 export const bmm = (a: Tensor, b: Tensor): Tensor => a.bmm(b);
