@@ -18,6 +18,8 @@ test("tensor() infers shape and dtype like torch.tensor", () => {
     assert.deepEqual(torch.tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] }).toArray(), [[1, 2], [3, 4]]);
     assert.deepEqual(torch.tensor([[1, 2]], { dtype: "float64" }).dataSync(), new Float64Array([1, 2]));
     assert.deepEqual(torch.tensor([]).shape, [0]);
+    assert.equal(torch.tensor([0.1], { dtype: "float64" }).item(), 0.1, "float64 keeps every digit");
+    assert.equal(torch.tensor([0.1]).item(), Math.fround(0.1), "the default is float32");
   });
 });
 

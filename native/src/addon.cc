@@ -3,15 +3,25 @@
 
 namespace ft {
 
-// A random 128-bit tag: only handles made by this addon pass the check in Box().
-const napi_type_tag kTensorTag = {0x6b3f1e2a9c4d4b7eULL, 0x8a51f0c2d7e36b19ULL};
+std::vector<TensorBox> table;
+std::vector<uint32_t> freeSlots;
+constexpr uint64_t kSlotCount = 16777216;  // 2^24 slots; the generation counts above them
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
-  auto* box = new TensorBox{std::move(t)};
-  auto ext = Napi::External<TensorBox>::New(env, box, [](Napi::Env, TensorBox* b) { delete b; });
-  ext.TypeTag(&kTensorTag);
-  return ext;
+  uint32_t slot;
+  if (!freeSlots.empty()) {
+    slot = freeSlots.back();
+    freeSlots.pop_back();
+  } else {
+    if (table.size() >= kSlotCount) throw Napi::Error::New(env, "too many live tensors (2^24): dispose some");
+    slot = static_cast<uint32_t>(table.size());
+    table.emplace_back();
+  }
+  TensorBox& box = table[slot];
+  box.generation = box.generation % 0xFFFFFFFFu + 1;
+  box.t = std::move(t);
+  return Napi::BigInt::New(env, static_cast<uint64_t>(box.generation) * kSlotCount + slot);
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -28,14 +38,30 @@ bool Missing(const Napi::CallbackInfo& info, size_t i) {
   return info.Length() <= i || info[i].IsUndefined() || info[i].IsNull();
 }
 
+// The box a handle names (a BigInt, so that it can never be mistaken for a number scalar), or null when the value is no handle of a live slot's generation.
+TensorBox* Lookup(const Napi::Value& v) {
+  if (!v.IsBigInt()) return nullptr;
+  bool lossless = false;
+  uint64_t h = v.As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) return nullptr;
+  auto gen = static_cast<uint32_t>(h / kSlotCount);
+  auto slot = static_cast<size_t>(h % kSlotCount);
+  if (slot >= table.size() || gen == 0 || table[slot].generation != gen) return nullptr;
+  return &table[slot];
+}
+
 bool IsTensor(const Napi::Value& v) {
-  if (!v.IsExternal()) return false;
-  return v.As<Napi::External<TensorBox>>().CheckTypeTag(&kTensorTag);
+  TensorBox* b = Lookup(v);
+  return b != nullptr && b->t.defined();
 }
 
 TensorBox* Box(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || !IsTensor(info[i])) ThrowType(info, i, "a tensor handle");
-  return info[i].As<Napi::External<TensorBox>>().Data();
+  TensorBox* b = info.Length() > i ? Lookup(info[i]) : nullptr;
+  if (b) return b;
+  if (info.Length() > i && info[i].IsBigInt()) {
+    throw Napi::Error::New(info.Env(), "argument " + std::to_string(i) + ": the tensor was disposed");
+  }
+  ThrowType(info, i, "a tensor handle");
 }
 
 const at::Tensor& T(const Napi::CallbackInfo& info, size_t i) {
@@ -44,6 +70,12 @@ const at::Tensor& T(const Napi::CallbackInfo& info, size_t i) {
     throw Napi::Error::New(info.Env(), "argument " + std::to_string(i) + ": the tensor was disposed");
   }
   return b->t;
+}
+
+void Release(TensorBox* b) {
+  if (!b->t.defined()) return;
+  b->t.reset();
+  freeSlots.push_back(static_cast<uint32_t>(b - table.data()));
 }
 
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i) {
@@ -57,11 +89,10 @@ std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i) {
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {
-    Napi::Value v = arr.Get(k);
-    if (!IsTensor(v)) ThrowType(info, i, "an array of tensor handles");
-    const at::Tensor& t = v.As<Napi::External<TensorBox>>().Data()->t;
-    if (!t.defined()) throw Napi::Error::New(info.Env(), "a tensor in the list was disposed");
-    out.push_back(t);
+    TensorBox* b = Lookup(arr.Get(k));
+    if (!b) ThrowType(info, i, "an array of tensor handles");
+    if (!b->t.defined()) throw Napi::Error::New(info.Env(), "a tensor in the list was disposed");
+    out.push_back(b->t);
   }
   return out;
 }
@@ -126,7 +157,6 @@ at::Scalar ToScalar(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i) ThrowType(info, i, "a number or boolean");
   Napi::Value v = info[i];
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
-  if (v.IsBigInt()) return at::Scalar(Int(info, i));
   if (!v.IsNumber()) ThrowType(info, i, "a number or boolean");
   double d = v.As<Napi::Number>().DoubleValue();
   // An integral JS number acts like a Python int, so `intTensor.add(1)` stays integer.
@@ -170,6 +200,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ft::RegisterTensorOps(env, exports);
   ft::RegisterNnOps(env, exports);
   ft::RegisterRuntime(env, exports);
+  exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(ft::table.size() - ft::freeSlots.size()));
+  }));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
   return exports;
 }

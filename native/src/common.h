@@ -14,17 +14,22 @@ namespace ft {
 #define FT_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
-// A JS handle owns one reference to a libtorch tensor. dispose() drops it at once; the External's
-// finalizer frees the box when JS no longer references the handle.
+// A JS handle is a number naming a slot of the handle table, which owns one reference to a libtorch
+// tensor. Numbers, not napi Externals: an External's finalizer runs only after the event loop
+// turns, so a synchronous training loop would pile up dead boxes. dispose() frees the slot at once;
+// a generation count in the number makes a stale handle an error instead of another tensor.
 struct TensorBox {
   at::Tensor t;
+  uint32_t generation = 0;
 };
-
-extern const napi_type_tag kTensorTag;
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t);
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
 TensorBox* Box(const Napi::CallbackInfo& info, size_t i);
+void Release(TensorBox* b);
+TensorBox* Lookup(const Napi::Value& v);
+extern std::vector<TensorBox> table;
+extern std::vector<uint32_t> freeSlots;
 const at::Tensor& T(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i);

@@ -5,11 +5,14 @@
 namespace ft {
 
 FT_FN(dispose) {
-  Box(info, 0)->t.reset();
+  Release(Box(info, 0));
   return info.Env().Undefined();
 }
 
-FT_FN(isDisposed) { return Napi::Boolean::New(info.Env(), !Box(info, 0)->t.defined()); }
+FT_FN(isDisposed) {
+  TensorBox* b = info.Length() > 0 ? Lookup(info[0]) : nullptr;
+  return Napi::Boolean::New(info.Env(), b == nullptr || !b->t.defined());
+}
 
 FT_FN(isTensor) { return Napi::Boolean::New(info.Env(), info.Length() > 0 && IsTensor(info[0])); }
 

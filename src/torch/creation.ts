@@ -93,10 +93,12 @@ export function tensor(data: NestedArray | Typed, o: TensorOptions & { shape?: S
       natural = "int64";
       arr = BigInt64Array.from(flat as number[], (v) => BigInt(v));
     } else {
-      natural = "float32";
-      arr = Float32Array.from(flat as number[]);
+      // Read as float64 so that `dtype: "float64"` keeps every digit; the default dtype is float32.
+      natural = "float64";
+      arr = Float64Array.from(flat as number[]);
     }
     t = new Tensor(native.fromBytes(arr, o.shape ? checkShape(o.shape, "tensor()") : shape, dtypeCode(natural)));
+    if (natural === "float64" && o.dtype === undefined) o = { ...o, dtype: "float32" };
   }
   const [dtype, device] = opts(o, "tensor()");
   if (dtype !== null || device !== null) {

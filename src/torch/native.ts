@@ -4,8 +4,8 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** An opaque reference to a libtorch tensor, owned by exactly one `Tensor`. */
-export type Handle = { readonly __brand: "TensorHandle" };
+/** A BigInt naming a libtorch tensor in the addon's handle table, owned by exactly one `Tensor`. */
+export type Handle = bigint & { readonly __brand: "TensorHandle" };
 type H = Handle;
 type Opt<T> = T | null | undefined;
 type Num = number | boolean;
@@ -13,6 +13,7 @@ type HN = H | Num;
 
 export interface NativeTorch {
   torchVersion: string;
+  liveHandles(): number;
   hasSdpa: boolean;
   dispose(h: H): void;
   isDisposed(h: H): boolean;

@@ -2,6 +2,8 @@
 // does not see native memory, so each step of a training loop runs in a scope that frees every
 // tensor made inside it except what the step returns.
 
+import { native, type Handle } from "./native.js";
+
 export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
@@ -10,15 +12,15 @@ export interface Disposable {
 let live = 0;
 const scopes: Set<Disposable>[] = [];
 
-// The safety net: a tensor that is garbage-collected undisposed has its native memory freed by the
-// addon's own finalizer; this registry only keeps the live count honest.
-const registry = new FinalizationRegistry<null>(() => {
+// The safety net: a tensor garbage-collected undisposed has its handle released here.
+const registry = new FinalizationRegistry<Handle>((h) => {
   live--;
+  native.dispose(h);
 });
 
-export function track(t: Disposable): void {
+export function track(t: Disposable, h: Handle): void {
   live++;
-  registry.register(t, null, t);
+  registry.register(t, h, t);
   const top = scopes[scopes.length - 1];
   if (top) top.add(t);
 }

@@ -39,7 +39,7 @@ export class Tensor {
   /** Wraps a handle from the addon; the Tensor owns it from now on. Not for users: use the factories. */
   constructor(handle: Handle) {
     this.#h = handle;
-    track(this);
+    track(this, handle);
   }
 
   get handle(): Handle {
