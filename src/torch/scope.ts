@@ -1,35 +1,49 @@
 // Explicit tensor lifetimes, as TF.js `tidy` and TorchSharp dispose scopes do it. JavaScript's GC
 // does not see native memory, so each step of a training loop runs in a scope that frees every
 // tensor made inside it except what the step returns.
-
 import { native, type Handle } from "./native.js";
 
 export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
+  /** The scope that will dispose this tensor, or null when none does (then the GC safety net watches it). */
+  _scope: Scope | null;
+  _handleForRegistry(): Handle;
 }
 
-let live = 0;
-const scopes: Set<Disposable>[] = [];
+type Scope = Disposable[];
 
-// The safety net: a tensor garbage-collected undisposed has its handle released here.
+let live = 0;
+const scopes: Scope[] = [];
+
+// The safety net for tensors that no scope owns: one garbage-collected undisposed has its handle
+// released here. Tensors inside a scope are not registered (the scope frees them), which keeps
+// an op's bookkeeping cheap.
 const registry = new FinalizationRegistry<Handle>((h) => {
   live--;
   native.dispose(h);
 });
 
-export function track(t: Disposable, h: Handle): void {
+function watch(t: Disposable): void {
+  registry.register(t, t._handleForRegistry(), t);
+}
+
+export function track(t: Disposable): void {
   live++;
-  registry.register(t, h, t);
   const top = scopes[scopes.length - 1];
-  if (top) top.add(t);
+  if (top) {
+    t._scope = top;
+    top.push(t);
+  } else {
+    t._scope = null;
+    watch(t);
+  }
 }
 
 export function untrack(t: Disposable): void {
   live--;
-  registry.unregister(t);
-  const top = scopes[scopes.length - 1];
-  if (top) top.delete(t);
+  if (t._scope === null) registry.unregister(t);
+  t._scope = null;
 }
 
 /** The number of tensors alive (made and neither disposed nor collected). Tests use it to prove no leak. */
@@ -37,9 +51,12 @@ export function liveTensors(): number {
   return live;
 }
 
-/** Removes a tensor from every open scope, so that leaving them does not dispose it. */
+/** Takes a tensor out of its scope, so that leaving scopes does not dispose it; the caller owns it. */
 export function keep<T extends Disposable>(t: T): T {
-  for (const s of scopes) s.delete(t);
+  if (t._scope !== null && !t.isDisposed) {
+    t._scope = null;
+    watch(t);
+  }
   return t;
 }
 
@@ -57,34 +74,45 @@ function isDisposable(v: object): v is Disposable {
   return typeof (v as Disposable).dispose === "function" && "isDisposed" in v;
 }
 
+function close(scope: Scope, kept: Set<Disposable> | null): void {
+  const parent = scopes[scopes.length - 1] ?? null;
+  for (const t of scope) {
+    if (t._scope !== scope || t.isDisposed) continue;
+    if (kept?.has(t)) {
+      t._scope = parent;
+      if (parent) parent.push(t);
+      else watch(t);
+    } else t.dispose();
+  }
+}
+
 /**
  * Runs fn and disposes every tensor created during it, except the tensors in what fn returns
  * (a tensor, or arrays/objects/Maps holding tensors), which pass to the enclosing scope.
  * fn must be synchronous: an async fn would leave the scope before its tensors are made.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Set<Disposable>();
+  const scope: Scope = [];
   scopes.push(scope);
   let result: T;
   try {
     result = fn();
   } catch (e) {
     scopes.pop();
-    for (const t of scope) t.dispose();
+    close(scope, null);
     throw e;
   }
   scopes.pop();
   if (result instanceof Promise) {
-    for (const t of scope) t.dispose();
+    close(scope, null);
     throw new TypeError("tidy(fn): fn returned a Promise; tidy scopes are synchronous (await outside, tidy each step inside)");
   }
-  const kept = new Set<Disposable>();
-  collect(result, kept);
-  const parent = scopes[scopes.length - 1];
-  for (const t of scope) {
-    if (kept.has(t)) parent?.add(t);
-    else t.dispose();
+  let kept: Set<Disposable> | null = null;
+  if (result !== null && typeof result === "object") {
+    kept = new Set();
+    collect(result, kept);
   }
+  close(scope, kept);
   return result;
 }
 

@@ -2,7 +2,7 @@
 // class checks arguments, names PyTorch's methods in camelCase and manages the handle's lifetime.
 import { native, op1, op2, opInplace, type Handle } from "./native.js";
 import { BYTES, dtypeCode, dtypeName, normalizeDType, rawArray, type DType } from "./dtype.js";
-import { track, untrack } from "./scope.js";
+import { track, untrack, type Disposable } from "./scope.js";
 
 export type Scalar = number | boolean;
 export type TensorOrScalar = Tensor | Scalar;
@@ -35,11 +35,18 @@ export class Tensor {
   #h: Handle | null;
   #shape: number[] | undefined;
   #dtype: DType | undefined;
+  /** @internal the scope that owns this tensor (see scope.ts). */
+  _scope: Disposable[] | null = null;
 
   /** Wraps a handle from the addon; the Tensor owns it from now on. Not for users: use the factories. */
   constructor(handle: Handle) {
     this.#h = handle;
-    track(this, handle);
+    track(this);
+  }
+
+  /** @internal */
+  _handleForRegistry(): Handle {
+    return this.handle;
   }
 
   get handle(): Handle {
