@@ -46,7 +46,7 @@ function evaluate(model: TinyEncoder, d: ReturnType<typeof makeSplit>): { loss: 
 }
 
 function main(): void {
-  torch.configureThreads();
+  torch.configureThreads({ precision: "fp32" });
   const train = makeSplit(2048, 1);
   const valid = makeSplit(512, 2);
   torch.manualSeed(42);
@@ -59,7 +59,7 @@ function main(): void {
   const stepsPerEpoch = Math.ceil(2048 / batch);
   const opt = new AdamW(model.parameters(), { lr: 2e-3, weightDecay: 0.01 });
   const sched = getScheduler("linear", opt, { numWarmupSteps: stepsPerEpoch / 2, numTrainingSteps: epochs * stepsPerEpoch });
-  console.log(`Training a ${model.numParameters().toLocaleString()}-parameter encoder on "does token ${FIRST} come before token ${SECOND}?" (libtorch ${torch.torchVersion}, ${torch.getNumThreads()} threads)`);
+  console.log(`Training a ${model.numParameters().toLocaleString()}-parameter encoder on "does token ${FIRST} come before token ${SECOND}?" (libtorch ${torch.torchVersion}, ${torch.getNumThreads()} ATen / ${torch.getBlasThreads()} OpenBLAS threads)`);
   console.log("| Epoch | Training Loss | Validation Loss | Accuracy |");
   console.log("|-------|---------------|-----------------|----------|");
   const started = Date.now();

@@ -1,4 +1,5 @@
 // Process-wide settings: RNG seeds and state, thread pools, devices. The only global state there is.
+import { availableParallelism } from "node:os";
 import { native } from "./native.js";
 import { Tensor, checkDevice } from "./tensor.js";
 
@@ -35,15 +36,21 @@ export function getBlasThreads(): number | null {
 }
 
 /**
- * Applies thread settings from the environment: FINETUNE_THREADS (ATen) and FINETUNE_BLAS_THREADS,
- * defaulting to what measured fastest here for transformer training on 2 cores (see bench/).
+ * Sets ATen's and OpenBLAS's pools, which compete for the same cores. Explicit options win, then
+ * FINETUNE_THREADS / FINETUNE_BLAS_THREADS, then the split measured fastest by bench/engine.ts on a
+ * 2-core machine: fp32 training spends its time in OpenBLAS matmuls, so OpenBLAS gets every core and
+ * ATen half; bf16 matmuls run in oneDNN on ATen's pool, so ATen gets every core and OpenBLAS one.
  */
-export function configureThreads(o: { threads?: number; blasThreads?: number } = {}): { threads: number; blasThreads: number | null } {
+export function configureThreads(
+  o: { threads?: number; blasThreads?: number; precision?: "fp32" | "bf16" } = {},
+): { threads: number; blasThreads: number | null } {
   const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined);
-  const threads = o.threads ?? env("FINETUNE_THREADS");
-  const blas = o.blasThreads ?? env("FINETUNE_BLAS_THREADS");
-  if (threads !== undefined) setNumThreads(threads);
-  if (blas !== undefined) setBlasThreads(blas);
+  const cores = availableParallelism();
+  const bf16 = o.precision === "bf16";
+  const threads = o.threads ?? env("FINETUNE_THREADS") ?? (bf16 ? cores : Math.max(1, Math.floor(cores / 2)));
+  const blas = o.blasThreads ?? env("FINETUNE_BLAS_THREADS") ?? (bf16 ? 1 : cores);
+  setNumThreads(threads);
+  setBlasThreads(blas);
   return { threads: getNumThreads(), blasThreads: getBlasThreads() };
 }
 
