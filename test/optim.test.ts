@@ -4,9 +4,13 @@ import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";
 import {
   AdamW, SGD, GradScaler, LambdaLR, clipGradNorm, getScheduler, warmupStepsFor, SCHEDULER_TYPES,
+  saveOptimizerState, loadOptimizerState,
   type SchedulerType,
 } from "../src/optim/index.js";
-import { assertNumClose } from "./helpers.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { assertNumClose, fixture } from "./helpers.js";
 
 function lrsOf(name: SchedulerType, steps: number[], o: { warmup: number; total: number; lr?: number; numCycles?: number; power?: number }): number[] {
   const p = torch.keep(torch.zeros([1], { requiresGrad: true }));
@@ -87,7 +91,13 @@ test("optimizer and scheduler state dicts resume exactly", () => {
   const optB = new AdamW([b], { lr: 0.1 });
   const sB = getScheduler("linear", optB, { numWarmupSteps: 1, numTrainingSteps: 10 });
   torch.noGrad(() => b.copy_(a));
-  optB.loadStateDict(optA.stateDict());
+  // Through a real file, as a checkpoint holds it.
+  const file = join(mkdtempSync(join(tmpdir(), "ft-optim-")), "optimizer.safetensors");
+  saveOptimizerState(optA, file);
+  const loaded = loadOptimizerState(file);
+  optB.loadStateDict(loaded);
+  torch.dispose(loaded.state);
+  assert.throws(() => loadOptimizerState(fixture("golden", "rng.safetensors")), /not an optimizer state/);
   sB.loadStateDict(sA.stateDict());
   assert.equal(optB.paramGroups[0].lr, optA.paramGroups[0].lr);
   step(a, optA, sA);

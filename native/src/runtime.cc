@@ -146,7 +146,7 @@ FT_FN(setRngState) {
 // ---- threads ----
 FT_FN(setNumThreads) {
   int64_t n = Int(info, 0);
-  if (n < 1) throw Napi::RangeError::New(info.Env(), "threads must be >= 1");
+  if (n < 1 || n > 4096) throw Napi::RangeError::New(info.Env(), "threads must be in [1, 4096]");
   at::set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();
 }
@@ -157,7 +157,7 @@ using BlasSetThreads = void (*)(int);
 using BlasGetThreads = int (*)();
 FT_FN(setBlasThreads) {
   int64_t n = Int(info, 0);
-  if (n < 1) throw Napi::RangeError::New(info.Env(), "threads must be >= 1");
+  if (n < 1 || n > 4096) throw Napi::RangeError::New(info.Env(), "threads must be in [1, 4096]");
   auto fn = reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   if (!fn) return Napi::Boolean::New(info.Env(), false);
   fn(static_cast<int>(n));

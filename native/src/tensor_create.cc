@@ -4,8 +4,10 @@
 
 namespace ft {
 
+// Idempotent, like free(): a handle already released, or stale, is left alone.
 FT_FN(dispose) {
-  Release(Box(info, 0));
+  if (info.Length() < 1 || !info[0].IsBigInt()) ThrowType(info, 0, "a tensor handle");
+  if (TensorBox* b = Lookup(info[0])) Release(b);
   return info.Env().Undefined();
 }
 

@@ -3,3 +3,4 @@ export { Optimizer, AdamW, SGD, type ParamGroup, type ParamsArg, type OptimizerS
 export * from "./schedules.js";
 export { clipGradNorm } from "./clip.js";
 export { GradScaler, type GradScalerOptions } from "./grad_scaler.js";
+export { saveOptimizerState, loadOptimizerState } from "./serialization.js";
