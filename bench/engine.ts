@@ -5,7 +5,8 @@ import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/torch/index.js";
-import { Linear, Module, LayerNorm, F } from "../src/nn/index.js";
+import { Linear, Module, F } from "../src/nn/index.js";
+import { EncoderLayer } from "../examples/tiny_encoder.js";
 import { AdamW } from "../src/optim/index.js";
 import type { Tensor } from "../src/torch/index.js";
 
@@ -38,33 +39,6 @@ class MLP extends Module {
   l3 = this.registerModule("l3", new Linear(1024, 10));
   forward(x: Tensor): Tensor {
     return this.l3.forward(F.gelu(this.l2.forward(F.gelu(this.l1.forward(x)))));
-  }
-}
-
-class EncoderLayer extends Module {
-  readonly heads = 4;
-  query = this.registerModule("query", new Linear(256, 256));
-  key = this.registerModule("key", new Linear(256, 256));
-  value = this.registerModule("value", new Linear(256, 256));
-  attention_output = this.registerModule("attention_output", new Linear(256, 256));
-  attention_norm = this.registerModule("attention_norm", new LayerNorm(256, { eps: 1e-12 }));
-  intermediate = this.registerModule("intermediate", new Linear(256, 1024));
-  output = this.registerModule("output", new Linear(1024, 256));
-  output_norm = this.registerModule("output_norm", new LayerNorm(256, { eps: 1e-12 }));
-  #split(x: Tensor): Tensor {
-    const [b, l, h] = x.shape;
-    return x.view(b, l, this.heads, h / this.heads).permute(0, 2, 1, 3);
-  }
-  forward(x: Tensor, mask: Tensor): Tensor {
-    const q = this.#split(this.query.forward(x));
-    const k = this.#split(this.key.forward(x));
-    const v = this.#split(this.value.forward(x));
-    // The same eager math as the Python side (matmul, scale, mask, softmax, matmul).
-    const scores = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(q.shape[3])).add(mask);
-    const ctx = scores.softmax(-1).matmul(v);
-    const [b, , l] = ctx.shape;
-    const y = this.attention_norm.forward(this.attention_output.forward(ctx.permute(0, 2, 1, 3).reshape(b, l, -1)).add(x));
-    return this.output_norm.forward(this.output.forward(F.gelu(this.intermediate.forward(y))).add(y));
   }
 }
 
@@ -101,7 +75,8 @@ function ours(threads: number, blas: number): Results {
     const xm = torch.randn([64, 512], { device });
     const ym = torch.randint(0, 10, [64], { device });
     r.mlp_step_ms = trainStep(mlp, () => F.crossEntropy(mlp.forward(xm), ym), false) * 1e3;
-    const enc = new EncoderLayer().to({ device });
+    // The same eager attention math as the Python side (matmul, scale, mask, softmax, matmul).
+    const enc = new EncoderLayer({ hidden_size: 256, num_heads: 4, intermediate_size: 1024, layer_norm_eps: 1e-12, attn_implementation: "eager" }).to({ device });
     const xe = torch.randn([8, 128, 256], { device });
     const mask = torch.zeros([8, 1, 1, 128], { device });
     r.encoder_step_fp32_ms = trainStep(enc, () => enc.forward(xe, mask).float().pow(2).mean(), false) * 1e3;

@@ -4,12 +4,15 @@ Usage: python3 bench/engine_torch.py THREADS BLAS_THREADS DEVICE
 """
 import ctypes
 import json
-import math
+import os
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts", "golden"))
+from tiny_encoder import Layer as EncoderLayer  # noqa: E402  (the golden tests' layer, same math as ours)
 
 threads, blas_threads, device = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 torch.set_num_threads(threads)
@@ -60,29 +63,6 @@ class MLP(torch.nn.Module):
         return self.l3(F.gelu(self.l2(F.gelu(self.l1(x)))))
 
 
-class EncoderLayer(torch.nn.Module):
-    def __init__(self, h=256, heads=4, ffn=1024):
-        super().__init__()
-        self.heads = heads
-        self.query, self.key, self.value = torch.nn.Linear(h, h), torch.nn.Linear(h, h), torch.nn.Linear(h, h)
-        self.attention_output = torch.nn.Linear(h, h)
-        self.attention_norm = torch.nn.LayerNorm(h, eps=1e-12)
-        self.intermediate, self.output = torch.nn.Linear(h, ffn), torch.nn.Linear(ffn, h)
-        self.output_norm = torch.nn.LayerNorm(h, eps=1e-12)
-
-    def split(self, x):
-        b, l, h = x.shape
-        return x.view(b, l, self.heads, h // self.heads).permute(0, 2, 1, 3)
-
-    def forward(self, x, additive_mask):
-        q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
-        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]) + additive_mask
-        ctx = scores.softmax(-1) @ v
-        b, _, l, _ = ctx.shape
-        x = self.attention_norm(self.attention_output(ctx.permute(0, 2, 1, 3).reshape(b, l, -1)) + x)
-        return self.output_norm(self.output(F.gelu(self.intermediate(x))) + x)
-
-
 def train_step_bench(model, make_loss, autocast):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
@@ -101,7 +81,7 @@ mlp = MLP().to(device)
 xm, ym = torch.randn(64, 512, device=device), torch.randint(0, 10, (64,), device=device)
 results["mlp_step_ms"] = train_step_bench(mlp, lambda: F.cross_entropy(mlp(xm), ym), False) * 1e3
 
-enc = EncoderLayer().to(device)
+enc = EncoderLayer(dict(hidden_size=256, num_heads=4, intermediate_size=1024, layer_norm_eps=1e-12)).to(device)
 xe = torch.randn(8, 128, 256, device=device)
 mask = torch.zeros(8, 1, 1, 128, device=device)
 for name, ac in [("encoder_step_fp32_ms", False), ("encoder_step_bf16_ms", True)]:

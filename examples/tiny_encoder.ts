@@ -16,9 +16,11 @@ export interface TinyEncoderConfig {
   layer_norm_eps: number;
   pad_token_id: number;
   dropout?: number;
+  /** HF's attn_implementation: "sdpa" uses libtorch's fused kernel where it has one, "eager" composes it. */
+  attn_implementation?: "sdpa" | "eager";
 }
 
-class EncoderLayer extends Module {
+export class EncoderLayer extends Module {
   readonly heads: number;
   query: Linear;
   key: Linear;
@@ -29,11 +31,13 @@ class EncoderLayer extends Module {
   output: Linear;
   output_norm: LayerNorm;
   dropout: Dropout;
+  readonly eager: boolean;
 
-  constructor(c: TinyEncoderConfig) {
+  constructor(c: Pick<TinyEncoderConfig, "hidden_size" | "num_heads" | "intermediate_size" | "layer_norm_eps" | "dropout" | "attn_implementation">) {
     super();
     const h = c.hidden_size;
     this.heads = c.num_heads;
+    this.eager = c.attn_implementation === "eager";
     this.query = this.registerModule("query", new Linear(h, h));
     this.key = this.registerModule("key", new Linear(h, h));
     this.value = this.registerModule("value", new Linear(h, h));
@@ -54,7 +58,7 @@ class EncoderLayer extends Module {
     const q = this.#split(this.query.forward(x));
     const k = this.#split(this.key.forward(x));
     const v = this.#split(this.value.forward(x));
-    const ctx = F.scaledDotProductAttention(q, k, v, { attnMask: additiveMask });
+    const ctx = F.scaledDotProductAttention(q, k, v, { attnMask: additiveMask, composed: this.eager });
     const [b, , l] = ctx.shape;
     const merged = ctx.permute(0, 2, 1, 3).reshape(b, l, -1);
     const attended = this.attention_norm.forward(this.dropout.forward(this.attention_output.forward(merged)).add(x));
