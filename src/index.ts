@@ -1,0 +1,3 @@
+// finetune-ts: the course's workflow in TypeScript. Layers: finetune-ts/torch, /nn, /optim, /hub, /tokenizers.
+export { AutoTokenizer, PreTrainedTokenizer, type BatchEncoding, type EncodeOptions } from "./tokenizers/index.js";
+export { DataCollatorWithPadding } from "./trainer/index.js";

@@ -1,0 +1,562 @@
+// PreTrainedTokenizer: what transformers' PreTrainedTokenizerFast adds on top of a tokenizer.json
+// pipeline (run by @huggingface/tokenizers): pairs, truncation, padding, batches, tensors, special
+// tokens, offsets, decoding and savePretrained. Callable like in Python: tokenizer(text, textPair, opts).
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Tokenizer } from "@huggingface/tokenizers";
+import { templateOf, applyTemplate, numSpecialTokens, type Template } from "./template.js";
+import { truncatePair, type TruncationStrategy } from "./truncation.js";
+import { wordPieceOffsets, type BertNormalization } from "./offsets.js";
+import { Callable } from "./callable.js";
+
+export type TextInput = string | string[];
+export type PaddingStrategy = "longest" | "max_length" | "do_not_pad";
+export type Side = "right" | "left";
+
+export interface EncodeOptions {
+  textPair?: TextInput | null;
+  addSpecialTokens?: boolean;
+  /** true = 'longest_first'. */
+  truncation?: boolean | TruncationStrategy;
+  maxLength?: number | null;
+  stride?: number;
+  /** true = 'longest'. */
+  padding?: boolean | PaddingStrategy;
+  padToMultipleOf?: number | null;
+  paddingSide?: Side;
+  truncationSide?: Side;
+  /** "pt": int64 Tensors (finetune-ts/torch); otherwise plain arrays. */
+  returnTensors?: "pt" | null;
+  returnTokenTypeIds?: boolean;
+  returnAttentionMask?: boolean;
+  returnOffsetsMapping?: boolean;
+  returnOverflowingTokens?: boolean;
+  returnSpecialTokensMask?: boolean;
+  returnLength?: boolean;
+}
+
+/** HF's BatchEncoding keys; arrays per example for a batch, flat arrays for one text. */
+export type BatchEncoding = Record<string, unknown> & {
+  input_ids: unknown;
+  attention_mask?: unknown;
+  token_type_ids?: unknown;
+};
+
+export const VERY_LARGE_INTEGER = 1e30;
+
+type Json = Record<string, unknown>;
+const SPECIAL_KEYS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] as const;
+type SpecialKey = (typeof SPECIAL_KEYS)[number];
+// Tokenizers whose models take no token_type_ids (transformers' model_input_names for them).
+const NO_TOKEN_TYPES = /^(Roberta|DistilBert|GPT2|Bart|Camembert|XLMRoberta|Longformer|MPNet|Deberta(?!V2))/;
+
+export function tokenContent(v: unknown): string | null {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object" && typeof (v as Json).content === "string") return (v as Json).content as string;
+  return null;
+}
+
+interface Encoded {
+  ids: number[];
+  tokens: string[];
+  offsets: [number, number][] | null;
+}
+
+interface Row {
+  input_ids: number[];
+  token_type_ids: number[];
+  attention_mask: number[];
+  special_tokens_mask: number[];
+  offset_mapping: [number, number][] | null;
+  overflow_to_sample_mapping: number;
+}
+
+export interface PreTrainedTokenizer {
+  (text: TextInput, textPair?: TextInput | EncodeOptions | null, opts?: EncodeOptions): BatchEncoding;
+}
+
+export class PreTrainedTokenizer extends Callable {
+  readonly nameOrPath: string;
+  readonly tokenizerJson: Json;
+  readonly config: Json;
+  readonly modelMaxLength: number;
+  paddingSide: Side;
+  truncationSide: Side;
+  readonly modelInputNames: string[];
+  readonly specialTokens: Partial<Record<SpecialKey, string>>;
+  readonly additionalSpecialTokens: string[];
+  readonly #tk: Tokenizer;
+  readonly #template: Template;
+  readonly #normalization: BertNormalization | null;
+  readonly #wordPiece: { prefix: string; unk: string } | null;
+  #warnedMaxLength = false;
+  readonly #chunkCache: Map<string, { ids: number[]; tokens: string[] }> | null;
+  readonly #addedContents: string[];
+
+  constructor(tokenizerJson: Json, config: Json, specialTokensMap: Json, nameOrPath: string) {
+    super();
+    const where = `tokenizer ${nameOrPath}`;
+    for (const key of ["model", "normalizer", "pre_tokenizer", "post_processor", "decoder", "added_tokens"]) {
+      if (!(key in tokenizerJson)) throw new Error(`${where}: tokenizer.json has no '${key}' entry`);
+    }
+    const model = tokenizerJson.model as Json;
+    if (!model || typeof model !== "object" || !model.vocab) throw new Error(`${where}: tokenizer.json 'model' has no vocab`);
+    this.nameOrPath = nameOrPath;
+    this.tokenizerJson = tokenizerJson;
+    this.config = config;
+    this.#tk = new Tokenizer(tokenizerJson, config);
+    this.#template = templateOf(tokenizerJson.post_processor as Json | null, where);
+    const mml = config.model_max_length;
+    this.modelMaxLength = typeof mml === "number" && mml > 0 ? mml : VERY_LARGE_INTEGER;
+    this.paddingSide = (config.padding_side as Side) ?? "right";
+    this.truncationSide = (config.truncation_side as Side) ?? "right";
+    const cls = String(config.tokenizer_class ?? "");
+    this.modelInputNames = Array.isArray(config.model_input_names)
+      ? (config.model_input_names as string[])
+      : NO_TOKEN_TYPES.test(cls)
+        ? ["input_ids", "attention_mask"]
+        : ["input_ids", "token_type_ids", "attention_mask"];
+    const specials: Partial<Record<SpecialKey, string>> = {};
+    for (const k of SPECIAL_KEYS) {
+      const v = tokenContent(specialTokensMap[k]) ?? tokenContent(config[k]);
+      if (v !== null) specials[k] = v;
+    }
+    this.specialTokens = specials;
+    const extra = (specialTokensMap.additional_special_tokens ?? config.additional_special_tokens ?? []) as unknown[];
+    this.additionalSpecialTokens = extra.map(tokenContent).filter((t): t is string => t !== null);
+    const norm = tokenizerJson.normalizer as Json | null;
+    this.#normalization =
+      norm?.type === "BertNormalizer"
+        ? {
+            cleanText: norm.clean_text !== false,
+            handleChineseChars: norm.handle_chinese_chars !== false,
+            stripAccents: norm.strip_accents === true || ((norm.strip_accents ?? null) === null && norm.lowercase !== false),
+            lowercase: norm.lowercase !== false,
+          }
+        : null;
+    const pre = tokenizerJson.pre_tokenizer as Json | null;
+    this.#chunkCache = norm?.type === "BertNormalizer" && pre?.type === "BertPreTokenizer" ? new Map() : null;
+    this.#addedContents = ((tokenizerJson.added_tokens as Json[]) ?? []).map((t) => String(t.content)).filter((c) => c.length > 0);
+    this.#wordPiece =
+      model.type === "WordPiece" || ("continuing_subword_prefix" in model && "unk_token" in model && !("merges" in model))
+        ? { prefix: String(model.continuing_subword_prefix ?? "##"), unk: String(model.unk_token ?? "[UNK]") }
+        : null;
+  }
+
+  // ---- vocabulary and special tokens ----
+  /** The model's vocabulary size, without added tokens (HF's `vocab_size`). */
+  get vocabSize(): number {
+    const v = (this.tokenizerJson.model as Json).vocab;
+    return Array.isArray(v) ? v.length : Object.keys(v as Json).length;
+  }
+  /** Vocabulary with added tokens (Python's len(tokenizer)). */
+  get length(): number {
+    return this.#tk.get_vocab(true).size;
+  }
+  getVocab(): Map<string, number> {
+    return this.#tk.get_vocab(true);
+  }
+  #special(k: SpecialKey): string | null {
+    return this.specialTokens[k] ?? null;
+  }
+  #specialId(k: SpecialKey): number | null {
+    const t = this.#special(k);
+    return t === null ? null : (this.#tk.token_to_id(t) ?? null);
+  }
+  get padToken(): string | null { return this.#special("pad_token"); }
+  get padTokenId(): number | null { return this.#specialId("pad_token"); }
+  get clsToken(): string | null { return this.#special("cls_token"); }
+  get clsTokenId(): number | null { return this.#specialId("cls_token"); }
+  get sepToken(): string | null { return this.#special("sep_token"); }
+  get sepTokenId(): number | null { return this.#specialId("sep_token"); }
+  get unkToken(): string | null { return this.#special("unk_token"); }
+  get unkTokenId(): number | null { return this.#specialId("unk_token"); }
+  get maskToken(): string | null { return this.#special("mask_token"); }
+  get maskTokenId(): number | null { return this.#specialId("mask_token"); }
+  get bosToken(): string | null { return this.#special("bos_token"); }
+  get bosTokenId(): number | null { return this.#specialId("bos_token"); }
+  get eosToken(): string | null { return this.#special("eos_token"); }
+  get eosTokenId(): number | null { return this.#specialId("eos_token"); }
+  get allSpecialTokens(): string[] {
+    return [...new Set([...Object.values(this.specialTokens), ...this.additionalSpecialTokens])];
+  }
+  get allSpecialIds(): number[] {
+    return this.allSpecialTokens.map((t) => this.#tk.token_to_id(t)).filter((i): i is number => i !== undefined);
+  }
+
+  convertTokensToIds(tokens: string): number;
+  convertTokensToIds(tokens: string[]): number[];
+  convertTokensToIds(tokens: string | string[]): number | number[] {
+    const unk = this.unkTokenId;
+    const one = (t: string) => {
+      if (typeof t !== "string") throw new TypeError(`convertTokensToIds(): tokens must be strings, got ${typeof t}`);
+      const id = this.#tk.token_to_id(t) ?? unk;
+      if (id === null) throw new Error(`convertTokensToIds(): '${t}' is not in the vocabulary and there is no unk_token`);
+      return id;
+    };
+    return Array.isArray(tokens) ? tokens.map(one) : one(tokens);
+  }
+
+  convertIdsToTokens(ids: number): string;
+  convertIdsToTokens(ids: number[], o?: { skipSpecialTokens?: boolean }): string[];
+  convertIdsToTokens(ids: number | number[], o: { skipSpecialTokens?: boolean } = {}): string | string[] {
+    const special = new Set(this.allSpecialIds);
+    const one = (id: number) => {
+      const t = this.#tk.id_to_token(id);
+      if (t === undefined) throw new RangeError(`convertIdsToTokens(): id ${id} is outside the vocabulary (size ${this.length})`);
+      return t;
+    };
+    if (!Array.isArray(ids)) return one(ids);
+    return ids.filter((id) => !(o.skipSpecialTokens && special.has(id))).map(one);
+  }
+
+  /** The tokens of a text (and pair), without the special tokens (HF's tokenize()). */
+  tokenize(text: string, o: { pair?: string; addSpecialTokens?: boolean } = {}): string[] {
+    checkText(text, "text");
+    const enc = this.encode(text, o.pair ?? null, { addSpecialTokens: o.addSpecialTokens ?? false });
+    return this.convertIdsToTokens(enc.input_ids as number[]);
+  }
+
+  // ---- encoding ----
+  /**
+   * The library's encoding of a text without special tokens. For BERT's pipeline (a per-character
+   * normalizer, then a split on whitespace and punctuation) ASCII whitespace always separates words,
+   * so each whitespace-separated chunk encodes on its own, and a corpus repeats its chunks: they are
+   * cached. Texts that hold an added token literally take the library's path whole.
+   */
+  #plain(text: string): { ids: number[]; tokens: string[] } {
+    if (!this.#chunkCache || this.#addedContents.some((a) => text.includes(a))) {
+      const e = this.#tk.encode(text, { add_special_tokens: false });
+      return { ids: e.ids, tokens: e.tokens };
+    }
+    const ids: number[] = [];
+    const tokens: string[] = [];
+    for (const chunk of text.split(/[ \t\n\r]+/)) {
+      if (chunk === "") continue;
+      let hit = this.#chunkCache.get(chunk);
+      if (hit === undefined) {
+        const e = this.#tk.encode(chunk, { add_special_tokens: false });
+        hit = { ids: e.ids, tokens: e.tokens };
+        if (this.#chunkCache.size >= 500_000) this.#chunkCache.clear();
+        this.#chunkCache.set(chunk, hit);
+      }
+      for (let k = 0; k < hit.ids.length; k++) {
+        ids.push(hit.ids[k]);
+        tokens.push(hit.tokens[k]);
+      }
+    }
+    return { ids, tokens };
+  }
+
+  #encodeOne(text: string, wantOffsets: boolean): Encoded {
+    const e = this.#plain(text);
+    let offsets: [number, number][] | null = null;
+    if (wantOffsets) {
+      if (!this.#normalization || !this.#wordPiece) {
+        throw new Error(`returnOffsetsMapping is supported for WordPiece tokenizers with a BertNormalizer (BERT family); ${this.nameOrPath} has neither`);
+      }
+      offsets = wordPieceOffsets(text, e.tokens, this.#normalization, { ...this.#wordPiece, specials: this.allSpecialTokens });
+    }
+    return { ids: e.ids, tokens: e.tokens, offsets };
+  }
+
+  protected override __call__(text: TextInput, textPair?: TextInput | EncodeOptions | null, opts?: EncodeOptions): BatchEncoding {
+    return this.encode(text, textPair, opts);
+  }
+
+  /** Same as calling the tokenizer: `tokenizer.encode(text, textPair?, opts?)`. */
+  encode(text: TextInput, textPair?: TextInput | EncodeOptions | null, opts: EncodeOptions = {}): BatchEncoding {
+    if (textPair !== null && typeof textPair === "object" && !Array.isArray(textPair)) {
+      opts = textPair;
+      textPair = opts.textPair ?? null;
+    }
+    const pair = (textPair ?? opts.textPair ?? null) as TextInput | null;
+    const batched = Array.isArray(text);
+    const texts = batched ? (text as string[]) : [text as string];
+    texts.forEach((t, i) => checkText(t, batched ? `text[${i}]` : "text"));
+    let pairs: (string | null)[] = texts.map(() => null);
+    if (pair !== null) {
+      if (Array.isArray(pair) !== batched) throw new TypeError("textPair must be a string when text is a string, and an array when text is an array");
+      pairs = batched ? (pair as string[]) : [pair as string];
+      if (pairs.length !== texts.length) {
+        throw new RangeError(`text has ${texts.length} entries but textPair has ${pairs.length}: they must be the same length`);
+      }
+      pairs.forEach((t, i) => checkText(t!, batched ? `textPair[${i}]` : "textPair"));
+    }
+
+    const addSpecial = opts.addSpecialTokens ?? true;
+    const [strategy, maxLength] = this.#truncationOf(opts);
+    const stride = opts.stride ?? 0;
+    const side = opts.truncationSide ?? this.truncationSide;
+    const wantOffsets = opts.returnOffsetsMapping ?? false;
+    const rows: Row[] = [];
+    texts.forEach((t, i) => {
+      const a = this.#encodeOne(t, wantOffsets);
+      const b = pairs[i] === null ? null : this.#encodeOne(pairs[i]!, wantOffsets);
+      const budget = maxLength === null ? Infinity : maxLength - (addSpecial ? numSpecialTokens(this.#template, b !== null) : 0);
+      if (budget < 0) {
+        throw new RangeError(`maxLength ${maxLength} is smaller than the ${maxLength! - budget} special tokens this tokenizer adds`);
+      }
+      const w = truncatePair(a.ids, b?.ids ?? null, budget, strategy, stride, side);
+      const cut = (src: Encoded, ids: number[]) => {
+        if (!src.offsets) return null;
+        const start = side === "right" ? 0 : findStart(src.ids, ids);
+        return src.offsets.slice(start, start + ids.length);
+      };
+      // Without overflow only the first window counts; with it, every window is a row.
+      const combos: [number[], number[] | null][] = [];
+      const firsts = opts.returnOverflowingTokens ? w.first : [w.first[0]];
+      const seconds = w.second ? (opts.returnOverflowingTokens ? w.second : [w.second[0]]) : [null];
+      for (const s of seconds) for (const f of firsts) combos.push([f, s]);
+      for (const [f, s] of combos) {
+        const r = applyTemplate(this.#template, f, s, addSpecial);
+        let offsets: [number, number][] | null = null;
+        if (wantOffsets) {
+          const fo = cut(a, f)!;
+          const so = s && b ? cut(b, s)! : [];
+          let k1 = 0;
+          let k2 = 0;
+          offsets = r.sequenceIds.map((sid) => (sid === null ? [0, 0] : sid === 0 ? fo[k1++] : so[k2++]));
+        }
+        rows.push({
+          input_ids: r.ids,
+          token_type_ids: r.typeIds,
+          attention_mask: r.ids.map(() => 1),
+          special_tokens_mask: r.specialMask,
+          offset_mapping: offsets,
+          overflow_to_sample_mapping: i,
+        });
+      }
+    });
+    this.#padRows(rows, opts);
+    return this.#assemble(rows, opts, batched && !false, batched || (opts.returnOverflowingTokens ?? false));
+  }
+
+  #truncationOf(o: EncodeOptions): [TruncationStrategy, number | null] {
+    let strategy: TruncationStrategy;
+    if (o.truncation === undefined || o.truncation === null) {
+      if (o.maxLength !== undefined && o.maxLength !== null && !o.padding) {
+        if (!this.#warnedMaxLength) {
+          console.warn(
+            "Truncation was not explicitly activated but `max_length` is provided a specific value, please use `truncation=True` to explicitly truncate examples to max length. Defaulting to 'longest_first' truncation strategy.",
+          );
+          this.#warnedMaxLength = true;
+        }
+        strategy = "longest_first";
+      } else strategy = "do_not_truncate";
+    } else if (o.truncation === true) strategy = "longest_first";
+    else if (o.truncation === false) strategy = "do_not_truncate";
+    else if (["longest_first", "only_first", "only_second", "do_not_truncate"].includes(o.truncation)) strategy = o.truncation;
+    else throw new TypeError(`truncation must be true, false, 'longest_first', 'only_first', 'only_second' or 'do_not_truncate', got ${JSON.stringify(o.truncation)}`);
+    if (strategy === "do_not_truncate") return [strategy, null];
+    let max = o.maxLength ?? null;
+    if (max === null) {
+      if (this.modelMaxLength >= VERY_LARGE_INTEGER) return ["do_not_truncate", null];
+      max = this.modelMaxLength;
+    }
+    if (!Number.isInteger(max) || max < 0) throw new RangeError(`maxLength must be a non-negative integer, got ${max}`);
+    return [strategy, max];
+  }
+
+  #padRows(rows: Row[], o: EncodeOptions): void {
+    const strategy: PaddingStrategy =
+      o.padding === true ? "longest" : o.padding === false || o.padding === undefined ? "do_not_pad" : o.padding;
+    if (!["longest", "max_length", "do_not_pad"].includes(strategy)) {
+      throw new TypeError(`padding must be true, false, 'longest', 'max_length' or 'do_not_pad', got ${JSON.stringify(o.padding)}`);
+    }
+    if (strategy === "do_not_pad" && !o.padToMultipleOf) return;
+    let target: number;
+    if (strategy === "max_length") {
+      const m = o.maxLength ?? (this.modelMaxLength < VERY_LARGE_INTEGER ? this.modelMaxLength : null);
+      if (m === null) throw new Error("padding 'max_length' needs maxLength (this tokenizer has no model_max_length)");
+      target = m;
+    } else target = Math.max(0, ...rows.map((r) => r.input_ids.length));
+    const multiple = o.padToMultipleOf ?? null;
+    if (multiple !== null && (!Number.isInteger(multiple) || multiple <= 0)) throw new RangeError(`padToMultipleOf must be a positive integer, got ${multiple}`);
+    if (multiple && target % multiple !== 0) target = (Math.floor(target / multiple) + 1) * multiple;
+    if (strategy === "do_not_pad") {
+      // padToMultipleOf alone pads each row to its own next multiple, as HF does.
+      for (const r of rows) this.#padRow(r, Math.ceil(r.input_ids.length / multiple!) * multiple!, o.paddingSide ?? this.paddingSide);
+      return;
+    }
+    for (const r of rows) this.#padRow(r, target, o.paddingSide ?? this.paddingSide);
+  }
+
+  #padRow(r: Row, target: number, side: Side): void {
+    const n = target - r.input_ids.length;
+    if (n <= 0) return;
+    const pad = this.padTokenId;
+    if (pad === null) {
+      throw new Error("Asking to pad but the tokenizer does not have a padding token. Please select a token to use as `pad_token` or add a new pad token.");
+    }
+    const fill = <T>(arr: T[], v: T) => {
+      const extra = new Array<T>(n).fill(v);
+      return side === "right" ? arr.concat(extra) : extra.concat(arr);
+    };
+    r.input_ids = fill(r.input_ids, pad);
+    r.token_type_ids = fill(r.token_type_ids, 0);
+    r.attention_mask = fill(r.attention_mask, 0);
+    r.special_tokens_mask = fill(r.special_tokens_mask, 1);
+    if (r.offset_mapping) r.offset_mapping = fill(r.offset_mapping, [0, 0] as [number, number]);
+  }
+
+  #assemble(rows: Row[], o: EncodeOptions, _batched: boolean, keepBatch: boolean): BatchEncoding {
+    const wantTypes = o.returnTokenTypeIds ?? this.modelInputNames.includes("token_type_ids");
+    const wantMask = o.returnAttentionMask ?? this.modelInputNames.includes("attention_mask");
+    const cols: Record<string, unknown[]> = { input_ids: rows.map((r) => r.input_ids) };
+    if (wantTypes) cols.token_type_ids = rows.map((r) => r.token_type_ids);
+    if (wantMask) cols.attention_mask = rows.map((r) => r.attention_mask);
+    if (o.returnSpecialTokensMask) cols.special_tokens_mask = rows.map((r) => r.special_tokens_mask);
+    if (o.returnOffsetsMapping) cols.offset_mapping = rows.map((r) => r.offset_mapping);
+    if (o.returnLength) cols.length = rows.map((r) => r.input_ids.length);
+    if (o.returnOverflowingTokens) cols.overflow_to_sample_mapping = rows.map((r) => r.overflow_to_sample_mapping);
+    if (o.returnTensors === "pt") return toTensors(cols, "int64") as BatchEncoding;
+    if (o.returnTensors) throw new TypeError(`returnTensors must be "pt" or null, got ${JSON.stringify(o.returnTensors)}`);
+    if (keepBatch) return cols as BatchEncoding;
+    return Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, v[0]])) as BatchEncoding;
+  }
+
+  /**
+   * Pads already-encoded features (a list of objects, or one object of lists) as HF's
+   * tokenizer.pad does: to the longest, to maxLength, or to a multiple.
+   */
+  pad(
+    features: Record<string, unknown>[] | Record<string, unknown[]>,
+    o: { padding?: boolean | PaddingStrategy; maxLength?: number | null; padToMultipleOf?: number | null; returnTensors?: "pt" | null; paddingSide?: Side } = {},
+  ): BatchEncoding {
+    const list = Array.isArray(features)
+      ? features
+      : (features.input_ids as unknown[]).map((_, i) => Object.fromEntries(Object.entries(features).map(([k, v]) => [k, v[i]])));
+    if (list.length === 0) throw new RangeError("pad(): no features to pad");
+    list.forEach((f, i) => {
+      if (!Array.isArray(f.input_ids)) throw new TypeError(`pad(): feature ${i} has no input_ids array`);
+    });
+    const padding = o.padding ?? true;
+    const strategy: PaddingStrategy = padding === true ? "longest" : padding === false ? "do_not_pad" : padding;
+    let target = strategy === "max_length" ? (o.maxLength ?? this.modelMaxLength) : Math.max(...list.map((f) => (f.input_ids as number[]).length));
+    const m = o.padToMultipleOf ?? null;
+    if (m && target % m !== 0) target = (Math.floor(target / m) + 1) * m;
+    const side = o.paddingSide ?? this.paddingSide;
+    const keys = Object.keys(list[0]);
+    const padded: Record<string, unknown[]> = Object.fromEntries(keys.map((k) => [k, []]));
+    const padIdOr = () => {
+      const p = this.padTokenId;
+      if (p === null) throw new Error("Asking to pad but the tokenizer does not have a padding token. Please select a token to use as `pad_token` or add a new pad token.");
+      return p;
+    };
+    for (const f of list) {
+      const len = (f.input_ids as number[]).length;
+      const n = strategy === "do_not_pad" ? 0 : Math.max(0, target - len);
+      const fillers: Record<string, unknown> = { input_ids: n ? padIdOr() : 0, token_type_ids: 0, attention_mask: 0, special_tokens_mask: 1 };
+      for (const k of keys) {
+        const v = f[k];
+        if (Array.isArray(v) && v.length === len && k in fillers) {
+          const extra = new Array(n).fill(fillers[k]);
+          padded[k].push(side === "right" ? v.concat(extra) : extra.concat(v));
+        } else padded[k].push(v);
+      }
+      if (!("attention_mask" in f) && this.modelInputNames.includes("attention_mask")) {
+        (padded.attention_mask ??= []).push(side === "right" ? [...new Array(len).fill(1), ...new Array(n).fill(0)] : [...new Array(n).fill(0), ...new Array(len).fill(1)]);
+      }
+    }
+    return (o.returnTensors === "pt" ? toTensors(padded, "infer") : padded) as BatchEncoding;
+  }
+
+  // ---- decoding ----
+  decode(ids: number[] | bigint[] | { dataSync(): ArrayLike<number | bigint> }, o: { skipSpecialTokens?: boolean; cleanUpTokenizationSpaces?: boolean } = {}): string {
+    const list = Array.isArray(ids) ? ids : Array.from(ids.dataSync(), Number);
+    if (list.length === 0) return "";
+    return this.#tk.decode(list.map(Number), {
+      skip_special_tokens: o.skipSpecialTokens ?? false,
+      clean_up_tokenization_spaces: o.cleanUpTokenizationSpaces ?? (this.config.clean_up_tokenization_spaces as boolean | undefined) ?? true,
+    });
+  }
+  batchDecode(batch: number[][], o: { skipSpecialTokens?: boolean; cleanUpTokenizationSpaces?: boolean } = {}): string[] {
+    return batch.map((ids) => this.decode(ids, o));
+  }
+
+  // ---- saving ----
+  /**
+   * Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json (and vocab.txt for
+   * WordPiece models) into dir, each atomically; transformers' from_pretrained loads them back.
+   */
+  savePretrained(dir: string): string[] {
+    mkdirSync(dir, { recursive: true });
+    const added = (this.tokenizerJson.added_tokens as Json[]) ?? [];
+    const tokenizerJson = { ...this.tokenizerJson, truncation: null, padding: null };
+    const specialMap: Json = { ...this.specialTokens };
+    if (this.additionalSpecialTokens.length) specialMap.additional_special_tokens = this.additionalSpecialTokens;
+    const config: Json = {
+      ...Object.fromEntries(Object.entries(this.config).filter(([k]) => !["name_or_path", "special_tokens_map_file", "tokenizer_file"].includes(k))),
+      added_tokens_decoder: Object.fromEntries(
+        added.map((t) => [String(t.id), { content: t.content, lstrip: t.lstrip ?? false, normalized: t.normalized ?? false, rstrip: t.rstrip ?? false, single_word: t.single_word ?? false, special: t.special ?? false }]),
+      ),
+      clean_up_tokenization_spaces: this.config.clean_up_tokenization_spaces ?? true,
+      ...this.specialTokens,
+      model_max_length: this.modelMaxLength,
+      tokenizer_class: String(this.config.tokenizer_class ?? "PreTrainedTokenizerFast"),
+    };
+    const files: [string, string][] = [
+      ["tokenizer.json", JSON.stringify(tokenizerJson)],
+      ["tokenizer_config.json", JSON.stringify(config, null, 2) + "\n"],
+      ["special_tokens_map.json", JSON.stringify(specialMap, null, 2) + "\n"],
+    ];
+    const model = this.tokenizerJson.model as Json;
+    if (this.#wordPiece && model.vocab && typeof model.vocab === "object") {
+      const byId = Object.entries(model.vocab as Record<string, number>).sort((x, y) => x[1] - y[1]);
+      files.push(["vocab.txt", byId.map(([t]) => t).join("\n") + "\n"]);
+    }
+    for (const [name, content] of files) writeAtomic(join(dir, name), content);
+    return files.map(([name]) => join(dir, name));
+  }
+
+  override toString(): string {
+    const cls = String(this.config.tokenizer_class ?? "PreTrainedTokenizer").replace(/(Fast)?$/, "Fast");
+    return `${cls}(name_or_path='${this.nameOrPath}', vocab_size=${this.vocabSize}, model_max_length=${this.modelMaxLength}, is_fast=True, padding_side='${this.paddingSide}', truncation_side='${this.truncationSide}', special_tokens=${JSON.stringify(this.specialTokens)})`;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+function checkText(t: unknown, what: string): void {
+  if (typeof t !== "string") {
+    throw new TypeError(`${what} must be a string (or an array of strings for a batch), got ${t === null ? "null" : Array.isArray(t) ? "a nested array" : typeof t}`);
+  }
+}
+
+function findStart(all: number[], part: number[]): number {
+  return all.length - part.length;
+}
+
+export function writeAtomic(path: string, content: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
+
+// Tensors only when asked for (returnTensors: "pt"): the tokenizer works without the libtorch addon.
+const torchModule: typeof import("../torch/index.js") | null = await import("../torch/index.js").catch(() => null);
+
+/** Columns to tensors: ids as int64; with "infer", a column of non-integers (regression labels) as float32. */
+function toTensors(cols: Record<string, unknown[]>, dtype: "int64" | "infer"): Record<string, unknown> {
+  if (!torchModule) {
+    throw new Error('returnTensors: "pt" needs the libtorch addon, which did not load: run `npm run build:native`');
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, rows] of Object.entries(cols)) {
+    const lens = new Set(rows.map((r) => (Array.isArray(r) ? r.length : -1)));
+    if (lens.size > 1) {
+      throw new Error(
+        `Unable to create tensor for '${k}': the sequences have different lengths (${[...lens].join(", ")}). You should probably activate truncation and/or padding with 'padding=True' 'truncation=True' to have batched tensors with the same length.`,
+      );
+    }
+    const flat = (rows as unknown[]).flat(4);
+    if (flat.some((v) => typeof v !== "number" && typeof v !== "boolean")) {
+      throw new TypeError(`Unable to create tensor for '${k}': its values are not numbers (e.g. ${JSON.stringify(flat.find((v) => typeof v !== "number"))}); remove the column first`);
+    }
+    const floats = dtype === "infer" && flat.some((v) => typeof v === "number" && !Number.isInteger(v));
+    out[k] = torchModule.tensor(rows as never, { dtype: floats ? "float32" : "int64" });
+  }
+  return out;
+}

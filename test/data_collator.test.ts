@@ -1,0 +1,43 @@
+// DataCollatorWithPadding: pads to the batch's longest (or a multiple), renames label → labels,
+// and returns tensors of the right dtypes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { AutoTokenizer } from "../src/tokenizers/index.js";
+import { DataCollatorWithPadding } from "../src/trainer/index.js";
+import * as torch from "../src/torch/index.js";
+import { repoRoot } from "./helpers.js";
+
+const model = join(repoRoot, "..", "shared", "data", "models", "bert-base-cased");
+const skip = existsSync(model) ? false : "../shared/data is absent";
+
+test("pads a batch to its longest, renames label to labels, int64 tensors", { skip }, async () => {
+  const tokenizer = await AutoTokenizer.fromPretrained(model);
+  const collator = new DataCollatorWithPadding({ tokenizer });
+  const enc = tokenizer(["A fairly long first sentence here", "Short"], ["and its pair", "pair"], { truncation: true }) as Record<string, number[][]>;
+  const features = [0, 1].map((i) => ({ input_ids: enc.input_ids[i], token_type_ids: enc.token_type_ids[i], attention_mask: enc.attention_mask[i], label: i }));
+  const batch = collator(features);
+  assert.deepEqual(Object.keys(batch).sort(), ["attention_mask", "input_ids", "labels", "token_type_ids"]);
+  const longest = enc.input_ids[0].length;
+  assert.deepEqual(batch.input_ids.shape, [2, longest]);
+  assert.equal(batch.input_ids.dtype, "int64");
+  assert.deepEqual(batch.labels.toArray(), [0, 1]);
+  assert.equal(batch.labels.dtype, "int64");
+  const short = enc.input_ids[1].length;
+  assert.deepEqual((batch.attention_mask.toArray() as number[][])[1], [...Array(short).fill(1), ...Array(longest - short).fill(0)]);
+  assert.deepEqual((batch.input_ids.toArray() as number[][])[1].slice(short), Array(longest - short).fill(0));
+  assert.deepEqual((batch.token_type_ids.toArray() as number[][])[1].slice(short), Array(longest - short).fill(0));
+  torch.dispose(batch);
+
+  const multiple = new DataCollatorWithPadding({ tokenizer, padToMultipleOf: 8 })(features);
+  assert.equal(multiple.input_ids.shape[1] % 8, 0);
+  torch.dispose(multiple);
+  const reg = collator([{ input_ids: [101, 102], label_ids: 0.5 }, { input_ids: [101, 7, 102], label_ids: 2 }]);
+  assert.equal(reg.labels.dtype, "float32", "non-integer labels (regression) become float32");
+  torch.dispose(reg);
+  assert.throws(() => collator([]), /non-empty array of features/);
+  assert.throws(() => collator([{ label: 1 }]), /feature 0 has no input_ids array/);
+  assert.throws(() => collator([{ input_ids: [1], text: "raw" }]), /Unable to create tensor for 'text'/);
+  assert.throws(() => new DataCollatorWithPadding({} as never), /\{ tokenizer \} is required/);
+});
