@@ -100,7 +100,7 @@ export function readCsv(file: string, o: CsvOptions = {}): Columns {
   }
   rows.forEach((r, i) => {
     if (r.length !== names.length) {
-      throw new Error(`${file}: row ${i + 1 + (header === null ? 0 : header + 1)} has ${r.length} fields but the header has ${names.length} (${JSON.stringify(names)}); a ragged file, or one that needs quoting: ${quoting ? "false" : "true"}?`);
+      throw new Error(`${file}: line ${i + 1 + (o.skipRows ?? 0) + (header === null ? 0 : header + 1)} has ${r.length} fields but the header has ${names.length} (${JSON.stringify(names)}); a ragged file, or one that needs quoting: ${quoting ? "false" : "true"}?`);
     }
   });
   const columns = Object.fromEntries(names.map((n, k) => [n, typeColumn(rows.map((r) => r[k]))]));

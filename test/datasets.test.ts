@@ -1,0 +1,198 @@
+// Datasets: MRPC from the HF cache and from GLUE's TSVs, the Dataset operations, map's cache, and
+// files written and read back.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import { ClassLabel, Dataset, DatasetDict, Sequence, Value, loadDataset, loadFromDisk } from "../src/datasets/index.js";
+import * as torch from "../src/torch/index.js";
+import { repoRoot } from "./helpers.js";
+
+const shared = join(repoRoot, "..", "shared", "data");
+const noShared = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
+
+async function withHfCache<T>(fn: (cache: string) => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  const cache = mkdtempSync(join(tmpdir(), "ft-datasets-cache-"));
+  Object.assign(process.env, { HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: cache });
+  try {
+    return await fn(cache);
+  } finally {
+    for (const k of ["HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_CACHE"]) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
+}
+
+test('loadDataset("glue", "mrpc") from the HF cache: splits, features, rows, label balance', { skip: noShared }, async () => {
+  await withHfCache(async () => {
+    const raw = (await loadDataset("glue", "mrpc")) as DatasetDict;
+    assert.deepEqual(raw.numRows, { train: 3668, validation: 408, test: 1725 });
+    const train = raw["train"];
+    assert.deepEqual(train.columnNames, ["sentence1", "sentence2", "label", "idx"]);
+    assert.ok(train.features.label instanceof ClassLabel);
+    assert.deepEqual((train.features.label as ClassLabel).names, ["not_equivalent", "equivalent"]);
+    assert.equal(String(train.features.idx), "Value(dtype='int32', id=None)");
+    assert.deepEqual(train.at(0), {
+      sentence1: 'Amrozi accused his brother , whom he called " the witness " , of deliberately distorting his evidence .',
+      sentence2: 'Referring to him as only " the witness " , Amrozi accused his brother of deliberately distorting his evidence .',
+      label: 1,
+      idx: 0,
+    });
+    assert.equal(train.column("label").filter((l) => l === 1).length, 2474);
+    assert.equal(raw.validation.column("label").filter((l) => l === 1).length, 279);
+    assert.equal(train.at(-1).idx, train.column("idx")[3667]);
+    assert.equal(String(train), "Dataset({\n    features: ['sentence1', 'sentence2', 'label', 'idx'],\n    num_rows: 3668\n})");
+    assert.match(inspect(raw), /^DatasetDict\(\{\n    train: Dataset\(\{\n        features: \['sentence1', 'sentence2', 'label', 'idx'\],\n        num_rows: 3668\n    \}\)\n    validation: Dataset/);
+    const val = (await loadDataset("glue", "mrpc", { split: "validation[:10]" })) as Dataset;
+    assert.equal(val.numRows, 10);
+    await assert.rejects(loadDataset("glue", "mrpc", { split: "dev" }), /Unknown split "dev"\. Should be one of \["train","validation","test"\]/);
+    await assert.rejects(loadDataset("glue", "sst9"), /BuilderConfig 'sst9' not found\. Available: \["mrpc"\]/);
+  });
+});
+
+test("GLUE's TSVs load through the csv builder with quoting off (they hold unbalanced quotes)", { skip: noShared }, async () => {
+  const dir = join(shared, "glue", "MRPC");
+  const dd = (await loadDataset("csv", { dataFiles: { train: join(dir, "train.tsv"), validation: join(dir, "dev.tsv") }, delimiter: "\t", quoting: false, cacheDir: mkdtempSync(join(tmpdir(), "ft-c-")) })) as DatasetDict;
+  assert.deepEqual(dd.numRows, { train: 3668, validation: 408 });
+  assert.deepEqual(dd.train.columnNames, ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"], "the UTF-8 BOM is not part of the first name");
+  assert.equal(String(dd.train.features.Quality), "Value(dtype='int64', id=None)");
+  assert.equal(dd.train.column("Quality").filter((q) => q === 1).length, 2474);
+  assert.match(dd.train.at(91)["#1 String"] as string, /^Officials at Brandeis said this was an " extremely heartrending " time/);
+  await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "train.tsv"), delimiter: "\t" }), /quoting: false/);
+});
+
+test("in-memory constructors, row/column access, select, filter, shuffle, sort, split, renames, casts", async () => {
+  const ds = Dataset.fromDict({ text: ["a", "bb", "ccc", "dd", "e"], label: [0, 1, 1, 0, 1], score: [0.5, 1.5, 2, 3, 4] });
+  assert.deepEqual(ds.features, { text: new Value("string"), label: new Value("int64"), score: new Value("float64") });
+  assert.deepEqual(ds.at(1), { text: "bb", label: 1, score: 1.5 });
+  assert.deepEqual(ds.column("text"), ["a", "bb", "ccc", "dd", "e"]);
+  assert.throws(() => ds.at(5), /Index 5 out of range for dataset of size 5/);
+  assert.throws(() => ds.column("nope"), /Column 'nope' not in the dataset\. Current columns in the dataset: \["text","label","score"\]/);
+  assert.deepEqual(ds.select([4, 0]).column("text"), ["e", "a"]);
+  assert.deepEqual((await ds.filter((r) => (r as { label: number }).label === 1)).column("text"), ["bb", "ccc", "e"]);
+  const sh = ds.shuffle({ seed: 42 });
+  assert.deepEqual([...sh.column("text")].sort(), ["a", "bb", "ccc", "dd", "e"]);
+  assert.deepEqual(ds.shuffle({ seed: 42 }).column("text"), sh.column("text"), "a seed fixes the order");
+  assert.notEqual(sh.fingerprint, ds.fingerprint);
+  assert.deepEqual(sh.flattenIndices().column("text"), sh.column("text"));
+  assert.deepEqual(ds.sort("score", { reverse: true }).column("text"), ["e", "dd", "ccc", "bb", "a"]);
+  const split = ds.trainTestSplit({ testSize: 0.4, seed: 1 });
+  assert.deepEqual([split.train.numRows, split.test.numRows], [3, 2]);
+  assert.deepEqual([...split.train.column("text"), ...split.test.column("text")].sort(), ["a", "bb", "ccc", "dd", "e"]);
+  assert.throws(() => ds.trainTestSplit({ testSize: 7 }), /test_size=7 should be either positive and smaller than the number of samples 5/);
+  assert.deepEqual(ds.renameColumn("label", "labels").columnNames, ["text", "labels", "score"]);
+  assert.deepEqual(ds.removeColumns(["text", "score"]).columnNames, ["label"]);
+  const cast = ds.castColumn("label", new ClassLabel({ names: ["neg", "pos"] }));
+  assert.equal((cast.features.label as ClassLabel).int2str(cast.at(1).label as number), "pos");
+  assert.deepEqual(ds.castColumn("score", new Value("float32")).features.score, new Value("float32"));
+  assert.deepEqual(Dataset.fromList([{ a: 1 }, { a: 2, b: "x" }]).toList(), [{ a: 1, b: null }, { a: 2, b: "x" }]);
+  const gen = await Dataset.fromGenerator(function* () {
+    for (let i = 0; i < 3; i++) yield { i, sq: i * i };
+  });
+  assert.deepEqual(gen.column("sq"), [0, 1, 4]);
+  assert.throws(() => Dataset.fromDict({ a: [1, 2], b: [1] }), /columns have different lengths \(2, 1\)/);
+  assert.throws(() => Dataset.fromDict({ a: [1, "x"] }), /column 'a' mixes value types \(number, string\)/);
+  assert.throws(() => Dataset.fromDict({ a: ["x"] }, { features: { a: new Value("int32") } }), /column 'a' is int32 but holds "x"/);
+});
+
+test("map: batched and per row, removeColumns, tokenizer-like outputs in HF's small int types, torch format", async () => {
+  const ds = Dataset.fromDict({ text: ["a b", "c", "d e f"], label: [1, 0, 1] });
+  const mapped = await ds.map((b) => {
+    const batch = b as { text: string[] };
+    return { input_ids: batch.text.map((t) => t.split(" ").map((w) => w.charCodeAt(0))), attention_mask: batch.text.map((t) => t.split(" ").map(() => 1)) };
+  }, { batched: true, batchSize: 2 });
+  assert.deepEqual(mapped.columnNames, ["text", "label", "input_ids", "attention_mask"]);
+  assert.deepEqual(mapped.features.input_ids, new Sequence(new Value("int32")));
+  assert.deepEqual(mapped.features.attention_mask, new Sequence(new Value("int8")));
+  assert.deepEqual(mapped.at(2).input_ids, [100, 101, 102]);
+  const perRow = await ds.map((r) => ({ n: (r as { text: string }).text.length }), { removeColumns: "text" });
+  assert.deepEqual(perRow.toDict(), { label: [1, 0, 1], n: [3, 1, 5] });
+  const expanded = await ds.map((b) => ({ word: (b as { text: string[] }).text.flatMap((t) => t.split(" ")) }), { batched: true, removeColumns: ["text", "label"] });
+  assert.deepEqual(expanded.column("word"), ["a", "b", "c", "d", "e", "f"]);
+  await assert.rejects(ds.map((b) => ({ x: [1] }), { batched: true }), /returned 1 rows; to change the number of rows, remove the input columns/);
+  await assert.rejects(ds.map(() => ({}), { removeColumns: "nope" }), /Column 'nope' not in the dataset/);
+  const pt = await mapped.withFormat("torch", ["label", "input_ids"]);
+  const row = pt.at(0) as Record<string, torch.Tensor>;
+  assert.deepEqual(Object.keys(row), ["label", "input_ids"]);
+  assert.equal(row.label.dtype, "int64");
+  assert.deepEqual(row.input_ids.toArray(), [97, 98]);
+  torch.dispose(row);
+  assert.equal(mapped.format.type, null, "withFormat leaves the original alone");
+});
+
+test("map's cache: an identical map is served from the cache file, a changed fn recomputes, no partial files", { skip: noShared }, async () => {
+  await withHfCache(async (cache) => {
+    const raw = (await loadDataset("glue", "mrpc", { split: "validation" })) as Dataset;
+    let calls = 0;
+    const fn = (b: unknown) => {
+      calls++;
+      return { n: (b as { sentence1: string[] }).sentence1.map((s) => s.length) };
+    };
+    const first = await raw.map(fn, { batched: true });
+    assert.equal(calls, 1);
+    const second = await raw.map(fn, { batched: true });
+    assert.equal(calls, 1, "served from the cache: fn not called");
+    assert.deepEqual(second.column("n"), first.column("n"));
+    assert.equal(second.fingerprint, first.fingerprint);
+    const changed = await raw.map((b: unknown) => { calls++; return { n: (b as { sentence1: string[] }).sentence1.map((s) => s.length + 1) }; }, { batched: true });
+    assert.equal(calls, 2, "a changed function recomputes");
+    assert.equal(changed.column("n")[0], (first.column("n")[0] as number) + 1);
+    await raw.map(fn, { batched: true, batchSize: 100 });
+    assert.equal(calls, 7, "a changed option recomputes (5 batches of 100)");
+    await raw.map(fn, { batched: true, loadFromCacheFile: false });
+    assert.equal(calls, 8);
+    const files: string[] = [];
+    const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : files.push(e.name)));
+    walk(cache);
+    assert.ok(files.filter((f) => /^cache-[0-9a-f]{16}\.arrow$/.test(f)).length >= 3);
+    assert.deepEqual(files.filter((f) => f.includes(".tmp-")), [], "cache files appear atomically");
+  });
+});
+
+test("saveToDisk/loadFromDisk, toJSON, toParquet round-trip with features; bad files fail clearly", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-save-"));
+  const ds = Dataset.fromDict(
+    { text: ["x", "y"], label: [1, 0], ids: [[1, 2], [3]] },
+    { features: { text: new Value("string"), label: new ClassLabel({ names: ["no", "yes"] }), ids: new Sequence(new Value("int32")) } },
+  );
+  const dd = new DatasetDict({ train: ds, test: ds.select([1]) });
+  dd.saveToDisk(join(dir, "dd"));
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, "dd", "dataset_dict.json"), "utf8")), { splits: ["train", "test"] });
+  assert.ok(existsSync(join(dir, "dd", "train", "data-00000-of-00001.arrow")));
+  const info = JSON.parse(readFileSync(join(dir, "dd", "train", "dataset_info.json"), "utf8"));
+  assert.deepEqual(info.features.label, { names: ["no", "yes"], _type: "ClassLabel" });
+  const back = loadFromDisk(join(dir, "dd")) as DatasetDict;
+  assert.deepEqual(back.train.toDict(), ds.toDict());
+  assert.deepEqual(back.test.toList(), [{ text: "y", label: 0, ids: [3] }]);
+  assert.ok(back.train.features.label instanceof ClassLabel);
+
+  ds.toJSON(join(dir, "rows.jsonl"));
+  assert.equal(readFileSync(join(dir, "rows.jsonl"), "utf8"), '{"text":"x","label":1,"ids":[1,2]}\n{"text":"y","label":0,"ids":[3]}\n');
+  const fromJson = (await loadDataset("json", { dataFiles: join(dir, "rows.jsonl"), split: "train", cacheDir: dir })) as Dataset;
+  assert.deepEqual(fromJson.toDict(), ds.toDict());
+  const flat = ds.removeColumns("ids");
+  await flat.toParquet(join(dir, "rows.parquet"));
+  const fromParquet = (await loadDataset("parquet", { dataFiles: join(dir, "rows.parquet"), split: "train", cacheDir: dir })) as Dataset;
+  assert.deepEqual(fromParquet.toDict(), flat.toDict());
+  assert.ok(fromParquet.features.label instanceof ClassLabel, "features come back from the parquet 'huggingface' metadata");
+  writeFileSync(join(dir, "text.txt"), "line one\nline two\n");
+  assert.deepEqual(((await loadDataset("text", { dataFiles: join(dir, "text.txt"), split: "train", cacheDir: dir })) as Dataset).column("text"), ["line one", "line two"]);
+  const saved = join(dir, "single");
+  ds.saveToDisk(saved);
+  assert.deepEqual((await loadDataset("arrow", { dataFiles: join(saved, "data-00000-of-00001.arrow"), split: "train", cacheDir: dir }) as Dataset).toDict(), ds.toDict());
+
+  writeFileSync(join(dir, "bad.parquet"), "PAR1 this is not parquet");
+  await assert.rejects(loadDataset("parquet", { dataFiles: join(dir, "bad.parquet"), cacheDir: dir }), /bad\.parquet: not a readable parquet file/);
+  writeFileSync(join(dir, "ragged.csv"), "a,b\n1,2\n3\n");
+  await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "ragged.csv"), cacheDir: dir }), /ragged\.csv: line 3 has 1 fields but the header has 2/);
+  writeFileSync(join(dir, "open-quote.csv"), 'a,b\n"1,2\n3,4\n');
+  await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "open-quote.csv"), cacheDir: dir }), /a quote opened on line 2 is never closed/);
+  await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "missing.csv"), cacheDir: dir }), /data file not found/);
+  await assert.rejects(loadDataset("csv", { cacheDir: dir }), /needs dataFiles/);
+  await assert.rejects(loadDataset("./no/such/place"), /neither a packaged builder \(csv, json, parquet, arrow, text\), a folder, nor a hub dataset name/);
+  assert.throws(() => loadFromDisk(dir), /has neither dataset_dict\.json nor state\.json/);
+});
