@@ -196,3 +196,54 @@ test("saveToDisk/loadFromDisk, toJSON, toParquet round-trip with features; bad f
   await assert.rejects(loadDataset("./no/such/place"), /neither a packaged builder \(csv, json, parquet, arrow, text\), a folder, nor a hub dataset name/);
   assert.throws(() => loadFromDisk(dir), /has neither dataset_dict\.json nor state\.json/);
 });
+
+test("a hub dataset is downloaded into the cache (README configs, and refs/convert/parquet), then loads offline", async () => {
+  const { startHubServer } = await import("./hub_server.js");
+  const work = mkdtempSync(join(tmpdir(), "ft-hub-ds-"));
+  const make = async (rows: Record<string, unknown[]>, f?: Record<string, import("../src/datasets/index.js").Feature>) => {
+    const p = join(work, `${Math.random()}.parquet`);
+    await Dataset.fromDict(rows, { features: f }).toParquet(p);
+    return new Uint8Array(readFileSync(p));
+  };
+  const features = { sentence: new Value("string"), label: new ClassLabel({ names: ["neg", "pos"] }) };
+  const readme = "---\nconfigs:\n- config_name: tiny\n  data_files:\n  - split: train\n    path: tiny/train-*\n  - split: test\n    path: tiny/test-*\n- config_name: other\n  data_files: other/*.parquet\n---\n# A tiny dataset\n";
+  const server = await startHubServer({
+    "datasets/org/tiny": {
+      main: {
+        commit: "1".repeat(40),
+        files: {
+          "README.md": readme,
+          "tiny/train-00000-of-00001.parquet": await make({ sentence: ["good", "bad", "fine"], label: [1, 0, 1] }, features),
+          "tiny/test-00000-of-00001.parquet": await make({ sentence: ["meh"], label: [0] }, features),
+          "other/data.parquet": await make({ x: [1, 2] }),
+        },
+      },
+    },
+    "datasets/org/converted": {
+      main: { commit: "2".repeat(40), files: { "data.csv": "a\n1\n" } },
+      "refs/convert/parquet": { commit: "3".repeat(40), files: { "default/train/0000.parquet": await make({ a: [1, 2, 3] }) } },
+    },
+  });
+  const saved = { ...process.env };
+  Object.assign(process.env, { HF_ENDPOINT: server.url, HF_HUB_CACHE: join(work, "hub"), HF_DATASETS_CACHE: join(work, "datasets") });
+  delete process.env.HF_HUB_OFFLINE;
+  try {
+    const dd = (await loadDataset("org/tiny", "tiny")) as DatasetDict;
+    assert.deepEqual(dd.numRows, { train: 3, test: 1 });
+    assert.deepEqual(dd.train.at(0), { sentence: "good", label: 1 });
+    assert.ok(dd.train.features.label instanceof ClassLabel);
+    await assert.rejects(loadDataset("org/tiny"), /Config name is missing\.\nPlease pick one among the available configs: \["tiny","other"\]/);
+    assert.deepEqual(((await loadDataset("org/tiny", "other", { split: "train" })) as Dataset).column("x"), [1, 2]);
+    assert.deepEqual(((await loadDataset("org/converted", { split: "train" })) as Dataset).column("a"), [1, 2, 3]);
+    process.env.HF_HUB_OFFLINE = "1";
+    const before = server.requests.length;
+    assert.deepEqual(((await loadDataset("org/tiny", "tiny", { split: "test" })) as Dataset).column("sentence"), ["meh"]);
+    assert.equal(server.requests.length, before, "offline: no request reaches the hub");
+  } finally {
+    for (const k of ["HF_ENDPOINT", "HF_HUB_CACHE", "HF_DATASETS_CACHE", "HF_HUB_OFFLINE"]) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    server.close();
+  }
+});
