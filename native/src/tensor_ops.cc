@@ -140,6 +140,7 @@ FT_FN(select) { return Wrap(info.Env(), T(info, 0).select(Int(info, 1), Int(info
 FT_FN(slice) {
   return Wrap(info.Env(), at::slice(T(info, 0), Int(info, 1), OptInt(info, 2), OptInt(info, 3), Missing(info, 4) ? 1 : Int(info, 4)));
 }
+FT_FN(asStrided) { return Wrap(info.Env(), T(info, 0).as_strided(Ints(info, 1), Ints(info, 2), Int(info, 3))); }
 FT_FN(flatten) { return Wrap(info.Env(), T(info, 0).flatten(Int(info, 1), Int(info, 2))); }
 FT_FN(indexSelect) { return Wrap(info.Env(), at::index_select(T(info, 0), Int(info, 1), T(info, 2))); }
 FT_FN(gather) { return Wrap(info.Env(), at::gather(T(info, 0), Int(info, 1), T(info, 2))); }
@@ -311,7 +312,7 @@ void RegisterTensorOps(Napi::Env env, Napi::Object exports) {
   FT_EXPORT(exports, equal); FT_EXPORT(exports, allclose);
   FT_EXPORT(exports, reshape); FT_EXPORT(exports, view); FT_EXPORT(exports, permute); FT_EXPORT(exports, transpose);
   FT_EXPORT(exports, squeeze); FT_EXPORT(exports, unsqueeze); FT_EXPORT(exports, expand); FT_EXPORT(exports, narrow);
-  FT_EXPORT(exports, select); FT_EXPORT(exports, slice); FT_EXPORT(exports, flatten); FT_EXPORT(exports, indexSelect);
+  FT_EXPORT(exports, select); FT_EXPORT(exports, slice); FT_EXPORT(exports, flatten); FT_EXPORT(exports, asStrided); FT_EXPORT(exports, indexSelect);
   FT_EXPORT(exports, gather); FT_EXPORT(exports, scatter); FT_EXPORT(exports, scatterAdd); FT_EXPORT(exports, cat);
   FT_EXPORT(exports, stack); FT_EXPORT(exports, split); FT_EXPORT(exports, chunk); FT_EXPORT(exports, tril);
   FT_EXPORT(exports, triu); FT_EXPORT(exports, repeat); FT_EXPORT(exports, flip); FT_EXPORT(exports, maskedSelect);

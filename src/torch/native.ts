@@ -63,6 +63,7 @@ export interface NativeTorch {
   select(a: H, d: number, i: number): H;
   slice(a: H, d: number, start: Opt<number>, end: Opt<number>, step: number): H;
   flatten(a: H, s: number, e: number): H;
+  asStrided(a: H, size: number[], stride: number[], offset: number): H;
   indexSelect(a: H, d: number, i: H): H;
   gather(a: H, d: number, i: H): H;
   scatter(a: H, d: number, i: H, src: HN): H;

@@ -319,6 +319,10 @@ export class Tensor {
   slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor {
     return new Tensor(native.slice(this.handle, dim, start, end, step));
   }
+  /** A view with explicit sizes, strides and storage offset (torch.as_strided). */
+  asStrided(size: number[], stride: number[], storageOffset = 0): Tensor {
+    return new Tensor(native.asStrided(this.handle, size, stride, storageOffset));
+  }
   flatten(startDim = 0, endDim = -1): Tensor { return new Tensor(native.flatten(this.handle, startDim, endDim)); }
   indexSelect(dim: number, index: Tensor): Tensor { return new Tensor(native.indexSelect(this.handle, dim, index.handle)); }
   gather(dim: number, index: Tensor): Tensor { return new Tensor(native.gather(this.handle, dim, index.handle)); }

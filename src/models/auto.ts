@@ -1,0 +1,68 @@
+// The Auto classes: pick the architecture by config.json's model_type, as transformers' Auto* do.
+import { PretrainedConfig, loadConfigJson, type Json } from "./configuration_utils.js";
+import { PreTrainedModel, type FromPretrainedOptions, type LoadingInfo } from "./modeling_utils.js";
+import { BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel } from "./bert/modeling_bert.js";
+import { DistilBertConfig, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel } from "./distilbert/modeling_distilbert.js";
+import { RobertaConfig, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaModel } from "./roberta/modeling_roberta.js";
+import type { HubOptions } from "../hub/index.js";
+
+type AnyModelClass = new (config: PretrainedConfig) => PreTrainedModel;
+type ConfigClass = new (values?: Json) => PretrainedConfig;
+
+const CONFIGS: Record<string, ConfigClass> = { bert: BertConfig, distilbert: DistilBertConfig, roberta: RobertaConfig };
+
+function registry(name: string, map: Record<string, unknown>) {
+  const byType = map as Record<string, AnyModelClass>;
+  const pick = (modelType: string): AnyModelClass => {
+    const cls = byType[modelType];
+    if (!cls) {
+      throw new Error(`Unrecognized configuration class for this kind of ${name}: model_type '${modelType}'. Model type should be one of ${Object.keys(byType).join(", ")}.`);
+    }
+    return cls;
+  };
+  return {
+    /** The model class for a model_type. */
+    classFor: pick,
+    async fromPretrained(nameOrPath: string, o: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
+      const modelType = o.config?.modelType ?? (await loadConfigJson(nameOrPath, o)).json.model_type;
+      if (typeof modelType !== "string") throw new Error(`${nameOrPath}/config.json has no 'model_type': cannot tell which architecture to build`);
+      const cls = pick(modelType) as unknown as { fromPretrained(n: string, o: FromPretrainedOptions): Promise<PreTrainedModel> };
+      return cls.fromPretrained(nameOrPath, o);
+    },
+    async fromPretrainedWithInfo(nameOrPath: string, o: FromPretrainedOptions = {}): Promise<{ model: PreTrainedModel; info: LoadingInfo }> {
+      const modelType = o.config?.modelType ?? (await loadConfigJson(nameOrPath, o)).json.model_type;
+      const cls = pick(String(modelType)) as unknown as { fromPretrainedWithInfo(n: string, o: FromPretrainedOptions): Promise<{ model: PreTrainedModel; info: LoadingInfo }> };
+      return cls.fromPretrainedWithInfo(nameOrPath, o);
+    },
+    /** HF's from_config: a randomly initialised model for a config object or config.json values. */
+    fromConfig(config: PretrainedConfig | Json): PreTrainedModel {
+      const c = config instanceof PretrainedConfig ? config : AutoConfig.forModel(String(config.model_type ?? ""), config);
+      const cls = pick(c.modelType);
+      return new cls(c);
+    },
+  };
+}
+
+export const AutoConfig = {
+  async fromPretrained(nameOrPath: string, o: HubOptions & { configOverrides?: Json } = {}): Promise<PretrainedConfig> {
+    const { json, path } = await loadConfigJson(nameOrPath, o);
+    if (typeof json.model_type !== "string") throw new Error(`${path} has no 'model_type'`);
+    return AutoConfig.forModel(json.model_type, { ...json, ...(o.configOverrides ?? {}) });
+  },
+  /** A config of the given model_type (HF's AutoConfig.for_model). */
+  forModel(modelType: string, values: Json = {}): PretrainedConfig {
+    const cls = CONFIGS[modelType];
+    if (!cls) throw new Error(`Unrecognized model type '${modelType}': should be one of ${Object.keys(CONFIGS).join(", ")}`);
+    return new cls(values);
+  },
+};
+
+export const AutoModel = registry("AutoModel", { bert: BertModel, distilbert: DistilBertModel, roberta: RobertaModel });
+export const AutoModelForSequenceClassification = registry("AutoModelForSequenceClassification", {
+  bert: BertForSequenceClassification, distilbert: DistilBertForSequenceClassification, roberta: RobertaForSequenceClassification,
+});
+export const AutoModelForTokenClassification = registry("AutoModelForTokenClassification", {
+  bert: BertForTokenClassification, distilbert: DistilBertForTokenClassification, roberta: RobertaForTokenClassification,
+});
+export const AutoModelForQuestionAnswering = registry("AutoModelForQuestionAnswering", { bert: BertForQuestionAnswering });
+export const AutoModelForMaskedLM = registry("AutoModelForMaskedLM", { bert: BertForMaskedLM });

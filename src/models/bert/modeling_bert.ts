@@ -1,0 +1,349 @@
+// BERT (Devlin et al., 2018), as Hugging Face's modeling_bert.py: embeddings → a stack of
+// self-attention + feed-forward layers → a pooler, and the task heads on top. Parameter names are
+// HF's, so checkpoints load as they are.
+import * as torch from "../../torch/index.js";
+import type { Tensor } from "../../torch/index.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
+import { PretrainedConfig } from "../configuration_utils.js";
+import { PreTrainedModel, extendedAttentionMask, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
+import { activation, type Activation } from "../activations.js";
+
+export class BertConfig extends PretrainedConfig {
+  static override readonly modelType = "bert";
+  static override readonly defaults = {
+    vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
+    hidden_act: "gelu", hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 512,
+    type_vocab_size: 2, initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0, position_embedding_type: "absolute",
+    use_cache: true, classifier_dropout: null,
+  };
+}
+
+class BertEmbeddings extends Module {
+  word_embeddings: Embedding;
+  position_embeddings: Embedding;
+  token_type_embeddings: Embedding;
+  LayerNorm: LayerNorm;
+  dropout: Dropout;
+
+  constructor(c: PretrainedConfig) {
+    super();
+    const h = c.need<number>("hidden_size");
+    this.word_embeddings = this.registerModule("word_embeddings", new Embedding(c.need("vocab_size"), h, { paddingIdx: c.get<number>("pad_token_id") }));
+    this.position_embeddings = this.registerModule("position_embeddings", new Embedding(c.need("max_position_embeddings"), h));
+    this.token_type_embeddings = this.registerModule("token_type_embeddings", new Embedding(c.need("type_vocab_size"), h));
+    this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(h, { eps: c.need("layer_norm_eps") }));
+    this.dropout = this.registerModule("dropout", new Dropout(c.need("hidden_dropout_prob")));
+  }
+
+  forward(inputIds: Tensor, tokenTypeIds?: Tensor, positionIds?: Tensor): Tensor {
+    const [b, len] = inputIds.shape;
+    const maxPos = this.position_embeddings.numEmbeddings;
+    if (len > maxPos) throw new RangeError(`input of ${len} tokens is longer than max_position_embeddings (${maxPos})`);
+    const positions = positionIds ?? torch.arange(len, undefined, 1, { device: inputIds.device }).unsqueeze(0);
+    const types = tokenTypeIds ?? torch.zeros([b, len], { dtype: "int64", device: inputIds.device });
+    const x = this.word_embeddings.forward(inputIds).add(this.token_type_embeddings.forward(types)).add(this.position_embeddings.forward(positions));
+    return this.dropout.forward(this.LayerNorm.forward(x));
+  }
+}
+
+class BertSelfAttention extends Module {
+  readonly heads: number;
+  readonly eager: boolean;
+  readonly dropoutP: number;
+  query: Linear;
+  key: Linear;
+  value: Linear;
+  dropout: Dropout;
+
+  constructor(c: PretrainedConfig) {
+    super();
+    const h = c.need<number>("hidden_size");
+    this.heads = c.need("num_attention_heads");
+    if (h % this.heads !== 0) throw new RangeError(`The hidden size (${h}) is not a multiple of the number of attention heads (${this.heads})`);
+    this.eager = c.get("_attn_implementation") === "eager";
+    this.dropoutP = c.need("attention_probs_dropout_prob");
+    this.query = this.registerModule("query", new Linear(h, h));
+    this.key = this.registerModule("key", new Linear(h, h));
+    this.value = this.registerModule("value", new Linear(h, h));
+    this.dropout = this.registerModule("dropout", new Dropout(this.dropoutP));
+  }
+
+  #heads(x: Tensor): Tensor {
+    const [b, l, h] = x.shape;
+    return x.view(b, l, this.heads, h / this.heads).permute(0, 2, 1, 3);
+  }
+
+  /** Context [B, L, H], and the attention probabilities when asked (eager path). */
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const q = this.#heads(this.query.forward(x));
+    const k = this.#heads(this.key.forward(x));
+    const v = this.#heads(this.value.forward(x));
+    let ctx: Tensor;
+    let probs: Tensor | undefined;
+    if (this.eager || wantProbs) {
+      const scores = q.matmul(k.transpose(-1, -2)).div(Math.sqrt(q.shape[3])).add(mask);
+      probs = scores.softmax(-1);
+      ctx = this.dropout.forward(probs).matmul(v);
+    } else {
+      ctx = F.scaledDotProductAttention(q, k, v, { attnMask: mask, dropoutP: this.training ? this.dropoutP : 0 });
+    }
+    const [b, , l] = ctx.shape;
+    return [ctx.permute(0, 2, 1, 3).reshape(b, l, -1), probs];
+  }
+}
+
+/** dense → dropout → LayerNorm(x + residual): BertSelfOutput and BertOutput. */
+class BertDenseNorm extends Module {
+  dense: Linear;
+  LayerNorm: LayerNorm;
+  dropout: Dropout;
+  constructor(c: PretrainedConfig, inFeatures: number) {
+    super();
+    this.dense = this.registerModule("dense", new Linear(inFeatures, c.need("hidden_size")));
+    this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(c.need<number>("hidden_size"), { eps: c.need("layer_norm_eps") }));
+    this.dropout = this.registerModule("dropout", new Dropout(c.need("hidden_dropout_prob")));
+  }
+  forward(x: Tensor, residual: Tensor): Tensor {
+    return this.LayerNorm.forward(this.dropout.forward(this.dense.forward(x)).add(residual));
+  }
+}
+
+class BertAttention extends Module {
+  self: BertSelfAttention;
+  output: BertDenseNorm;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.self = this.registerModule("self", new BertSelfAttention(c));
+    this.output = this.registerModule("output", new BertDenseNorm(c, c.need("hidden_size")));
+  }
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const [ctx, probs] = this.self.forward(x, mask, wantProbs);
+    return [this.output.forward(ctx, x), probs];
+  }
+}
+
+class BertIntermediate extends Module {
+  dense: Linear;
+  readonly act: Activation;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("intermediate_size")));
+    this.act = activation(c.need("hidden_act"));
+  }
+  forward(x: Tensor): Tensor {
+    return this.act(this.dense.forward(x));
+  }
+}
+
+class BertLayer extends Module {
+  attention: BertAttention;
+  intermediate: BertIntermediate;
+  output: BertDenseNorm;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.attention = this.registerModule("attention", new BertAttention(c));
+    this.intermediate = this.registerModule("intermediate", new BertIntermediate(c));
+    this.output = this.registerModule("output", new BertDenseNorm(c, c.need("intermediate_size")));
+  }
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.attention.forward(x, mask, wantProbs);
+    return [this.output.forward(this.intermediate.forward(a), a), probs];
+  }
+}
+
+class BertEncoder extends Module {
+  layer: ModuleList<BertLayer>;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.layer = this.registerModule("layer", new ModuleList(Array.from({ length: c.need<number>("num_hidden_layers") }, () => new BertLayer(c))));
+  }
+  forward(x: Tensor, mask: Tensor, o: ForwardOptions): { last: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[] } {
+    const hiddenStates = o.outputHiddenStates ? [x] : undefined;
+    const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
+    for (const layer of this.layer) {
+      const [y, probs] = layer.forward(x, mask, o.outputAttentions ?? false);
+      x = y;
+      hiddenStates?.push(x);
+      if (probs) attentions?.push(probs);
+    }
+    return { last: x, hiddenStates, attentions };
+  }
+}
+
+class BertPooler extends Module {
+  dense: Linear;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("hidden_size")));
+  }
+  forward(x: Tensor): Tensor {
+    return this.dense.forward(x.select(1, 0)).tanh();
+  }
+}
+
+export abstract class BertPreTrainedModel extends PreTrainedModel {
+  static override configClass = BertConfig;
+  static override baseModelPrefix = "bert";
+}
+
+export class BertModel extends BertPreTrainedModel {
+  embeddings: BertEmbeddings;
+  encoder: BertEncoder;
+  pooler: BertPooler | null;
+
+  constructor(config: PretrainedConfig, o: { addPoolingLayer?: boolean; init?: boolean } = {}) {
+    super(config);
+    this.embeddings = this.registerModule("embeddings", new BertEmbeddings(config));
+    this.encoder = this.registerModule("encoder", new BertEncoder(config));
+    this.pooler = o.addPoolingLayer === false ? null : this.registerModule("pooler", new BertPooler(config));
+    if (o.init !== false) this.postInit();
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const ids = inputs.input_ids;
+    if (!ids) throw new TypeError("BertModel.forward: input_ids is required");
+    const mask = inputs.attention_mask ?? torch.onesLike(ids);
+    const x = this.embeddings.forward(ids, inputs.token_type_ids, inputs.position_ids);
+    const { last, hiddenStates, attentions } = this.encoder.forward(x, extendedAttentionMask(mask, x.dtype), o);
+    return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last), hiddenStates, attentions };
+  }
+}
+
+export class BertForSequenceClassification extends BertPreTrainedModel {
+  bert: BertModel;
+  dropout: Dropout;
+  classifier: Linear;
+
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.bert = this.registerModule("bert", new BertModel(config, { init: false }));
+    this.dropout = this.registerModule("dropout", new Dropout(config.classifierDropout ?? config.need<number>("hidden_dropout_prob")));
+    this.classifier = this.registerModule("classifier", new Linear(config.need("hidden_size"), config.numLabels));
+    this.postInit();
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const out = this.bert.forward(inputs, o);
+    const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
+    const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
+    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}
+
+export class BertForTokenClassification extends BertPreTrainedModel {
+  bert: BertModel;
+  dropout: Dropout;
+  classifier: Linear;
+
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.bert = this.registerModule("bert", new BertModel(config, { addPoolingLayer: false, init: false }));
+    this.dropout = this.registerModule("dropout", new Dropout(config.classifierDropout ?? config.need<number>("hidden_dropout_prob")));
+    this.classifier = this.registerModule("classifier", new Linear(config.need("hidden_size"), config.numLabels));
+    this.postInit();
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const out = this.bert.forward(inputs, o);
+    const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
+    const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
+    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}
+
+export class BertForQuestionAnswering extends BertPreTrainedModel {
+  static override inputNames = ["input_ids", "attention_mask", "token_type_ids", "position_ids", "start_positions", "end_positions"];
+  bert: BertModel;
+  qa_outputs: Linear;
+
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.bert = this.registerModule("bert", new BertModel(config, { addPoolingLayer: false, init: false }));
+    this.qa_outputs = this.registerModule("qa_outputs", new Linear(config.need("hidden_size"), 2));
+    this.postInit();
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const out = this.bert.forward(inputs, o);
+    const [start, end] = this.qa_outputs.forward(out.lastHiddenState!).split(1, -1).map((t) => t.squeeze(-1).contiguous());
+    let loss: Tensor | undefined;
+    if (inputs.start_positions && inputs.end_positions) {
+      // Positions outside the sequence are clamped to its length and ignored, as in HF.
+      const ignored = start.shape[1];
+      const s = inputs.start_positions.clamp(0, ignored);
+      const e = inputs.end_positions.clamp(0, ignored);
+      loss = F.crossEntropy(start, s, { ignoreIndex: ignored }).add(F.crossEntropy(end, e, { ignoreIndex: ignored })).div(2);
+    }
+    return { loss, startLogits: start, endLogits: end, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}
+
+class BertPredictionHeadTransform extends Module {
+  dense: Linear;
+  LayerNorm: LayerNorm;
+  readonly act: Activation;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("hidden_size")));
+    this.act = activation(c.need("hidden_act"));
+    this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(c.need<number>("hidden_size"), { eps: c.need("layer_norm_eps") }));
+  }
+  forward(x: Tensor): Tensor {
+    return this.LayerNorm.forward(this.act(this.dense.forward(x)));
+  }
+}
+
+class BertLMPredictionHead extends Module {
+  transform: BertPredictionHeadTransform;
+  decoder: Linear;
+  bias: Tensor;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.transform = this.registerModule("transform", new BertPredictionHeadTransform(c));
+    this.decoder = this.registerModule("decoder", new Linear(c.need("hidden_size"), c.need("vocab_size"), { bias: false }));
+    this.bias = this.registerParameter("bias", torch.zeros([c.need<number>("vocab_size")]));
+    this.decoder.registerParameter("bias", this.bias); // one tensor under both names, as HF ties them
+  }
+  forward(x: Tensor): Tensor {
+    return this.decoder.forward(this.transform.forward(x));
+  }
+}
+
+class BertOnlyMLMHead extends Module {
+  predictions: BertLMPredictionHead;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.predictions = this.registerModule("predictions", new BertLMPredictionHead(c));
+  }
+}
+
+export class BertForMaskedLM extends BertPreTrainedModel {
+  bert: BertModel;
+  cls: BertOnlyMLMHead;
+
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.bert = this.registerModule("bert", new BertModel(config, { addPoolingLayer: false, init: false }));
+    this.cls = this.registerModule("cls", new BertOnlyMLMHead(config));
+    this.postInit();
+  }
+
+  /** The decoder shares the word embeddings' weight (HF's tie_word_embeddings). */
+  override tieWeights(): void {
+    if (this.config.get("tie_word_embeddings") === false) return;
+    const decoder = this.cls.predictions.decoder;
+    const emb = this.bert.embeddings.word_embeddings.weight;
+    if (decoder.weight !== emb) {
+      const old = decoder.weight;
+      decoder.registerParameter("weight", emb);
+      old.dispose();
+    }
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const out = this.bert.forward(inputs, o);
+    const logits = this.cls.predictions.forward(out.lastHiddenState!);
+    const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.need<number>("vocab_size")), inputs.labels.view(-1)) : undefined;
+    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}

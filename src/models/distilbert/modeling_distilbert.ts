@@ -1,0 +1,197 @@
+// DistilBERT (Sanh et al., 2019), as Hugging Face's modeling_distilbert.py: BERT's layers distilled
+// to half the depth, without token types or pooler.
+import * as torch from "../../torch/index.js";
+import type { Tensor } from "../../torch/index.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
+import { PretrainedConfig } from "../configuration_utils.js";
+import { PreTrainedModel, finfoMin, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
+import { activation, type Activation } from "../activations.js";
+
+export class DistilBertConfig extends PretrainedConfig {
+  static override readonly modelType = "distilbert";
+  static override readonly defaults = {
+    vocab_size: 30522, max_position_embeddings: 512, sinusoidal_pos_embds: false, n_layers: 6, n_heads: 12, dim: 768,
+    hidden_dim: 3072, dropout: 0.1, attention_dropout: 0.1, activation: "gelu", initializer_range: 0.02, qa_dropout: 0.1,
+    seq_classif_dropout: 0.2, pad_token_id: 0,
+  };
+}
+
+class Embeddings extends Module {
+  word_embeddings: Embedding;
+  position_embeddings: Embedding;
+  LayerNorm: LayerNorm;
+  dropout: Dropout;
+  constructor(c: PretrainedConfig) {
+    super();
+    if (c.get("sinusoidal_pos_embds")) throw new Error("DistilBERT with sinusoidal_pos_embds is not supported");
+    const dim = c.need<number>("dim");
+    this.word_embeddings = this.registerModule("word_embeddings", new Embedding(c.need("vocab_size"), dim, { paddingIdx: c.get<number>("pad_token_id") }));
+    this.position_embeddings = this.registerModule("position_embeddings", new Embedding(c.need("max_position_embeddings"), dim));
+    this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(dim, { eps: 1e-12 }));
+    this.dropout = this.registerModule("dropout", new Dropout(c.need("dropout")));
+  }
+  forward(ids: Tensor): Tensor {
+    const positions = torch.arange(ids.shape[1], undefined, 1, { device: ids.device }).unsqueeze(0);
+    return this.dropout.forward(this.LayerNorm.forward(this.word_embeddings.forward(ids).add(this.position_embeddings.forward(positions))));
+  }
+}
+
+class MultiHeadSelfAttention extends Module {
+  readonly heads: number;
+  readonly eager: boolean;
+  readonly dropoutP: number;
+  q_lin: Linear;
+  k_lin: Linear;
+  v_lin: Linear;
+  out_lin: Linear;
+  dropout: Dropout;
+  constructor(c: PretrainedConfig) {
+    super();
+    const dim = c.need<number>("dim");
+    this.heads = c.need("n_heads");
+    if (dim % this.heads !== 0) throw new RangeError(`dim (${dim}) must be a multiple of n_heads (${this.heads})`);
+    this.eager = c.get("_attn_implementation") === "eager";
+    this.dropoutP = c.need("attention_dropout");
+    this.q_lin = this.registerModule("q_lin", new Linear(dim, dim));
+    this.k_lin = this.registerModule("k_lin", new Linear(dim, dim));
+    this.v_lin = this.registerModule("v_lin", new Linear(dim, dim));
+    this.out_lin = this.registerModule("out_lin", new Linear(dim, dim));
+    this.dropout = this.registerModule("dropout", new Dropout(this.dropoutP));
+  }
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const [b, l, d] = x.shape;
+    const dh = d / this.heads;
+    const split = (t: Tensor) => t.view(b, -1, this.heads, dh).transpose(1, 2);
+    const k = split(this.k_lin.forward(x));
+    const v = split(this.v_lin.forward(x));
+    let ctx: Tensor;
+    let probs: Tensor | undefined;
+    const blocked = mask.eq(0).view(b, 1, 1, l);
+    if (this.eager || wantProbs) {
+      const q = split(this.q_lin.forward(x)).div(Math.sqrt(dh));
+      probs = q.matmul(k.transpose(2, 3)).maskedFill(blocked, finfoMin(x.dtype)).softmax(-1);
+      ctx = this.dropout.forward(probs).matmul(v);
+    } else {
+      const q = split(this.q_lin.forward(x));
+      ctx = F.scaledDotProductAttention(q, k, v, { attnMask: blocked.logicalNot(), dropoutP: this.training ? this.dropoutP : 0 });
+    }
+    return [this.out_lin.forward(ctx.transpose(1, 2).reshape(b, -1, d)), probs];
+  }
+}
+
+class FFN extends Module {
+  lin1: Linear;
+  lin2: Linear;
+  dropout: Dropout;
+  readonly act: Activation;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.lin1 = this.registerModule("lin1", new Linear(c.need("dim"), c.need("hidden_dim")));
+    this.lin2 = this.registerModule("lin2", new Linear(c.need("hidden_dim"), c.need("dim")));
+    this.dropout = this.registerModule("dropout", new Dropout(c.need("dropout")));
+    this.act = activation(c.need("activation"));
+  }
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.lin2.forward(this.act(this.lin1.forward(x))));
+  }
+}
+
+class TransformerBlock extends Module {
+  attention: MultiHeadSelfAttention;
+  sa_layer_norm: LayerNorm;
+  ffn: FFN;
+  output_layer_norm: LayerNorm;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.attention = this.registerModule("attention", new MultiHeadSelfAttention(c));
+    this.sa_layer_norm = this.registerModule("sa_layer_norm", new LayerNorm(c.need<number>("dim"), { eps: 1e-12 }));
+    this.ffn = this.registerModule("ffn", new FFN(c));
+    this.output_layer_norm = this.registerModule("output_layer_norm", new LayerNorm(c.need<number>("dim"), { eps: 1e-12 }));
+  }
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.attention.forward(x, mask, wantProbs);
+    const y = this.sa_layer_norm.forward(a.add(x));
+    return [this.output_layer_norm.forward(this.ffn.forward(y).add(y)), probs];
+  }
+}
+
+class Transformer extends Module {
+  layer: ModuleList<TransformerBlock>;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.layer = this.registerModule("layer", new ModuleList(Array.from({ length: c.need<number>("n_layers") }, () => new TransformerBlock(c))));
+  }
+}
+
+export abstract class DistilBertPreTrainedModel extends PreTrainedModel {
+  static override configClass = DistilBertConfig;
+  static override baseModelPrefix = "distilbert";
+  static override inputNames = ["input_ids", "attention_mask", "labels"];
+}
+
+export class DistilBertModel extends DistilBertPreTrainedModel {
+  embeddings: Embeddings;
+  transformer: Transformer;
+  constructor(config: PretrainedConfig, o: { init?: boolean } = {}) {
+    super(config);
+    this.embeddings = this.registerModule("embeddings", new Embeddings(config));
+    this.transformer = this.registerModule("transformer", new Transformer(config));
+    if (o.init !== false) this.postInit();
+  }
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const ids = inputs.input_ids;
+    if (!ids) throw new TypeError("DistilBertModel.forward: input_ids is required");
+    const mask = inputs.attention_mask ?? torch.onesLike(ids);
+    let x = this.embeddings.forward(ids);
+    const hiddenStates = o.outputHiddenStates ? [x] : undefined;
+    const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
+    for (const layer of this.transformer.layer) {
+      const [y, probs] = layer.forward(x, mask, o.outputAttentions ?? false);
+      x = y;
+      hiddenStates?.push(x);
+      if (probs) attentions?.push(probs);
+    }
+    return { lastHiddenState: x, hiddenStates, attentions };
+  }
+}
+
+export class DistilBertForSequenceClassification extends DistilBertPreTrainedModel {
+  distilbert: DistilBertModel;
+  pre_classifier: Linear;
+  classifier: Linear;
+  dropout: Dropout;
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.distilbert = this.registerModule("distilbert", new DistilBertModel(config, { init: false }));
+    this.pre_classifier = this.registerModule("pre_classifier", new Linear(config.need("dim"), config.need("dim")));
+    this.classifier = this.registerModule("classifier", new Linear(config.need("dim"), config.numLabels));
+    this.dropout = this.registerModule("dropout", new Dropout(config.need("seq_classif_dropout")));
+    this.postInit();
+  }
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const out = this.distilbert.forward(inputs, o);
+    const pooled = this.pre_classifier.forward(out.lastHiddenState!.select(1, 0)).relu();
+    const logits = this.classifier.forward(this.dropout.forward(pooled));
+    const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
+    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}
+
+export class DistilBertForTokenClassification extends DistilBertPreTrainedModel {
+  distilbert: DistilBertModel;
+  dropout: Dropout;
+  classifier: Linear;
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.distilbert = this.registerModule("distilbert", new DistilBertModel(config, { init: false }));
+    this.dropout = this.registerModule("dropout", new Dropout(config.need("dropout")));
+    this.classifier = this.registerModule("classifier", new Linear(config.need("dim"), config.numLabels));
+    this.postInit();
+  }
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const out = this.distilbert.forward(inputs, o);
+    const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
+    const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
+    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}

@@ -1,0 +1,278 @@
+// RoBERTa (Liu et al., 2019), as Hugging Face's modeling_roberta.py: BERT's encoder (copied here, as
+// HF copies it: one architecture, one file) with positions that skip padding, one token type, and
+// its own classification head.
+import * as torch from "../../torch/index.js";
+import type { Tensor } from "../../torch/index.js";
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
+import { PretrainedConfig } from "../configuration_utils.js";
+import { PreTrainedModel, extendedAttentionMask, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
+import { activation, type Activation } from "../activations.js";
+
+export class RobertaConfig extends PretrainedConfig {
+  static override readonly modelType = "roberta";
+  static override readonly defaults = {
+    vocab_size: 50265, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
+    hidden_act: "gelu", hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 514,
+    type_vocab_size: 1, initializer_range: 0.02, layer_norm_eps: 1e-5, pad_token_id: 1, bos_token_id: 0, eos_token_id: 2,
+    position_embedding_type: "absolute", use_cache: true, classifier_dropout: null,
+  };
+}
+
+class RobertaEmbeddings extends Module {
+  readonly paddingIdx: number;
+  word_embeddings: Embedding;
+  position_embeddings: Embedding;
+  token_type_embeddings: Embedding;
+  LayerNorm: LayerNorm;
+  dropout: Dropout;
+
+  constructor(c: PretrainedConfig) {
+    super();
+    const h = c.need<number>("hidden_size");
+    this.paddingIdx = c.need("pad_token_id");
+    this.word_embeddings = this.registerModule("word_embeddings", new Embedding(c.need("vocab_size"), h, { paddingIdx: this.paddingIdx }));
+    this.position_embeddings = this.registerModule("position_embeddings", new Embedding(c.need("max_position_embeddings"), h, { paddingIdx: this.paddingIdx }));
+    this.token_type_embeddings = this.registerModule("token_type_embeddings", new Embedding(c.need("type_vocab_size"), h));
+    this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(h, { eps: c.need("layer_norm_eps") }));
+    this.dropout = this.registerModule("dropout", new Dropout(c.need("hidden_dropout_prob")));
+  }
+
+  /** Positions count the non-padding tokens, starting after padding_idx; padding keeps padding_idx. */
+  static positionIds(ids: Tensor, paddingIdx: number): Tensor {
+    return torch.tidy(() => {
+      const mask = ids.ne(paddingIdx).to("int64");
+      return mask.cumsum(1).mul(mask).add(paddingIdx);
+    });
+  }
+
+  forward(inputIds: Tensor, tokenTypeIds?: Tensor, positionIds?: Tensor): Tensor {
+    const [b, len] = inputIds.shape;
+    const positions = positionIds ?? RobertaEmbeddings.positionIds(inputIds, this.paddingIdx);
+    const maxPos = this.position_embeddings.numEmbeddings;
+    if (len + this.paddingIdx >= maxPos) throw new RangeError(`input of ${len} tokens is too long for max_position_embeddings (${maxPos}, with padding_idx ${this.paddingIdx})`);
+    const types = tokenTypeIds ?? torch.zeros([b, len], { dtype: "int64", device: inputIds.device });
+    const x = this.word_embeddings.forward(inputIds).add(this.token_type_embeddings.forward(types)).add(this.position_embeddings.forward(positions));
+    return this.dropout.forward(this.LayerNorm.forward(x));
+  }
+}
+
+// Copied from modeling_bert.ts with Bert -> Roberta.
+class RobertaSelfAttention extends Module {
+  readonly heads: number;
+  readonly eager: boolean;
+  readonly dropoutP: number;
+  query: Linear;
+  key: Linear;
+  value: Linear;
+  dropout: Dropout;
+
+  constructor(c: PretrainedConfig) {
+    super();
+    const h = c.need<number>("hidden_size");
+    this.heads = c.need("num_attention_heads");
+    if (h % this.heads !== 0) throw new RangeError(`The hidden size (${h}) is not a multiple of the number of attention heads (${this.heads})`);
+    this.eager = c.get("_attn_implementation") === "eager";
+    this.dropoutP = c.need("attention_probs_dropout_prob");
+    this.query = this.registerModule("query", new Linear(h, h));
+    this.key = this.registerModule("key", new Linear(h, h));
+    this.value = this.registerModule("value", new Linear(h, h));
+    this.dropout = this.registerModule("dropout", new Dropout(this.dropoutP));
+  }
+
+  #heads(x: Tensor): Tensor {
+    const [b, l, h] = x.shape;
+    return x.view(b, l, this.heads, h / this.heads).permute(0, 2, 1, 3);
+  }
+
+  /** Context [B, L, H], and the attention probabilities when asked (eager path). */
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const q = this.#heads(this.query.forward(x));
+    const k = this.#heads(this.key.forward(x));
+    const v = this.#heads(this.value.forward(x));
+    let ctx: Tensor;
+    let probs: Tensor | undefined;
+    if (this.eager || wantProbs) {
+      const scores = q.matmul(k.transpose(-1, -2)).div(Math.sqrt(q.shape[3])).add(mask);
+      probs = scores.softmax(-1);
+      ctx = this.dropout.forward(probs).matmul(v);
+    } else {
+      ctx = F.scaledDotProductAttention(q, k, v, { attnMask: mask, dropoutP: this.training ? this.dropoutP : 0 });
+    }
+    const [b, , l] = ctx.shape;
+    return [ctx.permute(0, 2, 1, 3).reshape(b, l, -1), probs];
+  }
+}
+
+/** dense → dropout → LayerNorm(x + residual): RobertaSelfOutput and RobertaOutput. */
+class RobertaDenseNorm extends Module {
+  dense: Linear;
+  LayerNorm: LayerNorm;
+  dropout: Dropout;
+  constructor(c: PretrainedConfig, inFeatures: number) {
+    super();
+    this.dense = this.registerModule("dense", new Linear(inFeatures, c.need("hidden_size")));
+    this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(c.need<number>("hidden_size"), { eps: c.need("layer_norm_eps") }));
+    this.dropout = this.registerModule("dropout", new Dropout(c.need("hidden_dropout_prob")));
+  }
+  forward(x: Tensor, residual: Tensor): Tensor {
+    return this.LayerNorm.forward(this.dropout.forward(this.dense.forward(x)).add(residual));
+  }
+}
+
+class RobertaAttention extends Module {
+  self: RobertaSelfAttention;
+  output: RobertaDenseNorm;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.self = this.registerModule("self", new RobertaSelfAttention(c));
+    this.output = this.registerModule("output", new RobertaDenseNorm(c, c.need("hidden_size")));
+  }
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const [ctx, probs] = this.self.forward(x, mask, wantProbs);
+    return [this.output.forward(ctx, x), probs];
+  }
+}
+
+class RobertaIntermediate extends Module {
+  dense: Linear;
+  readonly act: Activation;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("intermediate_size")));
+    this.act = activation(c.need("hidden_act"));
+  }
+  forward(x: Tensor): Tensor {
+    return this.act(this.dense.forward(x));
+  }
+}
+
+class RobertaLayer extends Module {
+  attention: RobertaAttention;
+  intermediate: RobertaIntermediate;
+  output: RobertaDenseNorm;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.attention = this.registerModule("attention", new RobertaAttention(c));
+    this.intermediate = this.registerModule("intermediate", new RobertaIntermediate(c));
+    this.output = this.registerModule("output", new RobertaDenseNorm(c, c.need("intermediate_size")));
+  }
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.attention.forward(x, mask, wantProbs);
+    return [this.output.forward(this.intermediate.forward(a), a), probs];
+  }
+}
+
+class RobertaEncoder extends Module {
+  layer: ModuleList<RobertaLayer>;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.layer = this.registerModule("layer", new ModuleList(Array.from({ length: c.need<number>("num_hidden_layers") }, () => new RobertaLayer(c))));
+  }
+  forward(x: Tensor, mask: Tensor, o: ForwardOptions): { last: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[] } {
+    const hiddenStates = o.outputHiddenStates ? [x] : undefined;
+    const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
+    for (const layer of this.layer) {
+      const [y, probs] = layer.forward(x, mask, o.outputAttentions ?? false);
+      x = y;
+      hiddenStates?.push(x);
+      if (probs) attentions?.push(probs);
+    }
+    return { last: x, hiddenStates, attentions };
+  }
+}
+
+export abstract class RobertaPreTrainedModel extends PreTrainedModel {
+  static override configClass = RobertaConfig;
+  static override baseModelPrefix = "roberta";
+}
+
+export class RobertaModel extends RobertaPreTrainedModel {
+  embeddings: RobertaEmbeddings;
+  encoder: RobertaEncoder;
+  pooler: RobertaPooler | null;
+
+  constructor(config: PretrainedConfig, o: { addPoolingLayer?: boolean; init?: boolean } = {}) {
+    super(config);
+    this.embeddings = this.registerModule("embeddings", new RobertaEmbeddings(config));
+    this.encoder = this.registerModule("encoder", new RobertaEncoder(config));
+    this.pooler = o.addPoolingLayer === false ? null : this.registerModule("pooler", new RobertaPooler(config));
+    if (o.init !== false) this.postInit();
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const ids = inputs.input_ids;
+    if (!ids) throw new TypeError("RobertaModel.forward: input_ids is required");
+    const mask = inputs.attention_mask ?? torch.onesLike(ids);
+    const x = this.embeddings.forward(ids, inputs.token_type_ids, inputs.position_ids);
+    const { last, hiddenStates, attentions } = this.encoder.forward(x, extendedAttentionMask(mask, x.dtype), o);
+    return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last), hiddenStates, attentions };
+  }
+}
+
+class RobertaPooler extends Module {
+  dense: Linear;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("hidden_size")));
+  }
+  forward(x: Tensor): Tensor {
+    return this.dense.forward(x.select(1, 0)).tanh();
+  }
+}
+
+/** dense → tanh → out_proj on the first token (<s>), with dropout before each. */
+class RobertaClassificationHead extends Module {
+  dense: Linear;
+  dropout: Dropout;
+  out_proj: Linear;
+  constructor(c: PretrainedConfig) {
+    super();
+    this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("hidden_size")));
+    this.dropout = this.registerModule("dropout", new Dropout(c.classifierDropout ?? c.need<number>("hidden_dropout_prob")));
+    this.out_proj = this.registerModule("out_proj", new Linear(c.need("hidden_size"), c.numLabels));
+  }
+  forward(features: Tensor): Tensor {
+    const x = this.dropout.forward(features.select(1, 0));
+    return this.out_proj.forward(this.dropout.forward(this.dense.forward(x).tanh()));
+  }
+}
+
+export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
+  roberta: RobertaModel;
+  classifier: RobertaClassificationHead;
+
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.roberta = this.registerModule("roberta", new RobertaModel(config, { addPoolingLayer: false, init: false }));
+    this.classifier = this.registerModule("classifier", new RobertaClassificationHead(config));
+    this.postInit();
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const out = this.roberta.forward(inputs, o);
+    const logits = this.classifier.forward(out.lastHiddenState!);
+    const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
+    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}
+
+export class RobertaForTokenClassification extends RobertaPreTrainedModel {
+  roberta: RobertaModel;
+  dropout: Dropout;
+  classifier: Linear;
+
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.roberta = this.registerModule("roberta", new RobertaModel(config, { addPoolingLayer: false, init: false }));
+    this.dropout = this.registerModule("dropout", new Dropout(config.classifierDropout ?? config.need<number>("hidden_dropout_prob")));
+    this.classifier = this.registerModule("classifier", new Linear(config.need("hidden_size"), config.numLabels));
+    this.postInit();
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+    const out = this.roberta.forward(inputs, o);
+    const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
+    const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
+    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}
