@@ -161,7 +161,9 @@ class BertEncoder extends Module {
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const layer of this.layer) {
-      const [y, probs] = layer.forward(x, mask, o.outputAttentions ?? false);
+      // Each layer in its own scope: intermediates autograd did not save are freed here, as
+      // PyTorch frees them when their last reference goes, instead of at the end of the step.
+      const [y, probs] = torch.tidy(() => layer.forward(x, mask, o.outputAttentions ?? false));
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);

@@ -146,7 +146,8 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const layer of this.transformer.layer) {
-      const [y, probs] = layer.forward(x, mask, o.outputAttentions ?? false);
+      // Each layer in its own scope, so that intermediates autograd did not save are freed early.
+      const [y, probs] = torch.tidy(() => layer.forward(x, mask, o.outputAttentions ?? false));
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);
