@@ -164,6 +164,11 @@ test("the heads: token classification, question answering, masked LM, and HF's p
     const enc = AutoModel.fromConfig(base).forward({ input_ids: ids });
     assert.deepEqual([enc.lastHiddenState!.shape, enc.poolerOutput!.shape], [[2, 5, 16], [2, 16]]);
   });
+  torch.tidy(() => {
+    const fromFile = AutoModelForSequenceClassification.fromConfig(dir("tiny-roberta"));
+    assert.equal(fromFile.constructor.name, "RobertaForSequenceClassification");
+    torch.dispose(fromFile.parameters());
+  });
   const cfg = await AutoConfig.fromPretrained(dir("tiny-distilbert"));
   assert.deepEqual([cfg.modelType, cfg.numLabels, cfg.get("dim")], ["distilbert", 3, 32]);
   assert.throws(() => AutoConfig.forModel("gpt9"), /Unrecognized model type 'gpt9'/);

@@ -1,10 +1,11 @@
 // The Auto classes: pick the architecture by config.json's model_type, as transformers' Auto* do.
-import { PretrainedConfig, loadConfigJson, type Json } from "./configuration_utils.js";
+import { join } from "node:path";
+import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./configuration_utils.js";
 import { PreTrainedModel, type FromPretrainedOptions, type LoadingInfo } from "./modeling_utils.js";
 import { BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel } from "./bert/modeling_bert.js";
 import { DistilBertConfig, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel } from "./distilbert/modeling_distilbert.js";
 import { RobertaConfig, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaModel } from "./roberta/modeling_roberta.js";
-import type { HubOptions } from "../hub/index.js";
+import { isLocalDir, type HubOptions } from "../hub/index.js";
 
 type AnyModelClass = new (config: PretrainedConfig) => PreTrainedModel;
 type ConfigClass = new (values?: Json) => PretrainedConfig;
@@ -34,8 +35,9 @@ function registry(name: string, map: Record<string, unknown>) {
       const cls = pick(String(modelType)) as unknown as { fromPretrainedWithInfo(n: string, o: FromPretrainedOptions): Promise<{ model: PreTrainedModel; info: LoadingInfo }> };
       return cls.fromPretrainedWithInfo(nameOrPath, o);
     },
-    /** HF's from_config: a randomly initialised model for a config object or config.json values. */
-    fromConfig(config: PretrainedConfig | Json): PreTrainedModel {
+    /** HF's from_config: a randomly initialised model for a config object, config.json values, or a config.json path. */
+    fromConfig(config: PretrainedConfig | Json | string): PreTrainedModel {
+      if (typeof config === "string") config = readConfigJson(isLocalDir(config) ? join(config, "config.json") : config);
       const c = config instanceof PretrainedConfig ? config : AutoConfig.forModel(String(config.model_type ?? ""), config);
       const cls = pick(c.modelType);
       return new cls(c);
