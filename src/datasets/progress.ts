@@ -22,10 +22,12 @@ export function progressEnabled(disable?: boolean): boolean {
 export interface Progress {
   update(done: number): void;
   stop(): void;
+  /** Prints a line above the bar (tqdm.write). */
+  write(line: string): void;
 }
 
 export function progressBar(desc: string, total: number, unit = "examples", disable?: boolean): Progress {
-  if (!progressEnabled(disable) || total === 0) return { update() {}, stop() {} };
+  if (!progressEnabled(disable) || total === 0) return { update() {}, stop() {}, write: (line) => process.stderr.write(line + "\n") };
   const start = Date.now();
   const bar = new cliProgress.SingleBar(
     {
@@ -41,7 +43,9 @@ export function progressBar(desc: string, total: number, unit = "examples", disa
         const rate = params.value / Math.max(elapsed, 1e-9);
         const eta = rate > 0 ? (params.total - params.value) / rate : Infinity;
         const pct = String(Math.floor(params.progress * 100)).padStart(3);
-        return `${payload.desc}: ${pct}%|${"█".repeat(filled)}${" ".repeat((options.barsize ?? 10) - filled)}| ${params.value}/${params.total} [${clock(elapsed)}<${clock(eta)}, ${rate.toFixed(2)} ${unit}/s]`;
+        const head = payload.desc ? `${payload.desc}: ` : "";
+        const speed = unit === "it" ? `${rate.toFixed(2).padStart(6)}it/s` : `${rate.toFixed(2)} ${unit}/s`;
+        return `${head}${pct}%|${"█".repeat(filled)}${" ".repeat((options.barsize ?? 10) - filled)}| ${params.value}/${params.total} [${clock(elapsed)}<${clock(eta)}, ${speed}]`;
       },
     },
     cliProgress.Presets.shades_classic,
@@ -50,5 +54,9 @@ export function progressBar(desc: string, total: number, unit = "examples", disa
   return {
     update: (done) => bar.update(done),
     stop: () => bar.stop(),
+    write: (line) => {
+      process.stderr.write(`\r\x1b[2K${line}\n`);
+      bar.render();
+    },
   };
 }

@@ -1,0 +1,60 @@
+// What a person sees: HF's "***** Running training *****" block, log dicts printed as Python
+// dicts, and the evaluation table (Epoch | Training Loss | Validation Loss | metrics).
+
+/** A number as Python's repr prints it (1.0, 3.2e-05). */
+export function pyFloat(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.0`;
+  const s = String(x);
+  return s.replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+export function pyDict(d: Record<string, number>): string {
+  return `{${Object.entries(d).map(([k, v]) => `'${k}': ${pyFloat(v)}`).join(", ")}}`;
+}
+
+const SPEED = /_(runtime|samples_per_second|steps_per_second)$/;
+
+function title(metric: string): string {
+  const special: Record<string, string> = { f1: "F1", mcc: "MCC" };
+  return metric.split("_").map((w) => special[w] ?? w.charAt(0).toUpperCase() + w.slice(1)).join(" ");
+}
+
+/** The notebook table HF shows after each evaluation, printed as rows as they come. */
+export class EvalTable {
+  #columns: string[] | null = null;
+  #widths: number[] = [];
+  constructor(readonly byEpoch: boolean, readonly print: (line: string) => void) {}
+
+  row(epochOrStep: number, trainingLoss: number | null, metrics: Record<string, number>): void {
+    const names = Object.keys(metrics).filter((k) => k.startsWith("eval_") && k !== "eval_loss" && !SPEED.test(k) && k !== "epoch");
+    const cells = [
+      this.byEpoch ? String(Math.round(epochOrStep)) : String(epochOrStep),
+      trainingLoss === null ? "No log" : trainingLoss.toFixed(6),
+      metrics.eval_loss === undefined ? "No log" : metrics.eval_loss.toFixed(6),
+      ...names.map((n) => metrics[n].toFixed(6)),
+    ];
+    if (!this.#columns) {
+      this.#columns = [this.byEpoch ? "Epoch" : "Step", "Training Loss", "Validation Loss", ...names.map((n) => title(n.slice(5)))];
+      this.#widths = this.#columns.map((c, i) => Math.max(c.length, cells[i]?.length ?? 0));
+      this.print(`| ${this.#columns.map((c, i) => c.padEnd(this.#widths[i])).join(" | ")} |`);
+      this.print(`|${this.#widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+    }
+    this.print(`| ${cells.map((c, i) => c.padEnd(this.#widths[i] ?? c.length)).join(" | ")} |`);
+  }
+}
+
+export function runningTrainingBlock(o: { examples: number; epochs: number; batch: number; accumulation: number; steps: number; parameters: number }): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  return [
+    "***** Running training *****",
+    `  Num examples = ${n(o.examples)}`,
+    `  Num Epochs = ${n(o.epochs)}`,
+    `  Instantaneous batch size per device = ${n(o.batch)}`,
+    `  Total train batch size (w. parallel, distributed & accumulation) = ${n(o.batch * o.accumulation)}`,
+    `  Gradient Accumulation steps = ${n(o.accumulation)}`,
+    `  Total optimization steps = ${n(o.steps)}`,
+    `  Number of trainable parameters = ${n(o.parameters)}`,
+  ].join("\n");
+}

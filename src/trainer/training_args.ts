@@ -1,0 +1,277 @@
+// TrainingArguments: HF's fields and defaults in camelCase, HF's snake_case names accepted from
+// JSON and the CLI, and HF's validation errors.
+import { SCHEDULER_TYPES, type SchedulerType } from "../optim/index.js";
+
+export type IntervalStrategy = "no" | "steps" | "epoch";
+export type SaveStrategy = IntervalStrategy | "best";
+
+export interface TrainingArgumentsInit {
+  outputDir: string;
+  overwriteOutputDir?: boolean;
+  evalStrategy?: IntervalStrategy;
+  evalSteps?: number | null;
+  evalDelay?: number;
+  evalOnStart?: boolean;
+  perDeviceTrainBatchSize?: number;
+  perDeviceEvalBatchSize?: number;
+  gradientAccumulationSteps?: number;
+  evalAccumulationSteps?: number | null;
+  learningRate?: number;
+  weightDecay?: number;
+  adamBeta1?: number;
+  adamBeta2?: number;
+  adamEpsilon?: number;
+  maxGradNorm?: number;
+  numTrainEpochs?: number;
+  maxSteps?: number;
+  lrSchedulerType?: SchedulerType;
+  lrSchedulerKwargs?: Record<string, number>;
+  warmupRatio?: number;
+  warmupSteps?: number;
+  loggingDir?: string | null;
+  loggingStrategy?: IntervalStrategy;
+  loggingFirstStep?: boolean;
+  loggingSteps?: number;
+  loggingNanInfFilter?: boolean;
+  saveStrategy?: SaveStrategy;
+  saveSteps?: number;
+  saveTotalLimit?: number | null;
+  saveOnlyModel?: boolean;
+  useCpu?: boolean;
+  seed?: number;
+  dataSeed?: number | null;
+  bf16?: boolean;
+  fp16?: boolean;
+  dataloaderDropLast?: boolean;
+  runName?: string | null;
+  disableTqdm?: boolean;
+  removeUnusedColumns?: boolean;
+  labelNames?: string[] | null;
+  loadBestModelAtEnd?: boolean;
+  metricForBestModel?: string | null;
+  greaterIsBetter?: boolean | null;
+  labelSmoothingFactor?: number;
+  groupByLength?: boolean;
+  lengthColumnName?: string;
+  reportTo?: string | string[];
+  pushToHub?: boolean;
+  hubModelId?: string | null;
+  hubToken?: string | null;
+  hubPrivateRepo?: boolean;
+  resumeFromCheckpoint?: string | boolean | null;
+  predictionLossOnly?: boolean;
+  includeNumInputTokensSeen?: boolean;
+  /** Threads for ATen and OpenBLAS on CPU (see torch.configureThreads); null: measured defaults. */
+  torchThreads?: number | null;
+  blasThreads?: number | null;
+}
+
+const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
+  overwriteOutputDir: false,
+  evalStrategy: "no",
+  evalSteps: null,
+  evalDelay: 0,
+  evalOnStart: false,
+  perDeviceTrainBatchSize: 8,
+  perDeviceEvalBatchSize: 8,
+  gradientAccumulationSteps: 1,
+  evalAccumulationSteps: null,
+  learningRate: 5e-5,
+  weightDecay: 0,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-8,
+  maxGradNorm: 1.0,
+  numTrainEpochs: 3,
+  maxSteps: -1,
+  lrSchedulerType: "linear",
+  lrSchedulerKwargs: {},
+  warmupRatio: 0,
+  warmupSteps: 0,
+  loggingDir: null,
+  loggingStrategy: "steps",
+  loggingFirstStep: false,
+  loggingSteps: 500,
+  loggingNanInfFilter: true,
+  saveStrategy: "steps",
+  saveSteps: 500,
+  saveTotalLimit: null,
+  saveOnlyModel: false,
+  useCpu: false,
+  seed: 42,
+  dataSeed: null,
+  bf16: false,
+  fp16: false,
+  dataloaderDropLast: false,
+  runName: null,
+  disableTqdm: false,
+  removeUnusedColumns: true,
+  labelNames: null,
+  loadBestModelAtEnd: false,
+  metricForBestModel: null,
+  greaterIsBetter: null,
+  labelSmoothingFactor: 0,
+  groupByLength: false,
+  lengthColumnName: "length",
+  reportTo: "none",
+  pushToHub: false,
+  hubModelId: null,
+  hubToken: null,
+  hubPrivateRepo: false,
+  resumeFromCheckpoint: null,
+  predictionLossOnly: false,
+  includeNumInputTokensSeen: false,
+  torchThreads: null,
+  blasThreads: null,
+};
+
+export const FIELDS = ["outputDir", ...Object.keys(DEFAULTS)] as (keyof TrainingArgumentsInit)[];
+export const toSnake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/bf_16/, "bf16").replace(/fp_16/, "fp16");
+export const toCamel = (k: string): string => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+// HF's older names still found in scripts and JSON files.
+const RENAMED: Record<string, keyof TrainingArgumentsInit> = { evaluationStrategy: "evalStrategy", noCuda: "useCpu", useCpu: "useCpu" };
+
+export class TrainingArguments {
+  [key: string]: unknown;
+  readonly outputDir!: string;
+  readonly evalStrategy!: IntervalStrategy;
+  readonly evalSteps!: number | null;
+  readonly evalDelay!: number;
+  readonly evalOnStart!: boolean;
+  readonly overwriteOutputDir!: boolean;
+  readonly perDeviceTrainBatchSize!: number;
+  readonly perDeviceEvalBatchSize!: number;
+  readonly gradientAccumulationSteps!: number;
+  readonly evalAccumulationSteps!: number | null;
+  readonly learningRate!: number;
+  readonly weightDecay!: number;
+  readonly adamBeta1!: number;
+  readonly adamBeta2!: number;
+  readonly adamEpsilon!: number;
+  readonly maxGradNorm!: number;
+  readonly numTrainEpochs!: number;
+  readonly maxSteps!: number;
+  readonly lrSchedulerType!: SchedulerType;
+  readonly lrSchedulerKwargs!: Record<string, number>;
+  readonly warmupRatio!: number;
+  readonly warmupSteps!: number;
+  readonly loggingDir!: string | null;
+  readonly loggingStrategy!: IntervalStrategy;
+  readonly loggingFirstStep!: boolean;
+  readonly loggingSteps!: number;
+  readonly loggingNanInfFilter!: boolean;
+  readonly saveStrategy!: SaveStrategy;
+  readonly saveSteps!: number;
+  readonly saveTotalLimit!: number | null;
+  readonly saveOnlyModel!: boolean;
+  readonly useCpu!: boolean;
+  readonly seed!: number;
+  readonly dataSeed!: number | null;
+  readonly bf16!: boolean;
+  readonly fp16!: boolean;
+  readonly dataloaderDropLast!: boolean;
+  readonly runName!: string | null;
+  readonly disableTqdm!: boolean;
+  readonly removeUnusedColumns!: boolean;
+  readonly labelNames!: string[] | null;
+  readonly loadBestModelAtEnd!: boolean;
+  readonly metricForBestModel!: string | null;
+  readonly greaterIsBetter!: boolean | null;
+  readonly labelSmoothingFactor!: number;
+  readonly groupByLength!: boolean;
+  readonly lengthColumnName!: string;
+  readonly reportTo!: string[];
+  readonly pushToHub!: boolean;
+  readonly hubModelId!: string | null;
+  readonly hubToken!: string | null;
+  readonly hubPrivateRepo!: boolean;
+  readonly resumeFromCheckpoint!: string | boolean | null;
+  readonly predictionLossOnly!: boolean;
+  readonly includeNumInputTokensSeen!: boolean;
+  readonly torchThreads!: number | null;
+  readonly blasThreads!: number | null;
+
+  /** Fields in camelCase, or HF's snake_case names (as from JSON or the CLI). */
+  constructor(init: TrainingArgumentsInit | Record<string, unknown>) {
+    if (!init || typeof init !== "object") throw new TypeError("TrainingArguments: expected an object of fields");
+    const given: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(init)) {
+      if (v === undefined) continue;
+      const camel = RENAMED[toCamel(k)] ?? toCamel(k);
+      if (!FIELDS.includes(camel as keyof TrainingArgumentsInit)) {
+        throw new TypeError(`TrainingArguments: unknown field '${k}'`);
+      }
+      given[camel] = v;
+    }
+    if (typeof given.outputDir !== "string" || given.outputDir === "") throw new TypeError("TrainingArguments: outputDir (output_dir) is required");
+    Object.assign(this, DEFAULTS, given);
+    const self = this as Record<string, unknown>;
+    if (typeof self.reportTo === "string") self.reportTo = self.reportTo === "none" ? [] : self.reportTo === "all" ? ["tensorboard", "jsonl"] : [self.reportTo];
+    else if (Array.isArray(self.reportTo) && (self.reportTo as string[]).includes("none")) self.reportTo = [];
+    self.loggingDir ??= `${this.outputDir}/runs`;
+    this.#validate();
+  }
+
+  #validate(): void {
+    const strategies: IntervalStrategy[] = ["no", "steps", "epoch"];
+    for (const k of ["evalStrategy", "loggingStrategy"] as const) {
+      if (!strategies.includes(this[k])) throw new TypeError(`${toSnake(k)} must be one of 'no', 'steps', 'epoch', got '${this[k]}'`);
+    }
+    if (![...strategies, "best"].includes(this.saveStrategy)) throw new TypeError(`save_strategy must be one of 'no', 'steps', 'epoch', 'best', got '${this.saveStrategy}'`);
+    if (!SCHEDULER_TYPES.includes(this.lrSchedulerType)) {
+      throw new TypeError(`'${this.lrSchedulerType}' is not a valid SchedulerType, please select one of ${SCHEDULER_TYPES.map((s) => `'${s}'`).join(", ")}`);
+    }
+    for (const k of ["perDeviceTrainBatchSize", "perDeviceEvalBatchSize", "gradientAccumulationSteps"] as const) {
+      if (!Number.isInteger(this[k]) || this[k] < 1) throw new RangeError(`${toSnake(k)} must be a positive integer, got ${this[k]}`);
+    }
+    if (!(this.learningRate >= 0)) throw new RangeError(`learning_rate must be >= 0, got ${this.learningRate}`);
+    if (!(this.numTrainEpochs > 0) && this.maxSteps <= 0) throw new RangeError("num_train_epochs must be > 0 when max_steps is not set");
+    if (this.warmupRatio < 0 || this.warmupRatio > 1) throw new RangeError("warmup_ratio must lie in range [0,1]");
+    const self = this as Record<string, unknown>;
+    if (this.evalStrategy === "steps" && (this.evalSteps === null || this.evalSteps === 0)) {
+      if (this.loggingSteps > 0) self.evalSteps = this.loggingSteps;
+      else throw new RangeError(`evaluation strategy ${this.evalStrategy} requires either non-zero --eval_steps or --logging_steps`);
+    }
+    if (this.loggingStrategy === "steps" && this.loggingSteps === 0) throw new RangeError(`logging strategy ${this.loggingStrategy} requires non-zero --logging_steps`);
+    if (this.saveStrategy === "steps" && this.saveSteps === 0) throw new RangeError(`save strategy ${this.saveStrategy} requires non-zero --save_steps`);
+    for (const k of ["loggingSteps", "saveSteps", "evalSteps"] as const) {
+      const v = this[k];
+      if (v !== null && v > 1 && !Number.isInteger(v)) throw new RangeError(`--${toSnake(k)} must be an integer if bigger than 1: ${v}`);
+    }
+    if (this.loadBestModelAtEnd && this.saveStrategy !== "best") {
+      if (this.evalStrategy !== this.saveStrategy) {
+        throw new Error(`--load_best_model_at_end requires the save and eval strategy to match, but found\n- Evaluation strategy: ${this.evalStrategy}\n- Save strategy: ${this.saveStrategy}`);
+      }
+      if (this.evalStrategy === "steps" && this.saveSteps % this.evalSteps! !== 0) {
+        throw new Error(`--load_best_model_at_end requires the saving steps to be a round multiple of the evaluation steps, but found ${this.saveSteps}, which is not a round multiple of ${this.evalSteps}.`);
+      }
+    }
+    if ((this.loadBestModelAtEnd || this.saveStrategy === "best") && this.metricForBestModel === null) self.metricForBestModel = "loss";
+    if (this.greaterIsBetter === null && this.metricForBestModel !== null) self.greaterIsBetter = !this.metricForBestModel.endsWith("loss");
+    if (this.fp16 && this.bf16) throw new Error("At most one of fp16 and bf16 can be True, but not both");
+    if (this.saveTotalLimit !== null && (!Number.isInteger(this.saveTotalLimit) || this.saveTotalLimit < 1)) {
+      throw new RangeError(`save_total_limit must be a positive integer or null, got ${this.saveTotalLimit}`);
+    }
+    if (this.pushToHub && !this.hubModelId) self.hubModelId = this.outputDir.split("/").filter(Boolean).pop() ?? null;
+    for (const r of this.reportTo) {
+      if (!["tensorboard", "jsonl"].includes(r)) throw new TypeError(`report_to: '${r}' is not supported (tensorboard, jsonl, none, all)`);
+    }
+  }
+
+  get trainBatchSize(): number {
+    return this.perDeviceTrainBatchSize;
+  }
+
+  /** HF's to_dict/to_json_string, with snake_case names (what training_args.json holds). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const k of FIELDS) out[toSnake(k)] = k === "hubToken" && this.hubToken ? "<HUB_TOKEN>" : this[k];
+    return out;
+  }
+
+  /** A copy with some fields changed. */
+  with(changes: Partial<TrainingArgumentsInit>): TrainingArguments {
+    const base = Object.fromEntries(FIELDS.map((k) => [k, this[k]]));
+    return new TrainingArguments({ ...base, ...changes } as TrainingArgumentsInit);
+  }
+}
