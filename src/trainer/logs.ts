@@ -6,7 +6,8 @@ export function pyFloat(x: number): string {
   if (Number.isNaN(x)) return "nan";
   if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
   if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.0`;
-  const s = String(x);
+  // Python switches to exponent notation below 1e-4 and from 1e16; JS at other points.
+  const s = Math.abs(x) < 1e-4 || Math.abs(x) >= 1e16 ? x.toExponential() : String(x);
   return s.replace(/e([+-])(\d)$/, "e$10$2");
 }
 

@@ -1,0 +1,233 @@
+// The Trainer: the course's loop equals a PyTorch loop on MRPC (fixture from
+// scripts/golden/trainer_mrpc.py), accumulation, resume, checkpoints, rotation, best model,
+// early stopping, reporters and argument errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as torch from "../src/torch/index.js";
+import { Dataset, loadDataset, type DatasetDict } from "../src/datasets/index.js";
+import { AutoTokenizer } from "../src/tokenizers/index.js";
+import { AutoModelForSequenceClassification, setWarningSink, type PreTrainedModel } from "../src/models/index.js";
+import { EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, crc32c } from "../src/trainer/index.js";
+import * as evaluate from "../src/evaluate/index.js";
+import { fixture, repoRoot } from "./helpers.js";
+
+const shared = join(repoRoot, "..", "shared", "data");
+const noShared = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
+const out = () => mkdtempSync(join(tmpdir(), "ft-trainer-"));
+process.env.HF_DATASETS_DISABLE_PROGRESS_BARS = "1";
+
+/** A learnable toy task: label 1 when token 7 occurs. Rows of varied length. */
+function toyDataset(n: number, seed: number): Dataset {
+  torch.manualSeed(seed);
+  const ids = torch.randint(8, 40, [n, 12]).toArray() as number[][];
+  const lens = torch.randint(4, 13, [n]).toArray() as number[];
+  const labels = torch.randint(0, 2, [n]).toArray() as number[];
+  const rows = ids.map((r, i) => {
+    const x = [1, ...r.slice(0, lens[i] - 2), 2];
+    if (labels[i]) x[1 + (i % (x.length - 2))] = 7;
+    return x;
+  });
+  return Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: labels, text: rows.map(String) });
+}
+
+function tinyModel(dropout = 0.1): PreTrainedModel {
+  torch.manualSeed(0);
+  return AutoModelForSequenceClassification.fromConfig({
+    model_type: "bert", vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 24,
+    hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout, max_position_embeddings: 32,
+  });
+}
+
+const quiet = { disableTqdm: true };
+function silenced<T>(fn: () => Promise<T>): Promise<T> {
+  const write = process.stderr.write.bind(process.stderr);
+  const lines: string[] = [];
+  process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof process.stderr.write;
+  return fn().finally(() => {
+    process.stderr.write = write;
+  });
+}
+
+test("the course's loop on MRPC equals PyTorch: 300 steps of losses, grad norms, LRs, eval losses", { skip: noShared }, async () => {
+  const golden = JSON.parse(readFileSync(fixture("golden", "trainer", "mrpc_losses.json"), "utf8"));
+  const saved = { HF_HOME: process.env.HF_HOME, HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE };
+  Object.assign(process.env, { HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: out() });
+  try {
+    const raw = (await loadDataset("glue", "mrpc")) as DatasetDict;
+    const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
+    const tokenized = await raw.map((ex) => tokenizer((ex as { sentence1: string[] }).sentence1, (ex as { sentence2: string[] }).sentence2, { truncation: true }), { batched: true });
+    const model = (await AutoModelForSequenceClassification.fromPretrained(fixture("golden", "trainer", "tiny-bert-cased"))) as PreTrainedModel;
+    const args = new TrainingArguments({
+      outputDir: out(), numTrainEpochs: golden.epochs, perDeviceTrainBatchSize: golden.batch, learningRate: golden.learning_rate,
+      weightDecay: golden.weight_decay, warmupRatio: golden.warmup_ratio, loggingSteps: 1, evalStrategy: "epoch", saveStrategy: "no", ...quiet,
+    });
+    const trainer = new Trainer({
+      model, args, processingClass: tokenizer,
+      trainDataset: tokenized.train.select(Array.from({ length: golden.n_train }, (_, i) => i)),
+      evalDataset: tokenized.validation.select(Array.from({ length: golden.n_eval }, (_, i) => i)),
+    });
+    const result = await silenced(() => trainer.train());
+    assert.equal(result.globalStep, 300);
+    const steps = trainer.state.log_history.filter((e) => "loss" in e);
+    assert.equal(steps.length, 300);
+    steps.forEach((e, i) => {
+      assert.ok(Math.abs(e.loss - golden.losses[i]) <= 1e-4, `loss at step ${i + 1}: ${e.loss} vs PyTorch ${golden.losses[i]}`);
+      assert.ok(Math.abs(e.grad_norm - golden.grad_norms[i]) <= 1e-4 * Math.max(1, golden.grad_norms[i]), `grad_norm at step ${i + 1}`);
+      assert.ok(Math.abs(e.learning_rate - golden.learning_rates[i]) <= 1e-12, `learning_rate at step ${i + 1}`);
+    });
+    const evals = trainer.state.log_history.filter((e) => "eval_loss" in e).map((e) => e.eval_loss);
+    evals.forEach((l, i) => assert.ok(Math.abs(l - golden.eval_losses[i]) <= 1e-4, `eval_loss after epoch ${i + 1}: ${l} vs ${golden.eval_losses[i]}`));
+    assert.equal(evals.length, 3);
+    assert.equal(result.metrics.epoch, 3);
+    assert.ok(Math.abs(result.trainingLoss - golden.losses.reduce((a: number, b: number) => a + b, 0) / 300) <= 1e-5);
+    assert.ok(result.metrics.total_flos > 0);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
+test("gradient accumulation: batch 4 × 4 steps matches batch 16", async () => {
+  const ds = toyDataset(64, 1);
+  const run = async (batch: number, accumulation: number) => {
+    const model = tinyModel(0);
+    const args = new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: batch, gradientAccumulationSteps: accumulation, numTrainEpochs: 2, learningRate: 1e-2, saveStrategy: "no", loggingSteps: 1, ...quiet });
+    const t = new Trainer({ model, args, trainDataset: ds, dataCollator: padCollator });
+    const r = await silenced(() => t.train());
+    return { model, r, logs: t.state.log_history.filter((e) => "loss" in e) };
+  };
+  const a = await run(4, 4);
+  const b = await run(16, 1);
+  assert.equal(a.r.globalStep, 8);
+  assert.equal(b.r.globalStep, 8);
+  a.logs.forEach((e, i) => assert.ok(Math.abs(e.loss - b.logs[i].loss) <= 1e-4, `loss at step ${i + 1}: ${e.loss} vs ${b.logs[i].loss}`));
+  for (const [[n, p], [, q]] of zip([...a.model.namedParameters()], [...b.model.namedParameters()])) {
+    torch.tidy(() => assert.ok(p.allclose(q, 1e-4, 1e-5), `${n} after 8 steps`));
+  }
+});
+
+function zip<A, B>(a: A[], b: B[]): [A, B][] {
+  return a.map((x, i) => [x, b[i]]);
+}
+
+/** Pads input_ids/attention_mask with 0 (the toy task's pad id), as DataCollatorWithPadding would. */
+function padCollator(features: Record<string, unknown>[]): Record<string, torch.Tensor> {
+  const width = Math.max(...features.map((f) => (f.input_ids as number[]).length));
+  const pad = (x: number[]) => [...x, ...new Array(width - x.length).fill(0)];
+  return {
+    input_ids: torch.tensor(features.map((f) => pad(f.input_ids as number[]))),
+    attention_mask: torch.tensor(features.map((f) => pad(f.attention_mask as number[]))),
+    labels: torch.tensor(features.map((f) => f.label as number)),
+  };
+}
+
+test("resume from a checkpoint ends at exactly the weights of an uninterrupted run (dropout on)", async () => {
+  const ds = toyDataset(40, 2);
+  const argsFor = (dir: string, extra = {}) => new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, numTrainEpochs: 3, learningRate: 5e-3, saveSteps: 7, loggingSteps: 5, seed: 11, ...quiet, ...extra });
+  const full = tinyModel();
+  await silenced(() => new Trainer({ model: full, args: argsFor(out(), { saveStrategy: "no" }), trainDataset: ds, dataCollator: padCollator }).train());
+  const dir = out();
+  const first = tinyModel();
+  // Stop after 14 steps (mid-epoch 2), as a crash would; checkpoints at 7 and 14.
+  const stopper = new (class extends TrainerCallback {
+    override onStepEnd = (_a: unknown, state: { global_step: number }, control: { shouldTrainingStop: boolean }) => {
+      if (state.global_step === 14) control.shouldTrainingStop = true;
+    };
+  })();
+  await silenced(() => new Trainer({ model: first, args: argsFor(dir), trainDataset: ds, dataCollator: padCollator, callbacks: [stopper as TrainerCallback] }).train());
+  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-14", "checkpoint-7"]);
+  const resumed = tinyModel();
+  torch.manualSeed(999); // a different RNG state: resuming must restore it
+  const t = new Trainer({ model: resumed, args: argsFor(dir), trainDataset: ds, dataCollator: padCollator });
+  const r = await silenced(() => t.train({ resumeFromCheckpoint: join(dir, "checkpoint-7") }));
+  assert.equal(r.globalStep, 30);
+  for (const [[n, p], [, q]] of zip([...resumed.namedParameters()], [...full.namedParameters()])) {
+    assert.ok(p.equal(q), `${n}: resumed run differs from the uninterrupted one`);
+  }
+  const latest = new Trainer({ model: tinyModel(), args: argsFor(dir), trainDataset: ds, dataCollator: padCollator });
+  const r2 = await silenced(() => latest.train({ resumeFromCheckpoint: true }));
+  assert.equal(r2.globalStep, 30, "resumeFromCheckpoint: true takes the latest checkpoint");
+  await assert.rejects(new Trainer({ model: tinyModel(), args: argsFor(out()), trainDataset: ds }).train({ resumeFromCheckpoint: true }), /No valid checkpoint found in output directory/);
+});
+
+test("checkpoint contents, trainer_state.json, rotation keeping the best, load best at end, early stopping", async () => {
+  const train = toyDataset(48, 3);
+  const val = toyDataset(16, 4);
+  const dir = out();
+  const metric = await evaluate.load("accuracy");
+  const args = new TrainingArguments({
+    outputDir: dir, perDeviceTrainBatchSize: 8, numTrainEpochs: 6, learningRate: 1e-2, evalStrategy: "epoch", saveStrategy: "epoch",
+    saveTotalLimit: 2, loadBestModelAtEnd: true, metricForBestModel: "accuracy", reportTo: ["jsonl", "tensorboard"], ...quiet,
+  });
+  assert.equal(args.greaterIsBetter, true);
+  const model = tinyModel();
+  const stop = new EarlyStoppingCallback({ earlyStoppingPatience: 2 });
+  const t = new Trainer({
+    model, args, trainDataset: train, evalDataset: val, dataCollator: padCollator, callbacks: [stop],
+    computeMetrics: ({ predictions, labelIds }) => metric.compute({ predictions: predictions.argmax(-1), references: labelIds! }),
+  });
+  await silenced(() => t.train());
+  const ckpts = readdirSync(dir).filter((d) => d.startsWith("checkpoint-"));
+  assert.ok(ckpts.length <= 3 && ckpts.length >= 1, `rotation: ${ckpts}`);
+  const best = t.state.best_model_checkpoint!;
+  assert.ok(existsSync(best), "the best checkpoint is never deleted");
+  const files = readdirSync(join(dir, ckpts[0])).sort();
+  assert.deepEqual(files, ["config.json", "model.safetensors", "optimizer.safetensors", "rng_state.safetensors", "scheduler.json", "trainer_state.json", "training_args.json"]);
+  assert.ok(!readdirSync(dir).some((d) => d.startsWith("tmp-")), "no half-written checkpoint");
+  const state = JSON.parse(readFileSync(join(best, "trainer_state.json"), "utf8"));
+  for (const k of ["best_metric", "best_model_checkpoint", "epoch", "global_step", "log_history", "max_steps", "num_train_epochs", "total_flos", "train_batch_size"]) assert.ok(k in state, k);
+  assert.ok(state.log_history.some((e: Record<string, number>) => "eval_accuracy" in e && "step" in e && "epoch" in e));
+  const targs = JSON.parse(readFileSync(join(best, "training_args.json"), "utf8"));
+  assert.equal(targs.output_dir, dir);
+  assert.equal(targs.metric_for_best_model, "accuracy");
+  // Loaded best model: its weights equal the best checkpoint's.
+  const bestWeights = torch.loadFile(join(best, "model.safetensors"));
+  for (const [n, p] of model.namedParameters()) assert.ok(p.equal(bestWeights.get(n)!), `best weights for ${n}`);
+  torch.dispose(bestWeights);
+  // Early stopping: at most patience evaluations without improvement after the best.
+  const evals = t.state.log_history.filter((e) => "eval_accuracy" in e);
+  assert.ok(evals.length <= 6);
+  // jsonl: one line per log; tensorboard: records with valid CRCs holding train/loss and eval/accuracy.
+  const lines = readFileSync(join(dir, "logs.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, t.state.log_history.length);
+  const runs = join(dir, "runs");
+  const event = readFileSync(join(runs, readdirSync(runs)[0]));
+  const tags = new Set<string>();
+  for (let p = 0; p < event.length; ) {
+    const len = Number(event.readBigUInt64LE(p));
+    const data = event.subarray(p + 12, p + 12 + len);
+    const crc = event.readUInt32LE(p + 12 + len);
+    const masked = ((((crc32c(data) >>> 15) | (crc32c(data) << 17)) >>> 0) + 0xa282ead8) >>> 0;
+    assert.equal(crc, masked, "record CRC");
+    for (const m of data.toString("latin1").matchAll(/(train|eval)\/[a-z_]+/g)) tags.add(m[0]);
+    p += 16 + len;
+  }
+  assert.ok(tags.has("eval/accuracy") && tags.has("eval/loss") && tags.has("train/train_loss"), [...tags].join(","));
+});
+
+test("evaluate and predict: eval_/test_ metrics, predictions and labels; HF's argument errors", async () => {
+  const val = toyDataset(20, 5);
+  const t = new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: out(), perDeviceEvalBatchSize: 6, ...quiet }), dataCollator: padCollator, evalDataset: val });
+  const m = await silenced(() => t.evaluate());
+  assert.deepEqual(Object.keys(m), ["eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"]);
+  const p = await silenced(() => t.predict(val));
+  assert.deepEqual([p.predictions.shape, p.labelIds!.shape], [[20, 2], [20]]);
+  assert.ok("test_loss" in p.metrics);
+  assert.throws(() => new TrainingArguments({ outputDir: "x", loadBestModelAtEnd: true, evalStrategy: "epoch", saveStrategy: "steps" }), /--load_best_model_at_end requires the save and eval strategy to match, but found\n- Evaluation strategy: epoch\n- Save strategy: steps/);
+  assert.throws(() => new TrainingArguments({ outputDir: "x", loadBestModelAtEnd: true, evalStrategy: "steps", evalSteps: 30, saveSteps: 50 }), /round multiple of the evaluation steps, but found 50, which is not a round multiple of 30/);
+  assert.throws(() => new TrainingArguments({ outputDir: "x", fp16: true, bf16: true }), /At most one of fp16 and bf16/);
+  assert.throws(() => new TrainingArguments({ outputDir: "x", warmupRatio: 2 }), /warmup_ratio must lie in range \[0,1\]/);
+  assert.throws(() => new TrainingArguments({ outputDir: "x", lrSchedulerType: "step" as never }), /'step' is not a valid SchedulerType/);
+  assert.throws(() => new TrainingArguments({ outputDir: "x", learning_rte: 1 } as never), /unknown field 'learning_rte'/);
+  assert.throws(() => new TrainingArguments({} as never), /outputDir \(output_dir\) is required/);
+  const snake = new TrainingArguments({ output_dir: "y", per_device_train_batch_size: 16, eval_strategy: "epoch", evaluation_strategy: "epoch" } as never);
+  assert.deepEqual([snake.perDeviceTrainBatchSize, snake.evalStrategy, snake.toJSON().per_device_train_batch_size], [16, "epoch", 16]);
+  assert.throws(() => new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: "x", fp16: true }) }), /fp16 mixed precision requires a GPU/);
+  await assert.rejects(new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: "x" }) }).train(), /training requires a trainDataset/);
+  setWarningSink(null);
+});
