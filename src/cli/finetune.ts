@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// finetune: the course's workflow from the command line — train, evaluate, predict — through the
+// public API only. Every TrainingArguments field is a flag, as --kebab-case or HF's --snake_case.
+import { realpathSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Command, Option } from "commander";
+import { loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
+import { AutoTokenizer, AutoModelForSequenceClassification, type PreTrainedModel } from "../index.js";
+import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
+import * as evaluate from "../evaluate/index.js";
+import { FIELDS, toSnake } from "../trainer/training_args.js";
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/bf-16/, "bf16").replace(/fp-16/, "fp16");
+const BOOLEAN = new Set(["overwriteOutputDir", "evalOnStart", "loggingFirstStep", "loggingNanInfFilter", "saveOnlyModel", "useCpu", "bf16", "fp16", "dataloaderDropLast", "disableTqdm", "removeUnusedColumns", "loadBestModelAtEnd", "greaterIsBetter", "groupByLength", "pushToHub", "hubPrivateRepo", "predictionLossOnly", "includeNumInputTokensSeen"]);
+const STRING = new Set(["outputDir", "evalStrategy", "lrSchedulerType", "loggingDir", "loggingStrategy", "saveStrategy", "runName", "metricForBestModel", "lengthColumnName", "hubModelId", "hubToken", "resumeFromCheckpoint"]);
+const LIST = new Set(["labelNames", "reportTo"]);
+const HELP: Record<string, string> = {
+  outputDir: "where checkpoints, logs and the final model go",
+  overwriteOutputDir: "write into an output dir that already has content",
+  evalStrategy: "when to evaluate: no | steps | epoch (default no)",
+  evalSteps: "evaluate every N steps with --eval-strategy steps (default: logging steps)",
+  evalDelay: "epochs or steps to wait before the first evaluation",
+  evalOnStart: "evaluate once before training (a sanity check)",
+  perDeviceTrainBatchSize: "training batch size (default 8)",
+  perDeviceEvalBatchSize: "evaluation batch size (default 8)",
+  gradientAccumulationSteps: "micro-batches per optimizer step (default 1)",
+  evalAccumulationSteps: "accepted for compatibility; predictions are gathered on the CPU",
+  learningRate: "peak learning rate of AdamW (default 5e-5)",
+  weightDecay: "AdamW weight decay, not applied to biases and LayerNorm (default 0)",
+  adamBeta1: "AdamW beta1 (default 0.9)",
+  adamBeta2: "AdamW beta2 (default 0.999)",
+  adamEpsilon: "AdamW epsilon (default 1e-8)",
+  maxGradNorm: "clip gradients to this total norm; 0 turns clipping off (default 1.0)",
+  numTrainEpochs: "epochs to train (default 3)",
+  maxSteps: "optimizer steps to train; overrides epochs when > 0",
+  lrSchedulerType: "linear | cosine | cosine_with_restarts | polynomial | constant | constant_with_warmup | inverse_sqrt",
+  lrSchedulerKwargs: "extra schedule options as JSON, e.g. '{\"num_cycles\": 2}'",
+  warmupRatio: "fraction of the steps spent warming up the learning rate",
+  warmupSteps: "warmup steps (overrides --warmup-ratio)",
+  loggingDir: "TensorBoard folder (default <output-dir>/runs)",
+  loggingStrategy: "when to log the training loss: no | steps | epoch (default steps)",
+  loggingFirstStep: "also log the first step",
+  loggingSteps: "log every N steps (default 500; < 1 is a fraction of the steps)",
+  loggingNanInfFilter: "replace nan/inf step losses by the running mean in the logs (default true)",
+  saveStrategy: "when to save a checkpoint: no | steps | epoch | best (default steps)",
+  saveSteps: "save every N steps (default 500)",
+  saveTotalLimit: "keep at most N checkpoints (never deleting the best)",
+  saveOnlyModel: "save weights only, no optimizer/scheduler/RNG state (no exact resume)",
+  useCpu: "train on the CPU even when a GPU is there",
+  seed: "seed for initialisation, dropout and shuffling (default 42)",
+  dataSeed: "seed for the data order only (default: --seed)",
+  bf16: "bfloat16 autocast (fast on CPUs with AMX/AVX512-BF16, and on recent GPUs)",
+  fp16: "float16 autocast with loss scaling (GPU only)",
+  dataloaderDropLast: "drop the last incomplete batch",
+  runName: "a name for the run in the logs",
+  disableTqdm: "no progress bar",
+  removeUnusedColumns: "drop dataset columns the model does not take (default true)",
+  labelNames: "the input names that hold labels (default: labels)",
+  loadBestModelAtEnd: "load the best checkpoint's weights when training ends",
+  metricForBestModel: "metric that picks the best checkpoint (default loss)",
+  greaterIsBetter: "whether a larger metric is better (default: unless the name ends in loss)",
+  labelSmoothingFactor: "label smoothing of the cross-entropy (default 0)",
+  groupByLength: "batch examples of similar length together (less padding)",
+  lengthColumnName: "column with precomputed lengths for --group-by-length",
+  reportTo: "tensorboard, jsonl, all or none (default none)",
+  pushToHub: "upload the output folder to the hub after saving",
+  hubModelId: "repository to push to (default: the output folder's name)",
+  hubToken: "token for the hub (default HF_TOKEN)",
+  hubPrivateRepo: "create the hub repository as private",
+  resumeFromCheckpoint: "a checkpoint folder, or 'true' for the latest in the output dir",
+  predictionLossOnly: "evaluate the loss only, no predictions",
+  includeNumInputTokensSeen: "count the input tokens seen in the trainer state",
+  torchThreads: "ATen threads on CPU (default: measured best for the precision)",
+  blasThreads: "OpenBLAS threads on CPU (default: measured best for the precision)",
+};
+
+function trainingFlags(cmd: Command): Command {
+  for (const f of FIELDS) {
+    const flag = `--${kebab(f)}`;
+    const desc = `${HELP[f] ?? f} (also --${toSnake(f)})`;
+    if (BOOLEAN.has(f)) cmd.addOption(new Option(`${flag} [bool]`, desc).argParser((v) => v !== "false" && v !== "0"));
+    else if (STRING.has(f)) cmd.addOption(new Option(`${flag} <value>`, desc));
+    else if (LIST.has(f)) cmd.addOption(new Option(`${flag} <a,b>`, desc).argParser((v) => v.split(",")));
+    else if (f === "lrSchedulerKwargs") cmd.addOption(new Option(`${flag} <json>`, desc).argParser((v) => JSON.parse(v)));
+    else {
+      cmd.addOption(
+        new Option(`${flag} <n>`, desc).argParser((v) => {
+          const n = Number(v);
+          if (Number.isNaN(n)) throw new Error(`${flag} expects a number, got '${v}'`);
+          return n;
+        }),
+      );
+    }
+  }
+  return cmd;
+}
+
+interface DataOptions {
+  dataset?: string;
+  datasetConfig?: string;
+  trainFile?: string;
+  validationFile?: string;
+  testFile?: string;
+  delimiter?: string;
+  textColumns: string;
+  labelColumn: string;
+}
+
+function dataOptions(cmd: Command): Command {
+  return cmd
+    .option("--dataset <name>", "a hub dataset (e.g. glue) or a builder (csv, json, parquet)")
+    .option("--dataset-config <name>", "the dataset's config (e.g. mrpc)")
+    .option("--train-file <path>", "training data file (csv/tsv/json/jsonl/parquet)")
+    .option("--validation-file <path>", "validation data file")
+    .option("--test-file <path>", "test data file")
+    .option("--delimiter <c>", "csv delimiter (tsv files default to tab)")
+    .option("--no-quoting", "split csv lines on the delimiter only (GLUE's TSVs need this)")
+    .option("--text-columns <a,b>", "one or two text columns to tokenize as a pair", "sentence1,sentence2")
+    .option("--label-column <name>", "the label column", "label");
+}
+
+async function loadData(o: DataOptions): Promise<DatasetDict> {
+  if (o.trainFile || o.validationFile || o.testFile) {
+    const dataFiles: Record<string, string> = {};
+    if (o.trainFile) dataFiles.train = o.trainFile;
+    if (o.validationFile) dataFiles.validation = o.validationFile;
+    if (o.testFile) dataFiles.test = o.testFile;
+    const first = Object.values(dataFiles)[0].toLowerCase();
+    const builder = o.dataset ?? (first.endsWith(".parquet") ? "parquet" : first.match(/\.jsonl?$/) ? "json" : "csv");
+    return (await loadDataset(builder, { dataFiles, delimiter: o.delimiter, quoting: (o as { quoting?: boolean }).quoting })) as DatasetDict;
+  }
+  if (!o.dataset) throw new Error("give --dataset (and --dataset-config) or --train-file/--validation-file");
+  return (await loadDataset(o.dataset, o.datasetConfig)) as DatasetDict;
+}
+
+async function prepare(o: DataOptions & { model: string; tokenizer?: string }) {
+  const raw = await loadData(o);
+  const tokenizer = await AutoTokenizer.fromPretrained(o.tokenizer ?? o.model);
+  const [a, b] = o.textColumns.split(",");
+  const tokenized = await raw.map((ex) => {
+    const e = ex as Record<string, string[]>;
+    if (!e[a]) throw new Error(`text column '${a}' is not in the dataset (columns: ${Object.keys(e).join(", ")})`);
+    return tokenizer(e[a], b ? e[b] : null, { truncation: true });
+  }, { batched: true });
+  const renamed = o.labelColumn !== "label" ? tokenized.renameColumn(o.labelColumn, "label") : tokenized;
+  return { raw, tokenizer, tokenized: renamed };
+}
+
+function trainingArgs(opts: Record<string, unknown>): TrainingArguments {
+  const init: Record<string, unknown> = {};
+  for (const f of FIELDS) if (opts[f] !== undefined) init[f] = opts[f];
+  if (init.resumeFromCheckpoint === "true") init.resumeFromCheckpoint = true;
+  return new TrainingArguments(init as never);
+}
+
+async function metricsFor(o: { dataset?: string; datasetConfig?: string; metric?: string }) {
+  const metric = o.metric ? await evaluate.load(o.metric) : o.dataset === "glue" && o.datasetConfig ? await evaluate.load("glue", o.datasetConfig) : await evaluate.load("accuracy");
+  return ({ predictions, labelIds }: EvalPrediction) => metric.compute({ predictions: predictions.shape[1] === 1 ? predictions.squeeze(-1) : predictions.argmax(-1), references: labelIds! });
+}
+
+function splitOf(dd: DatasetDict, name: string): Dataset {
+  return dd.get(name);
+}
+
+export function program(): Command {
+  const prog = new Command("finetune")
+    .description("Fine-tune Hugging Face transformer models from the command line: the course's workflow (datasets → tokenizer → model → Trainer → evaluate) on libtorch.")
+    .addHelpText("after", `
+Examples:
+  finetune train --model bert-base-cased --dataset glue --dataset-config mrpc --output-dir models/mrpc --eval-strategy epoch
+  finetune train --model ./my-bert --train-file train.tsv --validation-file dev.tsv --no-quoting \\
+                 --text-columns "#1 String,#2 String" --label-column Quality --bf16
+  finetune evaluate --model models/mrpc --dataset glue --dataset-config mrpc
+  finetune predict --model models/mrpc --dataset glue --dataset-config mrpc --split test --output predictions.jsonl
+
+Models and data come from a local folder, the Hugging Face cache (HF_HOME, HF_HUB_OFFLINE=1) or the hub.
+Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case.`);
+
+  const train = dataOptions(prog.command("train").description("fine-tune a model and save it to --output-dir"))
+    .requiredOption("--model <name|path>", "checkpoint to start from (hub name or folder)")
+    .option("--tokenizer <name|path>", "tokenizer, if not the model's")
+    .option("--num-labels <n>", "labels of the classification head (default: from the data)", Number)
+    .option("--metric <name>", "metric for evaluation (default: glue's for --dataset glue, else accuracy)");
+  trainingFlags(train).action(async (opts: Record<string, unknown>) => {
+    const o = opts as unknown as DataOptions & { model: string; tokenizer?: string; numLabels?: number; metric?: string; dataset?: string; datasetConfig?: string };
+    const { tokenizer, tokenized } = await prepare(o);
+    const trainSet = splitOf(tokenized, "train");
+    const labels = new Set(trainSet.column("label") as number[]);
+    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? Math.max(2, labels.size) })) as PreTrainedModel;
+    const args = trainingArgs(opts);
+    const evalSet = tokenized.splits.includes("validation") ? tokenized.get("validation") : undefined;
+    const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer, computeMetrics: evalSet ? await metricsFor(o) : undefined });
+    const out = await trainer.train();
+    trainer.saveModel();
+    console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
+  });
+
+  const evalCmd = dataOptions(prog.command("evaluate").description("evaluate a trained model on a split"))
+    .requiredOption("--model <name|path>", "the trained model")
+    .option("--split <name>", "split to evaluate", "validation")
+    .option("--metric <name>", "metric (default: glue's for --dataset glue, else accuracy)")
+    .option("--output-dir <dir>", "scratch folder for the Trainer", "finetune-eval")
+    .option("--per-device-eval-batch-size <n>", "batch size", Number, 8);
+  evalCmd.action(async (o: DataOptions & { model: string; split: string; metric?: string; outputDir: string; perDeviceEvalBatchSize: number; dataset?: string; datasetConfig?: string }) => {
+    const { tokenizer, tokenized } = await prepare(o);
+    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model)) as PreTrainedModel;
+    const trainer = new Trainer({ model, args: new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize }), processingClass: tokenizer, computeMetrics: await metricsFor(o) });
+    console.log(JSON.stringify(await trainer.evaluate({ evalDataset: splitOf(tokenized, o.split) })));
+  });
+
+  const predictCmd = dataOptions(prog.command("predict").description("write predictions for a split (JSON Lines: index, prediction, label names, logits)"))
+    .requiredOption("--model <name|path>", "the trained model")
+    .option("--split <name>", "split to predict", "test")
+    .requiredOption("--output <file>", "where to write the predictions (.jsonl)")
+    .option("--output-dir <dir>", "scratch folder for the Trainer", "finetune-predict")
+    .option("--per-device-eval-batch-size <n>", "batch size", Number, 8);
+  predictCmd.action(async (o: DataOptions & { model: string; split: string; output: string; outputDir: string; perDeviceEvalBatchSize: number }) => {
+    const { tokenizer, tokenized } = await prepare(o);
+    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model)) as PreTrainedModel;
+    const trainer = new Trainer({ model, args: new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize }), processingClass: tokenizer });
+    const pred = await trainer.predict(splitOf(tokenized, o.split));
+    const logits = pred.predictions.toArray() as number[][];
+    const id2label = model.config.id2label;
+    const lines = logits.map((row, i) => {
+      const best = row.indexOf(Math.max(...row));
+      return JSON.stringify({ index: i, prediction: best, label: id2label[String(best)] ?? String(best), logits: row });
+    });
+    writeFileSync(o.output, lines.join("\n") + "\n");
+    console.log(`wrote ${lines.length} predictions to ${o.output}`);
+  });
+  return prog;
+}
+
+/** HF's --snake_case flags are accepted by rewriting them to --kebab-case before parsing. */
+export function normalizeArgv(argv: string[]): string[] {
+  return argv.map((a) => (a.startsWith("--") && a.includes("_") ? a.replace(/^--([^=]+)/, (_, name: string) => `--${name.replace(/_/g, "-")}`) : a));
+}
+
+// Run when executed (also through the npm bin link), not when imported by tests.
+const isMain = !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  program()
+    .parseAsync(normalizeArgv(process.argv))
+    .catch((e: Error) => {
+      console.error(`finetune: ${e.message}`);
+      process.exit(1);
+    });
+}
