@@ -1,6 +1,9 @@
 // finetune-ts: the course's workflow in TypeScript. Layers: finetune-ts/torch, /nn, /optim, /hub, /tokenizers.
 export { AutoTokenizer, PreTrainedTokenizer, type BatchEncoding, type EncodeOptions } from "./tokenizers/index.js";
-export { DataCollatorWithPadding } from "./trainer/index.js";
+export {
+  DataCollatorWithPadding, TrainingArguments, Trainer, TrainerCallback, EarlyStoppingCallback,
+  type EvalPrediction, type TrainOutput, type PredictionOutput,
+} from "./trainer/index.js";
 export {
   AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoModelForQuestionAnswering,
   AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel,

@@ -13,6 +13,9 @@ import { progressBar } from "./progress.js";
 
 export type Row = Record<string, unknown>;
 export type Batch = Record<string, unknown[]>;
+/** What map/filter functions receive: a row, or a batch of columns. Loosely typed, as in Python. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Example = Record<string, any>;
 export type FormatType = "torch" | null;
 
 export interface MapOptions {
@@ -238,7 +241,7 @@ export class Dataset {
    * columns it returns. With a cache directory (datasets loaded from files or the hub), the result
    * is written to cache-{fingerprint}.arrow and an identical map later loads it instead of running.
    */
-  async map(fn: (input: Row | Batch, indices?: number | number[]) => Row | Batch | void | Promise<Row | Batch | void>, o: MapOptions = {}): Promise<Dataset> {
+  async map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<Dataset> {
     if (typeof fn !== "function") throw new TypeError("map(): fn must be a function");
     const batched = o.batched ?? false;
     const batchSize = o.batchSize ?? 1000;
@@ -320,7 +323,7 @@ export class Dataset {
   }
 
   /** Keeps the rows for which fn returns true (a new indices mapping; no copy). */
-  async filter(fn: (input: Row | Batch, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number; withIndices?: boolean; desc?: string; disableProgressBar?: boolean } = {}): Promise<Dataset> {
+  async filter(fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number; withIndices?: boolean; desc?: string; disableProgressBar?: boolean } = {}): Promise<Dataset> {
     if (typeof fn !== "function") throw new TypeError("filter(): fn must be a function");
     const keep: number[] = [];
     const batchSize = o.batchSize ?? 1000;

@@ -3,7 +3,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { Dataset, registerDatasetDict, type Batch, type MapOptions, type Row, type FormatType } from "./dataset.js";
+import { Dataset, registerDatasetDict, type Example, type MapOptions, type FormatType } from "./dataset.js";
 import type { Feature } from "./features.js";
 
 class DatasetDictImpl {
@@ -41,10 +41,10 @@ class DatasetDictImpl {
     return new DatasetDict(out);
   }
 
-  map(fn: (input: Row | Batch, indices?: number | number[]) => Row | Batch | void | Promise<Row | Batch | void>, o: MapOptions = {}): Promise<DatasetDict> {
+  map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<DatasetDict> {
     return this.#eachAsync((d) => d.map(fn, o));
   }
-  filter(fn: (input: Row | Batch, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number } = {}): Promise<DatasetDict> {
+  filter(fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number } = {}): Promise<DatasetDict> {
     return this.#eachAsync((d) => d.filter(fn, o));
   }
   shuffle(o: { seed?: number } = {}): DatasetDict {

@@ -291,6 +291,11 @@ async function loadBuilder(builder: Builder, o: LoadDatasetOptions): Promise<Dat
  * with HF_HUB_OFFLINE=1) or the hub; `loadDataset("csv", { dataFiles, delimiter: "\t", quoting: false })`
  * reads local files. With `split`, one Dataset; otherwise a DatasetDict.
  */
+export async function loadDataset(path: string, name: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
+export async function loadDataset(path: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
+export async function loadDataset(path: string, name?: string, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict>;
+export async function loadDataset(path: string, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict>;
+export async function loadDataset(path: string, nameOrOptions?: string | LoadDatasetOptions, options?: LoadDatasetOptions): Promise<DatasetDict | Dataset>;
 export async function loadDataset(path: string, nameOrOptions?: string | LoadDatasetOptions, options: LoadDatasetOptions = {}): Promise<DatasetDict | Dataset> {
   const name = typeof nameOrOptions === "string" ? nameOrOptions : undefined;
   const o = typeof nameOrOptions === "object" ? nameOrOptions : options;

@@ -18,7 +18,7 @@ import { reportersFor, type Reporter } from "./reporters.js";
 
 export interface EvalPrediction {
   predictions: Tensor;
-  labelIds: Tensor | null;
+  labelIds: Tensor;
 }
 export type ComputeMetrics = (p: EvalPrediction) => Record<string, number | number[]> | Promise<Record<string, number | number[]>>;
 
@@ -337,6 +337,8 @@ export class Trainer {
           this.state.epoch = epoch + (i + 1) / batches.length;
           this.#callback("onStepEnd");
           this.#bar.update(this.state.global_step);
+          // Let the event loop run (Ctrl-C's handler, output, timers) between optimizer steps.
+          await new Promise<void>((resolve) => setImmediate(resolve));
           const gs = this.state.global_step;
           // HF's DefaultFlowCallback: when to log, evaluate and save.
           if (args.loggingStrategy === "steps" && (gs % this.state.logging_steps === 0 || (gs === 1 && args.loggingFirstStep))) this.control.shouldLog = true;

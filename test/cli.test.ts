@@ -1,0 +1,111 @@
+// The finetune CLI and DESIGN.md's program, run as a person runs them (child processes), and
+// Ctrl-C: SIGINT mid-run finishes the step, saves a checkpoint, exits cleanly, and the run resumes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fixture, repoRoot } from "./helpers.js";
+
+const shared = join(repoRoot, "..", "shared", "data");
+const skip = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
+const cli = join(repoRoot, "dist", "src", "cli", "finetune.js");
+const tiny = fixture("golden", "trainer", "tiny-bert-cased");
+const tokenizer = join(shared, "models", "bert-base-cased");
+const env = { ...process.env, HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_DISABLE_PROGRESS_BARS: "1" };
+
+function toyCsv(dir: string, n: number): string {
+  const words = ["cat", "dog", "bird", "fish", "tree", "car", "house", "river"];
+  const rows = ["sentence1,sentence2,label"];
+  for (let i = 0; i < n; i++) {
+    const a = `${words[i % 8]} and ${words[(i * 3) % 8]}`;
+    const same = i % 2 === 0;
+    rows.push(`${a},${same ? a : `${words[(i + 1) % 8]} or ${words[(i * 5 + 2) % 8]}`},${same ? 1 : 0}`);
+  }
+  const p = join(dir, `data-${n}.csv`);
+  writeFileSync(p, rows.join("\n") + "\n");
+  return p;
+}
+
+function run(args: string[], extraEnv: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [cli, ...args], { env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-cli-cache-")), ...extraEnv }, encoding: "utf8" });
+}
+
+test("--help explains the commands and every TrainingArguments flag", () => {
+  const top = run(["--help"]);
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /Commands:\n  train \[options\]/);
+  const train = run(["train", "--help"]);
+  for (const flag of ["--learning-rate <n>", "--eval-strategy <value>", "--bf16 [bool]", "--resume-from-checkpoint <value>", "--text-columns <a,b>", "--no-quoting"]) assert.ok(train.stdout.includes(flag), flag);
+  assert.match(train.stdout, /peak learning rate of AdamW \(default 5e-5\) \(also --learning_rate\)/);
+  const bad = run(["train", "--model", tiny, "--learning-rate", "fast"]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--learning-rate expects a number, got 'fast'/);
+});
+
+test("train (snake_case flags too), evaluate and predict on CSV files", { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-cli-"));
+  const train = toyCsv(dir, 96);
+  const val = toyCsv(dir, 32);
+  const outDir = join(dir, "out");
+  const r = run(["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--validation-file", val, "--output_dir", outDir,
+    "--num_train_epochs", "2", "--per-device-train-batch-size", "16", "--learning-rate", "1e-3", "--eval-strategy", "epoch", "--save-strategy", "no", "--disable-tqdm"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\*\*\*\*\* Running training \*\*\*\*\*\n  Num examples = 96\n  Num Epochs = 2/);
+  assert.match(r.stderr, /\| Epoch \| Training Loss \| Validation Loss \| Accuracy \|/);
+  const result = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  assert.equal(result.global_step, 12);
+  assert.ok(existsSync(join(outDir, "model.safetensors")) && existsSync(join(outDir, "tokenizer.json")));
+  const e = run(["evaluate", "--model", outDir, "--validation-file", val, "--split", "validation", "--output-dir", join(dir, "e")]);
+  assert.equal(e.status, 0, e.stderr);
+  assert.ok("eval_accuracy" in JSON.parse(e.stdout.trim().split("\n").pop()!));
+  const predictions = join(dir, "preds.jsonl");
+  const p = run(["predict", "--model", outDir, "--test-file", val, "--output", predictions, "--output-dir", join(dir, "p")]);
+  assert.equal(p.status, 0, p.stderr);
+  const lines = readFileSync(predictions, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, 32);
+  assert.deepEqual(Object.keys(lines[0]), ["index", "prediction", "label", "logits"]);
+  const missing = run(["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--output-dir", outDir, "--text-columns", "question,answer"]);
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /finetune: text column 'question' is not in the dataset \(columns: sentence1, sentence2, label\)/);
+});
+
+test("DESIGN.md's program (examples/mrpc.ts) runs on MRPC", { skip }, () => {
+  const r = spawnSync(process.execPath, [join(repoRoot, "dist", "examples", "mrpc.js")], {
+    env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-mrpc-")), CHECKPOINT: tiny, TOKENIZER: "bert-base-cased", MAX_STEPS: "20", OUTPUT_DIR: mkdtempSync(join(tmpdir(), "ft-mrpc-out-")) },
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { ...JSON.parse(r.stdout.trim().split("\n").pop()!), globalStep: 20, predictions: [408, 2], labelIds: [408] });
+});
+
+test("Ctrl-C: the step finishes, a checkpoint is saved, the process exits cleanly, and training resumes", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-sigint-"));
+  const train = toyCsv(dir, 256);
+  const outDir = join(dir, "out");
+  const common = ["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--output-dir", outDir, "--max-steps", "400",
+    "--per-device-train-batch-size", "4", "--logging-steps", "1", "--save-strategy", "no", "--disable-tqdm"];
+  const child = spawn(process.execPath, [cli, ...common], { env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-c-")) } });
+  let stderr = "";
+  let sent = false;
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    if (!sent && (stderr.match(/\{'loss'/g) ?? []).length >= 5) {
+      sent = true;
+      child.kill("SIGINT");
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.equal(code, 0, stderr);
+  const m = /Training interrupted at step (\d+)\. Checkpoint saved to (\S+)\.\nResume with/.exec(stderr);
+  assert.ok(m, stderr.slice(-2000));
+  const step = Number(m![1]);
+  assert.ok(step >= 5 && step < 400);
+  assert.ok(readdirSync(outDir).includes(`checkpoint-${step}`));
+  assert.ok(existsSync(join(outDir, `checkpoint-${step}`, "optimizer.safetensors")));
+  const resumed = run([...common, "--resume-from-checkpoint", "true", "--logging-steps", "100"]);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`Continuing training from checkpoint .*checkpoint-${step}`));
+  assert.equal(JSON.parse(resumed.stdout.trim().split("\n").pop()!).global_step, 400);
+});
