@@ -4,3 +4,4 @@ export { resolveFile, isLocalDir } from "./resolve.js";
 export { hfHome, hubCacheDir, isOffline, endpoint, type RepoType } from "./constants.js";
 export { repoFolderName, tryLoadFromCache, listCachedFiles } from "./cache.js";
 export * from "./errors.js";
+export { uploadFolder, type UploadOptions } from "./upload.js";

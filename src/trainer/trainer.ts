@@ -15,6 +15,7 @@ import { TrainingArguments } from "./training_args.js";
 import { TrainerCallback, TrainerControl, TrainerState, type CallbackArgs, type LogEntry } from "./trainer_callback.js";
 import { EvalTable, pyDict, runningTrainingBlock } from "./logs.js";
 import { reportersFor, type Reporter } from "./reporters.js";
+import { uploadFolder } from "../hub/index.js";
 
 export interface EvalPrediction {
   predictions: Tensor;
@@ -389,6 +390,8 @@ export class Trainer {
     this.#log({ ...metrics });
     this.#callback("onTrainEnd");
     for (const r of this.#reporters) r.close();
+    await Promise.all(this.#pending.splice(0));
+    if (this.#pushError) throw new Error(`pushToHub: uploading a checkpoint failed: ${this.#pushError.message}`);
     this.model.eval();
     return { globalStep: this.state.global_step, trainingLoss: totalLoss / trainedSteps, metrics };
   }
@@ -546,6 +549,31 @@ export class Trainer {
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
     this.#rotate();
+    if (args.pushToHub) {
+      // In the background, as HF's every_save strategy; a failure is reported when training ends.
+      const upload = this.#push(final, `Training in progress, step ${this.state.global_step}`, (p) => !/^(model\.safetensors|config\.json|tokenizer.*|special_tokens_map\.json|vocab\.txt)$/.test(p));
+      this.#pending.push(upload.catch((e: Error) => {
+        this.#pushError ??= e;
+      }));
+    }
+  }
+
+  #pending: Promise<void>[] = [];
+  #pushError: Error | null = null;
+
+  async #push(folder: string, message: string, ignore: (p: string) => boolean): Promise<void> {
+    await uploadFolder(this.args.hubModelId!, folder, {
+      token: this.args.hubToken ?? undefined, private: this.args.hubPrivateRepo, commitMessage: message, ignore,
+    });
+  }
+
+  /** Uploads the output folder (model, tokenizer, logs; not the checkpoints) to hubModelId, as HF's push_to_hub. */
+  async pushToHub(o: { commitMessage?: string } = {}): Promise<void> {
+    if (!this.args.hubModelId) throw new Error("pushToHub(): set hubModelId (or pushToHub: true, which names the repo after outputDir)");
+    await Promise.all(this.#pending.splice(0));
+    this.saveModel();
+    writeJson(join(this.args.outputDir, FILES.args), this.args.toJSON());
+    await this.#push(this.args.outputDir, o.commitMessage ?? "End of training", (p) => /^(checkpoint-\d+|tmp-checkpoint-\d+)(\/|$)/.test(p));
   }
 
   /** Keeps at most saveTotalLimit checkpoints, oldest deleted first, never the best one. */

@@ -1,0 +1,117 @@
+// pushToHub: the output folder reaches the hub through the commit API (create repo, preupload,
+// LFS batch + upload for weights, NDJSON commit), against a local server with the hub's endpoints.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import * as torch from "../src/torch/index.js";
+import { Dataset } from "../src/datasets/index.js";
+import { AutoModelForSequenceClassification } from "../src/models/index.js";
+import { Trainer, TrainingArguments } from "../src/trainer/index.js";
+import { uploadFolder } from "../src/hub/index.js";
+
+interface Commit { repo: string; summary: string; files: Record<string, Buffer> }
+
+async function fakeHub() {
+  const commits: Commit[] = [];
+  const lfs = new Map<string, Buffer>();
+  const created: string[] = [];
+  const auth: (string | undefined)[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const url = new URL(req.url!, "http://x");
+      auth.push(req.headers.authorization);
+      const json = (v: unknown, status = 200) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(v));
+      };
+      if (url.pathname === "/api/whoami-v2") return json({ name: "me", type: "user", auth: { type: "access_token", accessToken: { displayName: "test", role: "write", createdAt: "2026-01-01T00:00:00Z" } } });
+      if (url.pathname === "/api/repos/create") {
+        const b = JSON.parse(body.toString());
+        const id = `${b.organization}/${b.name}`;
+        if (created.includes(id)) return json({ error: "You already created this model repo" }, 409);
+        created.push(id);
+        return json({ url: `${base}/${id}` });
+      }
+      let m = /^\/api\/models\/([^/]+\/[^/]+)\/preupload\/main$/.exec(url.pathname);
+      if (m) {
+        const b = JSON.parse(body.toString()) as { files: { path: string }[] };
+        return json({ files: b.files.map((f) => ({ path: f.path, uploadMode: f.path.endsWith(".safetensors") ? "lfs" : "regular", shouldIgnore: false })) });
+      }
+      m = /^\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/.exec(url.pathname);
+      if (m) {
+        const b = JSON.parse(body.toString()) as { objects: { oid: string; size: number }[] };
+        return json({ transfer: "basic", objects: b.objects.map((o) => ({ oid: o.oid, size: o.size, actions: { upload: { href: `${base}/lfs-upload/${o.oid}` } } })) });
+      }
+      m = /^\/lfs-upload\/([0-9a-f]+)$/.exec(url.pathname);
+      if (m && req.method === "PUT") {
+        assert.equal(createHash("sha256").update(body).digest("hex"), m[1], "LFS content matches its oid");
+        lfs.set(m[1], body);
+        res.writeHead(200);
+        return res.end();
+      }
+      m = /^\/api\/models\/([^/]+\/[^/]+)\/commit\/main$/.exec(url.pathname);
+      if (m) {
+        const lines = body.toString().trim().split("\n").map((l) => JSON.parse(l) as { key: string; value: Record<string, string> });
+        const c: Commit = { repo: m[1], summary: lines[0].value.summary, files: {} };
+        for (const { key, value } of lines.slice(1)) {
+          if (key === "file") c.files[value.path] = Buffer.from(value.content, "base64");
+          if (key === "lfsFile") c.files[value.path] = lfs.get(value.oid)!;
+        }
+        commits.push(c);
+        return json({ commitUrl: `${base}/${m[1]}/commit/abc`, commitOid: "a".repeat(40) });
+      }
+      res.writeHead(404);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { base, commits, created, auth, close: () => server.close() };
+}
+
+test("Trainer with pushToHub uploads each checkpoint's model and, at the end, the output folder", async () => {
+  const hub = await fakeHub();
+  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_TOKEN: process.env.HF_TOKEN };
+  Object.assign(process.env, { HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" });
+  try {
+    torch.manualSeed(0);
+    const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
+    const rows = Array.from({ length: 16 }, (_, i) => [1, 3 + (i % 7), 2]);
+    const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
+    const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "my-model");
+    const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, maxSteps: 4, perDeviceTrainBatchSize: 4, disableTqdm: true });
+    assert.equal(args.hubModelId, "my-model", "the repo is named after the output folder");
+    const trainer = new Trainer({ model, args, trainDataset: ds });
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await trainer.train();
+      await trainer.pushToHub();
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.deepEqual(hub.created, ["me/my-model"], "created once, under the token's user");
+    assert.deepEqual(hub.commits.map((c) => c.summary), ["Training in progress, step 2", "Training in progress, step 4", "End of training"]);
+    const last = hub.commits.at(-1)!;
+    assert.equal(last.repo, "me/my-model");
+    assert.ok(!Object.keys(last.files).some((f) => f.startsWith("checkpoint-")), "checkpoints stay local");
+    assert.deepEqual(last.files["model.safetensors"], readFileSync(join(outputDir, "model.safetensors")), "weights went through LFS intact");
+    assert.equal(JSON.parse(last.files["config.json"].toString()).model_type, "bert");
+    assert.ok(hub.auth.every((a) => a === undefined || a === "Bearer hf_test"));
+    await assert.rejects(uploadFolder("me/x", outputDir, { token: "", endpoint: hub.base }), /needs a token/);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    hub.close();
+  }
+});
