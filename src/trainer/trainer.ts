@@ -155,10 +155,17 @@ export class Trainer {
     return out;
   }
 
+  // The columns a loop reads, decoded from Arrow once per dataset rather than once per batch.
+  #decoded = new WeakMap<Dataset, { columns: string[]; data: Record<string, unknown[]> }>();
+
   #collate(ds: Dataset, rows: Int32Array, columns: string[]): ModelInputs {
-    const sub = ds.select(rows).selectColumns(columns);
-    const b = sub.batch(0, sub.numRows);
-    const features: Features[] = Array.from({ length: sub.numRows }, (_, i) => Object.fromEntries(columns.map((c) => [c, b[c][i]])));
+    let cached = this.#decoded.get(ds);
+    if (!cached || cached.columns.join("\u0000") !== columns.join("\u0000")) {
+      cached = { columns, data: ds.batch(0, ds.numRows, columns) };
+      this.#decoded.set(ds, cached);
+    }
+    const data = cached.data;
+    const features: Features[] = Array.from(rows, (r) => Object.fromEntries(columns.map((c) => [c, data[c][r]])));
     const batch = this.dataCollator(features);
     const out: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(batch)) {
