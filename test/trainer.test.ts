@@ -231,3 +231,32 @@ test("evaluate and predict: eval_/test_ metrics, predictions and labels; HF's ar
   await assert.rejects(new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: "x" }) }).train(), /training requires a trainDataset/);
   setWarningSink(null);
 });
+
+test("strategies: steps-based logging/eval/save counts, 'No log' before the first loss, bf16 autocast, length grouping", async () => {
+  const train = toyDataset(48, 6);
+  const val = toyDataset(8, 7);
+  const dir = out();
+  const printed: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => (printed.push(String(s)), true)) as typeof process.stderr.write;
+  let t: Trainer;
+  try {
+    t = new Trainer({
+      model: tinyModel(), dataCollator: padCollator, trainDataset: train, evalDataset: val,
+      args: new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 12, loggingSteps: 5, evalStrategy: "steps", evalSteps: 3, saveSteps: 6, bf16: true, groupByLength: true, ...quiet }),
+    });
+    await t.train();
+  } finally {
+    process.stderr.write = write;
+  }
+  const h = t!.state.log_history;
+  assert.deepEqual(h.filter((e) => "loss" in e).map((e) => e.step), [5, 10]);
+  assert.deepEqual(h.filter((e) => "eval_loss" in e).map((e) => e.step), [3, 6, 9, 12]);
+  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-12", "checkpoint-6"]);
+  assert.ok(h.every((e) => Object.values(e).every(Number.isFinite)), "bf16 losses are finite");
+  const text = printed.join("");
+  assert.match(text, /\| Step \| Training Loss \| Validation Loss \|/);
+  assert.match(text, /\| 3 +\| No log +\|/, "no training loss logged yet at step 3");
+  assert.match(text, /\{'loss': [\d.]+, 'grad_norm': [\d.e-]+, 'learning_rate': [\d.e-]+, 'epoch': [\d.]+\}/);
+  assert.match(text, /\*\*\*\*\* Running training \*\*\*\*\*\n  Num examples = 48\n  Num Epochs = 1\n  Instantaneous batch size per device = 4\n  Total train batch size \(w\. parallel, distributed & accumulation\) = 4\n  Gradient Accumulation steps = 1\n  Total optimization steps = 12\n  Number of trainable parameters = [\d,]+/);
+});
