@@ -195,30 +195,34 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
   });
 
-  const evalCmd = dataOptions(prog.command("evaluate").description("evaluate a trained model on a split"))
-    .requiredOption("--model <name|path>", "the trained model")
-    .option("--split <name>", "split to evaluate", "validation")
-    .option("--metric <name>", "metric (default: glue's for --dataset glue, else accuracy)")
-    .option("--output-dir <dir>", "scratch folder for the Trainer", "finetune-eval")
-    .option("--per-device-eval-batch-size <n>", "batch size", Number, 8);
-  evalCmd.action(async (o: DataOptions & { model: string; split: string; metric?: string; outputDir: string; perDeviceEvalBatchSize: number; dataset?: string; datasetConfig?: string }) => {
+  type InferenceOptions = DataOptions & { model: string; split: string; outputDir: string; perDeviceEvalBatchSize: number; metric?: string; dataset?: string; datasetConfig?: string };
+  const inferenceCommand = (name: string, description: string, split: string) =>
+    dataOptions(prog.command(name).description(description))
+      .requiredOption("--model <name|path>", "the trained model")
+      .option("--split <name>", `split to ${name}`, split)
+      .option("--output-dir <dir>", "scratch folder for the Trainer", `finetune-${name}`)
+      .option("--per-device-eval-batch-size <n>", "batch size", Number, 8);
+  /** The trained model, its tokenizer and the tokenized split, behind a Trainer that only evaluates. */
+  const inferenceTrainer = async (o: InferenceOptions, withMetrics: boolean) => {
     const { tokenizer, tokenized } = await prepare(o);
     const model = (await AutoModelForSequenceClassification.fromPretrained(o.model)) as PreTrainedModel;
-    const trainer = new Trainer({ model, args: new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize }), processingClass: tokenizer, computeMetrics: await metricsFor(o) });
-    console.log(JSON.stringify(await trainer.evaluate({ evalDataset: splitOf(tokenized, o.split) })));
-  });
+    const args = new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize });
+    const trainer = new Trainer({ model, args, processingClass: tokenizer, computeMetrics: withMetrics ? await metricsFor(o) : undefined });
+    return { trainer, model, split: splitOf(tokenized, o.split) };
+  };
 
-  const predictCmd = dataOptions(prog.command("predict").description("write predictions for a split (JSON Lines: index, prediction, label names, logits)"))
-    .requiredOption("--model <name|path>", "the trained model")
-    .option("--split <name>", "split to predict", "test")
+  inferenceCommand("evaluate", "evaluate a trained model on a split", "validation")
+    .option("--metric <name>", "metric (default: glue's for --dataset glue, else accuracy)")
+    .action(async (o: InferenceOptions) => {
+      const { trainer, split } = await inferenceTrainer(o, true);
+      console.log(JSON.stringify(await trainer.evaluate({ evalDataset: split })));
+    });
+
+  inferenceCommand("predict", "write predictions for a split (JSON Lines: index, prediction, label names, logits)", "test")
     .requiredOption("--output <file>", "where to write the predictions (.jsonl)")
-    .option("--output-dir <dir>", "scratch folder for the Trainer", "finetune-predict")
-    .option("--per-device-eval-batch-size <n>", "batch size", Number, 8);
-  predictCmd.action(async (o: DataOptions & { model: string; split: string; output: string; outputDir: string; perDeviceEvalBatchSize: number }) => {
-    const { tokenizer, tokenized } = await prepare(o);
-    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model)) as PreTrainedModel;
-    const trainer = new Trainer({ model, args: new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize }), processingClass: tokenizer });
-    const pred = await trainer.predict(splitOf(tokenized, o.split));
+    .action(async (o: InferenceOptions & { output: string }) => {
+    const { trainer, model, split } = await inferenceTrainer(o, false);
+    const pred = await trainer.predict(split);
     const logits = pred.predictions.toArray() as number[][];
     const id2label = model.config.id2label;
     const lines = logits.map((row, i) => {
@@ -227,7 +231,7 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     });
     writeFileSync(o.output, lines.join("\n") + "\n");
     console.log(`wrote ${lines.length} predictions to ${o.output}`);
-  });
+    });
   return prog;
 }
 
