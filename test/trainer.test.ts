@@ -152,6 +152,8 @@ test("resume from a checkpoint ends at exactly the weights of an uninterrupted r
   const latest = new Trainer({ model: tinyModel(), args: argsFor(dir), trainDataset: ds, dataCollator: padCollator });
   const r2 = await silenced(() => latest.train({ resumeFromCheckpoint: true }));
   assert.equal(r2.globalStep, 30, "resumeFromCheckpoint: true takes the latest checkpoint");
+  const again = await silenced(() => latest.train());
+  assert.equal(again.globalStep, 30, "a second train() on the same Trainer runs in full (the first run's stop does not carry over)");
   await assert.rejects(new Trainer({ model: tinyModel(), args: argsFor(out()), trainDataset: ds }).train({ resumeFromCheckpoint: true }), /No valid checkpoint found in output directory/);
 });
 

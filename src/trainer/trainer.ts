@@ -242,6 +242,8 @@ export class Trainer {
       this.lrScheduler = null;
     }
     torch.manualSeed(args.seed);
+    // A fresh control for each run: a previous run's stop (or Ctrl-C) must not end this one.
+    Object.assign(this.control, new TrainerControl());
     const resume = o.resumeFromCheckpoint ?? args.resumeFromCheckpoint ?? null;
     const checkpoint = resume === true ? this.#latestCheckpoint() : resume === false || resume === null ? null : resume;
     if (resume === true && !checkpoint) throw new Error(`No valid checkpoint found in output directory (${args.outputDir})`);
