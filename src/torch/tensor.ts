@@ -21,7 +21,7 @@ function h(x: TensorOrScalar): Handle | Scalar {
   return x instanceof Tensor ? x.handle : x;
 }
 
-function normDim(dim: number, ndim: number, what = "dim"): number {
+function checkDim(dim: number, what = "dim"): number {
   if (!Number.isInteger(dim)) throw new TypeError(`${what}: expected an integer, got ${dim}`);
   return dim;
 }
@@ -310,7 +310,7 @@ export class Tensor {
     return this.transpose(0, 1);
   }
   squeeze(dim?: number): Tensor { return new Tensor(native.squeeze(this.handle, dim)); }
-  unsqueeze(dim: number): Tensor { return new Tensor(native.unsqueeze(this.handle, normDim(dim, this.ndim))); }
+  unsqueeze(dim: number): Tensor { return new Tensor(native.unsqueeze(this.handle, checkDim(dim))); }
   expand(...shape: number[] | [number[]]): Tensor { return new Tensor(native.expand(this.handle, flatShape(shape))); }
   expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
   narrow(dim: number, start: number, length: number): Tensor { return new Tensor(native.narrow(this.handle, dim, start, length)); }
