@@ -262,3 +262,18 @@ test("strategies: steps-based logging/eval/save counts, 'No log' before the firs
   assert.match(text, /\{'loss': [\d.]+, 'grad_norm': [\d.e-]+, 'learning_rate': [\d.e-]+, 'epoch': [\d.]+\}/);
   assert.match(text, /\*\*\*\*\* Running training \*\*\*\*\*\n  Num examples = 48\n  Num Epochs = 1\n  Instantaneous batch size per device = 4\n  Total train batch size \(w\. parallel, distributed & accumulation\) = 4\n  Gradient Accumulation steps = 1\n  Total optimization steps = 12\n  Number of trainable parameters = [\d,]+/);
 });
+
+test("a training run with evaluation leaks no tensors: what stays alive is the optimizer's state", async () => {
+  const ds = toyDataset(32, 8);
+  for (const steps of [5, 40]) {
+    const model = tinyModel();
+    const before = torch.liveTensors();
+    const t = new Trainer({
+      model, dataCollator: padCollator, trainDataset: ds, evalDataset: ds,
+      args: new TrainingArguments({ outputDir: out(), maxSteps: steps, saveStrategy: "no", loggingSteps: 5, evalStrategy: "steps", evalSteps: 5, perDeviceTrainBatchSize: 4, ...quiet }),
+    });
+    await silenced(() => t.train());
+    const optimizerState = [...t.optimizer!.state.values()].reduce((n, s) => n + Object.values(s).filter((v) => v instanceof torch.Tensor).length, 0);
+    assert.equal(torch.liveTensors() - before, optimizerState, `after ${steps} steps`);
+  }
+});
