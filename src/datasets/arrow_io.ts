@@ -1,6 +1,7 @@
 // Arrow IPC files as HF datasets writes them: the streaming format, with the features in the
 // schema's "huggingface" metadata. Writes go to a temporary name renamed into place.
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../hub/index.js";
 import * as arrow from "apache-arrow";
 import { featureFromArrow, featuresFromJson, featuresToJson, type Features } from "./features.js";
 
@@ -12,15 +13,7 @@ export function withFeaturesMetadata(table: arrow.Table, features: Features): ar
 }
 
 export function writeArrowFile(table: arrow.Table, features: Features, path: string): void {
-  const bytes = arrow.tableToIPC(withFeaturesMetadata(table, features), "stream");
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, arrow.tableToIPC(withFeaturesMetadata(table, features), "stream"));
 }
 
 export function featuresOf(schema: arrow.Schema, where: string): Features {

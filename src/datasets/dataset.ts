@@ -10,6 +10,7 @@ import { fromVector, toVector } from "./columns.js";
 import { readArrowFile, writeArrowFile } from "./arrow_io.js";
 import { hashOf, permutation } from "./fingerprint.js";
 import { progressBar } from "./progress.js";
+import { writeFileAtomic } from "../hub/index.js";
 
 export type Row = Record<string, unknown>;
 export type Batch = Record<string, unknown[]>;
@@ -464,7 +465,7 @@ export class Dataset {
       const n = Math.min(1000, this.numRows - s);
       for (let k = 0; k < n; k++) lines.push(JSON.stringify(Object.fromEntries(this.columnNames.map((c) => [c, b[c][k]]))));
     }
-    writeAtomic(path, lines.join("\n") + (lines.length ? "\n" : ""));
+    writeFileAtomic(path, lines.join("\n") + (lines.length ? "\n" : ""));
   }
 
   /** A parquet file with the features in its "huggingface" metadata, as HF writes it. */
@@ -480,7 +481,7 @@ export class Dataset {
       columnData: columnData as never,
       kvMetadata: [{ key: "huggingface", value: JSON.stringify({ info: { features: featuresToJson(this.features) } }) }],
     } as never);
-    writeAtomic(path, new Uint8Array(buf));
+    writeFileAtomic(path, new Uint8Array(buf));
   }
 
   /** save_to_disk: Arrow stream file(s), dataset_info.json and state.json; loadFromDisk reads them. */
@@ -575,11 +576,6 @@ function parquetType(f: Feature): string | null {
   }
 }
 
-function writeAtomic(path: string, content: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
 
 // DatasetDict imports Dataset; Dataset needs DatasetDict only for trainTestSplit's result.
 let DatasetDictCtor: (new (splits: Record<string, Dataset>) => import("./dataset_dict.js").DatasetDict) | null = null;

@@ -2,12 +2,13 @@
 // else downloaded with the hub's protocol and written into the cache as huggingface_hub does, so
 // Python and this library share one cache. (@huggingface/hub's downloadFileToCacheDir files a
 // download under the file's last commit and writes no refs/, which Python's lookup does not follow.)
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { COMMIT_HASH, defaultToken, endpoint, hubCacheDir, isOffline, type RepoType } from "./constants.js";
 import { listCachedFiles, storageFolder, tryLoadFromCache } from "./cache.js";
+import { writeFileAtomic } from "./files.js";
 import { EntryNotFoundError, HubError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError } from "./errors.js";
 
 export interface HubOptions {
@@ -157,9 +158,7 @@ function writeRef(folder: string, revision: string, commit: string): void {
   const ref = join(folder, "refs", revision);
   if (existsSync(ref) && readFileSync(ref, "utf8").trim() === commit) return;
   mkdirSync(dirname(ref), { recursive: true });
-  const tmp = `${ref}.tmp-${process.pid}`;
-  writeFileSync(tmp, commit);
-  renameSync(tmp, ref);
+  writeFileAtomic(ref, commit);
 }
 
 async function downloadTo(url: string, blob: string, token: string | undefined, expectedSize: number): Promise<void> {
@@ -169,7 +168,7 @@ async function downloadTo(url: string, blob: string, token: string | undefined, 
   const incomplete = `${blob}.incomplete`;
   try {
     await pipeline(Readable.fromWeb(r.body as import("node:stream/web").ReadableStream), createWriteStream(incomplete));
-    const size = (await import("node:fs")).statSync(incomplete).size;
+    const size = statSync(incomplete).size;
     if (Number.isFinite(expectedSize) && size !== expectedSize) {
       throw new HubError(`download of ${url} ended at ${size} bytes, expected ${expectedSize}`);
     }

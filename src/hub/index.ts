@@ -5,3 +5,4 @@ export { hfHome, hubCacheDir, isOffline, endpoint, type RepoType } from "./const
 export { repoFolderName, tryLoadFromCache, listCachedFiles } from "./cache.js";
 export * from "./errors.js";
 export { uploadFolder, type UploadOptions } from "./upload.js";
+export { writeFileAtomic, writeJsonAtomic, readJsonObject } from "./files.js";

@@ -1,11 +1,10 @@
 // Uploading a folder to the hub (what pushToHub does), with @huggingface/hub's commit API client:
 // create the repo if needed, preupload, LFS for large files, one commit.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { createRepo, uploadFiles, whoAmI } from "@huggingface/hub";
 import { defaultToken, endpoint } from "./constants.js";
 import { HubError } from "./errors.js";
-import { existsSync } from "node:fs";
 
 export interface UploadOptions {
   token?: string;

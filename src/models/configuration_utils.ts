@@ -1,7 +1,6 @@
 // PretrainedConfig: a model's config.json, with the fields every Hugging Face config shares
 // (id2label/label2id, num_labels, problem_type, …) and each architecture's own defaults.
-import { readFileSync } from "node:fs";
-import { resolveFile, type HubOptions } from "../hub/index.js";
+import { readJsonObject, resolveFile, type HubOptions } from "../hub/index.js";
 
 export type Json = Record<string, unknown>;
 export type ProblemType = "regression" | "single_label_classification" | "multi_label_classification";
@@ -82,19 +81,7 @@ export class PretrainedConfig {
 }
 
 export function readConfigJson(path: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new Error(`cannot read ${path} (${(e as Error).message})`);
-  }
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
-    return v as Json;
-  } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message})`);
-  }
+  return readJsonObject(path);
 }
 
 export async function loadConfigJson(nameOrPath: string, o: HubOptions = {}): Promise<{ json: Json; path: string }> {

@@ -1,12 +1,12 @@
 // PreTrainedModel: what every architecture shares — fromPretrained (config, weights in safetensors,
 // sharded safetensors or pytorch_model.bin, key renaming, HF's loading warnings), fromConfig,
 // savePretrained, HF's weight init, and the loss rules of the classification heads.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import type { Tensor, DType } from "../torch/index.js";
 import { Embedding, LayerNorm, Linear, Module, F, init } from "../nn/index.js";
-import { isLocalDir, resolveFile, type HubOptions } from "../hub/index.js";
+import { isLocalDir, resolveFile, writeFileAtomic, type HubOptions } from "../hub/index.js";
 import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./configuration_utils.js";
 import { loadPytorchBin } from "./pytorch_bin.js";
 import { logger } from "./logging.js";
@@ -174,10 +174,10 @@ export abstract class PreTrainedModel extends Module {
           total += t.numel() * 4;
         }
       });
-      writeAtomic(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + "\n");
+      writeFileAtomic(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + "\n");
       written.push(join(dir, "model.safetensors.index.json"));
     }
-    writeAtomic(join(dir, "config.json"), configText);
+    writeFileAtomic(join(dir, "config.json"), configText);
     written.push(join(dir, "config.json"));
     return written;
   }
@@ -207,11 +207,6 @@ export abstract class PreTrainedModel extends Module {
   }
 }
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 /** HF renames old TF-style names on load: LayerNorm.gamma/beta → weight/bias. */
 function fixKey(k: string): string {

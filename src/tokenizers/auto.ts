@@ -2,7 +2,7 @@
 // tokenizer.json (+ tokenizer_config.json, special_tokens_map.json), or for a BERT-family
 // checkpoint that has only vocab.txt, from the same pipeline built from the vocabulary.
 import { readFileSync } from "node:fs";
-import { resolveFile, type HubOptions } from "../hub/index.js";
+import { readJsonObject as readJson, resolveFile, type HubOptions } from "../hub/index.js";
 import { PreTrainedTokenizer, tokenContent } from "./tokenizer.js";
 import { bertTokenizerJson, parseVocabTxt } from "./bert_vocab.js";
 
@@ -14,22 +14,6 @@ export interface FromPretrainedOptions extends HubOptions {
   modelMaxLength?: number;
   paddingSide?: "right" | "left";
   truncationSide?: "right" | "left";
-}
-
-function readJson(path: string, what: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new Error(`${what}: cannot read ${path} (${(e as Error).message})`);
-  }
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
-    return v as Json;
-  } catch (e) {
-    throw new Error(`${what}: ${path} is not valid JSON (${(e as Error).message})`);
-  }
 }
 
 // transformers' tokenizer classes' default special tokens, for configs that do not name them.

@@ -1,13 +1,14 @@
 // PreTrainedTokenizer: what transformers' PreTrainedTokenizerFast adds on top of a tokenizer.json
 // pipeline (run by @huggingface/tokenizers): pairs, truncation, padding, batches, tensors, special
 // tokens, offsets, decoding and savePretrained. Callable like in Python: tokenizer(text, textPair, opts).
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { templateOf, applyTemplate, numSpecialTokens, type Template } from "./template.js";
 import { truncatePair, type TruncationStrategy } from "./truncation.js";
 import { wordPieceOffsets, type BertNormalization } from "./offsets.js";
 import { Callable } from "./callable.js";
+import { writeFileAtomic } from "../hub/index.js";
 
 export type TextInput = string | string[];
 export type PaddingStrategy = "longest" | "max_length" | "do_not_pad";
@@ -506,7 +507,7 @@ export class PreTrainedTokenizer extends Callable {
       const byId = Object.entries(model.vocab as Record<string, number>).sort((x, y) => x[1] - y[1]);
       files.push(["vocab.txt", byId.map(([t]) => t).join("\n") + "\n"]);
     }
-    for (const [name, content] of files) writeAtomic(join(dir, name), content);
+    for (const [name, content] of files) writeFileAtomic(join(dir, name), content);
     return files.map(([name]) => join(dir, name));
   }
 
@@ -529,11 +530,6 @@ function findStart(all: number[], part: number[]): number {
   return all.length - part.length;
 }
 
-export function writeAtomic(path: string, content: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
 
 // Tensors only when asked for (returnTensors: "pt"): the tokenizer works without the libtorch addon.
 const torchModule: typeof import("../torch/index.js") | null = await import("../torch/index.js").catch(() => null);

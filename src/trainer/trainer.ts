@@ -1,7 +1,7 @@
 // Trainer: the course's training loop with HF's behaviour — unused columns dropped, seeded shuffling,
 // gradient accumulation, AdamW with HF's weight-decay grouping, warmup + schedule, clipping,
 // bf16/fp16 autocast, logging, evaluation, checkpoints (atomic), rotation, best model, resume, Ctrl-C.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
@@ -15,7 +15,7 @@ import { TrainingArguments } from "./training_args.js";
 import { TrainerCallback, TrainerControl, TrainerState, type CallbackArgs, type LogEntry } from "./trainer_callback.js";
 import { EvalTable, pyDict, runningTrainingBlock } from "./logs.js";
 import { reportersFor, type Reporter } from "./reporters.js";
-import { uploadFolder } from "../hub/index.js";
+import { uploadFolder, writeJsonAtomic } from "../hub/index.js";
 
 export interface EvalPrediction {
   predictions: Tensor;
@@ -546,15 +546,15 @@ export class Trainer {
     this.processingClass?.savePretrained(tmp);
     if (!args.saveOnlyModel) {
       saveOptimizerState(this.optimizer!, join(tmp, FILES.optimizer));
-      writeJson(join(tmp, FILES.scheduler), this.lrScheduler!.stateDict());
-      if (this.scaler) writeJson(join(tmp, FILES.scaler), this.scaler.stateDict());
+      writeJsonAtomic(join(tmp, FILES.scheduler), this.lrScheduler!.stateDict());
+      if (this.scaler) writeJsonAtomic(join(tmp, FILES.scaler), this.scaler.stateDict());
       const rng = new Map<string, Tensor>([["cpu", torch.getRngState()]]);
       for (let d = 0; d < torch.cuda.deviceCount(); d++) rng.set(`cuda:${d}`, torch.getRngState(`cuda:${d}`));
       torch.saveFile(rng, join(tmp, FILES.rng));
       torch.dispose([...rng.values()]);
     }
-    writeJson(join(tmp, FILES.state), this.state.toJSON());
-    writeJson(join(tmp, FILES.args), args.toJSON());
+    writeJsonAtomic(join(tmp, FILES.state), this.state.toJSON());
+    writeJsonAtomic(join(tmp, FILES.args), args.toJSON());
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
     this.#rotate();
@@ -581,7 +581,7 @@ export class Trainer {
     if (!this.args.hubModelId) throw new Error("pushToHub(): set hubModelId (or pushToHub: true, which names the repo after outputDir)");
     await Promise.all(this.#pending.splice(0));
     this.saveModel();
-    writeJson(join(this.args.outputDir, FILES.args), this.args.toJSON());
+    writeJsonAtomic(join(this.args.outputDir, FILES.args), this.args.toJSON());
     await this.#push(this.args.outputDir, o.commitMessage ?? "End of training", (p) => /^(checkpoint-\d+|tmp-checkpoint-\d+)(\/|$)/.test(p));
   }
 
@@ -640,11 +640,6 @@ export class Trainer {
   }
 }
 
-function writeJson(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
-  renameSync(tmp, path);
-}
 
 /** Concatenates along dim 0, padding dim 1 with padIndex when lengths differ (HF's nested_concat). */
 function concatPadded(ts: Tensor[], padIndex: number): Tensor {
