@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import * as arrow from "apache-arrow";
-import { featuresOf, readArrowFile } from "./arrow_io.js";
+import { readArrowFile } from "./arrow_io.js";
 import { featuresFromJson, type Features } from "./features.js";
 
 export interface Columns {
@@ -180,4 +180,3 @@ export function readArrow(file: string): Columns {
   return { columns: {}, features, table };
 }
 
-export { featuresOf };

@@ -153,7 +153,7 @@ export class Dataset {
   at(i: number): Row {
     const r = this.#rowIndex(i);
     const row = Object.fromEntries(this.columnNames.map((c) => [c, fromVector(this.#column(c), [r])[0]]));
-    return this.#format.type === "torch" ? this.#formatRows(row, false) : row;
+    return this.#format.type === "torch" ? this.#formatRows(row) : row;
   }
 
   /** A whole column, as ds["label"] in Python. */
@@ -168,7 +168,7 @@ export class Dataset {
       const n = Math.min(step, this.numRows - s);
       for (let k = 0; k < n; k++) {
         const row = Object.fromEntries(this.columnNames.map((c) => [c, b[c][k]]));
-        yield this.#format.type === "torch" ? this.#formatRows(row, false) : row;
+        yield this.#format.type === "torch" ? this.#formatRows(row) : row;
       }
     }
   }
@@ -178,7 +178,7 @@ export class Dataset {
     for (let s = 0; s < this.numRows; s += o.batchSize) {
       if (o.dropLastBatch && s + o.batchSize > this.numRows) return;
       const b = this.batch(s, s + o.batchSize);
-      yield this.#format.type === "torch" ? (this.#formatRows(b, true) as Batch) : b;
+      yield this.#format.type === "torch" ? (this.#formatRows(b) as Batch) : b;
     }
   }
 
@@ -190,7 +190,8 @@ export class Dataset {
   }
 
   // ---- formats ----
-  #formatRows(row: Row, batched: boolean): Row {
+  /** A row, or a batch of columns, with numeric columns as tensors (format "torch"). */
+  #formatRows(row: Row): Row {
     const t = torchModule;
     if (!t) throw new Error('format "torch" needs the libtorch addon: call setFormat("torch") (which loads it) first');
     const cols = this.#format.columns;
@@ -210,7 +211,6 @@ export class Dataset {
       } catch {
         out[k] = v; // ragged lists stay lists, as HF returns them
       }
-      void batched;
     }
     return out;
   }
@@ -266,7 +266,7 @@ export class Dataset {
     let outFeatures: Features | null = null;
     const batches: arrow.RecordBatch[] = [];
     try {
-      for (let s = 0; s < n || (s === 0 && n === 0 && false); s += batchSize) {
+      for (let s = 0; s < n; s += batchSize) {
         const e = Math.min(n, s + batchSize);
         const inBatch = this.batch(s, e);
         const fnInput = Object.fromEntries(inputs.map((c) => [c, inBatch[c]]));

@@ -330,7 +330,7 @@ export class PreTrainedTokenizer extends Callable {
       }
     });
     this.#padRows(rows, opts);
-    return this.#assemble(rows, opts, batched && !false, batched || (opts.returnOverflowingTokens ?? false));
+    return this.#assemble(rows, opts, batched || (opts.returnOverflowingTokens ?? false));
   }
 
   #truncationOf(o: EncodeOptions): [TruncationStrategy, number | null] {
@@ -401,7 +401,7 @@ export class PreTrainedTokenizer extends Callable {
     if (r.offset_mapping) r.offset_mapping = fill(r.offset_mapping, [0, 0] as [number, number]);
   }
 
-  #assemble(rows: Row[], o: EncodeOptions, _batched: boolean, keepBatch: boolean): BatchEncoding {
+  #assemble(rows: Row[], o: EncodeOptions, keepBatch: boolean): BatchEncoding {
     const wantTypes = o.returnTokenTypeIds ?? this.modelInputNames.includes("token_type_ids");
     const wantMask = o.returnAttentionMask ?? this.modelInputNames.includes("attention_mask");
     const cols: Record<string, unknown[]> = { input_ids: rows.map((r) => r.input_ids) };
