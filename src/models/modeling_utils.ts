@@ -151,7 +151,7 @@ export abstract class PreTrainedModel extends Module {
     const shards: Map<string, Tensor>[] = [new Map()];
     let size = 0;
     for (const [k, t] of sd) {
-      const bytes = t.numel() * (t.dtype === "float64" || t.dtype === "int64" ? 8 : t.dtype === "float32" || t.dtype === "int32" ? 4 : 2);
+      const bytes = t.numel() * torch.elementBytes(t.dtype);
       if (size > 0 && size + bytes > limit) {
         shards.push(new Map());
         size = 0;
@@ -171,7 +171,7 @@ export abstract class PreTrainedModel extends Module {
         written.push(join(dir, name));
         for (const [k, t] of shard) {
           weightMap[k] = name;
-          total += t.numel() * 4;
+          total += t.numel() * torch.elementBytes(t.dtype);
         }
       });
       writeFileAtomic(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + "\n");

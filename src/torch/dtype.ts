@@ -30,6 +30,11 @@ export const BYTES: Record<DType, number> = {
   uint8: 1, int8: 1, bool: 1, int16: 2, float16: 2, bfloat16: 2, int32: 4, float32: 4, int64: 8, float64: 8,
 };
 
+/** Bytes of one element of a dtype. */
+export function elementBytes(d: DType): number {
+  return BYTES[d];
+}
+
 export function normalizeDType(d: string, what = "dtype"): DType {
   if (d in CODES) return d as DType;
   if (d in ALIASES) return ALIASES[d];

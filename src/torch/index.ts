@@ -1,6 +1,6 @@
 // finetune-ts/torch: tensors, autograd, memory scopes and safetensors on libtorch.
 export { Tensor, type Scalar, type TensorOrScalar, type NestedArray } from "./tensor.js";
-export { type DType, isFloating } from "./dtype.js";
+export { type DType, isFloating, elementBytes } from "./dtype.js";
 export * from "./creation.js";
 export * from "./ops.js";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autocast, isAutocastEnabled, type AutocastOptions } from "./autograd.js";

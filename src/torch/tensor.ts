@@ -1,7 +1,7 @@
 // Tensor: a JS object owning one libtorch tensor handle. Math and autograd are libtorch's; this
 // class checks arguments, names PyTorch's methods in camelCase and manages the handle's lifetime.
 import { native, op1, op2, opInplace, type Handle } from "./native.js";
-import { BYTES, dtypeCode, dtypeName, normalizeDType, rawArray, type DType } from "./dtype.js";
+import { dtypeCode, dtypeName, normalizeDType, rawArray, type DType } from "./dtype.js";
 import { track, untrack, type Disposable } from "./scope.js";
 
 export type Scalar = number | boolean;
@@ -430,8 +430,4 @@ function flatShape(args: number[] | [number[]]): number[] {
 function minmax(r: Handle | [Handle, Handle]): Tensor | { values: Tensor; indices: Tensor } {
   if (Array.isArray(r)) return { values: new Tensor(r[0]), indices: new Tensor(r[1]) };
   return new Tensor(r);
-}
-
-export function elementBytes(d: DType): number {
-  return BYTES[d];
 }
