@@ -214,8 +214,14 @@ export class Trainer {
     });
   }
 
+  /** fn under the run's mixed precision (bf16 or fp16 autocast), or as it is in fp32. */
+  #mixedPrecision<T>(fn: () => T): T {
+    if (!this.args.bf16 && !this.args.fp16) return fn();
+    return torch.autocast({ deviceType: this.device.startsWith("cuda") ? "cuda" : "cpu", dtype: this.args.bf16 ? "bfloat16" : "float16" }, fn);
+  }
+
   #forward(batch: ModelInputs): { loss: Tensor; logits?: Tensor } {
-    const run = () => {
+    return this.#mixedPrecision(() => {
       const out = this.model.forward(batch);
       let loss = out.loss;
       if (this.args.labelSmoothingFactor > 0 && batch.labels && out.logits) {
@@ -223,11 +229,7 @@ export class Trainer {
       }
       if (!loss) throw new Error(`The model did not return a loss from the inputs, only the following keys: ${Object.keys(out).filter((k) => (out as Record<string, unknown>)[k]).join(",")}. For reference, the inputs it received are ${Object.keys(batch).join(",")}.`);
       return { loss, logits: out.logits };
-    };
-    if (this.args.bf16 || this.args.fp16) {
-      return torch.autocast({ deviceType: this.device.startsWith("cuda") ? "cuda" : "cpu", dtype: this.args.bf16 ? "bfloat16" : "float16" }, run);
-    }
-    return run();
+    });
   }
 
   // ---- training ----
@@ -459,9 +461,7 @@ export class Trainer {
       const batch = this.#collate(ds, rows, columns);
       torch.noGrad(() =>
         torch.tidy(() => {
-          const out = this.args.bf16 || this.args.fp16
-            ? torch.autocast({ deviceType: this.device.startsWith("cuda") ? "cuda" : "cpu", dtype: this.args.bf16 ? "bfloat16" : "float16" }, () => this.model.forward(batch))
-            : this.model.forward(batch);
+          const out = this.#mixedPrecision(() => this.model.forward(batch));
           if (out.loss) {
             lossSum += out.loss.item() * rows.length;
             lossCount += rows.length;
