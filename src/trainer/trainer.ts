@@ -293,7 +293,6 @@ export class Trainer {
     };
     process.on("SIGINT", stopOnSigint);
     const start = performance.now();
-    let trLoss = 0;
     let lossSinceLog = 0;
     let lastLogStep = this.state.global_step;
     let totalLoss = 0;
@@ -340,9 +339,8 @@ export class Trainer {
           const stepTotal = accumulated.reduce((a, b) => a + b, 0);
           accumulated.length = 0;
           const finite = Number.isFinite(stepTotal);
-          // HF's logging_nan_inf_filter: a nan/inf step adds the running average instead.
-          const counted = finite || !args.loggingNanInfFilter ? stepTotal : trLoss / Math.max(1, this.state.global_step - lastLogStep);
-          trLoss += counted;
+          // HF's logging_nan_inf_filter: a nan/inf step adds the average since the last log instead.
+          const counted = finite || !args.loggingNanInfFilter ? stepTotal : lossSinceLog / (1 + this.state.global_step - lastLogStep);
           lossSinceLog += counted;
           totalLoss += counted;
           this.state.global_step += 1;
