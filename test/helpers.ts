@@ -31,3 +31,20 @@ export function assertClose(actual: Tensor, expected: Tensor, o: { rtol: number;
 export function assertNumClose(actual: number, expected: number, tol: number, what = "value"): void {
   assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${what}: ${actual} != ${expected} (tol ${tol})`);
 }
+
+/** Runs fn with environment variables set (undefined: unset), then restores them as they were. */
+export async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T | Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (v: Record<string, string | undefined>) => {
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) delete process.env[k];
+      else process.env[k] = x;
+    }
+  };
+  apply(vars);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}

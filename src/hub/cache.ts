@@ -20,7 +20,10 @@ export function cachedCommit(folder: string, revision: string): string | null {
   if (COMMIT_HASH.test(revision)) return revision;
   const ref = join(folder, "refs", revision);
   if (!existsSync(ref)) return null;
-  return readFileSync(ref, "utf8").trim() || null;
+  // A ref holding anything but a commit hash (damaged, or written by a hostile server before names
+  // were checked) is not followed into a path.
+  const commit = readFileSync(ref, "utf8").trim();
+  return COMMIT_HASH.test(commit) ? commit : null;
 }
 
 export type CacheLookup = { path: string } | { noExist: true } | null;

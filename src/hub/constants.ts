@@ -29,3 +29,19 @@ export function defaultToken(readFile: (p: string) => string | null): string | u
 }
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
+
+function seconds(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === "") return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, got '${v}'`);
+  return n;
+}
+/** HF_HUB_ETAG_TIMEOUT: seconds to wait for the hub's metadata answer (huggingface_hub's default 10). */
+export function etagTimeoutMs(): number {
+  return seconds("HF_HUB_ETAG_TIMEOUT", 10) * 1000;
+}
+/** HF_HUB_DOWNLOAD_TIMEOUT: seconds a download may wait for the answer or for its next bytes (default 10). */
+export function downloadTimeoutMs(): number {
+  return seconds("HF_HUB_DOWNLOAD_TIMEOUT", 10) * 1000;
+}
