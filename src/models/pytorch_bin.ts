@@ -4,7 +4,7 @@
 // needs (OrderedDict, _rebuild_tensor_v2, _rebuild_parameter); anything else is refused.
 import { readFileSync } from "node:fs";
 import { inflateRawSync } from "node:zlib";
-import { Tensor, empty, dispose, type DType, _native as native } from "../torch/index.js";
+import { Tensor, elementBytes, empty, dispose, type DType, _native as native } from "../torch/index.js";
 
 interface ZipEntry {
   name: string;
@@ -67,12 +67,30 @@ function readZip(buf: Buffer, file: string): Map<string, ZipEntry> {
   return entries;
 }
 
-function entryBytes(buf: Buffer, e: ZipEntry, file: string): Buffer {
+/** The pickle of a state dict is small; anything near this is not one (or is a zip bomb). */
+const MAX_PICKLE_BYTES = 1 << 30;
+
+/**
+ * An entry's bytes. `expected` (when the caller knows it) must equal the size the archive declares,
+ * and inflating never produces more than the declared size: a small archive cannot make us
+ * allocate gigabytes (a zip bomb) before being refused.
+ */
+function entryBytes(buf: Buffer, e: ZipEntry, file: string, expected: number | null, limit = Infinity): Buffer {
   if (e.offset + e.compressedSize > buf.length) throw new Error(`${file}: entry ${e.name} runs past the end of the file (truncated?)`);
+  if (expected !== null && e.size !== expected) throw new Error(`${file}: entry ${e.name} declares ${e.size} bytes, but its tensor needs ${expected}`);
+  if (e.size > limit) throw new Error(`${file}: entry ${e.name} declares ${e.size} bytes, more than the ${limit} allowed`);
   const raw = buf.subarray(e.offset, e.offset + e.compressedSize);
-  if (e.method === 0) return raw;
-  if (e.method === 8) return inflateRawSync(raw);
-  throw new Error(`${file}: entry ${e.name} uses zip compression method ${e.method}`);
+  let out: Buffer;
+  if (e.method === 0) out = raw;
+  else if (e.method === 8) {
+    try {
+      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+    } catch (err) {
+      throw new Error(`${file}: entry ${e.name} does not inflate to its declared ${e.size} bytes (${(err as Error).message})`);
+    }
+  } else throw new Error(`${file}: entry ${e.name} uses zip compression method ${e.method}`);
+  if (out.length !== e.size) throw new Error(`${file}: entry ${e.name} holds ${out.length} bytes, but the archive declares ${e.size}`);
+  return out;
 }
 
 const STORAGE_DTYPES: Record<string, DType> = {
@@ -105,11 +123,11 @@ export function loadPytorchBin(file: string): Map<string, Tensor> {
     if (!s) {
       const e = entries.get(`${prefix}data/${ref.key}`);
       if (!e) throw new Error(`${file}: storage ${ref.key} is missing from the archive`);
-      const bytes = entryBytes(buf, e, file);
+      if (!Number.isSafeInteger(ref.numel) || ref.numel < 0) throw new Error(`${file}: storage ${ref.key} has an invalid size ${String(ref.numel)}`);
+      // Checked against the archive before anything is allocated or inflated.
+      const bytes = entryBytes(buf, e, file, ref.numel * elementBytes(ref.dtype));
       s = empty([ref.numel], { dtype: ref.dtype });
-      const view = native.dataView(s.handle);
-      if (bytes.length !== view.length) throw new Error(`${file}: storage ${ref.key} holds ${bytes.length} bytes, expected ${view.length}`);
-      view.set(bytes);
+      native.dataView(s.handle).set(bytes);
       storages.set(ref.key, s);
     }
     return s;
@@ -133,7 +151,7 @@ export function loadPytorchBin(file: string): Map<string, Tensor> {
     }
   };
   try {
-    const out = unpickle(entryBytes(buf, entries.get(pkl)!, file), file, call, (pid) => {
+    const out = unpickle(entryBytes(buf, entries.get(pkl)!, file, null, MAX_PICKLE_BYTES), file, call, (pid) => {
       const [kind, type, key, , numel] = pid as [string, Global, string, string, number];
       if (kind !== "storage" || !(type instanceof Global)) throw new Error(`${file}: unknown persistent id ${JSON.stringify(kind)}`);
       const dtype = STORAGE_DTYPES[type.name];
