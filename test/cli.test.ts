@@ -80,32 +80,65 @@ test("DESIGN.md's program (examples/mrpc.ts) runs on MRPC", { skip }, () => {
   assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { ...JSON.parse(r.stdout.trim().split("\n").pop()!), globalStep: 20, predictions: [408, 2], labelIds: [408] });
 });
 
-test("Ctrl-C: the step finishes, a checkpoint is saved, the process exits cleanly, and training resumes", { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ft-sigint-"));
-  const train = toyCsv(dir, 256);
-  const outDir = join(dir, "out");
-  const common = ["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--output-dir", outDir, "--max-steps", "400",
-    "--per-device-train-batch-size", "4", "--logging-steps", "1", "--save-strategy", "no", "--disable-tqdm"];
-  const child = spawn(process.execPath, [cli, ...common], { env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-c-")) } });
+/** Runs the CLI, sending SIGINT `times` times (50 ms apart) once `ready` matches its stderr. */
+async function interrupt(args: string[], ready: RegExp, times = 1): Promise<{ code: number | null; stderr: string; stdout: string; afterSignalMs: number }> {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-c-")) } });
   let stderr = "";
-  let sent = false;
+  let stdout = "";
+  let sentAt = 0;
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
-    if (!sent && (stderr.match(/\{'loss'/g) ?? []).length >= 5) {
-      sent = true;
-      child.kill("SIGINT");
+    if (!sentAt && ready.test(stderr)) {
+      sentAt = performance.now();
+      for (let k = 0; k < times; k++) setTimeout(() => child.kill("SIGINT"), 50 * k);
     }
   });
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  assert.equal(code, 0, stderr);
-  const m = /Training interrupted at step (\d+)\. Checkpoint saved to (\S+)\.\nResume with/.exec(stderr);
-  assert.ok(m, stderr.slice(-2000));
+  return { code, stderr, stdout, afterSignalMs: performance.now() - sentAt };
+}
+
+test("Ctrl-C: the step finishes, a checkpoint is saved, exit 130 with no final model, the CLI's resume command resumes", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-sigint-"));
+  const train = toyCsv(dir, 256);
+  const outDir = join(dir, "out dir");
+  const common = ["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--output-dir", outDir, "--max-steps", "400",
+    "--per-device-train-batch-size", "4", "--logging-steps", "1", "--save-strategy", "no", "--disable-tqdm"];
+  const r = await interrupt(common, /(\{'loss'[^\n]*\n){5}/);
+  assert.equal(r.code, 130, r.stderr);
+  const m = /Training interrupted at step (\d+)\. Checkpoint saved to (.+)\.\nResume with:\n {2}(finetune train .*)\n/.exec(r.stderr);
+  assert.ok(m, r.stderr.slice(-2000));
   const step = Number(m![1]);
   assert.ok(step >= 5 && step < 400);
   assert.ok(readdirSync(outDir).includes(`checkpoint-${step}`));
   assert.ok(existsSync(join(outDir, `checkpoint-${step}`, "optimizer.safetensors")));
-  const resumed = run([...common, "--resume-from-checkpoint", "true", "--logging-steps", "100"]);
+  assert.ok(!existsSync(join(outDir, "model.safetensors")), "the half-trained model is not written as the final model");
+  assert.doesNotMatch(r.stderr, /trainer\.train\(/, "the CLI prints its own resume command, not the API's");
+  // The printed command, as a shell reads it (the output dir has a space, so it is quoted).
+  const printed = m![3];
+  assert.ok(printed.includes(`--resume-from-checkpoint '${join(outDir, `checkpoint-${step}`)}'`), printed);
+  const argv = [...printed.matchAll(/'([^']*)'|(\S+)/g)].map((x) => x[1] ?? x[2]).slice(1);
+  const resumed = run([...argv, "--logging-steps", "100"]);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, new RegExp(`Continuing training from checkpoint .*checkpoint-${step}`));
   assert.equal(JSON.parse(resumed.stdout.trim().split("\n").pop()!).global_step, 400);
+  assert.ok(existsSync(join(outDir, "model.safetensors")), "the finished run writes the final model");
+});
+
+test("Ctrl-C during a long evaluation stops within a batch; a second Ctrl-C stops at once", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-sigint-eval-"));
+  const train = toyCsv(dir, 64);
+  const val = toyCsv(dir, 3000);
+  const args = (out: string) => ["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--validation-file", val, "--output-dir", out,
+    "--max-steps", "50", "--per-device-train-batch-size", "4", "--per-device-eval-batch-size", "1", "--logging-steps", "2", "--eval-strategy", "steps",
+    "--eval-steps", "2", "--save-strategy", "no", "--disable-tqdm"];
+  // The loss line of step 2 comes just before its evaluation of 3,000 batches starts.
+  const r = await interrupt(args(join(dir, "a")), /\{'loss'/);
+  assert.equal(r.code, 130, r.stderr);
+  assert.doesNotMatch(r.stderr, /eval_loss/, "the evaluation was stopped, not finished");
+  assert.match(r.stderr, /Training interrupted at step 2\. Checkpoint saved to/);
+  assert.ok(r.afterSignalMs < 2500, `stopped ${Math.round(r.afterSignalMs)} ms after Ctrl-C`);
+  const twice = await interrupt(args(join(dir, "b")), /\{'loss'/, 2);
+  assert.equal(twice.code, 130, twice.stderr);
+  assert.match(twice.stderr, /Interrupted again: stopping now\./);
 });

@@ -187,14 +187,32 @@ test("saveToDisk/loadFromDisk, toJSON, toParquet round-trip with features; bad f
 
   writeFileSync(join(dir, "bad.parquet"), "PAR1 this is not parquet");
   await assert.rejects(loadDataset("parquet", { dataFiles: join(dir, "bad.parquet"), cacheDir: dir }), /bad\.parquet: not a readable parquet file/);
-  writeFileSync(join(dir, "ragged.csv"), "a,b\n1,2\n3\n");
-  await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "ragged.csv"), cacheDir: dir }), /ragged\.csv: line 3 has 1 fields but the header has 2/);
+  writeFileSync(join(dir, "ragged.csv"), "a,b\n1,2\n3,4,5\n");
+  await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "ragged.csv"), cacheDir: dir }), /ragged\.csv: data row 2 has 3 fields but the header has 2/);
   writeFileSync(join(dir, "open-quote.csv"), 'a,b\n"1,2\n3,4\n');
   await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "open-quote.csv"), cacheDir: dir }), /a quote opened on line 2 is never closed/);
   await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "missing.csv"), cacheDir: dir }), /data file not found/);
   await assert.rejects(loadDataset("csv", { cacheDir: dir }), /needs dataFiles/);
   await assert.rejects(loadDataset("./no/such/place"), /neither a packaged builder \(csv, json, parquet, arrow, text\), a folder, nor a hub dataset name/);
   assert.throws(() => loadFromDisk(dir), /has neither dataset_dict\.json nor state\.json/);
+});
+
+test("csv/tsv read as pandas reads them: blank lines skipped, NA cells null, integer columns with gaps float64, short rows padded", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-csv-"));
+  writeFileSync(join(dir, "t.csv"), "\uFEFFid,score,flag,name,label\n1,0.5,True,a,0\n\n2,NA,False,,1\n   \n3,inf,true,\"c, d\",\n4,-1e3,FALSE,NaN,1\n5,2\n");
+  const ds = (await loadDataset("csv", { dataFiles: join(dir, "t.csv"), split: "train", cacheDir: dir })) as Dataset;
+  assert.deepEqual(ds.toDict(), {
+    id: [1, 2, 3, 4, 5],
+    score: [0.5, null, Infinity, -1000, 2],
+    flag: [true, false, true, false, null],
+    name: ["a", null, "c, d", null, null],
+    label: [0, 1, null, 1, null],
+  });
+  assert.deepEqual(Object.fromEntries(Object.entries(ds.features).map(([k, f]) => [k, (f as { dtype: string }).dtype])), { id: "int64", score: "float64", flag: "bool", name: "string", label: "float64" });
+  writeFileSync(join(dir, "t.tsv"), "a\tb\n\"x\ty\n\nz\t1\n");
+  assert.deepEqual(((await loadDataset("csv", { dataFiles: join(dir, "t.tsv"), split: "train", quoting: false, cacheDir: dir })) as Dataset).toDict(), { a: ['"x', "z"], b: ["y", "1"] });
+  writeFileSync(join(dir, "empty.csv"), "\n\n");
+  await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "empty.csv"), cacheDir: dir }), /empty\.csv is empty: no columns to parse/);
 });
 
 test("a hub dataset is downloaded into the cache (README configs, and refs/convert/parquet), then loads offline", async () => {

@@ -3,53 +3,20 @@
 // early stopping, reporters and argument errors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
-import { Dataset, loadDataset, type DatasetDict } from "../src/datasets/index.js";
+import { loadDataset, type DatasetDict } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, setWarningSink, type PreTrainedModel } from "../src/models/index.js";
 import { EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, crc32c } from "../src/trainer/index.js";
 import * as evaluate from "../src/evaluate/index.js";
 import { fixture, repoRoot } from "./helpers.js";
+import { out, padCollator, quiet, silenced, tinyModel, toyDataset, zip } from "./trainer_helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
 const noShared = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
-const out = () => mkdtempSync(join(tmpdir(), "ft-trainer-"));
 process.env.HF_DATASETS_DISABLE_PROGRESS_BARS = "1";
-
-/** A learnable toy task: label 1 when token 7 occurs. Rows of varied length. */
-function toyDataset(n: number, seed: number): Dataset {
-  torch.manualSeed(seed);
-  const ids = torch.randint(8, 40, [n, 12]).toArray() as number[][];
-  const lens = torch.randint(4, 13, [n]).toArray() as number[];
-  const labels = torch.randint(0, 2, [n]).toArray() as number[];
-  const rows = ids.map((r, i) => {
-    const x = [1, ...r.slice(0, lens[i] - 2), 2];
-    if (labels[i]) x[1 + (i % (x.length - 2))] = 7;
-    return x;
-  });
-  return Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: labels, text: rows.map(String) });
-}
-
-function tinyModel(dropout = 0.1): PreTrainedModel {
-  torch.manualSeed(0);
-  return AutoModelForSequenceClassification.fromConfig({
-    model_type: "bert", vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 24,
-    hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout, max_position_embeddings: 32,
-  });
-}
-
-const quiet = { disableTqdm: true };
-function silenced<T>(fn: () => Promise<T>): Promise<T> {
-  const write = process.stderr.write.bind(process.stderr);
-  const lines: string[] = [];
-  process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof process.stderr.write;
-  return fn().finally(() => {
-    process.stderr.write = write;
-  });
-}
 
 test("the course's loop on MRPC equals PyTorch: 300 steps of losses, grad norms, LRs, eval losses", { skip: noShared }, async () => {
   const golden = JSON.parse(readFileSync(fixture("golden", "trainer", "mrpc_losses.json"), "utf8"));
@@ -111,21 +78,6 @@ test("gradient accumulation: batch 4 × 4 steps matches batch 16", async () => {
   }
 });
 
-function zip<A, B>(a: A[], b: B[]): [A, B][] {
-  return a.map((x, i) => [x, b[i]]);
-}
-
-/** Pads input_ids/attention_mask with 0 (the toy task's pad id), as DataCollatorWithPadding would. */
-function padCollator(features: Record<string, unknown>[]): Record<string, torch.Tensor> {
-  const width = Math.max(...features.map((f) => (f.input_ids as number[]).length));
-  const pad = (x: number[]) => [...x, ...new Array(width - x.length).fill(0)];
-  return {
-    input_ids: torch.tensor(features.map((f) => pad(f.input_ids as number[]))),
-    attention_mask: torch.tensor(features.map((f) => pad(f.attention_mask as number[]))),
-    labels: torch.tensor(features.map((f) => f.label as number)),
-  };
-}
-
 test("resume from a checkpoint ends at exactly the weights of an uninterrupted run (dropout on)", async () => {
   const ds = toyDataset(40, 2);
   const argsFor = (dir: string, extra = {}) => new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, numTrainEpochs: 3, learningRate: 5e-3, saveSteps: 7, loggingSteps: 5, seed: 11, ...quiet, ...extra });
@@ -152,8 +104,13 @@ test("resume from a checkpoint ends at exactly the weights of an uninterrupted r
   const latest = new Trainer({ model: tinyModel(), args: argsFor(dir), trainDataset: ds, dataCollator: padCollator });
   const r2 = await silenced(() => latest.train({ resumeFromCheckpoint: true }));
   assert.equal(r2.globalStep, 30, "resumeFromCheckpoint: true takes the latest checkpoint");
-  const again = await silenced(() => latest.train());
-  assert.equal(again.globalStep, 30, "a second train() on the same Trainer runs in full (the first run's stop does not carry over)");
+  await assert.rejects(latest.train(), /Output directory \(.*\) already holds 5 checkpoints \(checkpoint-14, checkpoint-21, checkpoint-28, …\) of an earlier run/);
+  const over = new Trainer({ model: tinyModel(), args: argsFor(dir, { overwriteOutputDir: true }), trainDataset: ds, dataCollator: padCollator });
+  const again = await silenced(() => over.train());
+  assert.equal(again.globalStep, 30, "with overwriteOutputDir a run from scratch goes through");
+  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-14", "checkpoint-21", "checkpoint-28", "checkpoint-30", "checkpoint-7"], "only the new run's checkpoints");
+  const againSame = await silenced(() => over.train());
+  assert.equal(againSame.globalStep, 30, "a second train() on the same Trainer runs in full (the first run's stop does not carry over)");
   await assert.rejects(new Trainer({ model: tinyModel(), args: argsFor(out()), trainDataset: ds }).train({ resumeFromCheckpoint: true }), /No valid checkpoint found in output directory/);
 });
 

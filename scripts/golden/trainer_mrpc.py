@@ -88,10 +88,11 @@ def main():
             loss.backward()
             norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)))
             opt.step()
+            # HF logs the learning rate the step used, read before the schedule moves on.
+            lrs.append(sched.get_last_lr()[0])
             sched.step()
             opt.zero_grad(set_to_none=True)
             losses.append(float(loss))
-            lrs.append(sched.get_last_lr()[0])
         model.eval()
         with torch.no_grad():
             total_loss = 0.0

@@ -4,14 +4,14 @@
 import { realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
-import { loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
+import { ClassLabel, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
 import { AutoTokenizer, AutoModelForSequenceClassification, type PreTrainedModel } from "../index.js";
 import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
 import { FIELDS, toSnake } from "../trainer/training_args.js";
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/bf-16/, "bf16").replace(/fp-16/, "fp16");
-const BOOLEAN = new Set(["overwriteOutputDir", "evalOnStart", "loggingFirstStep", "loggingNanInfFilter", "saveOnlyModel", "useCpu", "bf16", "fp16", "dataloaderDropLast", "disableTqdm", "removeUnusedColumns", "loadBestModelAtEnd", "greaterIsBetter", "groupByLength", "pushToHub", "hubPrivateRepo", "predictionLossOnly", "includeNumInputTokensSeen"]);
+const BOOLEAN = new Set(["overwriteOutputDir", "evalOnStart", "loggingFirstStep", "loggingNanInfFilter", "saveOnlyModel", "useCpu", "bf16", "fp16", "dataloaderDropLast", "disableTqdm", "removeUnusedColumns", "loadBestModelAtEnd", "greaterIsBetter", "groupByLength", "pushToHub", "hubPrivateRepo", "predictionLossOnly", "includeNumInputTokensSeen", "restoreCallbackStatesFromCheckpoint"]);
 const STRING = new Set(["outputDir", "evalStrategy", "lrSchedulerType", "loggingDir", "loggingStrategy", "saveStrategy", "runName", "metricForBestModel", "lengthColumnName", "hubModelId", "hubToken", "resumeFromCheckpoint"]);
 const LIST = new Set(["labelNames", "reportTo"]);
 const HELP: Record<string, string> = {
@@ -70,6 +70,7 @@ const HELP: Record<string, string> = {
   resumeFromCheckpoint: "a checkpoint folder, or 'true' for the latest in the output dir",
   predictionLossOnly: "evaluate the loss only, no predictions",
   includeNumInputTokensSeen: "count the input tokens seen in the trainer state",
+  restoreCallbackStatesFromCheckpoint: "on resume, restore stateful callbacks (early stopping's patience) from the checkpoint",
   torchThreads: "ATen threads on CPU (default: measured best for the precision)",
   blasThreads: "OpenBLAS threads on CPU (default: measured best for the precision)",
 };
@@ -78,7 +79,7 @@ function trainingFlags(cmd: Command): Command {
   for (const f of FIELDS) {
     const flag = `--${kebab(f)}`;
     const desc = `${HELP[f] ?? f} (also --${toSnake(f)})`;
-    if (BOOLEAN.has(f)) cmd.addOption(new Option(`${flag} [bool]`, desc).argParser((v) => v !== "false" && v !== "0"));
+    if (BOOLEAN.has(f)) cmd.addOption(new Option(`${flag} [bool]`, `${desc}; a value may follow: true/false, yes/no, 1/0`).argParser((v) => stringToBool(v, flag)));
     else if (STRING.has(f)) cmd.addOption(new Option(`${flag} <value>`, desc));
     else if (LIST.has(f)) cmd.addOption(new Option(`${flag} <a,b>`, desc).argParser((v) => v.split(",")));
     else if (f === "lrSchedulerKwargs") cmd.addOption(new Option(`${flag} <json>`, desc).argParser((v) => JSON.parse(v)));
@@ -93,6 +94,53 @@ function trainingFlags(cmd: Command): Command {
     }
   }
   return cmd;
+}
+
+/** HF's string_to_bool for a flag's value: yes/no, true/false, t/f, y/n, 1/0 in any case; anything else is an error. */
+export function stringToBool(v: string, flag: string): boolean {
+  const l = v.toLowerCase();
+  if (["yes", "true", "t", "y", "1"].includes(l)) return true;
+  if (["no", "false", "f", "n", "0"].includes(l)) return false;
+  throw new Error(`${flag}: truthy value expected: got '${v}' but expected one of yes/no, true/false, t/f, y/n, 1/0 (case insensitive).`);
+}
+
+/** The classification head's size for the training labels: the ClassLabel's names, else the largest label + 1 (1 for real-valued labels: regression). */
+export function numLabelsFor(ds: Dataset, column: string): number {
+  const feature = ds.features.label;
+  if (feature instanceof ClassLabel) return feature.names.length;
+  const values = ds.column("label") as unknown[];
+  let max = -1;
+  let real = false;
+  values.forEach((v, row) => {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      const shown = typeof v === "number" ? String(v).replace("Infinity", "inf").replace("NaN", "nan") : v === null ? "a missing value" : JSON.stringify(v);
+      throw new Error(`label column '${column}' holds ${shown} at row ${row}: labels must be class numbers 0, 1, … (or real numbers for regression)${typeof v === "string" ? "; encode string labels as numbers first" : ""}`);
+    }
+    if (!Number.isInteger(v)) real = true;
+    else if (v < 0) throw new Error(`label column '${column}' holds ${v} at row ${row}: class labels must be 0 or more`);
+    max = Math.max(max, v);
+  });
+  return real ? 1 : Math.max(2, max + 1);
+}
+
+/** An argument as a POSIX shell reads it back. */
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`;
+}
+
+/** This command line again, resuming from `checkpoint` (any resume flag given is replaced). */
+function resumeCommand(argv: string[], checkpoint: string): string {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (/^--resume[-_]from[-_]checkpoint$/.test(a)) {
+      i++;
+      continue;
+    }
+    if (/^--resume[-_]from[-_]checkpoint=/.test(a)) continue;
+    args.push(a);
+  }
+  return `finetune ${[...args, "--resume-from-checkpoint", checkpoint].map(shellQuote).join(" ")}`;
 }
 
 interface DataOptions {
@@ -185,12 +233,20 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     const o = opts as unknown as DataOptions & { model: string; tokenizer?: string; numLabels?: number; metric?: string; dataset?: string; datasetConfig?: string };
     const { tokenizer, tokenized } = await prepare(o);
     const trainSet = splitOf(tokenized, "train");
-    const labels = new Set(trainSet.column("label") as number[]);
-    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? Math.max(2, labels.size) })) as PreTrainedModel;
+    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn) })) as PreTrainedModel;
     const args = trainingArgs(opts);
     const evalSet = tokenized.splits.includes("validation") ? tokenized.get("validation") : undefined;
     const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer, computeMetrics: evalSet ? await metricsFor(o) : undefined });
+    trainer.resumeHint = (checkpoint) => `Resume with:\n  ${resumeCommand(process.argv.slice(2), checkpoint)}`;
     const out = await trainer.train();
+    if (out.interrupted) {
+      // The half-trained model is not the result: the checkpoint is kept, no final model is written.
+      process.exitCode = 130;
+      return;
+    }
+    if (!trainer.weightsAreFinite()) {
+      throw new Error(`training diverged: the weights hold nan/inf after step ${out.globalStep}, so no final model was written to ${args.outputDir} (checkpoints, if any, are kept). Lower --learning-rate, or use --bf16 instead of --fp16.`);
+    }
     trainer.saveModel();
     console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
   });

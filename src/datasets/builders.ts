@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import * as arrow from "apache-arrow";
 import { readArrowFile } from "./arrow_io.js";
-import { featuresFromJson, type Features } from "./features.js";
+import { parse } from "csv-parse/sync";
+import { Value, featuresFromJson, type Feature, type Features } from "./features.js";
 
 export interface Columns {
   columns: Record<string, unknown[]>;
@@ -26,70 +27,78 @@ function stripBom(s: string): string {
   return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
 }
 
-/** Rows of fields; with quoting, RFC 4180 (quotes, doubled quotes, newlines inside quotes). */
+/** Rows of fields through csv-parse: RFC 4180 quoting (or none), blank lines skipped as pandas does. */
 function parseCsv(text: string, delimiter: string, quoting: boolean, file: string): string[][] {
-  const rows: string[][] = [];
-  if (!quoting) {
-    const lines = text.split(/\r?\n/);
-    if (lines[lines.length - 1] === "") lines.pop();
-    for (const line of lines) rows.push(line.split(delimiter));
-    return rows;
+  let rows: string[][];
+  try {
+    rows = parse(text, { delimiter, quote: quoting ? '"' : false, skip_empty_lines: true, relax_column_count: true }) as string[][];
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.code === "CSV_QUOTE_NOT_CLOSED") {
+      throw new Error(`${file}: a quote opened on line ${unclosedQuoteLine(text, delimiter)} is never closed (EOF inside string); if the file has unbalanced quotes (as GLUE's TSVs do), pass quoting: false`);
+    }
+    throw new Error(`${file}: ${err.message}${quoting ? "; if the file has stray quotes (as GLUE's TSVs do), pass quoting: false" : ""}`);
   }
-  let row: string[] = [];
-  let field = "";
-  let inQuotes = false;
-  let quoteLine = 0;
+  // pandas' skip_blank_lines also skips lines of spaces alone.
+  return rows.filter((r) => !(r.length === 1 && r[0].trim() === ""));
+}
+
+/** The line where the quote that never closes was opened (csv-parse reports where the file ended). */
+function unclosedQuoteLine(text: string, delimiter: string): number {
   let line = 1;
+  let opened = 1;
+  let inQuotes = false;
+  let fieldStart = true;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (inQuotes) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else inQuotes = false;
-      } else {
-        if (c === "\n") line++;
-        field += c;
-      }
-    } else if (c === '"' && field === "") {
+      if (c === '"' && text[i + 1] === '"') i++;
+      else if (c === '"') inQuotes = false;
+    } else if (c === '"' && fieldStart) {
       inQuotes = true;
-      quoteLine = line;
-    } else if (c === delimiter) {
-      row.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = "";
-      line++;
-    } else field += c;
+      opened = line;
+    }
+    if (c === "\n") line++;
+    fieldStart = c === delimiter || c === "\n" || (c === "\r" && text[i + 1] !== "\n");
   }
-  if (inQuotes) {
-    throw new Error(`${file}: a quote opened on line ${quoteLine} is never closed (EOF inside string); if the file has unbalanced quotes (as GLUE's TSVs do), pass quoting: false`);
-  }
-  if (field !== "" || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
+  return opened;
 }
 
-/** pandas-like column typing: all integers → int64, all numbers → float64, else strings; "" → null. */
-function typeColumn(values: string[]): unknown[] {
-  const present = values.filter((v) => v !== "");
-  if (present.length && present.every((v) => /^[-+]?\d+$/.test(v.trim()) && Number.isSafeInteger(Number(v)))) return values.map((v) => (v === "" ? null : Number(v)));
-  if (present.length && present.every((v) => v.trim() !== "" && !Number.isNaN(Number(v)))) return values.map((v) => (v === "" ? null : Number(v)));
-  return values.map((v) => (v === "" ? null : v));
+// pandas' default na_values: these cells read as missing (null), as datasets' csv builder gives them.
+const NA = new Set(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]);
+const INT = /^[-+]?\d+$/;
+const FLOAT = /^[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|infinity)$/i;
+
+function toFloat(v: string): number {
+  const t = v.trim().toLowerCase().replace(/^\+/, "");
+  if (t === "inf" || t === "infinity") return Infinity;
+  if (t === "-inf" || t === "-infinity") return -Infinity;
+  return Number(v);
+}
+
+/**
+ * pandas' read_csv typing: integers → int64 (float64 when a cell is missing, as pandas gives NaN),
+ * numbers → float64, True/False → bool, else strings; NA cells → null.
+ */
+function typeColumn(values: (string | undefined)[]): { values: unknown[]; feature: Feature } {
+  const cells = values.map((v) => (v === undefined || NA.has(v) ? null : v));
+  const present = cells.filter((v): v is string => v !== null);
+  const missing = present.length < cells.length;
+  if (present.length && present.every((v) => INT.test(v.trim()) && Number.isSafeInteger(Number(v)))) {
+    return { values: cells.map((v) => (v === null ? null : Number(v))), feature: new Value(missing ? "float64" : "int64") };
+  }
+  if (present.length && present.every((v) => FLOAT.test(v.trim()))) return { values: cells.map((v) => (v === null ? null : toFloat(v))), feature: new Value("float64") };
+  if (present.length && present.every((v) => /^(true|false)$/i.test(v))) return { values: cells.map((v) => (v === null ? null : /^true$/i.test(v))), feature: new Value("bool") };
+  return { values: cells, feature: new Value("string") };
 }
 
 export function readCsv(file: string, o: CsvOptions = {}): Columns {
   const delimiter = o.delimiter ?? ",";
   if (delimiter.length !== 1) throw new TypeError(`csv: delimiter must be one character, got ${JSON.stringify(delimiter)}`);
   const quoting = o.quoting === undefined ? true : typeof o.quoting === "number" ? o.quoting !== 3 : o.quoting;
-  let rows = parseCsv(stripBom(readFileSync(file, "utf8")), delimiter, quoting, file);
+  const text = stripBom(readFileSync(file, "utf8"));
+  if (text.trim() === "") throw new Error(`${file} is empty: no columns to parse (a CSV file needs at least a header line)`);
+  let rows = parseCsv(text, delimiter, quoting, file);
   rows = rows.slice(o.skipRows ?? 0);
   const header = o.header === undefined ? (o.columnNames ? null : 0) : o.header;
   let names: string[];
@@ -99,12 +108,13 @@ export function readCsv(file: string, o: CsvOptions = {}): Columns {
     rows = rows.slice(header + 1);
   }
   rows.forEach((r, i) => {
-    if (r.length !== names.length) {
-      throw new Error(`${file}: line ${i + 1 + (o.skipRows ?? 0) + (header === null ? 0 : header + 1)} has ${r.length} fields but the header has ${names.length} (${JSON.stringify(names)}); a ragged file, or one that needs quoting: ${quoting ? "false" : "true"}?`);
+    // pandas fills a short row with NaN and refuses a long one.
+    if (r.length > names.length) {
+      throw new Error(`${file}: data row ${i + 1} has ${r.length} fields but the header has ${names.length} (${JSON.stringify(names)}); a ragged file, or one that needs quoting: ${quoting ? "false" : "true"}?`);
     }
   });
-  const columns = Object.fromEntries(names.map((n, k) => [n, typeColumn(rows.map((r) => r[k]))]));
-  return { columns, features: null };
+  const typed = names.map((_, k) => typeColumn(rows.map((r) => r[k])));
+  return { columns: Object.fromEntries(names.map((n, k) => [n, typed[k].values])), features: Object.fromEntries(names.map((n, k) => [n, typed[k].feature])) };
 }
 
 export function readJson(file: string, o: { field?: string } = {}): Columns {

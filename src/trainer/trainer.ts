@@ -1,7 +1,8 @@
-// Trainer: the course's training loop with HF's behaviour — unused columns dropped, seeded shuffling,
-// gradient accumulation, AdamW with HF's weight-decay grouping, warmup + schedule, clipping,
-// bf16/fp16 autocast, logging, evaluation, checkpoints (atomic), rotation, best model, resume, Ctrl-C.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+// Trainer: the course's training loop with HF's behaviour (transformers 5's trainer.py, read for this
+// port): unused columns dropped, seeded shuffling, gradient accumulation with HF's epoch ends, AdamW
+// with HF's weight-decay grouping, warmup + schedule, clipping, bf16/fp16 autocast, logging,
+// evaluation, checkpoints (atomic), rotation, best model, resume, Ctrl-C, one run per output dir.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
@@ -12,10 +13,14 @@ import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { PreTrainedModel, type ModelInputs } from "../models/index.js";
 import { DataCollatorWithPadding, type Batch, type Features } from "./data_collator.js";
 import { TrainingArguments } from "./training_args.js";
-import { TrainerCallback, TrainerControl, TrainerState, type CallbackArgs, type LogEntry } from "./trainer_callback.js";
-import { EvalTable, pyDict, runningTrainingBlock } from "./logs.js";
+import {
+  CallbackHandler, DefaultFlowCallback, TrainerCallback, TrainerControl, TrainerState, isExportable,
+  type CallbackArgs, type CallbackState, type EventName, type LogEntry,
+} from "./trainer_callback.js";
+import { EvalTable, pyDict, pyFloat, runningTrainingBlock } from "./logs.js";
 import { reportersFor, type Reporter } from "./reporters.js";
-import { uploadFolder, writeJsonAtomic } from "../hub/index.js";
+import { readJsonObject, uploadFolder, writeJsonAtomic } from "../hub/index.js";
+import { LockedError, tryLock, type FileLock } from "../util/file_lock.js";
 
 export interface EvalPrediction {
   predictions: Tensor;
@@ -27,6 +32,8 @@ export interface TrainOutput {
   globalStep: number;
   trainingLoss: number;
   metrics: Record<string, number>;
+  /** Ctrl-C stopped the run: a checkpoint was saved, and the model is not the finished one. */
+  interrupted: boolean;
 }
 export interface PredictionOutput {
   predictions: Tensor;
@@ -44,19 +51,33 @@ export interface TrainerInit {
   /** @deprecated HF's older name for processingClass. */
   tokenizer?: PreTrainedTokenizer;
   computeMetrics?: ComputeMetrics;
-  callbacks?: TrainerCallback[];
+  callbacks?: (TrainerCallback | (new () => TrainerCallback))[];
   optimizers?: [Optimizer | null, LambdaLR | null];
   modelInit?: () => PreTrainedModel | Promise<PreTrainedModel>;
 }
 
 const CHECKPOINT = /^checkpoint-(\d+)$/;
 const FILES = { state: "trainer_state.json", args: "training_args.json", optimizer: "optimizer.safetensors", scheduler: "scheduler.json", scaler: "scaler.json", rng: "rng_state.safetensors" };
+/** Held in the output dir while a run trains there: a second run is refused instead of mixing checkpoints. */
+const LOCK_FILE = ".finetune-ts.lock";
+const MODEL_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "config.json"];
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
 
+/** Thrown inside an evaluation that Ctrl-C stopped; training then saves and ends. */
+class Interrupted extends Error {}
+
+/** The arithmetic of a run (HF's set_initial_training_values). */
+interface RunShape {
+  batchesPerEpoch: number;
+  updatesPerEpoch: number;
+  maxSteps: number;
+  numTrainEpochs: number;
+  numTrainSamples: number;
+}
 export class Trainer {
   model: PreTrainedModel;
   readonly args: TrainingArguments;
@@ -65,24 +86,38 @@ export class Trainer {
   readonly dataCollator: (features: Features[]) => Batch;
   readonly processingClass?: PreTrainedTokenizer;
   readonly computeMetrics?: ComputeMetrics;
-  readonly callbacks: TrainerCallback[];
   readonly modelInit?: TrainerInit["modelInit"];
+  /** DefaultFlowCallback first, then the callbacks given (HF's callback_handler). */
+  readonly callbackHandler: CallbackHandler;
   state = new TrainerState();
-  readonly control = new TrainerControl();
+  control = new TrainerControl();
   optimizer: Optimizer | null;
   lrScheduler: LambdaLR | null;
   scaler: GradScaler | null = null;
   readonly device: string;
+  /** The resume instruction printed after Ctrl-C; the CLI sets its own command line here. */
+  resumeHint: (checkpoint: string) => string = (c) => `Resume with trainer.train({ resumeFromCheckpoint: "${c}" }) (or resumeFromCheckpoint: true for the latest).`;
   #reporters: Reporter[] = [];
   #table: EvalTable | null = null;
   #bar: Progress | null = null;
   #lastLoggedLoss: number | null = null;
+  #createdScheduler = false;
+  // The loss since the last log, the loss of the logged steps, and the step of the last log (HF's
+  // tr_loss, _total_loss_scalar and _globalstep_last_logged).
+  #trLoss = 0;
+  #totalLossScalar = 0;
+  #globalStepLastLogged = 0;
+  #inTrain = false;
+  #interrupted = false;
+  #warnedNonFinite = false;
 
   constructor(o: TrainerInit) {
     if (!(o.args instanceof TrainingArguments)) throw new TypeError("Trainer: args must be a TrainingArguments");
     if (!o.model && !o.modelInit) throw new TypeError("Trainer: give model or modelInit");
     if (o.model && !(o.model instanceof PreTrainedModel)) throw new TypeError("Trainer: model must be a PreTrainedModel");
     this.args = o.args;
+    // HF seeds first thing in Trainer.__init__: a model made by modelInit (or after) draws from it.
+    torch.manualSeed(this.args.seed);
     this.model = o.model as PreTrainedModel;
     this.modelInit = o.modelInit;
     this.trainDataset = o.trainDataset;
@@ -90,21 +125,43 @@ export class Trainer {
     this.processingClass = o.processingClass ?? o.tokenizer;
     this.dataCollator = o.dataCollator ?? (this.processingClass ? new DataCollatorWithPadding({ tokenizer: this.processingClass }) : defaultCollator);
     this.computeMetrics = o.computeMetrics;
-    this.callbacks = o.callbacks ?? [];
+    this.callbackHandler = new CallbackHandler([new DefaultFlowCallback(), ...(o.callbacks ?? [])]);
     this.optimizer = o.optimizers?.[0] ?? null;
     this.lrScheduler = o.optimizers?.[1] ?? null;
-    if (this.args.fp16 && (this.args.useCpu || !torch.cuda.isAvailable())) throw new Error("fp16 mixed precision requires a GPU (not 'cpu').");
+    if (this.args.evalStrategy !== "no" && !this.evalDataset) {
+      throw new Error(`You have set \`args.eval_strategy\` to ${this.args.evalStrategy} but you didn't pass an \`eval_dataset\` to \`Trainer\`. Either set \`args.eval_strategy\` to \`no\` or pass an \`eval_dataset\`. `);
+    }
+    if ((this.args.saveStrategy === "best" || this.args.loadBestModelAtEnd) && !this.args.metricForBestModel) {
+      throw new Error("`args.metric_for_best_model` must be provided when using 'best' save_strategy or if `args.load_best_model_at_end` is set to `True`.");
+    }
+    if (this.args.fp16 && (this.args.useCpu || !torch.cuda.isAvailable())) {
+      throw new Error("fp16 mixed precision requires a GPU (not 'cpu'). On a CPU, use bf16: true (--bf16), which needs no loss scaling.");
+    }
     this.device = !this.args.useCpu && torch.cuda.isAvailable() ? "cuda" : "cpu";
     if (this.device === "cpu") torch.configureThreads({ threads: this.args.torchThreads ?? undefined, blasThreads: this.args.blasThreads ?? undefined, precision: this.args.bf16 ? "bf16" : "fp32" });
     if (this.model) this.model.to({ device: this.device });
-    this.#callback("onInitEnd");
+    this.#call("onInitEnd");
   }
 
-  #callback(event: keyof TrainerCallback, extra: CallbackArgs = {}): void {
-    for (const cb of this.callbacks) {
-      const fn = cb[event];
-      if (typeof fn === "function") fn.call(cb, this.args, this.state, this.control, { model: this.model, processingClass: this.processingClass, optimizer: this.optimizer, lrScheduler: this.lrScheduler, ...extra });
-    }
+  // ---- callbacks ----
+  get callbacks(): readonly TrainerCallback[] {
+    return this.callbackHandler.callbacks;
+  }
+  addCallback(callback: TrainerCallback | (new () => TrainerCallback)): void {
+    this.callbackHandler.add(callback);
+  }
+  /** Removes a callback (an instance, or the first of a class) and returns it. */
+  popCallback(callback: TrainerCallback | (new () => TrainerCallback)): TrainerCallback | undefined {
+    return this.callbackHandler.pop(callback);
+  }
+  removeCallback(callback: TrainerCallback | (new () => TrainerCallback)): void {
+    this.callbackHandler.pop(callback);
+  }
+
+  #call(event: EventName, extra: CallbackArgs = {}): void {
+    this.control = this.callbackHandler.call(event, this.args, this.state, this.control, {
+      model: this.model, processingClass: this.processingClass, optimizer: this.optimizer, lrScheduler: this.lrScheduler, ...extra,
+    });
   }
 
   #print(line: string): void {
@@ -122,6 +179,33 @@ export class Trainer {
       this.#print(`The following columns in the dataset don't have a corresponding argument in \`${this.model.constructor.name}.forward\` and have been ignored: ${dropped.join(", ")}. If ${dropped.join(", ")} are not expected by \`${this.model.constructor.name}.forward\`,  you can safely ignore this message.`);
     }
     return keep;
+  }
+
+  #checkedLabels = new WeakSet<Dataset>();
+  /** Labels a classifier cannot take fail here, naming the column, the value and num_labels, not deep in the loss. */
+  #checkLabels(ds: Dataset, columns: string[]): void {
+    if (this.#checkedLabels.has(ds)) return;
+    const config = this.model.config;
+    const n = config.numLabels;
+    const problem = config.problemType;
+    if (problem === "regression" || problem === "multi_label_classification" || (problem === null && n === 1)) return;
+    for (const col of columns.filter((c) => c === "label" || c === "labels" || c === "label_ids")) {
+      const values = ds.column(col) as unknown[];
+      for (let r = 0; r < values.length; r++) {
+        const row = values[r];
+        for (const v of Array.isArray(row) ? (row.flat(4) as unknown[]) : [row]) {
+          if (v === -100 || v === null) continue; // ignore_index, as the loss ignores it
+          if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= n) {
+            throw new Error(`${this.#datasetName(ds)}: column '${col}' holds ${typeof v === "number" ? pyFloat(v).replace(/\.0$/, "") : JSON.stringify(v)} at row ${r}, but the model has num_labels=${n}, so labels must be integers 0..${n - 1} (or -100 to ignore). Set numLabels when loading the model, or fix the data.`);
+          }
+        }
+      }
+    }
+    this.#checkedLabels.add(ds);
+  }
+
+  #datasetName(ds: Dataset): string {
+    return ds === this.trainDataset ? "train dataset" : ds === this.evalDataset ? "eval dataset" : "dataset";
   }
 
   /** Batches of row indices for one epoch: seeded per epoch (seed + epoch), grouped by length if asked. */
@@ -202,7 +286,8 @@ export class Trainer {
   }
 
   #createScheduler(maxSteps: number): void {
-    if (this.lrScheduler) return;
+    // As HF: a schedule the Trainer made is made anew for each run (its length may differ); one given is kept.
+    if (this.lrScheduler && !this.#createdScheduler) return;
     const kw = this.args.lrSchedulerKwargs;
     this.lrScheduler = getScheduler(this.args.lrSchedulerType, this.optimizer!, {
       numWarmupSteps: warmupStepsFor(maxSteps, this.args),
@@ -212,6 +297,7 @@ export class Trainer {
       power: kw.power,
       timescale: kw.timescale,
     });
+    this.#createdScheduler = true;
   }
 
   /** fn under the run's mixed precision (bf16 or fp16 autocast), or as it is in fp32. */
@@ -233,31 +319,87 @@ export class Trainer {
   }
 
   // ---- training ----
+  /**
+   * Trains (HF's Trainer.train). Refuses an output dir that holds an earlier run's checkpoints or
+   * model unless resuming or overwriteOutputDir, and one that another run is using.
+   */
   async train(o: { resumeFromCheckpoint?: string | boolean | null } = {}): Promise<TrainOutput> {
     const args = this.args;
     if (!this.trainDataset) throw new Error("Trainer: training requires a trainDataset.");
-    if (this.modelInit) {
-      torch.manualSeed(args.seed);
-      this.model = await this.modelInit();
-      this.model.to({ device: this.device });
-      this.optimizer = null;
-      this.lrScheduler = null;
-    }
-    torch.manualSeed(args.seed);
-    // A fresh control for each run: a previous run's stop (or Ctrl-C) must not end this one.
-    Object.assign(this.control, new TrainerControl());
     const resume = o.resumeFromCheckpoint ?? args.resumeFromCheckpoint ?? null;
     const checkpoint = resume === true ? this.#latestCheckpoint() : resume === false || resume === null ? null : resume;
     if (resume === true && !checkpoint) throw new Error(`No valid checkpoint found in output directory (${args.outputDir})`);
     if (checkpoint && !existsSync(join(checkpoint, FILES.state))) throw new Error(`Can't find a valid checkpoint at ${checkpoint}`);
+    this.#prepareOutputDir(checkpoint !== null);
+    const lock = this.#lockOutputDir();
+    try {
+      if (this.modelInit) {
+        torch.manualSeed(args.seed);
+        this.model = await this.modelInit();
+        this.model.to({ device: this.device });
+        this.optimizer = null;
+        this.lrScheduler = null;
+      }
+      return await this.#innerTrainingLoop(checkpoint);
+    } finally {
+      lock.release();
+    }
+  }
 
-    const ds = this.trainDataset;
-    const columns = this.#columnsFor(ds);
+  /** The output dir exists as a folder, and holds no earlier run's work unless that is meant. */
+  #prepareOutputDir(resuming: boolean): void {
+    const dir = this.args.outputDir;
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`output_dir ${dir} exists and is not a directory`);
+    if (existsSync(dir) && !resuming) {
+      const checkpoints = readdirSync(dir).filter((d) => CHECKPOINT.test(d));
+      const model = MODEL_FILES.filter((f) => existsSync(join(dir, f)));
+      if (checkpoints.length || model.length) {
+        if (!this.args.overwriteOutputDir) {
+          const what = [checkpoints.length ? `${checkpoints.length} checkpoint${checkpoints.length > 1 ? "s" : ""} (${checkpoints.sort().slice(0, 3).join(", ")}${checkpoints.length > 3 ? ", …" : ""})` : "", model.length ? `a saved model (${model.join(", ")})` : ""].filter(Boolean).join(" and ");
+          throw new Error(
+            `Output directory (${dir}) already holds ${what} of an earlier run. Resume it with resumeFromCheckpoint: true (--resume-from-checkpoint true), ` +
+              `train from scratch over it with overwriteOutputDir: true (--overwrite-output-dir), or choose another outputDir.`,
+          );
+        }
+        // A run from scratch must not mix its checkpoints with the old run's (resume would pick those).
+        for (const c of checkpoints) rmSync(join(dir, c), { recursive: true, force: true });
+        if (checkpoints.length) this.#print(`overwrite_output_dir: removed ${checkpoints.length} checkpoint(s) of the earlier run in ${dir}`);
+      }
+    }
+    mkdirSync(dir, { recursive: true });
+  }
+
+  #lockOutputDir(): FileLock {
+    try {
+      return tryLock(join(this.args.outputDir, LOCK_FILE), (m) => this.#print(`warning: ${m}`));
+    } catch (e) {
+      if (e instanceof LockedError) throw new Error(`Another training run is using the output dir ${this.args.outputDir}: ${e.message}. Two runs in one output dir would mix their checkpoints; give this one its own outputDir.`);
+      throw e;
+    }
+  }
+
+  #runShape(ds: Dataset): RunShape {
+    const args = this.args;
+    const ga = args.gradientAccumulationSteps;
     const batchesPerEpoch = this.#batches(ds, null, args.perDeviceTrainBatchSize, args.dataloaderDropLast).length;
     if (batchesPerEpoch === 0) throw new Error("Trainer: the training set is empty (or smaller than one batch with dataloaderDropLast)");
-    const stepsPerEpoch = Math.max(Math.floor(batchesPerEpoch / args.gradientAccumulationSteps), 1);
-    const maxSteps = args.maxSteps > 0 ? args.maxSteps : Math.ceil(args.numTrainEpochs * stepsPerEpoch);
-    const numEpochs = args.maxSteps > 0 ? Math.floor(args.maxSteps / stepsPerEpoch) + (args.maxSteps % stepsPerEpoch > 0 ? 1 : 0) : Math.ceil(args.numTrainEpochs);
+    // HF: a last, short accumulation group is an optimizer step of its own.
+    const updatesPerEpoch = Math.max(Math.ceil(batchesPerEpoch / ga), 1);
+    if (args.maxSteps > 0) {
+      const maxSteps = args.maxSteps;
+      return { batchesPerEpoch, updatesPerEpoch, maxSteps, numTrainEpochs: Math.floor(maxSteps / updatesPerEpoch) + (maxSteps % updatesPerEpoch > 0 ? 1 : 0), numTrainSamples: maxSteps * args.perDeviceTrainBatchSize * ga };
+    }
+    return { batchesPerEpoch, updatesPerEpoch, maxSteps: Math.ceil(args.numTrainEpochs * updatesPerEpoch), numTrainEpochs: Math.ceil(args.numTrainEpochs), numTrainSamples: ds.numRows * args.numTrainEpochs };
+  }
+
+  async #innerTrainingLoop(checkpoint: string | null): Promise<TrainOutput> {
+    const args = this.args;
+    const ds = this.trainDataset!;
+    const columns = this.#columnsFor(ds);
+    this.#checkLabels(ds, columns);
+    if (this.evalDataset && args.evalStrategy !== "no") this.#checkLabels(this.evalDataset, this.#columnsFor(this.evalDataset));
+    const shape = this.#runShape(ds);
+    const { maxSteps, numTrainEpochs, updatesPerEpoch } = shape;
     const stepsOf = (v: number | null) => (v !== null && v < 1 ? Math.ceil(maxSteps * v) : (v ?? 0));
 
     this.#createOptimizer();
@@ -265,188 +407,286 @@ export class Trainer {
     if (args.fp16) this.scaler = new GradScaler();
     this.state = new TrainerState();
     Object.assign(this.state, {
-      max_steps: maxSteps, num_train_epochs: numEpochs, train_batch_size: args.perDeviceTrainBatchSize,
+      max_steps: maxSteps, num_train_epochs: numTrainEpochs, train_batch_size: args.perDeviceTrainBatchSize, epoch: 0,
       logging_steps: stepsOf(args.loggingSteps), eval_steps: stepsOf(args.evalSteps ?? args.loggingSteps), save_steps: stepsOf(args.saveSteps),
     });
+    this.control = new TrainerControl();
     let epochsTrained = 0;
-    let batchesToSkip = 0;
+    let stepsTrainedInCurrentEpoch = 0;
     if (checkpoint) {
       this.#loadCheckpoint(checkpoint);
-      epochsTrained = Math.floor(this.state.global_step / stepsPerEpoch);
-      batchesToSkip = (this.state.global_step % stepsPerEpoch) * args.gradientAccumulationSteps;
-      this.#print(`Continuing training from checkpoint ${checkpoint}: epoch ${epochsTrained}, global step ${this.state.global_step}; skipping ${batchesToSkip} batches of the current epoch.`);
+      if (this.state.global_step >= maxSteps) return this.#alreadyFinished(checkpoint, maxSteps);
+      epochsTrained = Math.floor(this.state.global_step / updatesPerEpoch);
+      stepsTrainedInCurrentEpoch = (this.state.global_step % updatesPerEpoch) * args.gradientAccumulationSteps;
+      this.#print(`Continuing training from checkpoint ${checkpoint}: epoch ${epochsTrained}, global step ${this.state.global_step}; skipping ${stepsTrainedInCurrentEpoch} batches of the current epoch.`);
     }
     this.#reporters = reportersFor(args);
     this.#table = new EvalTable(args.evalStrategy === "epoch", (l) => this.#print(l));
     const nonEmbedding = this.model.numParameters() - [...this.model.namedModules()].filter(([, m]) => m.constructor.name === "Embedding").reduce((a, [, m]) => a + m.numParameters(), 0);
     this.#print(
       runningTrainingBlock({
-        examples: ds.numRows, epochs: numEpochs, batch: args.perDeviceTrainBatchSize, accumulation: args.gradientAccumulationSteps,
+        examples: ds.numRows, epochs: numTrainEpochs, batch: args.perDeviceTrainBatchSize, accumulation: args.gradientAccumulationSteps,
         steps: maxSteps, parameters: this.model.numParameters({ onlyTrainable: true }),
       }),
     );
 
-    const stopOnSigint = () => {
-      this.control.interrupted = true;
-      this.control.shouldTrainingStop = true;
-      this.#print("\nInterrupted: finishing the current step, then saving a checkpoint…");
+    this.#interrupted = false;
+    this.#warnedNonFinite = false;
+    const onSigint = () => {
+      if (this.#interrupted) {
+        // The second Ctrl-C: stop now. Checkpoints are written to a temporary name, so none is half written.
+        process.stderr.write("\nInterrupted again: stopping now.\n");
+        process.exit(130);
+      }
+      this.#interrupted = true;
+      this.#print("\nInterrupted: finishing the current step, then saving a checkpoint (Ctrl-C again to stop at once)…");
     };
-    process.on("SIGINT", stopOnSigint);
+    process.on("SIGINT", onSigint);
     const start = performance.now();
-    let lossSinceLog = 0;
-    let lastLogStep = this.state.global_step;
-    let totalLoss = 0;
+    this.#trLoss = 0;
+    this.#totalLossScalar = 0;
+    this.#globalStepLastLogged = this.state.global_step;
+    this.#lastLoggedLoss = null;
+    this.#inTrain = true;
     this.model.train();
-    this.#callback("onTrainBegin");
-    if (args.evalOnStart && this.evalDataset && !checkpoint) await this.evaluate();
+    this.#call("onTrainBegin");
+    if (args.evalOnStart && this.evalDataset && !checkpoint) await this.#evaluateDuringTraining();
     this.#bar = progressBar("", maxSteps, "it", args.disableTqdm);
     this.#bar.update(this.state.global_step);
     try {
-      for (let epoch = epochsTrained; epoch < numEpochs && !this.control.shouldTrainingStop; epoch++) {
-        const batches = this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
-        this.control.shouldEpochStop = false;
-        this.#callback("onEpochBegin");
-        const accumulated: number[] = [];
-        for (let i = epoch === epochsTrained ? batchesToSkip : 0; i < batches.length; i++) {
-          const boundary = (i + 1) % args.gradientAccumulationSteps === 0 || i + 1 === batches.length;
-          if ((i % args.gradientAccumulationSteps) === 0) this.#callback("onStepBegin");
-          const batch = this.#collate(ds, batches[i], columns);
-          // As HF (for models without num_items_in_batch): every micro-batch loss is divided by the
-          // accumulation steps, the last, shorter group of an epoch too.
-          const ga = args.gradientAccumulationSteps;
-          const stepLoss = torch.tidy(() => {
-            const { loss } = this.#forward(batch);
-            const scaled = loss.div(ga);
-            (this.scaler ? this.scaler.scaleLoss(scaled) : scaled).backward();
-            return scaled.item();
-          });
-          this.state.total_flos += 6 * (batch.input_ids?.numel() ?? 0) * nonEmbedding;
-          if (args.includeNumInputTokensSeen) this.state.num_input_tokens_seen += batch.input_ids?.numel() ?? 0;
-          torch.dispose(batch);
-          accumulated.push(stepLoss);
-          if (!boundary) {
-            this.#callback("onSubstepEnd");
-            continue;
-          }
-          if (this.scaler) this.scaler.unscale_(this.optimizer!);
-          const gradNorm = args.maxGradNorm > 0 ? clipGradNorm(this.model.parameters(), args.maxGradNorm) : null;
-          if (this.scaler) {
-            this.scaler.step(this.optimizer!);
-            this.scaler.update();
-          } else this.optimizer!.step();
-          this.lrScheduler!.step();
-          this.optimizer!.zeroGrad();
-          const stepTotal = accumulated.reduce((a, b) => a + b, 0);
-          accumulated.length = 0;
-          const finite = Number.isFinite(stepTotal);
-          // HF's logging_nan_inf_filter: a nan/inf step adds the average since the last log instead.
-          const counted = finite || !args.loggingNanInfFilter ? stepTotal : lossSinceLog / (1 + this.state.global_step - lastLogStep);
-          lossSinceLog += counted;
-          totalLoss += counted;
-          this.state.global_step += 1;
-          this.state.epoch = epoch + (i + 1) / batches.length;
-          this.#callback("onStepEnd");
-          this.#bar.update(this.state.global_step);
-          // Let the event loop run (Ctrl-C's handler, output, timers) between optimizer steps.
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          const gs = this.state.global_step;
-          // HF's DefaultFlowCallback: when to log, evaluate and save.
-          if (args.loggingStrategy === "steps" && (gs % this.state.logging_steps === 0 || (gs === 1 && args.loggingFirstStep))) this.control.shouldLog = true;
-          if (args.evalStrategy === "steps" && gs % this.state.eval_steps === 0 && gs >= args.evalDelay) this.control.shouldEvaluate = true;
-          if (args.saveStrategy === "steps" && this.state.save_steps > 0 && gs % this.state.save_steps === 0) this.control.shouldSave = true;
-          if (gs >= maxSteps) {
-            this.control.shouldTrainingStop = true;
-            if (args.saveStrategy !== "no") this.control.shouldSave = true;
-          }
-          const epochDone = i + 1 === batches.length;
-          if (epochDone) {
-            if (args.loggingStrategy === "epoch") this.control.shouldLog = true;
-            if (args.evalStrategy === "epoch" && epoch + 1 >= args.evalDelay) this.control.shouldEvaluate = true;
-            if (args.saveStrategy === "epoch") this.control.shouldSave = true;
-          }
-          if (this.control.interrupted) this.control.shouldSave = true;
-          if (await this.#maybeLogSaveEvaluate(lossSinceLog, gs - lastLogStep, gradNorm)) {
-            lossSinceLog = 0;
-            lastLogStep = gs;
-          }
-          if (this.control.shouldTrainingStop || this.control.shouldEpochStop) break;
+      for (let epoch = epochsTrained; epoch < numTrainEpochs; epoch++) {
+        const resuming = epoch === epochsTrained ? checkpoint : null;
+        const trained = await this.#trainEpoch(ds, columns, epoch, resuming ? stepsTrainedInCurrentEpoch : 0, resuming, nonEmbedding);
+        if (this.#interrupted) break;
+        if (!trained) {
+          this.#print(`There seems not to be a single sample in your epoch_iterator, stopping training at step ${this.state.global_step}!`);
+          this.control.shouldTrainingStop = true;
         }
-        this.#callback("onEpochEnd");
+        // HF's epoch end runs also when the epoch stopped early (maxSteps): its evaluation and save still happen.
+        this.#call("onEpochEnd");
+        await this.#maybeLogSaveEvaluate(null, null);
+        if (this.control.shouldTrainingStop) break;
       }
     } finally {
-      process.off("SIGINT", stopOnSigint);
+      process.off("SIGINT", onSigint);
+      this.#inTrain = false;
       this.#bar.stop();
       this.#bar = null;
     }
-    if (this.control.interrupted) {
+    if (this.#interrupted) {
       const last = join(args.outputDir, `checkpoint-${this.state.global_step}`);
-      this.#print(`Training interrupted at step ${this.state.global_step}. Checkpoint saved to ${last}.\nResume with trainer.train({ resumeFromCheckpoint: "${last}" }) (or resumeFromCheckpoint: true for the latest).`);
-    }
-    if (args.loadBestModelAtEnd && this.state.best_model_checkpoint && !this.control.interrupted) {
+      this.#print(`Training interrupted at step ${this.state.global_step}. Checkpoint saved to ${last}.\n${this.resumeHint(last)}`);
+    } else if (args.loadBestModelAtEnd && this.state.best_model_checkpoint) {
       this.#print(`\n\nTraining completed. Loading best model from ${this.state.best_model_checkpoint} (score: ${this.state.best_metric}).`);
       this.#loadModelWeights(this.state.best_model_checkpoint);
     }
     const runtime = (performance.now() - start) / 1000;
-    const trainedSteps = Math.max(1, this.state.global_step);
+    this.#totalLossScalar += this.#trLoss;
+    this.#trLoss = 0;
+    const trainLoss = this.#totalLossScalar / Math.max(this.state.global_step, 0.001);
     const metrics: Record<string, number> = {
       train_runtime: round(runtime, 4),
-      train_samples_per_second: round((args.maxSteps > 0 ? maxSteps * args.perDeviceTrainBatchSize * args.gradientAccumulationSteps : ds.numRows * args.numTrainEpochs) / runtime, 3),
+      train_samples_per_second: round(shape.numTrainSamples / runtime, 3),
       train_steps_per_second: round(maxSteps / runtime, 3),
       total_flos: this.state.total_flos,
-      train_loss: totalLoss / trainedSteps,
-      epoch: this.state.epoch,
+      train_loss: trainLoss,
     };
-    this.#log({ ...metrics });
-    this.#callback("onTrainEnd");
+    this.#log(metrics);
+    this.#call("onTrainEnd");
     for (const r of this.#reporters) r.close();
     await Promise.all(this.#pending.splice(0));
     if (this.#pushError) throw new Error(`pushToHub: uploading a checkpoint failed: ${this.#pushError.message}`);
     this.model.eval();
-    return { globalStep: this.state.global_step, trainingLoss: totalLoss / trainedSteps, metrics };
+    return { globalStep: this.state.global_step, trainingLoss: trainLoss, metrics, interrupted: this.#interrupted };
   }
 
-  /** HF's _maybe_log_save_evaluate; returns whether the training loss was logged. */
-  async #maybeLogSaveEvaluate(lossSinceLog: number, stepsSinceLog: number, gradNorm: number | null): Promise<boolean> {
-    let logged = false;
-    if (this.control.shouldLog && stepsSinceLog > 0) {
-      logged = true;
-      const loss = round(lossSinceLog / stepsSinceLog, 4);
+  /** Resuming a run that already reached maxSteps trains nothing (HF would train past the end). */
+  #alreadyFinished(checkpoint: string, maxSteps: number): TrainOutput {
+    this.#print(`${checkpoint} already finished training (global step ${this.state.global_step} of ${maxSteps}): nothing to train. Raise maxSteps or numTrainEpochs to train further.`);
+    this.model.eval();
+    const trainLoss = NaN;
+    return { globalStep: this.state.global_step, trainingLoss: trainLoss, metrics: { train_runtime: 0, total_flos: this.state.total_flos, epoch: this.state.epoch ?? 0 }, interrupted: false };
+  }
+
+  /**
+   * One epoch: accumulation groups of gradientAccumulationSteps batches aligned to the epoch's
+   * start, the last group shorter when the batches do not divide (HF's remainder). Returns whether
+   * any batch was trained.
+   */
+  async #trainEpoch(ds: Dataset, columns: string[], epoch: number, skip: number, resumedFrom: string | null, nonEmbedding: number): Promise<boolean> {
+    const args = this.args;
+    const ga = args.gradientAccumulationSteps;
+    const batches = this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
+    const stepsInEpoch = batches.length;
+    this.#call("onEpochBegin");
+    // HF restores the RNG at the epoch's start, or, after skipping batches, right before the first one trained.
+    let rngToSync = false;
+    if (resumedFrom && skip === 0) this.#loadRngState(resumedFrom);
+    else if (resumedFrom) rngToSync = true;
+    let trained = false;
+    for (let groupStart = skip; groupStart < stepsInEpoch; groupStart += ga) {
+      const groupEnd = Math.min(groupStart + ga, stepsInEpoch);
+      this.#call("onStepBegin");
+      let stopped = false;
+      for (let i = groupStart; i < groupEnd; i++) {
+        if (rngToSync) {
+          this.#loadRngState(resumedFrom!);
+          rngToSync = false;
+        }
+        const batch = this.#collate(ds, batches[i], columns);
+        const loss = this.#trainingStep(batch, groupEnd - groupStart);
+        trained = true;
+        const tokens = batch.input_ids?.numel() ?? 0;
+        torch.dispose(batch);
+        this.#accumulateLoss(loss);
+        this.state.total_flos += 6 * tokens * nonEmbedding;
+        if (args.includeNumInputTokensSeen) this.state.num_input_tokens_seen += tokens;
+        if (i + 1 < groupEnd) {
+          this.#call("onSubstepEnd");
+          if (this.control.shouldEpochStop || this.control.shouldTrainingStop) {
+            stopped = true;
+            break;
+          }
+        }
+      }
+      if (stopped) break;
+      const learningRate = this.#optimizerStep();
+      this.state.global_step += 1;
+      this.state.epoch = epoch + groupEnd / stepsInEpoch;
+      this.#call("onStepEnd");
+      this.#bar!.update(this.state.global_step);
+      // Let the event loop run (Ctrl-C's handler, output, timers) between optimizer steps.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#interrupted) this.control.shouldSave = this.control.shouldTrainingStop = true;
+      await this.#maybeLogSaveEvaluate(this.#lastGradNorm, learningRate);
+      if (this.control.shouldEpochStop || this.control.shouldTrainingStop) break;
+    }
+    return trained;
+  }
+
+  /** Forward and backward of one micro-batch; its loss divided by the micro-batches of its step (HF's training_step). */
+  #trainingStep(batch: ModelInputs, microBatches: number): number {
+    return torch.tidy(() => {
+      const { loss } = this.#forward(batch);
+      const scaled = loss.div(microBatches);
+      (this.scaler ? this.scaler.scaleLoss(scaled) : scaled).backward();
+      return scaled.item();
+    });
+  }
+
+  /** HF's logging_nan_inf_filter: a nan/inf micro-batch adds the mean loss since the last log instead. */
+  #accumulateLoss(loss: number): void {
+    if (!Number.isFinite(loss)) {
+      if (!this.#warnedNonFinite) {
+        this.#warnedNonFinite = true;
+        this.#print(
+          `warning: the training loss is ${pyFloat(loss)} at step ${this.state.global_step + 1} (epoch ${round(this.state.epoch ?? 0, 2)}): training is diverging. ` +
+            `Lower the learning rate, clip gradients (maxGradNorm), or use bf16 instead of fp16.${this.args.loggingNanInfFilter ? " The logged losses leave out nan/inf steps (loggingNanInfFilter)." : ""}`,
+        );
+      }
+      if (this.args.loggingNanInfFilter) {
+        this.#trLoss += this.#trLoss / (1 + this.state.global_step - this.#globalStepLastLogged);
+        return;
+      }
+    }
+    this.#trLoss += loss;
+  }
+
+  #lastGradNorm: number | null = null;
+
+  /** Clipping, the optimizer (through the GradScaler under fp16) and the schedule; returns the step's learning rate. */
+  #optimizerStep(): number {
+    const args = this.args;
+    if (this.scaler) this.scaler.unscale_(this.optimizer!);
+    this.#lastGradNorm = args.maxGradNorm > 0 ? clipGradNorm(this.model.parameters(), args.maxGradNorm) : null;
+    this.#call("onPreOptimizerStep");
+    let skipped = false;
+    if (this.scaler) {
+      // accelerate's optimizer_step_was_skipped: inf/nan gradients, so the scaler did not step.
+      skipped = !this.scaler.step(this.optimizer!);
+      this.scaler.update();
+    } else this.optimizer!.step();
+    this.#call("onOptimizerStep");
+    // HF logs the learning rate this step used, read before the schedule moves on.
+    const learningRate = this.lrScheduler!.getLastLr()[0];
+    if (!skipped) this.lrScheduler!.step();
+    this.optimizer!.zeroGrad();
+    return learningRate;
+  }
+
+  /** HF's _maybe_log_save_evaluate. */
+  async #maybeLogSaveEvaluate(gradNorm: number | null, learningRate: number | null): Promise<void> {
+    if (this.control.shouldLog && this.state.global_step > this.#globalStepLastLogged) {
+      const loss = round(this.#trLoss / (this.state.global_step - this.#globalStepLastLogged), 4);
       const logs: LogEntry = { loss };
       if (gradNorm !== null) logs.grad_norm = gradNorm;
-      logs.learning_rate = this.lrScheduler!.getLastLr()[0];
+      logs.learning_rate = learningRate ?? this.lrScheduler!.getLastLr()[0];
+      this.#totalLossScalar += this.#trLoss;
+      this.#trLoss = 0;
+      this.#globalStepLastLogged = this.state.global_step;
       this.#lastLoggedLoss = loss;
       this.#log(logs);
     }
-    this.control.shouldLog = false;
-    let metrics: Record<string, number> | null = null;
     if (this.control.shouldEvaluate) {
-      metrics = await this.evaluate();
-      this.#table?.row(this.args.evalStrategy === "epoch" ? this.state.epoch : this.state.global_step, this.#lastLoggedLoss, metrics);
+      const metrics = await this.#evaluateDuringTraining();
+      if (metrics) {
+        const isNewBest = this.#determineBestMetric(metrics);
+        if (this.args.saveStrategy === "best") this.control.shouldSave = isNewBest;
+      }
+    }
+    if (this.control.shouldSave) {
+      this.#saveCheckpoint();
+      this.#call("onSave");
+    }
+  }
+
+  /** An evaluation inside training: a table row, or null when Ctrl-C stopped it. */
+  async #evaluateDuringTraining(): Promise<Record<string, number> | null> {
+    try {
+      const metrics = await this.evaluate();
+      this.#table?.row(this.args.evalStrategy === "epoch" ? Math.trunc(this.state.epoch ?? 0) : this.state.global_step, this.#lastLoggedLoss, metrics);
+      return metrics;
+    } catch (e) {
+      if (!(e instanceof Interrupted)) throw e;
+      // Ctrl-C in the middle of an evaluation: no metrics; save this step and stop.
+      this.control.shouldEvaluate = false;
+      this.control.shouldSave = this.control.shouldTrainingStop = true;
+      return null;
+    } finally {
       this.model.train();
     }
-    this.control.shouldEvaluate = false;
-    if (this.control.shouldSave) {
-      this.#saveCheckpoint(metrics);
-      this.#callback("onSave");
+  }
+
+  /** HF's _determine_best_metric: whether this evaluation is the best so far. */
+  #determineBestMetric(metrics: Record<string, number>): boolean {
+    const name = this.args.metricForBestModel;
+    if (!name) return false;
+    const key = name.startsWith("eval_") ? name : `eval_${name}`;
+    const value = metrics[key];
+    if (value === undefined) {
+      throw new Error(`The \`metric_for_best_model\` training argument is set to '${key}', which is not found in the evaluation metrics. The available evaluation metrics are: ${JSON.stringify(Object.keys(metrics))}. Consider changing the \`metric_for_best_model\` via the TrainingArguments.`);
     }
-    this.control.shouldSave = false;
-    return logged;
+    const best = this.state.best_metric ?? (this.args.greaterIsBetter ? -Infinity : Infinity);
+    if (!(this.args.greaterIsBetter ? value > best : value < best)) return false;
+    this.state.best_metric = value;
+    this.state.best_global_step = this.state.global_step;
+    return true;
   }
 
   #log(logs: LogEntry): void {
-    const entry: LogEntry = { ...logs, epoch: round(this.state.epoch, 4), step: this.state.global_step };
-    if (logs.epoch !== undefined) entry.epoch = logs.epoch;
+    // As HF's log(): the epoch joins the logs (the caller's dict too) once training has run.
+    if (this.state.epoch !== null && logs.epoch === undefined) logs.epoch = round(this.state.epoch, 4);
+    const entry: LogEntry = { ...logs, step: this.state.global_step };
     this.state.log_history.push(entry);
-    const printed = { ...logs };
-    if (!("epoch" in printed)) printed.epoch = round(this.state.epoch, 4);
-    this.#print(pyDict(printed));
+    this.#print(pyDict(logs));
     for (const r of this.#reporters) r.log(entry, this.state.global_step);
-    this.#callback("onLog", { logs: entry });
+    this.#call("onLog", { logs: entry });
   }
 
   // ---- evaluation ----
   async #loop(ds: Dataset, prefix: string): Promise<PredictionOutput> {
     const columns = this.#columnsFor(ds);
+    this.#checkLabels(ds, columns);
     const wasTraining = this.model.training;
     this.model.eval();
     const start = performance.now();
@@ -455,22 +695,33 @@ export class Trainer {
     const labels: Tensor[] = [];
     let lossSum = 0;
     let lossCount = 0;
-    for (const rows of batches) {
-      const batch = this.#collate(ds, rows, columns);
-      torch.noGrad(() =>
-        torch.tidy(() => {
-          const out = this.#mixedPrecision(() => this.model.forward(batch));
-          if (out.loss) {
-            lossSum += out.loss.item() * rows.length;
-            lossCount += rows.length;
-          }
-          const logits = out.logits ?? (out.startLogits && out.endLogits ? torch.stack([out.startLogits, out.endLogits], -1) : undefined);
-          if (logits && !this.args.predictionLossOnly) preds.push(torch.keep(logits.float().cpu()));
-          if (batch.labels) labels.push(torch.keep(batch.labels.cpu()));
-        }),
-      );
-      torch.dispose(batch);
-      this.#callback("onPredictionStep");
+    try {
+      for (const rows of batches) {
+        const batch = this.#collate(ds, rows, columns);
+        torch.noGrad(() =>
+          torch.tidy(() => {
+            const out = this.#mixedPrecision(() => this.model.forward(batch));
+            if (out.loss) {
+              lossSum += out.loss.item() * rows.length;
+              lossCount += rows.length;
+            }
+            const logits = out.logits ?? (out.startLogits && out.endLogits ? torch.stack([out.startLogits, out.endLogits], -1) : undefined);
+            if (logits && !this.args.predictionLossOnly) preds.push(torch.keep(logits.float().cpu()));
+            if (batch.labels) labels.push(torch.keep(batch.labels.cpu()));
+          }),
+        );
+        torch.dispose(batch);
+        this.#call("onPredictionStep");
+        if (this.#inTrain) {
+          // Ctrl-C during a long evaluation takes effect within a batch.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (this.#interrupted) throw new Interrupted("evaluation interrupted");
+        }
+      }
+    } catch (e) {
+      torch.dispose([preds, labels]);
+      if (wasTraining) this.model.train();
+      throw e;
     }
     const predictions = preds.length ? concatPadded(preds, -100) : torch.zeros([0]);
     const labelIds = labels.length ? concatPadded(labels, -100) : null;
@@ -493,22 +744,48 @@ export class Trainer {
     return { predictions, labelIds, metrics: ordered };
   }
 
-  /** Evaluates on evalDataset (or the given one); metrics are prefixed eval_ and logged. */
+  /** Evaluates on evalDataset (or the given one); metrics are prefixed eval_, logged, and carry the epoch once trained. */
   async evaluate(o: { evalDataset?: Dataset; metricKeyPrefix?: string } = {}): Promise<Record<string, number>> {
     const ds = o.evalDataset ?? this.evalDataset;
     if (!ds) throw new Error("Trainer: evaluation requires an evalDataset.");
     const out = await this.#loop(ds, o.metricKeyPrefix ?? "eval");
     torch.dispose([out.predictions, out.labelIds]);
-    this.#log({ ...out.metrics });
-    this.#callback("onEvaluate", { metrics: out.metrics });
+    this.#log(out.metrics);
+    this.#call("onEvaluate", { metrics: out.metrics });
     return out.metrics;
   }
 
   /** Predictions (logits) and labels for a dataset, with test_ metrics. */
   async predict(ds: Dataset, o: { metricKeyPrefix?: string } = {}): Promise<PredictionOutput> {
     const out = await this.#loop(ds, o.metricKeyPrefix ?? "test");
-    this.#callback("onPredict", { metrics: out.metrics });
+    this.#call("onPredict", { metrics: out.metrics });
     return out;
+  }
+
+  // ---- metrics and state files (HF's log_metrics, save_metrics, save_state) ----
+  /** Prints `***** train metrics *****` and the metrics, formatted as HF's log_metrics. */
+  logMetrics(split: string, metrics: Record<string, number>): void {
+    const formatted = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, formatMetric(k, v)]));
+    const kw = Math.max(...Object.keys(formatted).map((k) => k.length));
+    const vw = Math.max(...Object.values(formatted).map((v) => v.length));
+    const lines = [`***** ${split} metrics *****`, ...Object.keys(formatted).sort().map((k) => `  ${k.padEnd(kw)} = ${formatted[k].padStart(vw)}`)];
+    process.stdout.write(lines.join("\n") + "\n");
+  }
+
+  /** Writes `{split}_results.json` and merges the metrics into all_results.json in outputDir. */
+  saveMetrics(split: string, metrics: Record<string, number>, combined = true): void {
+    mkdirSync(this.args.outputDir, { recursive: true });
+    writeJsonAtomic(join(this.args.outputDir, `${split}_results.json`), sortKeys(metrics), 4);
+    if (!combined) return;
+    const all = join(this.args.outputDir, "all_results.json");
+    const merged = existsSync(all) ? { ...readJsonObject(all, "all_results.json"), ...metrics } : { ...metrics };
+    writeJsonAtomic(all, sortKeys(merged), 4);
+  }
+
+  /** Writes trainer_state.json to outputDir (HF's save_state). */
+  saveState(): void {
+    mkdirSync(this.args.outputDir, { recursive: true });
+    writeJsonAtomic(join(this.args.outputDir, FILES.state), this.state.toJSON());
   }
 
   // ---- checkpoints ----
@@ -518,43 +795,53 @@ export class Trainer {
     return steps.length ? join(this.args.outputDir, `checkpoint-${Math.max(...steps)}`) : null;
   }
 
-  #saveCheckpoint(metrics: Record<string, number> | null): void {
+  /** The name of a parameter holding nan/inf, or null. */
+  #nonFiniteParameter(): string | null {
+    for (const [name, p] of this.model.namedParameters()) {
+      if (!torch.tidy(() => p.isfinite().all().item())) return name;
+    }
+    return null;
+  }
+
+  #saveCheckpoint(): void {
     const args = this.args;
     const name = `checkpoint-${this.state.global_step}`;
     const final = join(args.outputDir, name);
-    if (metrics && args.metricForBestModel) {
-      const key = args.metricForBestModel.startsWith("eval_") ? args.metricForBestModel : `eval_${args.metricForBestModel}`;
-      const value = metrics[key];
-      if (value === undefined) {
-        throw new Error(`The \`metric_for_best_model\` training argument is set to '${key}', which is not found in the evaluation metrics. The available evaluation metrics are: ${JSON.stringify(Object.keys(metrics))}. Consider changing the \`metric_for_best_model\` via the TrainingArguments.`);
-      }
-      const better = args.greaterIsBetter ? value > (this.state.best_metric ?? -Infinity) : value < (this.state.best_metric ?? Infinity);
-      if (this.state.best_metric === null || better) {
-        this.state.best_metric = value;
-        this.state.best_global_step = this.state.global_step;
-        this.state.best_model_checkpoint = final;
-      }
+    const bad = this.#nonFiniteParameter();
+    if (bad) this.#print(`warning: saving ${name} with non-finite weights (${bad} holds nan/inf): training has diverged, and this checkpoint will not give useful predictions.`);
+    if (this.state.best_global_step !== null) {
+      const best = join(args.outputDir, `checkpoint-${this.state.best_global_step}`);
+      if (this.state.best_global_step === this.state.global_step || existsSync(best)) this.state.best_model_checkpoint = best;
     }
-    if (args.saveStrategy === "best" && this.state.best_global_step !== this.state.global_step) return;
+    this.#exportCallbackStates();
     mkdirSync(args.outputDir, { recursive: true });
-    const tmp = join(args.outputDir, `tmp-${name}`);
+    // Unique per process: even without the output-dir lock, two writers never share a temporary folder.
+    const tmp = join(args.outputDir, `tmp-${name}-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    this.model.savePretrained(tmp);
-    this.processingClass?.savePretrained(tmp);
-    if (!args.saveOnlyModel) {
-      saveOptimizerState(this.optimizer!, join(tmp, FILES.optimizer));
-      writeJsonAtomic(join(tmp, FILES.scheduler), this.lrScheduler!.stateDict());
-      if (this.scaler) writeJsonAtomic(join(tmp, FILES.scaler), this.scaler.stateDict());
-      const rng = new Map<string, Tensor>([["cpu", torch.getRngState()]]);
-      for (let d = 0; d < torch.cuda.deviceCount(); d++) rng.set(`cuda:${d}`, torch.getRngState(`cuda:${d}`));
-      torch.saveFile(rng, join(tmp, FILES.rng));
-      torch.dispose([...rng.values()]);
+    try {
+      this.model.savePretrained(tmp);
+      this.processingClass?.savePretrained(tmp);
+      if (!args.saveOnlyModel) {
+        saveOptimizerState(this.optimizer!, join(tmp, FILES.optimizer));
+        writeJsonAtomic(join(tmp, FILES.scheduler), this.lrScheduler!.stateDict());
+        if (this.scaler) writeJsonAtomic(join(tmp, FILES.scaler), this.scaler.stateDict());
+        const rng = new Map<string, Tensor>([["cpu", torch.getRngState()]]);
+        for (let d = 0; d < torch.cuda.deviceCount(); d++) rng.set(`cuda:${d}`, torch.getRngState(`cuda:${d}`));
+        try {
+          torch.saveFile(rng, join(tmp, FILES.rng));
+        } finally {
+          torch.dispose([...rng.values()]);
+        }
+      }
+      writeJsonAtomic(join(tmp, FILES.state), this.state.toJSON());
+      writeJsonAtomic(join(tmp, FILES.args), args.toJSON());
+      rmSync(final, { recursive: true, force: true });
+      renameSync(tmp, final);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw new Error(`saving checkpoint ${final} failed: ${(e as Error).message}`);
     }
-    writeJsonAtomic(join(tmp, FILES.state), this.state.toJSON());
-    writeJsonAtomic(join(tmp, FILES.args), args.toJSON());
-    rmSync(final, { recursive: true, force: true });
-    renameSync(tmp, final);
     this.#rotate();
     if (args.pushToHub) {
       // In the background, as HF's every_save strategy; a failure is reported when training ends.
@@ -563,6 +850,34 @@ export class Trainer {
         this.#pushError ??= e;
       }));
     }
+  }
+
+  /** HF's stateful_callbacks: each exportable callback's state (a list when a class appears twice). */
+  #exportCallbackStates(): void {
+    const out: Record<string, CallbackState | CallbackState[]> = {};
+    for (const cb of [...this.callbacks, this.control]) {
+      if (!isExportable(cb)) continue;
+      const name = cb.constructor.name;
+      const s = cb.state();
+      const prev = out[name];
+      out[name] = prev === undefined ? s : Array.isArray(prev) ? [...prev, s] : [prev, s];
+    }
+    this.state.stateful_callbacks = out;
+  }
+
+  /** HF's _load_callback_state, on when restoreCallbackStatesFromCheckpoint is set. */
+  #restoreCallbackStates(): void {
+    if (!this.args.restoreCallbackStatesFromCheckpoint) return;
+    const notFound: string[] = [];
+    for (const [name, data] of Object.entries(this.state.stateful_callbacks)) {
+      const states = Array.isArray(data) ? data : [data];
+      const targets = [...this.callbacks, this.control].filter((cb) => cb.constructor.name === name && isExportable(cb));
+      if (!targets.length) notFound.push(name);
+      targets.forEach((cb, i) => {
+        if (states[i] && isExportable(cb)) cb.restoreState(states[i]);
+      });
+    }
+    if (notFound.length) this.#print(`Checkpoint included callbacks not included in current configuration. Ignoring. (${notFound.join(", ")})`);
   }
 
   #pending: Promise<void>[] = [];
@@ -580,7 +895,7 @@ export class Trainer {
     await Promise.all(this.#pending.splice(0));
     this.saveModel();
     writeJsonAtomic(join(this.args.outputDir, FILES.args), this.args.toJSON());
-    await this.#push(this.args.outputDir, o.commitMessage ?? "End of training", (p) => /^(checkpoint-\d+|tmp-checkpoint-\d+)(\/|$)/.test(p));
+    await this.#push(this.args.outputDir, o.commitMessage ?? "End of training", (p) => /^(checkpoint-\d+|tmp-checkpoint-\d+[-\d]*)(\/|$)/.test(p) || p === LOCK_FILE);
   }
 
   /** Keeps at most saveTotalLimit checkpoints, oldest deleted first, never the best one. */
@@ -615,29 +930,66 @@ export class Trainer {
 
   #loadCheckpoint(dir: string): void {
     this.#loadModelWeights(dir);
-    const state = JSON.parse(readFileSync(join(dir, FILES.state), "utf8")) as Record<string, unknown>;
-    this.state = TrainerState.fromJSON({ ...this.state.toJSON(), ...state, max_steps: this.state.max_steps });
-    if (existsSync(join(dir, FILES.optimizer))) {
-      const sd = loadOptimizerState(join(dir, FILES.optimizer));
+    const saved = readJsonObject(join(dir, FILES.state), FILES.state);
+    if (typeof saved.global_step !== "number") throw new Error(`${join(dir, FILES.state)}: no global_step (is it a trainer_state.json?)`);
+    this.state = TrainerState.fromJSON({ ...this.state.toJSON(), ...saved, max_steps: this.state.max_steps });
+    this.#restoreCallbackStates();
+    const optimizer = join(dir, FILES.optimizer);
+    const scheduler = join(dir, FILES.scheduler);
+    const [hasOptimizer, hasScheduler] = [existsSync(optimizer), existsSync(scheduler)];
+    if (!hasOptimizer && !hasScheduler) {
+      this.#print(`warning: ${dir} holds no optimizer or scheduler state (saved with saveOnlyModel?): AdamW's moments restart from zero and the learning-rate schedule from its first step.`);
+    } else if (!hasOptimizer || !hasScheduler) {
+      throw new Error(`${dir} is missing ${hasOptimizer ? FILES.scheduler : FILES.optimizer}: cannot resume the ${hasOptimizer ? "learning-rate schedule" : "optimizer"} (the checkpoint is incomplete)`);
+    } else {
+      const sd = loadOptimizerState(optimizer);
       this.optimizer!.loadStateDict(sd);
       torch.dispose(sd.state);
+      this.lrScheduler!.loadStateDict(readJsonObject(scheduler, FILES.scheduler) as never);
     }
-    if (existsSync(join(dir, FILES.scheduler))) this.lrScheduler!.loadStateDict(JSON.parse(readFileSync(join(dir, FILES.scheduler), "utf8")));
-    if (this.scaler && existsSync(join(dir, FILES.scaler))) this.scaler.loadStateDict(JSON.parse(readFileSync(join(dir, FILES.scaler), "utf8")));
-    if (existsSync(join(dir, FILES.rng))) {
-      const rng = torch.loadFile(join(dir, FILES.rng));
-      for (const [device, s] of rng) if (device === "cpu" || torch.cuda.isAvailable()) torch.setRngState(s, device);
-      torch.dispose(rng);
-    }
+    if (this.scaler && existsSync(join(dir, FILES.scaler))) this.scaler.loadStateDict(readJsonObject(join(dir, FILES.scaler), FILES.scaler) as never);
   }
 
-  /** Saves the model (and tokenizer) to outputDir or dir, as HF's save_model. */
+  #loadRngState(dir: string): void {
+    const file = join(dir, FILES.rng);
+    if (!existsSync(file)) {
+      this.#print(`Didn't find an RNG file in ${dir}: dropout and shuffling will not repeat the interrupted run exactly.`);
+      return;
+    }
+    const rng = torch.loadFile(file);
+    for (const [device, s] of rng) if (device === "cpu" || torch.cuda.isAvailable()) torch.setRngState(s, device);
+    torch.dispose(rng);
+  }
+
+  /** Saves the model (and tokenizer) to outputDir or dir, as HF's save_model; says so when the weights are not finite. */
   saveModel(dir = this.args.outputDir): void {
+    const bad = this.#nonFiniteParameter();
+    if (bad) this.#print(`warning: saving a model with non-finite weights to ${dir} (${bad} holds nan/inf): training has diverged, and this model will not give useful predictions.`);
     this.model.savePretrained(dir);
     this.processingClass?.savePretrained(dir);
   }
+
+  /** Whether every weight is finite (a diverged run's are not). */
+  weightsAreFinite(): boolean {
+    return this.#nonFiniteParameter() === null;
+  }
 }
 
+/** HF's metrics_format: runtimes as h:mm:ss.cc, total_flos in GF, floats rounded to 4 digits. */
+function formatMetric(key: string, v: number): string {
+  if (key.includes("_runtime")) {
+    const s = Math.trunc(v);
+    const cs = Math.trunc(Math.abs(v - s) * 100);
+    return `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}.${String(cs).padStart(2, "0")}`;
+  }
+  if (key === "total_flos") return `${Math.floor(v / 2 ** 30)}GF`;
+  if (Number.isInteger(v) && key !== "epoch" && !key.endsWith("loss")) return String(v);
+  return pyFloat(round(v, 4));
+}
+
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+}
 
 /** Concatenates along dim 0, padding dim 1 with padIndex when lengths differ (HF's nested_concat). */
 function concatPadded(ts: Tensor[], padIndex: number): Tensor {

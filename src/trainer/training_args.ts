@@ -61,6 +61,8 @@ export interface TrainingArgumentsInit {
   resumeFromCheckpoint?: string | boolean | null;
   predictionLossOnly?: boolean;
   includeNumInputTokensSeen?: boolean;
+  /** Restore stateful callbacks (EarlyStoppingCallback's patience) from the checkpoint on resume (HF's default: false). */
+  restoreCallbackStatesFromCheckpoint?: boolean;
   /** Threads for ATen and OpenBLAS on CPU (see torch.configureThreads); null: measured defaults. */
   torchThreads?: number | null;
   blasThreads?: number | null;
@@ -121,6 +123,7 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   resumeFromCheckpoint: null,
   predictionLossOnly: false,
   includeNumInputTokensSeen: false,
+  restoreCallbackStatesFromCheckpoint: false,
   torchThreads: null,
   blasThreads: null,
 };
@@ -188,6 +191,7 @@ export class TrainingArguments {
   readonly resumeFromCheckpoint!: string | boolean | null;
   readonly predictionLossOnly!: boolean;
   readonly includeNumInputTokensSeen!: boolean;
+  readonly restoreCallbackStatesFromCheckpoint!: boolean;
   readonly torchThreads!: number | null;
   readonly blasThreads!: number | null;
 
