@@ -142,3 +142,41 @@ test("Ctrl-C during a long evaluation stops within a batch; a second Ctrl-C stop
   assert.equal(twice.code, 130, twice.stderr);
   assert.match(twice.stderr, /Interrupted again: stopping now\./);
 });
+test("boolean flags read as HF's string_to_bool; num_labels from the label values; divergence and a used output dir fail clearly", { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-cli-flags-"));
+  const base = (outDir: string, data: string) => ["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", data, "--output-dir", outDir, "--per-device-train-batch-size", "8", "--disable-tqdm"];
+  const data = toyCsv(dir, 32);
+  const bad = run([...base(join(dir, "x"), data), "--bf16", "maybe"]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--bf16: truthy value expected: got 'maybe' but expected one of yes\/no, true\/false, t\/f, y\/n, 1\/0 \(case insensitive\)/);
+
+  const outDir = join(dir, "off");
+  const off = run([...base(outDir, data), "--bf16", "False", "--save-only-model", "NO", "--max-steps", "2", "--save-steps", "2"]);
+  assert.equal(off.status, 0, off.stderr);
+  const targs = JSON.parse(readFileSync(join(outDir, "checkpoint-2", "training_args.json"), "utf8"));
+  assert.deepEqual([targs.bf16, targs.save_only_model], [false, false]);
+  assert.ok(existsSync(join(outDir, "checkpoint-2", "optimizer.safetensors")), "--save-only-model NO keeps the optimizer state");
+  const again = run([...base(outDir, data), "--max-steps", "2"]);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /finetune: Output directory \(.*off\) already holds 1 checkpoint \(checkpoint-2\) and a saved model \(model\.safetensors, config\.json\) of an earlier run/);
+  assert.equal(run([...base(outDir, data), "--max-steps", "2", "--overwrite-output-dir"]).status, 0, "--overwrite-output-dir trains over it");
+
+  // Labels 0 and 2 (no 1): a head of 3 labels, not of 2 (the count of distinct values).
+  const gaps = join(dir, "gaps.csv");
+  writeFileSync(gaps, readFileSync(data, "utf8").replace(/,1\n/g, ",2\n"));
+  const g = run([...base(join(dir, "gaps"), gaps), "--max-steps", "1", "--save-strategy", "no", "--ignore-mismatched-sizes"]);
+  assert.equal(g.status, 0, g.stderr);
+  assert.deepEqual(Object.keys(JSON.parse(readFileSync(join(dir, "gaps", "config.json"), "utf8")).id2label), ["0", "1", "2"]);
+  const inf = join(dir, "inf.csv");
+  writeFileSync(inf, readFileSync(data, "utf8").replace(/,1\n/, ",inf\n"));
+  const i = run([...base(join(dir, "inf"), inf), "--max-steps", "1"]);
+  assert.equal(i.status, 1);
+  assert.match(i.stderr, /finetune: label column 'label' holds inf at row 0/);
+
+  // A diverged run: exit 1, and the nan weights are not written as the final model.
+  const d = run([...base(join(dir, "div"), data), "--max-steps", "4", "--learning-rate", "1e30", "--max-grad-norm", "0", "--save-strategy", "no"]);
+  assert.equal(d.status, 1, d.stderr);
+  assert.match(d.stderr, /warning: the training loss is nan at step \d+/);
+  assert.match(d.stderr, /finetune: training diverged: the weights hold nan\/inf after step 4, so no final model was written/);
+  assert.ok(!existsSync(join(dir, "div", "model.safetensors")));
+});

@@ -227,13 +227,14 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
   const train = dataOptions(prog.command("train").description("fine-tune a model and save it to --output-dir"))
     .requiredOption("--model <name|path>", "checkpoint to start from (hub name or folder)")
     .option("--tokenizer <name|path>", "tokenizer, if not the model's")
-    .option("--num-labels <n>", "labels of the classification head (default: from the data)", Number)
+    .option("--num-labels <n>", "labels of the classification head (default: the ClassLabel's names, else the largest label + 1)", Number)
+    .option("--ignore-mismatched-sizes", "load a checkpoint whose classifier has another number of labels (a new head is initialized)")
     .option("--metric <name>", "metric for evaluation (default: glue's for --dataset glue, else accuracy)");
   trainingFlags(train).action(async (opts: Record<string, unknown>) => {
-    const o = opts as unknown as DataOptions & { model: string; tokenizer?: string; numLabels?: number; metric?: string; dataset?: string; datasetConfig?: string };
+    const o = opts as unknown as DataOptions & { model: string; tokenizer?: string; numLabels?: number; ignoreMismatchedSizes?: boolean; metric?: string; dataset?: string; datasetConfig?: string };
     const { tokenizer, tokenized } = await prepare(o);
     const trainSet = splitOf(tokenized, "train");
-    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn) })) as PreTrainedModel;
+    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn), ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false })) as PreTrainedModel;
     const args = trainingArgs(opts);
     const evalSet = tokenized.splits.includes("validation") ? tokenized.get("validation") : undefined;
     const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer, computeMetrics: evalSet ? await metricsFor(o) : undefined });

@@ -11,7 +11,11 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
     writeFileSync(tmp, content);
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* the folder itself is the problem (missing, not a folder): nothing was written */
+    }
     // Node's ENOSPC/EACCES messages name the syscall, not always the file: say which file.
     const err = e as NodeJS.ErrnoException;
     throw Object.assign(new Error(`cannot write ${path}: ${err.code === "ENOSPC" ? "no space left on device" : err.message}`), { code: err.code });

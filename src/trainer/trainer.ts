@@ -330,9 +330,12 @@ export class Trainer {
     const checkpoint = resume === true ? this.#latestCheckpoint() : resume === false || resume === null ? null : resume;
     if (resume === true && !checkpoint) throw new Error(`No valid checkpoint found in output directory (${args.outputDir})`);
     if (checkpoint && !existsSync(join(checkpoint, FILES.state))) throw new Error(`Can't find a valid checkpoint at ${checkpoint}`);
-    this.#prepareOutputDir(checkpoint !== null);
+    const dir = args.outputDir;
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`output_dir ${dir} exists and is not a directory`);
+    mkdirSync(dir, { recursive: true });
     const lock = this.#lockOutputDir();
     try {
+      if (!checkpoint) this.#refuseEarlierRun();
       if (this.modelInit) {
         torch.manualSeed(args.seed);
         this.model = await this.modelInit();
@@ -346,27 +349,23 @@ export class Trainer {
     }
   }
 
-  /** The output dir exists as a folder, and holds no earlier run's work unless that is meant. */
-  #prepareOutputDir(resuming: boolean): void {
+  /** A run from scratch does not write over an earlier run's checkpoints or model unless overwriteOutputDir says so. */
+  #refuseEarlierRun(): void {
     const dir = this.args.outputDir;
-    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`output_dir ${dir} exists and is not a directory`);
-    if (existsSync(dir) && !resuming) {
-      const checkpoints = readdirSync(dir).filter((d) => CHECKPOINT.test(d));
-      const model = MODEL_FILES.filter((f) => existsSync(join(dir, f)));
-      if (checkpoints.length || model.length) {
-        if (!this.args.overwriteOutputDir) {
-          const what = [checkpoints.length ? `${checkpoints.length} checkpoint${checkpoints.length > 1 ? "s" : ""} (${checkpoints.sort().slice(0, 3).join(", ")}${checkpoints.length > 3 ? ", …" : ""})` : "", model.length ? `a saved model (${model.join(", ")})` : ""].filter(Boolean).join(" and ");
-          throw new Error(
-            `Output directory (${dir}) already holds ${what} of an earlier run. Resume it with resumeFromCheckpoint: true (--resume-from-checkpoint true), ` +
-              `train from scratch over it with overwriteOutputDir: true (--overwrite-output-dir), or choose another outputDir.`,
-          );
-        }
-        // A run from scratch must not mix its checkpoints with the old run's (resume would pick those).
-        for (const c of checkpoints) rmSync(join(dir, c), { recursive: true, force: true });
-        if (checkpoints.length) this.#print(`overwrite_output_dir: removed ${checkpoints.length} checkpoint(s) of the earlier run in ${dir}`);
-      }
+    const checkpoints = readdirSync(dir).filter((d) => CHECKPOINT.test(d)).sort();
+    const model = MODEL_FILES.filter((f) => existsSync(join(dir, f)));
+    if (!checkpoints.length && !model.length) return;
+    if (!this.args.overwriteOutputDir) {
+      const listed = `${checkpoints.slice(0, 3).join(", ")}${checkpoints.length > 3 ? ", …" : ""}`;
+      const what = [checkpoints.length ? `${checkpoints.length} checkpoint${checkpoints.length > 1 ? "s" : ""} (${listed})` : "", model.length ? `a saved model (${model.join(", ")})` : ""].filter(Boolean).join(" and ");
+      throw new Error(
+        `Output directory (${dir}) already holds ${what} of an earlier run. Resume it with resumeFromCheckpoint: true (--resume-from-checkpoint true), ` +
+          `train from scratch over it with overwriteOutputDir: true (--overwrite-output-dir), or choose another outputDir.`,
+      );
     }
-    mkdirSync(dir, { recursive: true });
+    // A run from scratch must not mix its checkpoints with the old run's (resume would pick those).
+    for (const c of checkpoints) rmSync(join(dir, c), { recursive: true, force: true });
+    if (checkpoints.length) this.#print(`overwrite_output_dir: removed ${checkpoints.length} checkpoint(s) of the earlier run in ${dir}`);
   }
 
   #lockOutputDir(): FileLock {

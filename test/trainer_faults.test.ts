@@ -1,0 +1,188 @@
+// The Trainer under faults and misuse: a finished run resumed, two runs in one output dir, a dead
+// run's lock, callback subclasses, divergence, damaged checkpoints, and messages that name the thing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import * as torch from "../src/torch/index.js";
+import { Dataset } from "../src/datasets/index.js";
+import { Trainer, TrainerCallback, TrainerControl, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
+import { writeFileAtomic } from "../src/hub/index.js";
+import { out, padCollator, quiet, tinyModel, toyDataset } from "./trainer_helpers.js";
+
+/** Runs fn with stderr captured; returns what it printed and fn's result. */
+async function captured<T>(fn: () => Promise<T>): Promise<{ text: string; result: T }> {
+  const write = process.stderr.write.bind(process.stderr);
+  const warn = console.warn;
+  const lines: string[] = [];
+  process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof process.stderr.write;
+  console.warn = (m: unknown) => void lines.push(String(m) + "\n");
+  try {
+    const result = await fn();
+    return { text: lines.join(""), result };
+  } finally {
+    process.stderr.write = write;
+    console.warn = warn;
+  }
+}
+
+
+test("resuming a finished run trains nothing and says so", async () => {
+  const ds = toyDataset(24, 1);
+  const dir = out();
+  const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 6, saveSteps: 3, learningRate: 1e-2, ...quiet });
+  await captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train());
+  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-3", "checkpoint-6"]);
+  const saved = torch.loadFile(join(dir, "checkpoint-6", "model.safetensors"));
+  for (let rerun = 0; rerun < 2; rerun++) {
+    const t = new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator });
+    const { text, result } = await captured(() => t.train({ resumeFromCheckpoint: true }));
+    assert.equal(result.globalStep, 6, "global_step stays at max_steps");
+    assert.match(text, /checkpoint-6 already finished training \(global step 6 of 6\): nothing to train/);
+    for (const [n, p] of t.model.namedParameters()) assert.ok(p.equal(saved.get(n)!), `${n} unchanged`);
+  }
+  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-3", "checkpoint-6"], "no new checkpoint");
+  torch.dispose(saved);
+});
+
+test("two runs in one output dir: the second is refused while the first holds the dir; a dead run's lock is taken over", async () => {
+  const ds = toyDataset(64, 2);
+  const dir = out();
+  const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 40, saveSteps: 5, ...quiet });
+  const first = new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator });
+  const second = new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator });
+  const { result } = await captured(async () => {
+    const a = first.train();
+    // The first run is under way (it yields between steps); the second must not write into its dir.
+    await new Promise((r) => setTimeout(r, 30));
+    const b = await second.train().then(() => null, (e: Error) => e);
+    return { a: await a, b };
+  });
+  assert.match(result.b!.message, new RegExp(`Another training run is using the output dir ${dir}: .*\\.finetune-ts\\.lock is already held by this process`));
+  assert.equal(result.a.globalStep, 40);
+  assert.ok(!existsSync(join(dir, ".finetune-ts.lock")), "released at the end");
+  assert.ok(!readdirSync(dir).some((d) => d.startsWith("tmp-")), "no temporary folder left");
+
+  // A lock held by a live process of another program: refused, naming the pid and host.
+  const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 20000)"]);
+  const dir2 = out();
+  writeFileSync(join(dir2, ".finetune-ts.lock"), JSON.stringify({ pid: sleeper.pid, host: hostname(), since: "2026-01-01T00:00:00Z" }));
+  const t2 = new Trainer({ model: tinyModel(), args: args.with({ outputDir: dir2 }), trainDataset: ds, dataCollator: padCollator });
+  try {
+    await assert.rejects(t2.train(), new RegExp(`held by process ${sleeper.pid} on ${hostname()} \\(since 2026-01-01T00:00:00Z\\)`));
+  } finally {
+    sleeper.kill();
+  }
+  await new Promise((r) => sleeper.on("exit", r));
+  // Now that process is gone (as after kill -9): its lock is taken over with a warning.
+  const { text, result: r2 } = await captured(() => new Trainer({ model: tinyModel(), args: args.with({ outputDir: dir2, maxSteps: 4 }), trainDataset: ds, dataCollator: padCollator }).train());
+  assert.equal(r2.globalStep, 4);
+  assert.match(text, new RegExp(`warning: taking over the lock .*\\.finetune-ts\\.lock left by process ${sleeper.pid} on ${hostname()}, which is no longer running`));
+});
+
+test("callback subclasses: methods are called, in order after the flow callback, and a returned control steers", async () => {
+  const ds = toyDataset(32, 3);
+  const seen: string[] = [];
+  class Recorder extends TrainerCallback {
+    override onTrainBegin() {
+      seen.push("train_begin");
+    }
+    override onEpochBegin(_a: TrainingArguments, state: TrainerState) {
+      seen.push(`epoch_begin:${state.epoch}`);
+    }
+    override onStepEnd(_a: TrainingArguments, state: TrainerState, control: TrainerControl) {
+      // DefaultFlowCallback ran first: at the logging step it has already asked for a log.
+      seen.push(`step:${state.global_step}:${control.shouldLog}`);
+    }
+    override onLog(_a: TrainingArguments, _s: TrainerState, _c: TrainerControl, extra: { logs?: Record<string, number> }) {
+      if (extra.logs && "loss" in extra.logs) seen.push(`log:${extra.logs.step}`);
+    }
+    override onSave(_a: TrainingArguments, state: TrainerState) {
+      seen.push(`save:${state.global_step}`);
+    }
+  }
+  class Stopper extends TrainerCallback {
+    override onStepEnd(_a: TrainingArguments, state: TrainerState, control: TrainerControl): TrainerControl {
+      const c = new TrainerControl();
+      Object.assign(c, control);
+      if (state.global_step === 3) c.shouldTrainingStop = true;
+      return c;
+    }
+  }
+  const args = new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: 4, numTrainEpochs: 2, loggingSteps: 2, saveSteps: 3, ...quiet });
+  const t = new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator, callbacks: [new Recorder(), Stopper] });
+  assert.deepEqual(t.callbacks.map((c) => c.constructor.name), ["DefaultFlowCallback", "Recorder", "Stopper"]);
+  const { result } = await captured(() => t.train());
+  assert.equal(result.globalStep, 3, "the returned control stopped training");
+  assert.deepEqual(seen, ["train_begin", "epoch_begin:0", "step:1:false", "step:2:true", "log:2", "step:3:false", "save:3"]);
+  // addCallback / popCallback / removeCallback, by instance or class.
+  const popped = t.popCallback(Stopper);
+  assert.ok(popped instanceof Stopper);
+  t.removeCallback(t.callbacks[1]);
+  t.addCallback(Stopper);
+  assert.deepEqual(t.callbacks.map((c) => c.constructor.name), ["DefaultFlowCallback", "Stopper"]);
+});
+
+test("divergence: a warning at the first nan loss, and no model with nan weights saved without saying so", async () => {
+  const ds = toyDataset(32, 4);
+  const dir = out();
+  const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 8, saveSteps: 8, learningRate: 1e30, maxGradNorm: 0, loggingSteps: 1, ...quiet });
+  const t = new Trainer({ model: tinyModel(0), args, trainDataset: ds, dataCollator: padCollator });
+  const { text } = await captured(() => t.train());
+  const warnings = text.match(/warning: the training loss is (nan|inf|-inf) at step \d+ \(epoch [\d.]+\): training is diverging/g) ?? [];
+  assert.equal(warnings.length, 1, text);
+  assert.match(text, /warning: saving checkpoint-8 with non-finite weights \([\w.]+ holds nan\/inf\)/);
+  assert.equal(t.weightsAreFinite(), false);
+  const saving = await captured(async () => t.saveModel(join(dir, "final")));
+  assert.match(saving.text, /warning: saving a model with non-finite weights to .*final/);
+});
+
+test("damaged checkpoints and bad inputs fail with messages that name the thing", async () => {
+  const ds = toyDataset(24, 5);
+  const dir = out();
+  const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 4, saveSteps: 2, ...quiet });
+  await captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train());
+  const ckpt = join(dir, "checkpoint-2");
+  const resume = () => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: ckpt });
+
+  const state = readFileSync(join(ckpt, "trainer_state.json"), "utf8");
+  writeFileSync(join(ckpt, "trainer_state.json"), state.slice(0, 40));
+  await assert.rejects(resume(), new RegExp(`trainer_state.json: ${ckpt.replace(/[/.]/g, "\\$&")}/trainer_state.json is not valid JSON`));
+  writeFileSync(join(ckpt, "trainer_state.json"), state);
+
+  const scheduler = readFileSync(join(ckpt, "scheduler.json"));
+  rmSync(join(ckpt, "scheduler.json"));
+  await assert.rejects(resume(), /checkpoint-2 is missing scheduler.json: cannot resume the learning-rate schedule/);
+  rmSync(join(ckpt, "optimizer.safetensors"));
+  const { text, result } = await captured(() => resume());
+  assert.equal(result.globalStep, 4);
+  assert.match(text, /warning: .*checkpoint-2 holds no optimizer or scheduler state \(saved with saveOnlyModel\?\): AdamW's moments restart from zero/);
+  writeFileSync(join(ckpt, "scheduler.json"), scheduler);
+
+  // An output dir that is a file fails before any step.
+  const file = join(out(), "a-file");
+  writeFileSync(file, "x");
+  let steps = 0;
+  const counter = new (class extends TrainerCallback {
+    override onStepEnd() {
+      steps++;
+    }
+  })();
+  await assert.rejects(new Trainer({ model: tinyModel(), args: args.with({ outputDir: file }), trainDataset: ds, dataCollator: padCollator, callbacks: [counter] }).train(), new RegExp(`output_dir ${file} exists and is not a directory`));
+  assert.equal(steps, 0);
+
+  // A write that fails names the file it was writing.
+  assert.throws(() => writeFileAtomic(join(file, "x.json"), "{}"), new RegExp(`cannot write ${file}/x.json: ENOTDIR`));
+
+  // evalStrategy without an eval dataset: HF's error, at construction.
+  assert.throws(() => new Trainer({ model: tinyModel(), args: args.with({ evalStrategy: "epoch" }), trainDataset: ds }), /You have set `args.eval_strategy` to epoch but you didn't pass an `eval_dataset` to `Trainer`/);
+
+  // Labels the head cannot take: the column, the value and num_labels.
+  const withLabels = (labels: unknown[]) => Dataset.fromDict({ input_ids: labels.map(() => [1, 5, 2]), attention_mask: labels.map(() => [1, 1, 1]), label: labels });
+  const trainOn = (d: Dataset) => new Trainer({ model: tinyModel(), args: args.with({ outputDir: out() }), trainDataset: d, dataCollator: padCollator }).train();
+  await assert.rejects(trainOn(withLabels([0, 1, 2, 1])), /train dataset: column 'label' holds 2 at row 2, but the model has num_labels=2, so labels must be integers 0\.\.1/);
+  await assert.rejects(trainOn(withLabels([0, 1, NaN, 1])), /column 'label' holds nan at row 2/);
+  await assert.rejects(trainOn(withLabels([0, 1, 0.5, 1])), /column 'label' holds 0\.5 at row 2/);
+});
