@@ -213,6 +213,10 @@ test("csv/tsv read as pandas reads them: blank lines skipped, NA cells null, int
   assert.deepEqual(((await loadDataset("csv", { dataFiles: join(dir, "t.tsv"), split: "train", quoting: false, cacheDir: dir })) as Dataset).toDict(), { a: ['"x', "z"], b: ["y", "1"] });
   writeFileSync(join(dir, "empty.csv"), "\n\n");
   await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "empty.csv"), cacheDir: dir }), /empty\.csv is empty: no columns to parse/);
+  writeFileSync(join(dir, "empty.jsonl"), "\n");
+  await assert.rejects(loadDataset("json", { dataFiles: join(dir, "empty.jsonl"), cacheDir: dir }), /empty\.jsonl is empty: no JSON to read/);
+  writeFileSync(join(dir, "empty.parquet"), "");
+  await assert.rejects(loadDataset("parquet", { dataFiles: join(dir, "empty.parquet"), cacheDir: dir }), /empty\.parquet is empty \(0 bytes\)/);
 });
 
 test("a hub dataset is downloaded into the cache (README configs, and refs/convert/parquet), then loads offline", async () => {

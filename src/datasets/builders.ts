@@ -1,6 +1,6 @@
 // The packaged builders: csv (any delimiter, quoting on or off), json/jsonl, parquet, arrow, text.
 // Each reads one file into columns; load.ts concatenates files and applies features.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import * as arrow from "apache-arrow";
 import { readArrowFile } from "./arrow_io.js";
@@ -119,6 +119,7 @@ export function readCsv(file: string, o: CsvOptions = {}): Columns {
 
 export function readJson(file: string, o: { field?: string } = {}): Columns {
   const text = readFileSync(file, "utf8");
+  if (text.trim() === "") throw new Error(`${file} is empty: no JSON to read`);
   let data: unknown;
   let lines = /\.jsonl$/i.test(file);
   if (!lines) {
@@ -168,6 +169,7 @@ export function readText(file: string): Columns {
 }
 
 export async function readParquet(file: string): Promise<Columns> {
+  if (statSync(file).size === 0) throw new Error(`${file} is empty (0 bytes): not a parquet file`);
   let buf;
   let rows: Record<string, unknown>[];
   let features: Features | null = null;
