@@ -203,3 +203,32 @@ test("boolean flags read as HF's string_to_bool; num_labels from the label value
   assert.match(d.stderr, /finetune: training diverged: the weights hold nan\/inf after step 4, so no final model was written/);
   assert.ok(!existsSync(join(dir, "div", "model.safetensors")));
 });
+
+test("the map cache tells runs apart: another --tokenizer or --text-columns never gets the first run's ids", { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-cli-cache-runs-"));
+  const data = toyCsv(dir, 24);
+  const cacheEnv = { HF_DATASETS_CACHE: join(dir, "datasets-cache") };
+  const cacheFiles = () => {
+    const found: string[] = [];
+    const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : /^cache-[0-9a-f]{16}\.arrow$/.test(e.name) && found.push(e.name)));
+    walk(cacheEnv.HF_DATASETS_CACHE);
+    return new Set(found);
+  };
+  const train = (name: string, extra: string[]) => {
+    const r = run(["train", "--model", tiny, "--train-file", data, "--output-dir", join(dir, name), "--max-steps", "1", "--save-strategy", "no", "--disable-tqdm", ...extra], cacheEnv);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /differs from what fn computes/);
+  };
+  train("cased", ["--tokenizer", tokenizer]);
+  const afterCased = cacheFiles();
+  assert.equal(afterCased.size, 1);
+  train("uncased", ["--tokenizer", join(shared, "models", "bert-base-uncased")]);
+  const afterUncased = cacheFiles();
+  assert.equal(afterUncased.size, 2, "the other tokenizer made its own cache file");
+  train("cased-again", ["--tokenizer", tokenizer]);
+  assert.deepEqual(cacheFiles(), afterUncased, "the first tokenizer found its cache again");
+  train("swapped", ["--tokenizer", tokenizer, "--text-columns", "sentence2,sentence1"]);
+  assert.equal(cacheFiles().size, 3, "other text columns made their own cache file");
+  train("one-column", ["--tokenizer", tokenizer, "--text-columns", "sentence1"]);
+  assert.equal(cacheFiles().size, 4);
+});

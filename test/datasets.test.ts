@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { ClassLabel, Dataset, DatasetDict, Sequence, Value, loadDataset, loadFromDisk } from "../src/datasets/index.js";
 import * as torch from "../src/torch/index.js";
+import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { repoRoot } from "./helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
@@ -132,24 +133,73 @@ test("map's cache: an identical map is served from the cache file, a changed fn 
       calls++;
       return { n: (b as { sentence1: string[] }).sentence1.map((s) => s.length) };
     };
-    const first = await raw.map(fn, { batched: true });
-    assert.equal(calls, 1);
-    const second = await raw.map(fn, { batched: true });
-    assert.equal(calls, 1, "served from the cache: fn not called");
+    // 408 rows in batches of 100: 5 calls. A cache hit recomputes the first batch only, to check it.
+    const o = { batched: true, batchSize: 100 };
+    const first = await raw.map(fn, o);
+    assert.equal(calls, 5);
+    const second = await raw.map(fn, o);
+    assert.equal(calls, 6, "served from the cache: fn called on the first batch only");
     assert.deepEqual(second.column("n"), first.column("n"));
     assert.equal(second.fingerprint, first.fingerprint);
-    const changed = await raw.map((b: unknown) => { calls++; return { n: (b as { sentence1: string[] }).sentence1.map((s) => s.length + 1) }; }, { batched: true });
-    assert.equal(calls, 2, "a changed function recomputes");
+    const changed = await raw.map((b: unknown) => { calls++; return { n: (b as { sentence1: string[] }).sentence1.map((s) => s.length + 1) }; }, o);
+    assert.equal(calls, 11, "a changed function recomputes");
     assert.equal(changed.column("n")[0], (first.column("n")[0] as number) + 1);
-    await raw.map(fn, { batched: true, batchSize: 100 });
-    assert.equal(calls, 7, "a changed option recomputes (5 batches of 100)");
-    await raw.map(fn, { batched: true, loadFromCacheFile: false });
-    assert.equal(calls, 8);
+    await raw.map(fn, { batched: true, batchSize: 200 });
+    assert.equal(calls, 14, "a changed option recomputes (3 batches of 200)");
+    await raw.map(fn, { ...o, loadFromCacheFile: false });
+    assert.equal(calls, 19);
+    // A dependency the source does not show (a captured variable): the first batch differs from the
+    // cache, so the map runs again instead of returning the stale result.
+    let offset = 0;
+    const captured = (b: unknown) => ({ n: (b as { sentence1: string[] }).sentence1.map((s) => s.length + offset) });
+    assert.equal((await raw.map(captured, o)).column("n")[0], first.column("n")[0]);
+    offset = 10;
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: unknown) => void warnings.push(String(m));
+    try {
+      assert.equal((await raw.map(captured, o)).column("n")[0], (first.column("n")[0] as number) + 10, "not the stale cached result");
+    } finally {
+      console.warn = warn;
+    }
+    assert.match(warnings.join("\n"), /differs from what fn computes now for the first rows: fn depends on something its source and the tokenizers it calls do not show/);
     const files: string[] = [];
     const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : files.push(e.name)));
     walk(cache);
     assert.ok(files.filter((f) => /^cache-[0-9a-f]{16}\.arrow$/.test(f)).length >= 3);
     assert.deepEqual(files.filter((f) => f.includes(".tmp-")), [], "cache files appear atomically");
+  });
+});
+
+test("map's cache and tokenizers: the course's tokenize_function with bert-base-cased, then uncased, gives each its own ids", { skip: noShared }, async () => {
+  await withHfCache(async () => {
+    const raw = (await loadDataset("glue", "mrpc", { split: "validation" })) as Dataset;
+    const cased = await AutoTokenizer.fromPretrained(join(shared, "models", "bert-base-cased"));
+    const uncased = await AutoTokenizer.fromPretrained(join(shared, "models", "bert-base-uncased"));
+    // The course's function, made twice: the same source text, a different tokenizer inside.
+    const tokenizeFunction = (tokenizer: typeof cased) => (example: Record<string, string[]>) => tokenizer(example.sentence1, example.sentence2, { truncation: true });
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: unknown) => void warnings.push(String(m));
+    try {
+      const a = await raw.map(tokenizeFunction(cased) as never, { batched: true });
+      const b = await raw.map(tokenizeFunction(uncased) as never, { batched: true });
+      const a2 = await raw.map(tokenizeFunction(cased) as never, { batched: true });
+      const direct = (t: typeof cased) => t(raw.column("sentence1") as string[], raw.column("sentence2") as string[], { truncation: true }).input_ids;
+      assert.deepEqual(b.column("input_ids"), direct(uncased), "uncased ids, not the cased cache");
+      assert.deepEqual(a.column("input_ids"), direct(cased));
+      assert.notDeepEqual(a.column("input_ids"), b.column("input_ids"));
+      assert.notEqual(a.fingerprint, b.fingerprint, "the tokenizer's content hash is part of the fingerprint");
+      assert.equal(a2.fingerprint, a.fingerprint, "the same tokenizer finds its cache again");
+      // A setting changed after loading is part of the tokenizer's hash too.
+      cased.truncationSide = "left";
+      const left = await raw.map(tokenizeFunction(cased) as never, { batched: true });
+      assert.notEqual(left.fingerprint, a.fingerprint);
+      cased.truncationSide = "right";
+    } finally {
+      console.warn = warn;
+    }
+    assert.deepEqual(warnings, [], "told apart by the fingerprint, not by the first-batch check");
   });
 });
 

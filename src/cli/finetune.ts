@@ -185,11 +185,17 @@ async function prepare(o: DataOptions & { model: string; tokenizer?: string }) {
   const raw = await loadData(o);
   const tokenizer = await AutoTokenizer.fromPretrained(o.tokenizer ?? o.model);
   const [a, b] = o.textColumns.split(",");
+  for (const split of raw.splits) {
+    for (const c of [a, b].filter(Boolean)) {
+      const columns = raw.get(split).columnNames;
+      if (!columns.includes(c)) throw new Error(`text column '${c}' is not in the dataset (columns: ${columns.join(", ")})`);
+    }
+  }
+  // The text columns are the map's input columns, so they are part of its cache key (with the tokenizer's hash).
   const tokenized = await raw.map((ex) => {
     const e = ex as Record<string, string[]>;
-    if (!e[a]) throw new Error(`text column '${a}' is not in the dataset (columns: ${Object.keys(e).join(", ")})`);
     return tokenizer(e[a], b ? e[b] : null, { truncation: true });
-  }, { batched: true });
+  }, { batched: true, inputColumns: [a, b].filter(Boolean) });
   const renamed = o.labelColumn !== "label" ? tokenized.renameColumn(o.labelColumn, "label") : tokenized;
   return { raw, tokenizer, tokenized: renamed };
 }

@@ -9,6 +9,7 @@ import { ClassLabel, Sequence, Value, arrowType, featureEquals, featureToJson, f
 import { fromVector, toVector } from "./columns.js";
 import { readArrowFile, writeArrowFile } from "./arrow_io.js";
 import { hashOf, permutation } from "./fingerprint.js";
+import { recordDependencies } from "../util/dependencies.js";
 import { progressBar } from "./progress.js";
 import { writeFileAtomic } from "../hub/index.js";
 
@@ -240,7 +241,11 @@ export class Dataset {
   /**
    * Applies fn to every row (or to batches of columns with batched: true) and adds or replaces the
    * columns it returns. With a cache directory (datasets loaded from files or the hub), the result
-   * is written to cache-{fingerprint}.arrow and an identical map later loads it instead of running.
+   * is written to cache-{fingerprint}.arrow, and a later map loads it instead of running only when it
+   * is the same computation: the same input (fingerprint), fn source and options, the same
+   * tokenizers called (their content hashes, recorded while fn runs on the first batch), and the
+   * same first batch of output (fn recomputed there; a difference means fn depends on something
+   * else, such as a captured variable, and the whole map runs again).
    */
   async map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<Dataset> {
     if (typeof fn !== "function") throw new TypeError("map(): fn must be a function");
@@ -249,25 +254,16 @@ export class Dataset {
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new RangeError(`map(): batchSize must be a positive integer, got ${batchSize}`);
     const remove = o.removeColumns === undefined ? [] : Array.isArray(o.removeColumns) ? o.removeColumns : [o.removeColumns];
     for (const c of [...remove, ...(o.inputColumns ?? [])]) this.#column(c);
-    const fingerprint =
-      o.newFingerprint ??
-      hashOf(this.fingerprint, "map", fn.toString(), { batched, batchSize, remove, withIndices: o.withIndices ?? false, inputColumns: o.inputColumns ?? null, features: o.features ? featuresToJson(o.features) : null });
-    const cacheFile = o.cacheFileName ?? (this.cacheDir ? join(this.cacheDir, `cache-${fingerprint}.arrow`) : null);
-    if (cacheFile && (o.loadFromCacheFile ?? true) && existsSync(cacheFile)) {
-      const { table, features } = readArrowFile(cacheFile);
-      if (process.env.FINETUNE_VERBOSE) console.error(`Loading cached processed dataset at ${cacheFile}`);
-      return new Dataset(table, features, { fingerprint, cacheDir: this.cacheDir, split: this.split });
-    }
-
+    const base = hashOf(this.fingerprint, "map", fn.toString(), { batched, batchSize, remove, withIndices: o.withIndices ?? false, inputColumns: o.inputColumns ?? null, features: o.features ? featuresToJson(o.features) : null });
     const inputs = o.inputColumns ?? this.columnNames;
     const kept = this.columnNames.filter((c) => !remove.includes(c));
     const n = this.numRows;
-    const bar = progressBar(o.desc ?? "Map", n, "examples", o.disableProgressBar);
+    const deps = new Set<string>();
     let outFeatures: Features | null = null;
-    const batches: arrow.RecordBatch[] = [];
-    try {
-      for (let s = 0; s < n; s += batchSize) {
-        const e = Math.min(n, s + batchSize);
+
+    /** fn over rows [s, e): the output columns (kept input columns with the produced ones). */
+    const compute = (s: number, e: number): Promise<{ columns: Batch; produced: Set<string> }> =>
+      recordDependencies(deps, async () => {
         const inBatch = this.batch(s, e);
         const fnInput = Object.fromEntries(inputs.map((c) => [c, inBatch[c]]));
         let produced: Batch;
@@ -291,36 +287,66 @@ export class Dataset {
         const rowsOut = Object.values(produced)[0]?.length ?? e - s;
         const columns: Batch = {};
         if (rowsOut === e - s) for (const c of kept) if (!(c in produced)) columns[c] = inBatch[c];
-        Object.assign(columns, produced);
-        if (!outFeatures) {
-          outFeatures = {};
-          for (const [c, values] of Object.entries(columns)) {
-            outFeatures[c] = o.features?.[c] ?? (c in produced ? inferFeature(values, c) : this.features[c]);
-          }
-        }
-        const vectors: Record<string, arrow.Vector> = {};
-        for (const [c, f] of Object.entries(outFeatures)) {
-          if (!(c in columns)) throw new Error(`map(): the batch at row ${s} lacks column '${c}' that the first batch returned`);
-          vectors[c] = toVector(columns[c], f, c);
-        }
-        batches.push(...new arrow.Table(vectors).batches);
+        return { columns: Object.assign(columns, produced), produced: new Set(Object.keys(produced)) };
+      });
+
+    /** The output columns as Arrow; the first call fixes the output features. */
+    const toTable = ({ columns, produced }: { columns: Batch; produced: Set<string> }, s: number): arrow.Table => {
+      if (!outFeatures) {
+        outFeatures = {};
+        for (const c of Object.keys(columns)) outFeatures[c] = o.features?.[c] ?? (produced.has(c) ? inferFeature(columns[c], c) : this.features[c]);
+      }
+      const vectors: Record<string, arrow.Vector> = {};
+      for (const [c, f] of Object.entries(outFeatures)) {
+        if (!(c in columns)) throw new Error(`map(): the batch at row ${s} lacks column '${c}' that the first batch returned`);
+        vectors[c] = toVector(columns[c], f, c);
+      }
+      return new arrow.Table(vectors);
+    };
+
+    let first: arrow.Table | null = null;
+    let fingerprint = o.newFingerprint ?? null;
+    if (fingerprint === null) {
+      if (n > 0) first = toTable(await compute(0, Math.min(n, batchSize)), 0);
+      fingerprint = hashOf(base, [...deps].sort());
+    }
+    const cacheFile = o.cacheFileName ?? (this.cacheDir ? join(this.cacheDir, `cache-${fingerprint}.arrow`) : null);
+    if (cacheFile && (o.loadFromCacheFile ?? true) && existsSync(cacheFile)) {
+      const { table, features } = readArrowFile(cacheFile);
+      if (!first || sameLeadingRows(first, table)) {
+        if (process.env.FINETUNE_VERBOSE) console.error(`Loading cached processed dataset at ${cacheFile}`);
+        return new Dataset(table, features, { fingerprint, cacheDir: this.cacheDir, split: this.split });
+      }
+      console.warn(`map(): the cached result ${cacheFile} differs from what fn computes now for the first rows: fn depends on something its source and the tokenizers it calls do not show (a captured variable?). Recomputing; pass newFingerprint to name such a dependency.`);
+    }
+
+    const bar = progressBar(o.desc ?? "Map", n, "examples", o.disableProgressBar);
+    const batches: arrow.RecordBatch[] = [];
+    try {
+      if (first) {
+        batches.push(...first.batches);
+        bar.update(Math.min(n, batchSize));
+      }
+      for (let s = first ? batchSize : 0; s < n; s += batchSize) {
+        const e = Math.min(n, s + batchSize);
+        batches.push(...toTable(await compute(s, e), s).batches);
         bar.update(e);
       }
     } finally {
       bar.stop();
     }
-    outFeatures ??= Object.fromEntries(kept.map((c) => [c, this.features[c]]));
-    const schema = new arrow.Schema(Object.entries(outFeatures).map(([c, f]) => new arrow.Field(c, arrowType(f), true)));
+    const features: Features = outFeatures ?? Object.fromEntries(kept.map((c) => [c, this.features[c]]));
+    const schema = new arrow.Schema(Object.entries(features).map(([c, f]) => new arrow.Field(c, arrowType(f), true)));
     const table = batches.length ? new arrow.Table(schema, batches.map((b) => new arrow.RecordBatch(schema, b.data))) : new arrow.Table(schema);
     if (cacheFile) {
       try {
         mkdirSync(dirname(cacheFile), { recursive: true });
-        writeArrowFile(table, outFeatures, cacheFile);
+        writeArrowFile(table, features, cacheFile);
       } catch (e) {
         console.warn(`map(): could not write the cache file ${cacheFile} (${(e as Error).message}); continuing without it`);
       }
     }
-    return new Dataset(table, outFeatures, { fingerprint, cacheDir: this.cacheDir, split: this.split });
+    return new Dataset(table, features, { fingerprint, cacheDir: this.cacheDir, split: this.split });
   }
 
   /** Keeps the rows for which fn returns true (a new indices mapping; no copy). */
@@ -584,3 +610,26 @@ export function registerDatasetDict(c: typeof DatasetDictCtor): void {
 }
 
 export { featureEquals };
+
+/** Plain JS values of an Arrow cell (lists as arrays, int64 as numbers), for comparing two tables. */
+function plain(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "bigint") return Number(v);
+  if (v instanceof arrow.Vector) return Array.from(v.toArray() as ArrayLike<unknown>, plain);
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
+  return v;
+}
+
+/** Whether `cached` starts with exactly the rows (columns, order and values) of `fresh`. */
+function sameLeadingRows(fresh: arrow.Table, cached: arrow.Table): boolean {
+  const names = fresh.schema.fields.map((f) => f.name);
+  if (cached.numRows < fresh.numRows || names.join("\u0000") !== cached.schema.fields.map((f) => f.name).join("\u0000")) return false;
+  for (const name of names) {
+    const a = fresh.getChild(name)!;
+    const b = cached.getChild(name)!;
+    for (let i = 0; i < fresh.numRows; i++) {
+      if (JSON.stringify(plain(a.get(i))) !== JSON.stringify(plain(b.get(i)))) return false;
+    }
+  }
+  return true;
+}

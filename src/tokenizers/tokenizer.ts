@@ -1,6 +1,7 @@
 // PreTrainedTokenizer: what transformers' PreTrainedTokenizerFast adds on top of a tokenizer.json
 // pipeline (run by @huggingface/tokenizers): pairs, truncation, padding, batches, tensors, special
 // tokens, offsets, decoding and savePretrained. Callable like in Python: tokenizer(text, textPair, opts).
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
@@ -9,6 +10,7 @@ import { truncatePair, type TruncationStrategy } from "./truncation.js";
 import { wordPieceOffsets, type BertNormalization } from "./offsets.js";
 import { Callable } from "./callable.js";
 import { writeFileAtomic } from "../hub/index.js";
+import { recordDependency } from "../util/dependencies.js";
 
 export type TextInput = string | string[];
 export type PaddingStrategy = "longest" | "max_length" | "do_not_pad";
@@ -265,12 +267,24 @@ export class PreTrainedTokenizer extends Callable {
     return this.encode(text, textPair, opts);
   }
 
+  /**
+   * A hash of what decides this tokenizer's output: its files' content (tokenizer.json, config,
+   * special tokens) and the settings that can change after loading. Recorded as a dependency of a
+   * dataset map that calls the tokenizer, so the map's cache key changes with the tokenizer.
+   */
+  get contentHash(): string {
+    this.#contentHash ??= createHash("sha256").update(JSON.stringify([this.tokenizerJson, this.config, this.specialTokens, this.additionalSpecialTokens])).digest("hex");
+    return createHash("sha256").update(JSON.stringify([this.#contentHash, this.paddingSide, this.truncationSide])).digest("hex").slice(0, 32);
+  }
+  #contentHash: string | undefined;
+
   /** Same as calling the tokenizer: `tokenizer.encode(text, textPair?, opts?)`. */
   encode(text: TextInput, textPair?: TextInput | EncodeOptions | null, opts: EncodeOptions = {}): BatchEncoding {
     if (textPair !== null && typeof textPair === "object" && !Array.isArray(textPair)) {
       opts = textPair;
       textPair = opts.textPair ?? null;
     }
+    recordDependency(`tokenizer:${this.contentHash}`);
     const pair = (textPair ?? opts.textPair ?? null) as TextInput | null;
     const batched = Array.isArray(text);
     const texts = batched ? (text as string[]) : [text as string];
