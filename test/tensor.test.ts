@@ -236,6 +236,9 @@ test("noGrad, enableGrad and autograd basics", () => {
     const y = torch.noGrad(() => x.mul(2));
     assert.equal(y.requiresGrad, false);
     const z = torch.noGrad(() => torch.enableGrad(() => x.mul(2)));
+    assert.throws(() => torch.noGrad(async () => x.mul(2)), /noGrad\(fn\): fn returned a Promise; grad-mode scopes are synchronous/);
+    assert.throws(() => torch.enableGrad(async () => 1), /enableGrad\(fn\): fn returned a Promise/);
+    assert.equal(torch.isGradEnabled(), true, "the mode is restored after the refusal");
     assert.equal(z.requiresGrad, true);
     assert.equal(torch.isGradEnabled(), true);
     const loss = x.mul(x).sum();

@@ -5,11 +5,19 @@ import { dtypeCode, dtypeName, normalizeDType, type DType } from "./dtype.js";
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const prev = native.isGradEnabled();
   native.setGradEnabled(enabled);
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } finally {
     native.setGradEnabled(prev);
   }
+  // Grad mode is restored when fn returns: the part of an async fn after its first await would run
+  // with the caller's mode, silently recording a graph (or not). Refuse it, as tidy does.
+  if (result instanceof Promise) {
+    result.catch(() => {});
+    throw new TypeError(`${enabled ? "enableGrad" : "noGrad"}(fn): fn returned a Promise; grad-mode scopes are synchronous (await outside, run each step inside)`);
+  }
+  return result;
 }
 
 /** Runs fn with autograd off (torch.no_grad()): no graph is recorded, results do not require grad. */

@@ -56,7 +56,7 @@ class RobertaEmbeddings extends Module {
   }
 }
 
-// Copied from modeling_bert.ts with Bert -> Roberta.
+// Copied from ../bert/modeling_bert.ts BertSelfAttention with Bert->Roberta
 class RobertaSelfAttention extends Module {
   readonly heads: number;
   readonly eager: boolean;
@@ -104,6 +104,7 @@ class RobertaSelfAttention extends Module {
 }
 
 /** dense → dropout → LayerNorm(x + residual): RobertaSelfOutput and RobertaOutput. */
+// Copied from ../bert/modeling_bert.ts BertDenseNorm with Bert->Roberta
 class RobertaDenseNorm extends Module {
   dense: Linear;
   LayerNorm: LayerNorm;
@@ -119,6 +120,7 @@ class RobertaDenseNorm extends Module {
   }
 }
 
+// Copied from ../bert/modeling_bert.ts BertAttention with Bert->Roberta
 class RobertaAttention extends Module {
   self: RobertaSelfAttention;
   output: RobertaDenseNorm;
@@ -133,6 +135,7 @@ class RobertaAttention extends Module {
   }
 }
 
+// Copied from ../bert/modeling_bert.ts BertIntermediate with Bert->Roberta
 class RobertaIntermediate extends Module {
   dense: Linear;
   readonly act: Activation;
@@ -146,6 +149,7 @@ class RobertaIntermediate extends Module {
   }
 }
 
+// Copied from ../bert/modeling_bert.ts BertLayer with Bert->Roberta
 class RobertaLayer extends Module {
   attention: RobertaAttention;
   intermediate: RobertaIntermediate;
@@ -162,6 +166,7 @@ class RobertaLayer extends Module {
   }
 }
 
+// Copied from ../bert/modeling_bert.ts BertEncoder with Bert->Roberta
 class RobertaEncoder extends Module {
   layer: ModuleList<RobertaLayer>;
   constructor(c: PretrainedConfig) {
@@ -188,6 +193,7 @@ export abstract class RobertaPreTrainedModel extends PreTrainedModel {
   static override baseModelPrefix = "roberta";
 }
 
+// Copied from ../bert/modeling_bert.ts BertModel with Bert->Roberta
 export class RobertaModel extends RobertaPreTrainedModel {
   embeddings: RobertaEmbeddings;
   encoder: RobertaEncoder;
@@ -211,6 +217,7 @@ export class RobertaModel extends RobertaPreTrainedModel {
   }
 }
 
+// Copied from ../bert/modeling_bert.ts BertPooler with Bert->Roberta
 class RobertaPooler extends Module {
   dense: Linear;
   constructor(c: PretrainedConfig) {
