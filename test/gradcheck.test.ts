@@ -1,5 +1,6 @@
 // Finite-difference checks of libtorch's gradients for every op that has a backward, in float64:
 // d/dx of sum(op(x) · w) by autograd equals central differences.
+import "./hermetic.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";

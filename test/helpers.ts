@@ -1,4 +1,5 @@
 // Test helpers: fixture paths and tolerance checks that report the worst element.
+import "./hermetic.js";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

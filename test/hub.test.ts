@@ -1,6 +1,7 @@
 // The hub client against a local HTTP server that serves the hub's URL layout: resolve URLs with
 // X-Repo-Commit and ETag headers, LFS redirects to another host, 404s with X-Error-Code, and the
 // revision API. Files land in the cache layout Python's huggingface_hub uses.
+import "./hermetic.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server } from "node:http";

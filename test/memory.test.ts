@@ -1,5 +1,6 @@
 // 1,000 training steps inside tidy scopes leak nothing: the live-tensor count returns to where it
 // was and the process RSS stays flat.
+import "./hermetic.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";

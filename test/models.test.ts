@@ -210,3 +210,35 @@ test("bad checkpoints: missing config keys, shapes that do not fit, truncated we
   await assert.rejects(AutoModelForSequenceClassification.fromPretrained(badBin), /pytorch_model.bin: not a zip archive/);
   await assert.rejects(AutoModelForSequenceClassification.fromPretrained(join(work, "nowhere")), /repo id must be|not found|does not contain|no file/);
 });
+
+test("after manualSeed, fromPretrained draws only the missing weights, in HF's order (equal to torch.manual_seed + from_pretrained)", async () => {
+  const golden = torch.loadFile(dir("init_missing.safetensors"));
+  const checkpoint = torch.loadFile(dir("tiny-bert-pretraining", "model.safetensors"));
+  setWarningSink(() => {});
+  try {
+    torch.manualSeed(1234);
+    const m = (await AutoModelForSequenceClassification.fromPretrained(dir("tiny-bert-pretraining"), { numLabels: 3 })) as PreTrainedModel;
+    const next = torch.rand([4]);
+    const state = m.stateDict();
+    assert.ok(state.get("classifier.weight")!.equal(golden.get("classifier_only.classifier.weight")!), "classifier.weight: PyTorch's draw");
+    assert.ok(state.get("classifier.bias")!.equal(torch.zeros([3])), "classifier.bias: zeros");
+    assert.ok(next.equal(golden.get("classifier_only.next")!), "the generator was consumed by exactly that draw");
+    assert.ok(state.get("bert.pooler.dense.weight")!.equal(checkpoint.get("bert.pooler.dense.weight")!), "loaded weights are the checkpoint's");
+
+    // Without the pooler in the checkpoint: the pooler is drawn first (post-order), then the classifier.
+    const noPooler = mkdtempSync(join(tmpdir(), "ft-no-pooler-"));
+    torch.saveFile(new Map([...checkpoint].filter(([k]) => !k.startsWith("bert.pooler."))), join(noPooler, "model.safetensors"));
+    writeFileSync(join(noPooler, "config.json"), readFileSync(dir("tiny-bert-pretraining", "config.json")));
+    torch.manualSeed(1234);
+    const p = (await AutoModelForSequenceClassification.fromPretrained(noPooler, { numLabels: 3 })) as PreTrainedModel;
+    const pNext = torch.rand([4]);
+    const ps = p.stateDict();
+    assert.ok(ps.get("bert.pooler.dense.weight")!.equal(golden.get("with_pooler.bert.pooler.dense.weight")!));
+    assert.ok(ps.get("classifier.weight")!.equal(golden.get("with_pooler.classifier.weight")!));
+    assert.ok(pNext.equal(golden.get("with_pooler.next")!));
+    torch.dispose([next, pNext]);
+  } finally {
+    setWarningSink(null);
+    torch.dispose([...golden.values(), ...checkpoint.values()]);
+  }
+});

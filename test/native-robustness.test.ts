@@ -1,5 +1,6 @@
 // No input from JavaScript can crash the process: every addon function, called with wrong
 // argument counts and types, stale handles and mismatched tensors, either returns or throws.
+import "./hermetic.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";

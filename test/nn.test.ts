@@ -1,4 +1,5 @@
 // Module trees: HF-style dotted names, state dicts, train/eval, moves and layer behaviour.
+import "./hermetic.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";

@@ -1,5 +1,6 @@
 // pushToHub: the output folder reaches the hub through the commit API (create repo, preupload,
 // LFS batch + upload for weights, NDJSON commit), against a local server with the hub's endpoints.
+import "./hermetic.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";

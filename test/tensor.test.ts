@@ -1,4 +1,5 @@
 // Tensor creation, dtypes, readback, views, math and errors, against hand-computed values.
+import "./hermetic.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";

@@ -261,7 +261,8 @@ async function loadPretrained<T extends PreTrainedModel>(cls: ModelClass<T>, nam
     if (o.attnImplementation) values._attn_implementation = o.attnImplementation;
     config = new cls.configClass(values);
   }
-  const model = new cls(config);
+  // Built without random draws (HF's no_init_weights): only the weights the checkpoint lacks are drawn.
+  const model = init.noInitWeights(() => new cls(config));
   model.nameOrPath = nameOrPath;
   const { tensors } = await readWeights(nameOrPath, o);
   try {
@@ -292,21 +293,21 @@ function copyCheckpoint(model: PreTrainedModel, cls: { baseModelPrefix: string; 
   const missingKeys = expected.filter((k) => !loaded.has(k) && !tied.has(k)).sort();
   const unexpectedKeys = [...loaded.keys()].filter((k) => !own.has(k) && !ignore.some((re) => re.test(k))).sort();
   const mismatchedKeys: [string, number[], number[]][] = [];
-  torch.noGrad(() => {
-    for (const [k, t] of own) {
-      const v = loaded.get(k);
-      if (!v) continue;
-      if (v.shape.join(",") !== t.shape.join(",")) {
-        mismatchedKeys.push([k, v.shape, t.shape]);
-        continue;
-      }
-      t.copy_(v);
-    }
-  });
+  for (const [k, t] of own) {
+    const v = loaded.get(k);
+    if (v && v.shape.join(",") !== t.shape.join(",")) mismatchedKeys.push([k, v.shape, t.shape]);
+  }
   if (mismatchedKeys.length && !ignoreMismatched) {
     const lines = mismatchedKeys.map(([k, a, b]) => `size mismatch for ${k}: copying a param with shape ${SIZE(a)} from checkpoint, the shape in current model is ${SIZE(b)}.`);
     throw new Error(`Error(s) in loading state_dict for ${cls.name}:\n\t${lines.join("\n\t")}\n\tYou may consider adding \`ignoreMismatchedSizes: true\` in the model \`fromPretrained\` method.`);
   }
+  initializeMissing(model, new Set([...missingKeys, ...mismatchedKeys.map(([k]) => k)]));
+  torch.noGrad(() => {
+    for (const [k, t] of own) {
+      const v = loaded.get(k);
+      if (v && v.shape.join(",") === t.shape.join(",")) t.copy_(v);
+    }
+  });
   const name = cls.name;
   if (unexpectedKeys.length) {
     logger.warning(
@@ -329,6 +330,22 @@ function copyCheckpoint(model: PreTrainedModel, cls: { baseModelPrefix: string; 
     );
   }
   return { missingKeys, unexpectedKeys, mismatchedKeys };
+}
+
+/**
+ * HF's _initialize_missing_keys: `_init_weights` on every module holding a weight the checkpoint
+ * does not give, in Module.apply's post-order (children first), so the generator's draws come in
+ * HF's order; modules the checkpoint fills entirely draw nothing. Runs before the checkpoint's
+ * weights are copied in, so a module only partly in the checkpoint keeps the loaded part.
+ */
+function initializeMissing(model: PreTrainedModel, notLoaded: Set<string>): void {
+  if (!notLoaded.size) return;
+  const visit = (prefix: string, m: Module): void => {
+    for (const [name, child] of m.children()) visit(prefix ? `${prefix}.${name}` : name, child);
+    const holds = [...notLoaded].some((k) => (prefix ? k.startsWith(`${prefix}.`) : true));
+    if (holds) model.initWeights(m);
+  };
+  visit("", model);
 }
 
 /** torch.finfo(dtype).min: what HF adds to the scores of masked positions. */

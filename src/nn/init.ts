@@ -1,20 +1,36 @@
 // Parameter initialisers (torch.nn.init): in place, without recording gradients.
 import { noGrad, type Tensor } from "../torch/index.js";
 
+let skipping = 0;
+
+/**
+ * HF's no_init_weights: while fn runs the initialisers below do nothing, so a model that is about
+ * to be loaded from a checkpoint is built without drawing a single random number; the weights the
+ * checkpoint lacks are initialised afterwards, drawing from the generator as HF does.
+ */
+export function noInitWeights<T>(fn: () => T): T {
+  skipping++;
+  try {
+    return fn();
+  } finally {
+    skipping--;
+  }
+}
+
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
-  return noGrad(() => t.normal_(mean, std));
+  return skipping ? t : noGrad(() => t.normal_(mean, std));
 }
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
-  return noGrad(() => t.uniform_(a, b));
+  return skipping ? t : noGrad(() => t.uniform_(a, b));
 }
 export function constant_(t: Tensor, value: number): Tensor {
-  return noGrad(() => t.fill_(value));
+  return skipping ? t : noGrad(() => t.fill_(value));
 }
 export function zeros_(t: Tensor): Tensor {
-  return noGrad(() => t.zero_());
+  return skipping ? t : noGrad(() => t.zero_());
 }
 export function ones_(t: Tensor): Tensor {
-  return noGrad(() => t.fill_(1));
+  return skipping ? t : noGrad(() => t.fill_(1));
 }
 
 function fans(t: Tensor): [number, number] {
