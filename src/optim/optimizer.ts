@@ -1,5 +1,9 @@
 // Optimizers with torch.optim's exact update math, parameter groups and state dicts.
-import { Tensor, noGrad, tidy, keep, zerosLike, dispose } from "../torch/index.js";
+import { Tensor, noGrad, tidy, keep, zerosLike, dispose, torchVersion } from "../torch/index.js";
+
+// torch.optim.AdamW's first moment: `exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)` up to torch
+// 1.13, `exp_avg.lerp_(grad, 1 - beta1)` from 2.0; the linked libtorch's form rounds as PyTorch does.
+const LERP_MOMENTS = Number(torchVersion.split(".")[0]) >= 2;
 
 export interface ParamGroup {
   params: Tensor[];
@@ -155,7 +159,8 @@ export class AdamW extends Optimizer {
             const expAvg = s.exp_avg as Tensor;
             const expAvgSq = s.exp_avg_sq as Tensor;
             p.mul_(1 - lr * wd);
-            expAvg.mul_(beta1).add_(grad, 1 - beta1);
+            if (LERP_MOMENTS) expAvg.lerp_(grad, 1 - beta1);
+            else expAvg.mul_(beta1).add_(grad, 1 - beta1);
             expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
             const bc1 = 1 - beta1 ** step;
             const bc2Sqrt = Math.sqrt(1 - beta2 ** step);

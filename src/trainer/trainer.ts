@@ -522,6 +522,7 @@ export class Trainer {
     let rngToSync = false;
     if (resumedFrom && skip === 0) this.#loadRngState(resumedFrom);
     else if (resumedFrom) rngToSync = true;
+    dataloaderBaseSeedDraw();
     let trained = false;
     for (let groupStart = skip; groupStart < stepsInEpoch; groupStart += ga) {
       const groupEnd = Math.min(groupStart + ga, stepsInEpoch);
@@ -690,6 +691,7 @@ export class Trainer {
     this.model.eval();
     const start = performance.now();
     const batches = this.#batches(ds, null, this.args.perDeviceEvalBatchSize, false);
+    dataloaderBaseSeedDraw();
     const preds: Tensor[] = [];
     const labels: Tensor[] = [];
     let lossSum = 0;
@@ -972,6 +974,17 @@ export class Trainer {
   weightsAreFinite(): boolean {
     return this.#nonFiniteParameter() === null;
   }
+}
+
+/**
+ * What iterating a torch DataLoader takes from the global generator: one int64 for the workers' base
+ * seed (_BaseDataLoaderIter: `torch.empty((), dtype=torch.int64).random_()`, one 64-bit draw). HF's
+ * loaders have no generator of their own, so each train epoch and each evaluation takes one; taking
+ * it here keeps dropout's draws where a Python run has them.
+ */
+function dataloaderBaseSeedDraw(): void {
+  // randint over a range of 2^32 or more draws one 64-bit number, as random_() on int64 does.
+  torch.tidy(() => torch.randint(0, 2 ** 53, []));
 }
 
 /** HF's metrics_format: runtimes as h:mm:ss.cc, total_flos in GF, floats rounded to 4 digits. */
