@@ -984,7 +984,7 @@ export class Trainer {
  */
 function dataloaderBaseSeedDraw(): void {
   // randint over a range of 2^32 or more draws one 64-bit number, as random_() on int64 does.
-  torch.tidy(() => torch.randint(0, 2 ** 53, []));
+  torch.randint(0, 2 ** 53, []).dispose();
 }
 
 /** HF's metrics_format: runtimes as h:mm:ss.cc, total_flos in GF, floats rounded to 4 digits. */
