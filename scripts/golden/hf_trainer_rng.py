@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bert_family import BertForSequenceClassification  # noqa: E402
 from bert_reference_tokenizer import Reference  # noqa: E402
 from safetensors_io import load  # noqa: E402
-from trainer_mrpc import collate, encode, rows  # noqa: E402
+from trainer_mrpc import collate, encode, eval_loss, rows  # noqa: E402
 
 SHARED = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")
 HERE = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "golden", "trainer")
@@ -121,17 +121,8 @@ def main():
             logs.append({"loss": round(tr_loss, 4), "grad_norm": grad_norm, "learning_rate": learning_rate})
             tr_loss = 0.0
         # trainer_callback.py, DefaultFlowCallback.on_epoch_end: eval_strategy "epoch" → evaluate.
-        model.eval()
         base_seed_draw()  # trainer.py, evaluation_loop: for step, inputs in enumerate(dataloader)
-        with torch.no_grad():
-            total = 0.0
-            for s in range(0, N_EVAL, EVAL_BATCH):
-                batch = val[s:s + EVAL_BATCH]
-                ids, mask, types, labels = collate(batch)
-                # evaluation_loop gathers loss.repeat(batch_size) and reports the mean over samples.
-                total += float(model(ids, mask, types, labels)[1]) * len(batch)
-        eval_losses.append(total / N_EVAL)
-        model.train()
+        eval_losses.append(eval_loss(model, val, EVAL_BATCH))
 
     with open(os.path.join(HERE, "hf_trainer_rng.json"), "w") as f:
         json.dump({

@@ -52,6 +52,20 @@ def collate(items):
             torch.tensor([pad(e["token_type_ids"]) for e, _ in items]), torch.tensor([label for _, label in items]))
 
 
+def eval_loss(model, val, batch_size):
+    """The loss over `val` in eval mode, the mean over samples (HF's evaluation_loop gathers
+    loss.repeat(batch_size) and averages); the model is back in train mode afterwards."""
+    model.eval()
+    with torch.no_grad():
+        total = 0.0
+        for s in range(0, len(val), batch_size):
+            batch = val[s:s + batch_size]
+            ids, mask, types, labels = collate(batch)
+            total += float(model(ids, mask, types, labels)[1]) * len(batch)
+    model.train()
+    return total / len(val)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     ref = Reference(os.path.join(SHARED, "models", "bert-base-cased", "vocab.txt"), lowercase=False)
@@ -93,15 +107,7 @@ def main():
             sched.step()
             opt.zero_grad(set_to_none=True)
             losses.append(float(loss))
-        model.eval()
-        with torch.no_grad():
-            total_loss = 0.0
-            for s in range(0, N_EVAL, BATCH):
-                batch = val[s:s + BATCH]
-                ids, mask, types, labels = collate(batch)
-                total_loss += float(model(ids, mask, types, labels)[1]) * len(batch)
-            eval_losses.append(total_loss / N_EVAL)
-        model.train()
+        eval_losses.append(eval_loss(model, val, BATCH))
     with open(os.path.join(OUT, "mrpc_losses.json"), "w") as f:
         json.dump({"n_train": N_TRAIN, "n_eval": N_EVAL, "epochs": EPOCHS, "batch": BATCH, "learning_rate": LR, "weight_decay": WD,
                    "warmup_ratio": WARMUP_RATIO, "losses": losses, "grad_norms": norms, "learning_rates": lrs, "eval_losses": eval_losses}, f)
