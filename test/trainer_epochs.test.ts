@@ -5,7 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import * as torch from "../src/torch/index.js";
+import { AdamW, GradScaler, getScheduler } from "../src/optim/index.js";
 import { EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
+import { optimizerStep } from "../src/trainer/trainer.js";
 import * as evaluate from "../src/evaluate/index.js";
 import { out, padCollator, quiet, silenced, tinyModel, toyDataset } from "./trainer_helpers.js";
 
@@ -141,4 +144,28 @@ test("evaluate() carries the epoch once trained; logMetrics, saveMetrics and sav
   t.saveState();
   assert.ok(existsSync(join(dir, "trainer_state.json")));
   assert.equal(JSON.parse(readFileSync(join(dir, "trainer_state.json"), "utf8")).global_step, 6);
+});
+
+test("a step the fp16 GradScaler skips (inf gradients) does not advance the schedule", () => {
+  const p = torch.tensor([1, 2, 3], { dtype: "float32", requiresGrad: true });
+  const optimizer = new AdamW([p], { lr: 0.1 });
+  const scheduler = getScheduler("linear", optimizer, { numWarmupSteps: 2, numTrainingSteps: 10 });
+  const scaler = new GradScaler({ initScale: 1024 });
+  const grad = (values: number[]) => {
+    p.grad = torch.tensor(values, { dtype: "float32" }).mul(scaler.scale);
+  };
+  grad([1, Infinity, 1]);
+  scaler.unscale_(optimizer);
+  const skipped = optimizerStep(optimizer, scheduler, scaler);
+  assert.deepEqual(skipped, { learningRate: 0, skipped: true });
+  assert.equal(scheduler.lastEpoch, 0, "the schedule stays at its first step");
+  assert.deepEqual(p.toArray(), [1, 2, 3], "the parameters are untouched");
+  assert.equal(optimizer.state.get(p), undefined, "AdamW did not step");
+  assert.equal(scaler.scale, 512, "the scale backs off");
+  grad([1, 1, 1]);
+  scaler.unscale_(optimizer);
+  assert.deepEqual(optimizerStep(optimizer, scheduler, scaler), { learningRate: 0, skipped: false }, "the first real step uses the first learning rate");
+  assert.equal(scheduler.lastEpoch, 1);
+  assert.equal(optimizer.state.get(p)?.step, 1, "AdamW stepped");
+  torch.dispose([p]);
 });

@@ -600,16 +600,7 @@ export class Trainer {
     if (this.scaler) this.scaler.unscale_(this.optimizer!);
     this.#lastGradNorm = args.maxGradNorm > 0 ? clipGradNorm(this.model.parameters(), args.maxGradNorm) : null;
     this.#call("onPreOptimizerStep");
-    let skipped = false;
-    if (this.scaler) {
-      // accelerate's optimizer_step_was_skipped: inf/nan gradients, so the scaler did not step.
-      skipped = !this.scaler.step(this.optimizer!);
-      this.scaler.update();
-    } else this.optimizer!.step();
-    this.#call("onOptimizerStep");
-    // HF logs the learning rate this step used, read before the schedule moves on.
-    const learningRate = this.lrScheduler!.getLastLr()[0];
-    if (!skipped) this.lrScheduler!.step();
+    const { learningRate } = optimizerStep(this.optimizer!, this.lrScheduler!, this.scaler, () => this.#call("onOptimizerStep"));
     this.optimizer!.zeroGrad();
     return learningRate;
   }
@@ -974,6 +965,24 @@ export class Trainer {
   weightsAreFinite(): boolean {
     return this.#nonFiniteParameter() === null;
   }
+}
+
+/**
+ * The optimizer's step (through the GradScaler under fp16), then the schedule's, which stays put
+ * when the scaler skipped the step for inf/nan gradients (accelerate's optimizer_step_was_skipped,
+ * as HF's loop checks it). Returns the learning rate the step used (what HF logs) and whether the
+ * step was skipped.
+ */
+export function optimizerStep(optimizer: Optimizer, scheduler: LambdaLR, scaler: GradScaler | null, afterStep: () => void = () => {}): { learningRate: number; skipped: boolean } {
+  let skipped = false;
+  if (scaler) {
+    skipped = !scaler.step(optimizer);
+    scaler.update();
+  } else optimizer.step();
+  afterStep();
+  const learningRate = scheduler.getLastLr()[0];
+  if (!skipped) scheduler.step();
+  return { learningRate, skipped };
 }
 
 /**
