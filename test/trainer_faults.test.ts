@@ -2,8 +2,8 @@
 // run's lock, callback subclasses, divergence, damaged checkpoints, and messages that name the thing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
@@ -185,4 +185,26 @@ test("damaged checkpoints and bad inputs fail with messages that name the thing"
   await assert.rejects(trainOn(withLabels([0, 1, 2, 1])), /train dataset: column 'label' holds 2 at row 2, but the model has num_labels=2, so labels must be integers 0\.\.1/);
   await assert.rejects(trainOn(withLabels([0, 1, NaN, 1])), /column 'label' holds nan at row 2/);
   await assert.rejects(trainOn(withLabels([0, 1, 0.5, 1])), /column 'label' holds 0\.5 at row 2/);
+});
+
+test("a full disk: the error names the file, and no half-written checkpoint or file is left", async (t) => {
+  const mount = join(out(), "tiny-disk");
+  mkdirSync(mount);
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mount]);
+  if (mounted.status !== 0) {
+    t.skip("cannot mount a small tmpfs here (needs root)");
+    return;
+  }
+  try {
+    assert.throws(() => writeFileAtomic(join(mount, "big.json"), "x".repeat(400_000)), new RegExp(`cannot write ${mount}/big\\.json: no space left on device`));
+    assert.deepEqual(readdirSync(mount), [], "the temporary file is removed");
+    const ds = toyDataset(16, 9);
+    const args = new TrainingArguments({ outputDir: join(mount, "run"), perDeviceTrainBatchSize: 4, maxSteps: 2, saveSteps: 2, ...quiet });
+    const run = new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator });
+    const { result } = await captured(() => run.train().then(() => null, (e: Error) => e));
+    assert.match(result!.message, new RegExp(`saving checkpoint ${mount}/run/checkpoint-2 failed: .*(no space left on device|ENOSPC)`, "i"));
+    assert.deepEqual(readdirSync(join(mount, "run")).filter((d) => d !== ".finetune-ts.lock"), [], "no checkpoint and no temporary folder left");
+  } finally {
+    spawnSync("umount", [mount]);
+  }
 });
