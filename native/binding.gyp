@@ -7,7 +7,8 @@
         "src/tensor_create.cc",
         "src/tensor_ops.cc",
         "src/nn_ops.cc",
-        "src/runtime.cc"
+        "src/runtime.cc",
+        "src/train_ops.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -196,6 +196,7 @@ at::TensorOptions Opts(const Napi::CallbackInfo& info, size_t dtypeIndex, size_t
 }  // namespace ft
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ft::RegisterTrainOps(env, exports);  // first: it tunes malloc before the other registrations allocate
   ft::RegisterCreate(env, exports);
   ft::RegisterTensorOps(env, exports);
   ft::RegisterNnOps(env, exports);

@@ -71,6 +71,7 @@ void RegisterCreate(Napi::Env env, Napi::Object exports);
 void RegisterTensorOps(Napi::Env env, Napi::Object exports);
 void RegisterNnOps(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
+void RegisterTrainOps(Napi::Env env, Napi::Object exports);
 
 }  // namespace ft
 

@@ -1,6 +1,6 @@
 // Dynamic loss scaling for float16 training (torch.cuda.amp.GradScaler): multiply the loss so
 // small gradients survive fp16, unscale before the step, skip steps whose gradients overflowed.
-import { Tensor, noGrad, tidy, stack } from "../torch/index.js";
+import { Tensor, multiTensor } from "../torch/index.js";
 import type { Optimizer } from "./optimizer.js";
 
 export interface GradScalerOptions {
@@ -39,23 +39,13 @@ export class GradScaler {
   /** Divides the optimizer's gradients by the scale in place, recording whether any was inf/NaN. */
   unscale_(optimizer: Optimizer): void {
     if (!this.enabled || this.#unscaled.has(optimizer)) return;
-    const inv = 1 / this.scale;
-    const found = noGrad(() =>
-      tidy(() => {
-        const flags: Tensor[] = [];
-        for (const g of optimizer.paramGroups) {
-          for (const p of g.params) {
-            const grad = p.grad;
-            if (!grad) continue;
-            grad.mul_(inv);
-            flags.push(grad.isfinite().all().logicalNot());
-          }
-        }
-        return flags.length ? stack(flags).any().item() !== 0 : false;
-      }),
-    );
-    this.#unscaled.add(optimizer);
-    this.#foundInf.set(optimizer, found);
+    const found = multiTensor.unscaleGrads(optimizer.paramGroups.flatMap((g) => g.params), 1 / this.scale);
+    try {
+      this.#unscaled.add(optimizer);
+      this.#foundInf.set(optimizer, found.item() !== 0);
+    } finally {
+      found.dispose();
+    }
   }
 
   /** Unscales if not done yet, then steps unless a gradient overflowed. Returns whether it stepped. */

@@ -1,9 +1,5 @@
 // Optimizers with torch.optim's exact update math, parameter groups and state dicts.
-import { Tensor, noGrad, tidy, keep, zerosLike, dispose, torchVersion } from "../torch/index.js";
-
-// torch.optim.AdamW's first moment: `exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)` up to torch
-// 1.13, `exp_avg.lerp_(grad, 1 - beta1)` from 2.0; the linked libtorch's form rounds as PyTorch does.
-const LERP_MOMENTS = Number(torchVersion.split(".")[0]) >= 2;
+import { Tensor, keep, zerosLike, dispose, noGrad, multiTensor } from "../torch/index.js";
 
 export interface ParamGroup {
   params: Tensor[];
@@ -42,9 +38,15 @@ export abstract class Optimizer {
   /** One update of every parameter that has a gradient. */
   abstract step(): void;
 
-  /** Sets every gradient to null (zero_grad(set_to_none=True), PyTorch 2's default). */
+  /** Sets every gradient to null (zero_grad(set_to_none=True), PyTorch 2's default), in one native call. */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+    multiTensor.zeroGrad(this.paramGroups.flatMap((g) => g.params));
+  }
+
+  /** The parameters of a group that have a gradient (one native call). */
+  protected withGrad(g: ParamGroup): Tensor[] {
+    const has = multiTensor.hasGrad(g.params);
+    return g.params.filter((_, i) => has[i]);
   }
 
   protected stateFor(p: Tensor, make: () => Record<string, Tensor | number>): Record<string, Tensor | number> {
@@ -142,34 +144,18 @@ export class AdamW extends Optimizer {
     if (!((g.weight_decay as number) >= 0)) throw new RangeError(`AdamW: invalid weight_decay value ${g.weight_decay}`);
   }
 
+  /** One AdamW update of every parameter with a gradient: torch's single-tensor math, one native call per group. */
   step(): void {
-    noGrad(() => {
-      for (const g of this.paramGroups) {
-        const lr = g.lr;
-        const [beta1, beta2] = g.betas as [number, number];
-        const eps = g.eps as number;
-        const wd = g.weight_decay as number;
-        for (const p of g.params) {
-          tidy(() => {
-            const grad = p.grad;
-            if (!grad) return;
-            const s = this.stateFor(p, () => ({ step: 0, exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) }));
-            const step = (s.step as number) + 1;
-            s.step = step;
-            const expAvg = s.exp_avg as Tensor;
-            const expAvgSq = s.exp_avg_sq as Tensor;
-            p.mul_(1 - lr * wd);
-            if (LERP_MOMENTS) expAvg.lerp_(grad, 1 - beta1);
-            else expAvg.mul_(beta1).add_(grad, 1 - beta1);
-            expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-            const bc1 = 1 - beta1 ** step;
-            const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-            const denom = expAvgSq.sqrt().div_(bc2Sqrt).add_(eps);
-            p.addcdiv_(expAvg, denom, -lr / bc1);
-          });
-        }
-      }
-    });
+    for (const g of this.paramGroups) {
+      const params = this.withGrad(g);
+      if (!params.length) continue;
+      const states = params.map((p) => this.stateFor(p, () => ({ step: 0, exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) })));
+      for (const s of states) s.step = (s.step as number) + 1;
+      const [beta1, beta2] = g.betas as [number, number];
+      multiTensor.adamwStep(params, states.map((s) => s.exp_avg as Tensor), states.map((s) => s.exp_avg_sq as Tensor), states.map((s) => s.step as number), {
+        lr: g.lr, beta1, beta2, eps: g.eps as number, weightDecay: g.weight_decay as number,
+      });
+    }
   }
 }
 
@@ -202,32 +188,17 @@ export class SGD extends Optimizer {
     }
   }
 
+  /** One SGD update of every parameter with a gradient: torch's single-tensor math, one native call per group. */
   step(): void {
-    noGrad(() => {
-      for (const g of this.paramGroups) {
-        const momentum = g.momentum as number;
-        const dampening = g.dampening as number;
-        const wd = g.weight_decay as number;
-        for (const p of g.params) {
-          tidy(() => {
-            let d = p.grad;
-            if (!d) return;
-            if (wd !== 0) d = d.add(p, wd);
-            if (momentum !== 0) {
-              const s = this.state.get(p);
-              let buf: Tensor;
-              if (!s) {
-                buf = keep(d.clone());
-                this.state.set(p, { momentum_buffer: buf });
-              } else {
-                buf = (s.momentum_buffer as Tensor).mul_(momentum).add_(d, 1 - dampening);
-              }
-              d = g.nesterov ? d.add(buf, momentum) : buf;
-            }
-            p.add_(d, -g.lr);
-          });
-        }
-      }
-    });
+    for (const g of this.paramGroups) {
+      const params = this.withGrad(g);
+      if (!params.length) continue;
+      const momentum = g.momentum as number;
+      const buffers = params.map((p) => (this.state.get(p)?.momentum_buffer as Tensor | undefined) ?? null);
+      const made = multiTensor.sgdStep(params, buffers, { lr: g.lr, momentum, dampening: g.dampening as number, weightDecay: g.weight_decay as number, nesterov: !!g.nesterov });
+      made.forEach((b, i) => {
+        if (b) this.state.set(params[i], { momentum_buffer: keep(b) });
+      });
+    }
   }
 }

@@ -6,5 +6,6 @@ export * from "./ops.js";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autocast, isAutocastEnabled, type AutocastOptions } from "./autograd.js";
 export { tidy, keep, dispose, liveTensors } from "./scope.js";
 export * from "./runtime.js";
-export { native as _native } from "./native.js";
+export { native as _native, nativeCallCount } from "./native.js";
+export * as multiTensor from "./multi_tensor.js";
 export { SafetensorsFile, SafetensorsError, loadFile, saveFile, loadMetadata, type TensorInfo } from "./safetensors.js";

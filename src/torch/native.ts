@@ -16,7 +16,16 @@ export interface NativeTorch {
   liveHandles(): number;
   hasSdpa: boolean;
   dispose(h: H): void;
+  disposeMany(hs: H[]): void;
   isDisposed(h: H): boolean;
+  /** Whether loading the addon tuned glibc's malloc (see train_ops.cc). */
+  mallocTuned: boolean;
+  hasGrad(params: H[]): Uint8Array;
+  zeroGrad(params: H[]): void;
+  adamwStep(params: H[], expAvgs: H[], expAvgSqs: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, lerp: boolean): void;
+  sgdStep(params: H[], buffers: (H | null)[], lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean): (H | null)[];
+  clipGradNorm(params: H[], maxNorm: number, normType: number): H | null;
+  unscaleGrads(params: H[], invScale: number): H;
   isTensor(v: unknown): boolean;
   empty(shape: number[], dtype: Opt<number>, device: Opt<string>): H;
   zeros(shape: number[], dtype: Opt<number>, device: Opt<string>): H;
@@ -162,7 +171,20 @@ function addonPath(): string {
   return found;
 }
 
-export const native = createRequire(import.meta.url)(addonPath()) as NativeTorch;
+const loaded = createRequire(import.meta.url)(addonPath()) as NativeTorch;
+
+// FINETUNE_COUNT_NATIVE_CALLS=1 counts every call into the addon (the bench reports calls per step);
+// off, the addon object is used as it is, with no wrapper on the hot path.
+let calls = 0;
+const counting = !!process.env.FINETUNE_COUNT_NATIVE_CALLS;
+export const native: NativeTorch = counting
+  ? (Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, typeof v === "function" ? (...a: unknown[]) => (calls++, (v as (...x: unknown[]) => unknown)(...a)) : v])) as unknown as NativeTorch)
+  : loaded;
+
+/** Calls into the addon so far, or null unless FINETUNE_COUNT_NATIVE_CALLS was set when it loaded. */
+export function nativeCallCount(): number | null {
+  return counting ? calls : null;
+}
 
 /** Calls a native op by name; for the many one-tensor ops that share one signature. */
 export function op1(name: string, h: Handle): Handle {

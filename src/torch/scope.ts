@@ -9,6 +9,8 @@ export interface Disposable {
   /** The scope that will dispose this tensor, or null when none does (then the GC safety net watches it). */
   _scope: Scope | null;
   _handleForRegistry(): Handle;
+  /** Gives up the native handle without freeing it (the scope frees many at once). */
+  _releaseHandle?(): Handle | null;
 }
 
 type Scope = Disposable[];
@@ -76,14 +78,21 @@ function isDisposable(v: object): v is Disposable {
 
 function close(scope: Scope, kept: Set<Disposable> | null): void {
   const parent = scopes[scopes.length - 1] ?? null;
+  const freed: Handle[] = [];
   for (const t of scope) {
     if (t._scope !== scope || t.isDisposed) continue;
     if (kept?.has(t)) {
       t._scope = parent;
       if (parent) parent.push(t);
       else watch(t);
-    } else t.dispose();
+    } else {
+      const h = t._releaseHandle?.();
+      if (h) freed.push(h);
+      else t.dispose();
+    }
   }
+  // One call frees the scope's tensors (a layer's scope holds dozens).
+  if (freed.length) native.disposeMany(freed);
 }
 
 /**

@@ -70,6 +70,15 @@ export class Tensor {
     this.dispose();
   }
 
+  /** @internal Gives up the handle without freeing it, for a scope that frees many in one call. */
+  _releaseHandle(): Handle | null {
+    const h = this.#h;
+    if (h === null) return null;
+    this.#h = null;
+    untrack(this);
+    return h;
+  }
+
   // ---- metadata ----
   get shape(): number[] {
     this.#shape ??= native.shape(this.handle);

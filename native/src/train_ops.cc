@@ -1,0 +1,189 @@
+// A training step's bookkeeping as one call each instead of a JS loop of calls per parameter: the
+// AdamW and SGD updates, gradient clipping, zero_grad, the GradScaler's unscale with its inf check,
+// and freeing a scope's tensors. Each loop does, per tensor, the very ops of torch.optim's
+// single-tensor implementations and of torch.nn.utils.clip_grad_norm_, so results round as
+// PyTorch's do. Also the process's malloc tuning, applied when the addon loads.
+#include "common.h"
+#include <cstdlib>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace ft {
+
+// Tensor handles of a JS array; `allowNull` keeps null entries as undefined tensors.
+static std::vector<at::Tensor> Handles(const Napi::CallbackInfo& info, size_t i, bool allowNull = false) {
+  if (info.Length() <= i || !info[i].IsArray()) ThrowType(info, i, "an array of tensor handles");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    Napi::Value v = arr.Get(k);
+    if (allowNull && (v.IsNull() || v.IsUndefined())) {
+      out.emplace_back();
+      continue;
+    }
+    TensorBox* b = Lookup(v);
+    if (!b || !b->t.defined()) throw Napi::Error::New(info.Env(), "argument " + std::to_string(i) + ": entry " + std::to_string(k) + " is not a live tensor handle");
+    out.push_back(b->t);
+  }
+  return out;
+}
+
+static std::vector<double> Numbers(const Napi::CallbackInfo& info, size_t i, size_t n) {
+  if (info.Length() <= i || !info[i].IsArray()) ThrowType(info, i, "an array of numbers");
+  auto arr = info[i].As<Napi::Array>();
+  if (arr.Length() != n) throw Napi::Error::New(info.Env(), "argument " + std::to_string(i) + ": expected " + std::to_string(n) + " numbers");
+  std::vector<double> out(n);
+  for (uint32_t k = 0; k < n; ++k) out[k] = arr.Get(k).As<Napi::Number>().DoubleValue();
+  return out;
+}
+
+// Frees the tensors of a closed scope in one call (idempotent per handle, as dispose()).
+FT_FN(disposeMany) {
+  if (info.Length() < 1 || !info[0].IsArray()) ThrowType(info, 0, "an array of tensor handles");
+  auto arr = info[0].As<Napi::Array>();
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    if (TensorBox* b = Lookup(arr.Get(k))) Release(b);
+  }
+  return info.Env().Undefined();
+}
+
+// For each parameter, 1 when it has a gradient.
+FT_FN(hasGrad) {
+  auto ps = Handles(info, 0);
+  auto out = Napi::Uint8Array::New(info.Env(), ps.size());
+  for (size_t k = 0; k < ps.size(); ++k) out[k] = ps[k].grad().defined() ? 1 : 0;
+  return out;
+}
+
+// zero_grad(set_to_none=True).
+FT_FN(zeroGrad) {
+  for (auto& p : Handles(info, 0)) p.mutable_grad() = at::Tensor();
+  return info.Env().Undefined();
+}
+
+// torch.optim.AdamW, _single_tensor_adamw, for parameters that all have gradients:
+// (params, expAvgs, expAvgSqs, steps (after increment), lr, beta1, beta2, eps, weightDecay, lerp).
+FT_FN(adamwStep) {
+  auto ps = Handles(info, 0), m = Handles(info, 1), v = Handles(info, 2);
+  if (m.size() != ps.size() || v.size() != ps.size()) throw Napi::Error::New(info.Env(), "adamwStep: params, exp_avg and exp_avg_sq differ in length");
+  auto steps = Numbers(info, 3, ps.size());
+  double lr = Num(info, 4), beta1 = Num(info, 5), beta2 = Num(info, 6), eps = Num(info, 7), wd = Num(info, 8);
+  bool lerp = Bool(info, 9);
+  at::NoGradGuard noGrad;
+  for (size_t k = 0; k < ps.size(); ++k) {
+    at::Tensor& p = ps[k];
+    const at::Tensor& grad = p.grad();
+    if (!grad.defined()) throw Napi::Error::New(info.Env(), "adamwStep: parameter " + std::to_string(k) + " has no gradient");
+    p.mul_(1 - lr * wd);
+    if (lerp) m[k].lerp_(grad, 1 - beta1);
+    else m[k].mul_(beta1).add_(grad, 1 - beta1);
+    v[k].mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+    double biasCorrection1 = 1 - std::pow(beta1, steps[k]);
+    double biasCorrection2Sqrt = std::sqrt(1 - std::pow(beta2, steps[k]));
+    at::Tensor denom = (v[k].sqrt() / biasCorrection2Sqrt).add_(eps);
+    p.addcdiv_(m[k], denom, -(lr / biasCorrection1));
+  }
+  return info.Env().Undefined();
+}
+
+// torch.optim.SGD, _single_tensor_sgd: (params, momentumBuffers (null: none yet), lr, momentum,
+// dampening, weightDecay, nesterov). Returns the momentum buffers made on this step (null where
+// one existed or momentum is 0).
+FT_FN(sgdStep) {
+  auto ps = Handles(info, 0);
+  auto bufs = Handles(info, 1, true);
+  if (bufs.size() != ps.size()) throw Napi::Error::New(info.Env(), "sgdStep: params and momentum buffers differ in length");
+  double lr = Num(info, 2), momentum = Num(info, 3), dampening = Num(info, 4), wd = Num(info, 5);
+  bool nesterov = Bool(info, 6);
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> made(ps.size());
+  for (size_t k = 0; k < ps.size(); ++k) {
+    at::Tensor d = ps[k].grad();
+    if (!d.defined()) throw Napi::Error::New(info.Env(), "sgdStep: parameter " + std::to_string(k) + " has no gradient");
+    if (wd != 0) d = d.add(ps[k], wd);
+    if (momentum != 0) {
+      at::Tensor buf;
+      if (!bufs[k].defined()) {
+        buf = d.clone().detach();
+        made[k] = buf;
+      } else {
+        buf = bufs[k];
+        buf.mul_(momentum).add_(d, 1 - dampening);
+      }
+      d = nesterov ? d.add(buf, momentum) : buf;
+    }
+    ps[k].add_(d, -lr);
+  }
+  return WrapList(info.Env(), made);
+}
+
+// torch.nn.utils.clip_grad_norm_: (params, maxNorm, normType; Infinity for the max norm). Returns
+// the total norm before clipping as a tensor (null when no parameter has a gradient), so a caller
+// that only logs it now and then need not wait for the device.
+FT_FN(clipGradNorm) {
+  auto ps = Handles(info, 0);
+  double maxNorm = Num(info, 1), normType = Num(info, 2);
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> grads;
+  for (auto& p : ps) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return info.Env().Null();
+  std::vector<at::Tensor> norms;
+  norms.reserve(grads.size());
+  for (auto& g : grads) norms.push_back(std::isinf(normType) ? g.abs().max() : at::norm(g, normType));
+  at::Tensor stacked = at::stack(norms);
+  at::Tensor total = std::isinf(normType) ? stacked.max() : at::norm(stacked, normType);
+  // max_norm / (total_norm + 1e-6) is Tensor.__rtruediv__: reciprocal() * max_norm.
+  at::Tensor coef = (total + 1e-6).reciprocal().mul(maxNorm).clamp_max(1.0);
+  for (auto& g : grads) g.mul_(coef.to(g.device()));
+  return Wrap(info.Env(), total);
+}
+
+// The GradScaler's unscale_: gradients times invScale, and whether any is inf/nan (a bool tensor,
+// read by the caller when it must decide).
+FT_FN(unscaleGrads) {
+  auto ps = Handles(info, 0);
+  double inv = Num(info, 1);
+  at::NoGradGuard noGrad;
+  at::Tensor found;
+  for (auto& p : ps) {
+    at::Tensor g = p.grad();
+    if (!g.defined()) continue;
+    g.mul_(inv);
+    at::Tensor bad = g.isfinite().all().logical_not();
+    found = found.defined() ? found.logical_or(bad.to(found.device())) : bad;
+  }
+  if (!found.defined()) found = at::zeros({}, at::kBool);
+  return Wrap(info.Env(), found);
+}
+
+// glibc serves allocations above 128 KB with mmap and trims the heap's top above 128 KB, growing the
+// mmap threshold only slowly: a training step's large temporaries (an embedding's gradient, Adam's
+// buffers) are mapped, page-faulted and unmapped every step, which makes small models' steps
+// several times slower for hundreds of steps. Keep them in the heap, with bounded slack. A process
+// that set MALLOC_*_ itself, or FINETUNE_MALLOC=system, keeps glibc's behaviour.
+static bool TuneMalloc() {
+#if defined(__GLIBC__)
+  const char* choice = std::getenv("FINETUNE_MALLOC");
+  if (choice && std::string(choice) == "system") return false;
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_") || std::getenv("MALLOC_TOP_PAD_")) return false;
+  bool ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;  // glibc's largest allowed (64-bit)
+  ok = mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 && ok;  // free heap kept at most this much above use
+  ok = mallopt(M_TOP_PAD, 64 << 20) == 1 && ok;
+  return ok;
+#else
+  return false;
+#endif
+}
+
+void RegisterTrainOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("mallocTuned", Napi::Boolean::New(env, TuneMalloc()));
+  FT_EXPORT(exports, disposeMany); FT_EXPORT(exports, hasGrad); FT_EXPORT(exports, zeroGrad);
+  FT_EXPORT(exports, adamwStep); FT_EXPORT(exports, sgdStep); FT_EXPORT(exports, clipGradNorm);
+  FT_EXPORT(exports, unscaleGrads);
+}
+
+}  // namespace ft
