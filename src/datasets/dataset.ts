@@ -144,10 +144,28 @@ export class Dataset {
     return this.#indices ? this.#indices.subarray(start, end) : { start, end };
   }
 
+  /** The Arrow vector behind a column (for readers that copy values straight out of Arrow's buffers). */
+  arrowColumn(name: string): arrow.Vector {
+    return this.#column(name);
+  }
+
+  /** The rows of the underlying Arrow table that rows of this dataset are (through its indices mapping). */
+  tableRows(rows: ArrayLike<number>): Int32Array {
+    const out = new Int32Array(rows.length);
+    for (let k = 0; k < rows.length; k++) out[k] = this.#rowIndex(rows[k]);
+    return out;
+  }
+
   /** Columns of rows [start, end) as JS arrays (the raw values, whatever the format). */
   batch(start: number, end: number, columns = this.columnNames): Batch {
     const rows = this.#rows(Math.max(0, start), Math.min(end, this.numRows));
     return Object.fromEntries(columns.map((c) => [c, fromVector(this.#column(c), rows)]));
+  }
+
+  /** Columns of the given rows (row numbers of this dataset) as JS arrays. */
+  batchAt(rows: ArrayLike<number>, columns = this.columnNames): Batch {
+    const table = this.tableRows(rows);
+    return Object.fromEntries(columns.map((c) => [c, fromVector(this.#column(c), table)]));
   }
 
   /** Row i (negative counts from the end), as ds[i] in Python. */

@@ -6,12 +6,14 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import { AdamW, GradScaler, clipGradNorm, getScheduler, loadOptimizerState, saveOptimizerState, warmupStepsFor, type LambdaLR, type Optimizer } from "../optim/index.js";
+import { AdamW, GradScaler, clipGradNormTensor, getScheduler, loadOptimizerState, saveOptimizerState, warmupStepsFor, type LambdaLR, type Optimizer } from "../optim/index.js";
 import type { Dataset } from "../datasets/index.js";
 import { progressBar, type Progress } from "../datasets/progress.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { PreTrainedModel, type ModelInputs } from "../models/index.js";
 import { DataCollatorWithPadding, type Batch, type Features } from "./data_collator.js";
+import { ArrowPaddingCollator } from "./arrow_collate.js";
+import { LossTracker } from "./loss_tracker.js";
 import { TrainingArguments } from "./training_args.js";
 import {
   CallbackHandler, DefaultFlowCallback, TrainerCallback, TrainerControl, TrainerState, isExportable,
@@ -104,7 +106,7 @@ export class Trainer {
   #createdScheduler = false;
   // The loss since the last log, the loss of the logged steps, and the step of the last log (HF's
   // tr_loss, _total_loss_scalar and _globalstep_last_logged).
-  #trLoss = 0;
+  #trLoss: LossTracker | null = null;
   #totalLossScalar = 0;
   #globalStepLastLogged = 0;
   #inTrain = false;
@@ -239,18 +241,24 @@ export class Trainer {
     return out;
   }
 
-  // The columns a loop reads, decoded from Arrow once per dataset rather than once per batch.
-  #decoded = new WeakMap<Dataset, { columns: string[]; data: Record<string, unknown[]> }>();
+  // How a dataset's batches are made: straight from Arrow when the collator is a plain
+  // DataCollatorWithPadding, else the collator over the batch's rows (decoded per batch, never the
+  // whole dataset, so memory does not grow with it).
+  #readers = new WeakMap<Dataset, { columns: string; reader: ArrowPaddingCollator | null }>();
 
   #collate(ds: Dataset, rows: Int32Array, columns: string[]): ModelInputs {
-    let cached = this.#decoded.get(ds);
-    if (!cached || cached.columns.join("\u0000") !== columns.join("\u0000")) {
-      cached = { columns, data: ds.batch(0, ds.numRows, columns) };
-      this.#decoded.set(ds, cached);
+    const key = columns.join("\u0000");
+    let r = this.#readers.get(ds);
+    if (!r || r.columns !== key) {
+      r = { columns: key, reader: ArrowPaddingCollator.for(this.dataCollator, ds, columns) };
+      this.#readers.set(ds, r);
     }
-    const data = cached.data;
-    const features: Features[] = Array.from(rows, (r) => Object.fromEntries(columns.map((c) => [c, data[c][r]])));
-    const batch = this.dataCollator(features);
+    let batch: Batch;
+    if (r.reader) batch = r.reader.collate(rows);
+    else {
+      const data = ds.batchAt(rows, columns);
+      batch = this.dataCollator(Array.from(rows, (_, k) => Object.fromEntries(columns.map((c) => [c, data[c][k]]))));
+    }
     const out: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(batch)) {
       if (this.device !== "cpu") {
@@ -442,7 +450,8 @@ export class Trainer {
     };
     process.on("SIGINT", onSigint);
     const start = performance.now();
-    this.#trLoss = 0;
+    this.#trLoss?.dispose();
+    this.#trLoss = new LossTracker(this.device);
     this.#totalLossScalar = 0;
     this.#globalStepLastLogged = this.state.global_step;
     this.#lastLoggedLoss = null;
@@ -463,7 +472,8 @@ export class Trainer {
         }
         // HF's epoch end runs also when the epoch stopped early (maxSteps): its evaluation and save still happen.
         this.#call("onEpochEnd");
-        await this.#maybeLogSaveEvaluate(null, null);
+        // As HF: the epoch's log carries its last step's grad_norm and learning rate.
+        await this.#maybeLogSaveEvaluate(this.#lastGradNorm, this.#lastLearningRate);
         if (this.control.shouldTrainingStop) break;
       }
     } finally {
@@ -480,8 +490,11 @@ export class Trainer {
       this.#loadModelWeights(this.state.best_model_checkpoint);
     }
     const runtime = (performance.now() - start) / 1000;
-    this.#totalLossScalar += this.#trLoss;
-    this.#trLoss = 0;
+    this.#checkFinite();
+    this.#totalLossScalar += this.#trLoss!.take();
+    this.#trLoss!.dispose();
+    this.#trLoss = null;
+    this.#setGradNorm(null);
     const trainLoss = this.#totalLossScalar / Math.max(this.state.global_step, 0.001);
     const metrics: Record<string, number> = {
       train_runtime: round(runtime, 4),
@@ -538,7 +551,8 @@ export class Trainer {
         trained = true;
         const tokens = batch.input_ids?.numel() ?? 0;
         torch.dispose(batch);
-        this.#accumulateLoss(loss);
+        this.#trLoss!.add(loss, this.state.global_step + 1, this.state.global_step - this.#globalStepLastLogged, args.loggingNanInfFilter);
+        loss.dispose();
         this.state.total_flos += 6 * tokens * nonEmbedding;
         if (args.includeNumInputTokensSeen) this.state.num_input_tokens_seen += tokens;
         if (i + 1 < groupEnd) {
@@ -551,6 +565,7 @@ export class Trainer {
       }
       if (stopped) break;
       const learningRate = this.#optimizerStep();
+      this.#lastLearningRate = learningRate;
       this.state.global_step += 1;
       this.state.epoch = epoch + groupEnd / stepsInEpoch;
       this.#call("onStepEnd");
@@ -564,41 +579,47 @@ export class Trainer {
     return trained;
   }
 
-  /** Forward and backward of one micro-batch; its loss divided by the micro-batches of its step (HF's training_step). */
-  #trainingStep(batch: ModelInputs, microBatches: number): number {
+  /**
+   * Forward and backward of one micro-batch; returns its loss divided by the micro-batches of its
+   * step (HF's training_step), detached and left on the device: nothing here waits for the device.
+   */
+  #trainingStep(batch: ModelInputs, microBatches: number): Tensor {
     return torch.tidy(() => {
       const { loss } = this.#forward(batch);
       const scaled = loss.div(microBatches);
       (this.scaler ? this.scaler.scaleLoss(scaled) : scaled).backward();
-      return scaled.item();
+      return scaled.detach();
     });
   }
 
-  /** HF's logging_nan_inf_filter: a nan/inf micro-batch adds the mean loss since the last log instead. */
-  #accumulateLoss(loss: number): void {
-    if (!Number.isFinite(loss)) {
-      if (!this.#warnedNonFinite) {
-        this.#warnedNonFinite = true;
-        this.#print(
-          `warning: the training loss is ${pyFloat(loss)} at step ${this.state.global_step + 1} (epoch ${round(this.state.epoch ?? 0, 2)}): training is diverging. ` +
-            `Lower the learning rate, clip gradients (maxGradNorm), or use bf16 instead of fp16.${this.args.loggingNanInfFilter ? " The logged losses leave out nan/inf steps (loggingNanInfFilter)." : ""}`,
-        );
-      }
-      if (this.args.loggingNanInfFilter) {
-        this.#trLoss += this.#trLoss / (1 + this.state.global_step - this.#globalStepLastLogged);
-        return;
-      }
-    }
-    this.#trLoss += loss;
+  /**
+   * Warns once when a loss was nan/inf. On the CPU it is checked after every step (reading a CPU
+   * scalar costs nothing); on a GPU only when a log is due or training ends, so no step waits.
+   */
+  #checkFinite(): void {
+    if (this.#warnedNonFinite || !this.#trLoss) return;
+    const step = this.#trLoss.firstNonFiniteStep();
+    if (step === null) return;
+    this.#warnedNonFinite = true;
+    this.#print(
+      `warning: the training loss is not finite (nan or inf) at step ${step}: training is diverging. ` +
+        `Lower the learning rate, clip gradients (maxGradNorm), or use bf16 instead of fp16.${this.args.loggingNanInfFilter ? " The logged losses leave out nan/inf steps (loggingNanInfFilter)." : ""}`,
+    );
   }
 
-  #lastGradNorm: number | null = null;
+  // The last step's gradient norm, on the device until a log reads it.
+  #lastGradNorm: Tensor | null = null;
+  #lastLearningRate: number | null = null;
+  #setGradNorm(t: Tensor | null): void {
+    this.#lastGradNorm?.dispose();
+    this.#lastGradNorm = t ? torch.keep(t) : null;
+  }
 
   /** Clipping, the optimizer (through the GradScaler under fp16) and the schedule; returns the step's learning rate. */
   #optimizerStep(): number {
     const args = this.args;
     if (this.scaler) this.scaler.unscale_(this.optimizer!);
-    this.#lastGradNorm = args.maxGradNorm > 0 ? clipGradNorm(this.model.parameters(), args.maxGradNorm) : null;
+    this.#setGradNorm(args.maxGradNorm > 0 ? clipGradNormTensor(this.model.parameters(), args.maxGradNorm) : null);
     this.#call("onPreOptimizerStep");
     const { learningRate } = optimizerStep(this.optimizer!, this.lrScheduler!, this.scaler, () => this.#call("onOptimizerStep"));
     this.optimizer!.zeroGrad();
@@ -606,14 +627,16 @@ export class Trainer {
   }
 
   /** HF's _maybe_log_save_evaluate. */
-  async #maybeLogSaveEvaluate(gradNorm: number | null, learningRate: number | null): Promise<void> {
+  async #maybeLogSaveEvaluate(gradNorm: Tensor | null, learningRate: number | null): Promise<void> {
+    if (this.device === "cpu") this.#checkFinite();
     if (this.control.shouldLog && this.state.global_step > this.#globalStepLastLogged) {
-      const loss = round(this.#trLoss / (this.state.global_step - this.#globalStepLastLogged), 4);
+      this.#checkFinite();
+      const trLoss = this.#trLoss!.take();
+      const loss = round(trLoss / (this.state.global_step - this.#globalStepLastLogged), 4);
       const logs: LogEntry = { loss };
-      if (gradNorm !== null) logs.grad_norm = gradNorm;
+      if (gradNorm !== null) logs.grad_norm = gradNorm.item();
       logs.learning_rate = learningRate ?? this.lrScheduler!.getLastLr()[0];
-      this.#totalLossScalar += this.#trLoss;
-      this.#trLoss = 0;
+      this.#totalLossScalar += trLoss;
       this.#globalStepLastLogged = this.state.global_step;
       this.#lastLoggedLoss = loss;
       this.#log(logs);
