@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -17,7 +17,7 @@ import { uploadFolder } from "../src/hub/index.js";
 
 interface Commit { repo: string; summary: string; files: Record<string, Buffer> }
 
-async function fakeHub() {
+async function fakeHub(o: { commitDelayMs?: number; onCommit?: () => void } = {}) {
   const commits: Commit[] = [];
   const lfs = new Map<string, Buffer>();
   const created: string[] = [];
@@ -67,7 +67,11 @@ async function fakeHub() {
           if (key === "lfsFile") c.files[value.path] = lfs.get(value.oid)!;
         }
         commits.push(c);
-        return json({ commitUrl: `${base}/${m[1]}/commit/abc`, commitOid: "a".repeat(40) });
+        o.onCommit?.();
+        const answer = () => json({ commitUrl: `${base}/${m![1]}/commit/abc`, commitOid: "a".repeat(40) });
+        if (o.commitDelayMs) setTimeout(answer, o.commitDelayMs);
+        else answer();
+        return;
       }
       res.writeHead(404);
       res.end();
@@ -108,6 +112,43 @@ test("Trainer with pushToHub uploads each checkpoint's model and, at the end, th
     assert.equal(JSON.parse(last.files["config.json"].toString()).model_type, "bert");
     assert.ok(hub.auth.every((a) => a === undefined || a === "Bearer hf_test"));
     await assert.rejects(uploadFolder("me/x", outputDir, { token: "", endpoint: hub.base }), /needs a token/);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    hub.close();
+  }
+});
+
+test("uploads run while training goes on, and rotation never deletes a checkpoint still uploading", async () => {
+  let trainer: Trainer | undefined;
+  const stepsAtCommit: number[] = [];
+  const hub = await fakeHub({ commitDelayMs: 150, onCommit: () => stepsAtCommit.push(trainer?.state.global_step ?? -1) });
+  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_TOKEN: process.env.HF_TOKEN };
+  Object.assign(process.env, { HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" });
+  try {
+    torch.manualSeed(0);
+    const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
+    const rows = Array.from({ length: 64 }, (_, i) => [1, 3 + (i % 7), 2]);
+    const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
+    const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "rotating");
+    const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, saveTotalLimit: 1, maxSteps: 300, perDeviceTrainBatchSize: 4, disableTqdm: true, loggingStrategy: "no" });
+    trainer = new Trainer({ model, args, trainDataset: ds });
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await trainer.train();
+    } finally {
+      process.stderr.write = write;
+    }
+    // Every checkpoint commit carried its weights: none was deleted under its upload.
+    const checkpointCommits = hub.commits.filter((c) => c.summary.startsWith("Training in progress"));
+    assert.ok(checkpointCommits.length >= 2);
+    for (const c of checkpointCommits) assert.ok(c.files["model.safetensors"]?.length > 0, `${c.summary}: weights uploaded`);
+    assert.ok(stepsAtCommit[0] < 300, `the first upload arrived while training went on (at step ${stepsAtCommit[0]} of 300)`);
+    // Once the uploads are done, rotation catches up: one checkpoint is left.
+    assert.deepEqual(readdirSync(outputDir).filter((d) => d.startsWith("checkpoint-")), ["checkpoint-300"]);
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];

@@ -857,14 +857,24 @@ export class Trainer {
       rmSync(tmp, { recursive: true, force: true });
       throw new Error(`saving checkpoint ${final} failed: ${(e as Error).message}`);
     }
-    this.#rotate();
     if (args.pushToHub) {
-      // In the background, as HF's every_save strategy; a failure is reported when training ends.
+      // In the background, as HF's every_save strategy (training goes on while it uploads; the loop
+      // yields to the event loop between steps); a failure is reported when training ends. The
+      // folder is not rotated away while its upload runs.
+      this.#uploading.add(final);
       const upload = this.#push(final, `Training in progress, step ${this.state.global_step}`, (p) => !/^(model\.safetensors|config\.json|tokenizer.*|special_tokens_map\.json|vocab\.txt)$/.test(p));
-      this.#pending.push(upload.catch((e: Error) => {
-        this.#pushError ??= e;
-      }));
+      this.#pending.push(
+        upload
+          .catch((e: Error) => {
+            this.#pushError ??= e;
+          })
+          .finally(() => {
+            this.#uploading.delete(final);
+            if (existsSync(args.outputDir)) this.#rotate();
+          }),
+      );
     }
+    this.#rotate();
   }
 
   /** HF's stateful_callbacks: each exportable callback's state (a list when a class appears twice). */
@@ -897,6 +907,8 @@ export class Trainer {
 
   #pending: Promise<void>[] = [];
   #pushError: Error | null = null;
+  /** Checkpoint folders whose upload is still running: rotation leaves them for later. */
+  #uploading = new Set<string>();
 
   async #push(folder: string, message: string, ignore: (p: string) => boolean): Promise<void> {
     await uploadFolder(this.args.hubModelId!, folder, {
@@ -928,7 +940,7 @@ export class Trainer {
     let excess = all.length - keep;
     for (const c of all) {
       if (excess <= 0) break;
-      if (c.path === best) continue;
+      if (c.path === best || this.#uploading.has(c.path)) continue;
       rmSync(c.path, { recursive: true, force: true });
       excess--;
     }
