@@ -1,6 +1,6 @@
 // One configuration of `npm run bench:trainer`, in a process of its own (so that its peak RSS is its
 // own): the Trainer on MRPC train, batch 8, timed from the first step. Prints one JSON line.
-// Usage: node dist/bench/trainer_run.js SIZE PRECISION STEPS ATEN_THREADS BLAS_THREADS
+// Usage: node dist/bench/trainer_run.js SIZE PRECISION STEPS ATEN_THREADS BLAS_THREADS [OPTIM]
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,7 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shared = join(root, "..", "shared", "data");
 if (!existsSync(join(shared, "hf-home"))) throw new Error(`needs ${shared}`);
 Object.assign(process.env, { HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_DISABLE_PROGRESS_BARS: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "bench-tr-")) });
-const [size, precision, stepsArg, aten, blas] = process.argv.slice(2);
+const [size, precision, stepsArg, aten, blas, optim] = process.argv.slice(2);
 const steps = Number(stepsArg);
 
 const raw = await loadDataset("glue", "mrpc", { split: "train" });
@@ -27,6 +27,7 @@ const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert"
 const args = new TrainingArguments({
   outputDir: mkdtempSync(join(tmpdir(), "bench-tr-out-")), maxSteps: steps, saveStrategy: "no", loggingStrategy: "no", disableTqdm: true,
   bf16: precision === "bf16", torchThreads: Number(aten), blasThreads: Number(blas), learningRate: 5e-5,
+  optim: optim === "adamw_torch_fused" ? "adamw_torch_fused" : "adamw_torch",
 });
 const stepEnds: number[] = [];
 const calls: number[] = [];

@@ -10,7 +10,7 @@ import {
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertNumClose, fixture } from "./helpers.js";
+import { assertClose, assertNumClose, fixture } from "./helpers.js";
 
 function lrsOf(name: SchedulerType, steps: number[], o: { warmup: number; total: number; lr?: number; numCycles?: number; power?: number }): number[] {
   const p = torch.keep(torch.zeros([1], { requiresGrad: true }));
@@ -150,4 +150,28 @@ test("GradScaler: scales the loss, unscales, skips overflowed steps and adapts t
   assert.equal(other.scale, 4);
   opt.dispose();
   p.dispose();
+});
+
+test("AdamW fused (one pass per tensor) equals torch's op-by-op update to float rounding over 20 steps", () => {
+  torch.manualSeed(5);
+  const shapes = [[300, 128], [128], [7, 3]];
+  const make = () => shapes.map((s) => torch.keep(torch.randn(s).requiresGrad_(true)));
+  const a = make();
+  const b = a.map((p) => torch.keep(p.detach().clone().requiresGrad_(true)));
+  const exact = new AdamW(a, { lr: 1e-2, weightDecay: 0.1 });
+  const fused = new AdamW(b, { lr: 1e-2, weightDecay: 0.1, fused: true });
+  for (let step = 0; step < 20; step++) {
+    torch.tidy(() => {
+      const grads = shapes.map((s) => torch.randn(s));
+      a.forEach((p, i) => (p.grad = torch.keep(grads[i].clone())));
+      b.forEach((p, i) => (p.grad = torch.keep(grads[i].clone())));
+    });
+    exact.step();
+    fused.step();
+  }
+  a.forEach((p, i) => assertClose(b[i], p, { rtol: 1e-5, atol: 1e-6, what: `parameter ${i}` }));
+  for (const [k, s] of exact.state) assertClose(fused.state.get(b[a.indexOf(k)])!.exp_avg_sq as torch.Tensor, s.exp_avg_sq as torch.Tensor, { rtol: 1e-5, atol: 1e-9, what: "exp_avg_sq" });
+  torch.dispose([a, b]);
+  exact.dispose();
+  fused.dispose();
 });

@@ -12,7 +12,7 @@ import { FIELDS, toSnake } from "../trainer/training_args.js";
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/bf-16/, "bf16").replace(/fp-16/, "fp16");
 const BOOLEAN = new Set(["overwriteOutputDir", "evalOnStart", "loggingFirstStep", "loggingNanInfFilter", "saveOnlyModel", "useCpu", "bf16", "fp16", "dataloaderDropLast", "disableTqdm", "removeUnusedColumns", "loadBestModelAtEnd", "greaterIsBetter", "groupByLength", "pushToHub", "hubPrivateRepo", "predictionLossOnly", "includeNumInputTokensSeen", "restoreCallbackStatesFromCheckpoint"]);
-const STRING = new Set(["outputDir", "evalStrategy", "lrSchedulerType", "loggingDir", "loggingStrategy", "saveStrategy", "runName", "metricForBestModel", "lengthColumnName", "hubModelId", "hubToken", "resumeFromCheckpoint"]);
+const STRING = new Set(["optim", "outputDir", "evalStrategy", "lrSchedulerType", "loggingDir", "loggingStrategy", "saveStrategy", "runName", "metricForBestModel", "lengthColumnName", "hubModelId", "hubToken", "resumeFromCheckpoint"]);
 const LIST = new Set(["labelNames", "reportTo"]);
 const HELP: Record<string, string> = {
   outputDir: "where checkpoints, logs and the final model go",
@@ -70,6 +70,7 @@ const HELP: Record<string, string> = {
   resumeFromCheckpoint: "a checkpoint folder, or 'true' for the latest in the output dir",
   predictionLossOnly: "evaluate the loss only, no predictions",
   includeNumInputTokensSeen: "count the input tokens seen in the trainer state",
+  optim: "adamw_torch (torch's AdamW, same rounding) or adamw_torch_fused (one pass per tensor: faster on CPU)",
   restoreCallbackStatesFromCheckpoint: "on resume, restore stateful callbacks (early stopping's patience) from the checkpoint",
   torchThreads: "ATen threads on CPU (default: measured best for the precision)",
   blasThreads: "OpenBLAS threads on CPU (default: measured best for the precision)",

@@ -23,6 +23,7 @@ export interface NativeTorch {
   hasGrad(params: H[]): Uint8Array;
   zeroGrad(params: H[]): void;
   adamwStep(params: H[], expAvgs: H[], expAvgSqs: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, lerp: boolean): void;
+  adamwStepFused(params: H[], expAvgs: H[], expAvgSqs: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number): void;
   sgdStep(params: H[], buffers: (H | null)[], lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean): (H | null)[];
   clipGradNorm(params: H[], maxNorm: number, normType: number): H | null;
   unscaleGrads(params: H[], invScale: number): H;

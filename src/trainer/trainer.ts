@@ -289,7 +289,7 @@ export class Trainer {
         { params: decay, weight_decay: this.args.weightDecay },
         { params: noDecay, weight_decay: 0 },
       ].filter((g) => g.params.length),
-      { lr: this.args.learningRate, betas: [this.args.adamBeta1, this.args.adamBeta2], eps: this.args.adamEpsilon },
+      { lr: this.args.learningRate, betas: [this.args.adamBeta1, this.args.adamBeta2], eps: this.args.adamEpsilon, fused: this.args.optim === "adamw_torch_fused" },
     );
   }
 

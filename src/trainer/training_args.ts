@@ -63,6 +63,8 @@ export interface TrainingArgumentsInit {
   includeNumInputTokensSeen?: boolean;
   /** Restore stateful callbacks (EarlyStoppingCallback's patience) from the checkpoint on resume (HF's default: false). */
   restoreCallbackStatesFromCheckpoint?: boolean;
+  /** HF's optim: "adamw_torch" (torch's op-by-op AdamW, the same rounding) or "adamw_torch_fused" (one pass per tensor: faster). */
+  optim?: "adamw_torch" | "adamw_torch_fused";
   /** Threads for ATen and OpenBLAS on CPU (see torch.configureThreads); null: measured defaults. */
   torchThreads?: number | null;
   blasThreads?: number | null;
@@ -124,6 +126,7 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   predictionLossOnly: false,
   includeNumInputTokensSeen: false,
   restoreCallbackStatesFromCheckpoint: false,
+  optim: "adamw_torch",
   torchThreads: null,
   blasThreads: null,
 };
@@ -192,6 +195,7 @@ export class TrainingArguments {
   readonly predictionLossOnly!: boolean;
   readonly includeNumInputTokensSeen!: boolean;
   readonly restoreCallbackStatesFromCheckpoint!: boolean;
+  readonly optim!: "adamw_torch" | "adamw_torch_fused";
   readonly torchThreads!: number | null;
   readonly blasThreads!: number | null;
 
@@ -253,6 +257,7 @@ export class TrainingArguments {
     if ((this.loadBestModelAtEnd || this.saveStrategy === "best") && this.metricForBestModel === null) self.metricForBestModel = "loss";
     if (this.greaterIsBetter === null && this.metricForBestModel !== null) self.greaterIsBetter = !this.metricForBestModel.endsWith("loss");
     if (this.fp16 && this.bf16) throw new Error("At most one of fp16 and bf16 can be True, but not both");
+    if (!["adamw_torch", "adamw_torch_fused"].includes(this.optim)) throw new TypeError(`optim: '${this.optim}' is not supported (adamw_torch, adamw_torch_fused)`);
     if (this.saveTotalLimit !== null && (!Number.isInteger(this.saveTotalLimit) || this.saveTotalLimit < 1)) {
       throw new RangeError(`save_total_limit must be a positive integer or null, got ${this.saveTotalLimit}`);
     }
