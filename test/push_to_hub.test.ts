@@ -14,6 +14,7 @@ import { Dataset } from "../src/datasets/index.js";
 import { AutoModelForSequenceClassification } from "../src/models/index.js";
 import { Trainer, TrainingArguments } from "../src/trainer/index.js";
 import { uploadFolder } from "../src/hub/index.js";
+import { withEnv } from "./helpers.js";
 
 interface Commit { repo: string; summary: string; files: Record<string, Buffer> }
 
@@ -84,39 +85,35 @@ async function fakeHub(o: { commitDelayMs?: number; onCommit?: () => void } = {}
 
 test("Trainer with pushToHub uploads each checkpoint's model and, at the end, the output folder", async () => {
   const hub = await fakeHub();
-  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_TOKEN: process.env.HF_TOKEN };
-  Object.assign(process.env, { HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" });
   try {
-    torch.manualSeed(0);
-    const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
-    const rows = Array.from({ length: 16 }, (_, i) => [1, 3 + (i % 7), 2]);
-    const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
-    const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "my-model");
-    const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, maxSteps: 4, perDeviceTrainBatchSize: 4, disableTqdm: true });
-    assert.equal(args.hubModelId, "my-model", "the repo is named after the output folder");
-    const trainer = new Trainer({ model, args, trainDataset: ds });
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (() => true) as typeof process.stderr.write;
-    try {
-      await trainer.train();
-      await trainer.pushToHub();
-    } finally {
-      process.stderr.write = write;
-    }
-    assert.deepEqual(hub.created, ["me/my-model"], "created once, under the token's user");
-    assert.deepEqual(hub.commits.map((c) => c.summary), ["Training in progress, step 2", "Training in progress, step 4", "End of training"]);
-    const last = hub.commits.at(-1)!;
-    assert.equal(last.repo, "me/my-model");
-    assert.ok(!Object.keys(last.files).some((f) => f.startsWith("checkpoint-")), "checkpoints stay local");
-    assert.deepEqual(last.files["model.safetensors"], readFileSync(join(outputDir, "model.safetensors")), "weights went through LFS intact");
-    assert.equal(JSON.parse(last.files["config.json"].toString()).model_type, "bert");
-    assert.ok(hub.auth.every((a) => a === undefined || a === "Bearer hf_test"));
-    await assert.rejects(uploadFolder("me/x", outputDir, { token: "", endpoint: hub.base }), /needs a token/);
+    await withEnv({ HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" }, async () => {
+      torch.manualSeed(0);
+      const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
+      const rows = Array.from({ length: 16 }, (_, i) => [1, 3 + (i % 7), 2]);
+      const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
+      const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "my-model");
+      const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, maxSteps: 4, perDeviceTrainBatchSize: 4, disableTqdm: true });
+      assert.equal(args.hubModelId, "my-model", "the repo is named after the output folder");
+      const trainer = new Trainer({ model, args, trainDataset: ds });
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = (() => true) as typeof process.stderr.write;
+      try {
+        await trainer.train();
+        await trainer.pushToHub();
+      } finally {
+        process.stderr.write = write;
+      }
+      assert.deepEqual(hub.created, ["me/my-model"], "created once, under the token's user");
+      assert.deepEqual(hub.commits.map((c) => c.summary), ["Training in progress, step 2", "Training in progress, step 4", "End of training"]);
+      const last = hub.commits.at(-1)!;
+      assert.equal(last.repo, "me/my-model");
+      assert.ok(!Object.keys(last.files).some((f) => f.startsWith("checkpoint-")), "checkpoints stay local");
+      assert.deepEqual(last.files["model.safetensors"], readFileSync(join(outputDir, "model.safetensors")), "weights went through LFS intact");
+      assert.equal(JSON.parse(last.files["config.json"].toString()).model_type, "bert");
+      assert.ok(hub.auth.every((a) => a === undefined || a === "Bearer hf_test"));
+      await assert.rejects(uploadFolder("me/x", outputDir, { token: "", endpoint: hub.base }), /needs a token/);
+    });
   } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
     hub.close();
   }
 });
@@ -125,35 +122,31 @@ test("uploads run while training goes on, and rotation never deletes a checkpoin
   let trainer: Trainer | undefined;
   const stepsAtCommit: number[] = [];
   const hub = await fakeHub({ commitDelayMs: 150, onCommit: () => stepsAtCommit.push(trainer?.state.global_step ?? -1) });
-  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_TOKEN: process.env.HF_TOKEN };
-  Object.assign(process.env, { HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" });
   try {
-    torch.manualSeed(0);
-    const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
-    const rows = Array.from({ length: 64 }, (_, i) => [1, 3 + (i % 7), 2]);
-    const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
-    const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "rotating");
-    const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, saveTotalLimit: 1, maxSteps: 300, perDeviceTrainBatchSize: 4, disableTqdm: true, loggingStrategy: "no" });
-    trainer = new Trainer({ model, args, trainDataset: ds });
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (() => true) as typeof process.stderr.write;
-    try {
-      await trainer.train();
-    } finally {
-      process.stderr.write = write;
-    }
-    // Every checkpoint commit carried its weights: none was deleted under its upload.
-    const checkpointCommits = hub.commits.filter((c) => c.summary.startsWith("Training in progress"));
-    assert.ok(checkpointCommits.length >= 2);
-    for (const c of checkpointCommits) assert.ok(c.files["model.safetensors"]?.length > 0, `${c.summary}: weights uploaded`);
-    assert.ok(stepsAtCommit[0] < 300, `the first upload arrived while training went on (at step ${stepsAtCommit[0]} of 300)`);
-    // Once the uploads are done, rotation catches up: one checkpoint is left.
-    assert.deepEqual(readdirSync(outputDir).filter((d) => d.startsWith("checkpoint-")), ["checkpoint-300"]);
+    await withEnv({ HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" }, async () => {
+      torch.manualSeed(0);
+      const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
+      const rows = Array.from({ length: 64 }, (_, i) => [1, 3 + (i % 7), 2]);
+      const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
+      const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "rotating");
+      const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, saveTotalLimit: 1, maxSteps: 300, perDeviceTrainBatchSize: 4, disableTqdm: true, loggingStrategy: "no" });
+      trainer = new Trainer({ model, args, trainDataset: ds });
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = (() => true) as typeof process.stderr.write;
+      try {
+        await trainer.train();
+      } finally {
+        process.stderr.write = write;
+      }
+      // Every checkpoint commit carried its weights: none was deleted under its upload.
+      const checkpointCommits = hub.commits.filter((c) => c.summary.startsWith("Training in progress"));
+      assert.ok(checkpointCommits.length >= 2);
+      for (const c of checkpointCommits) assert.ok(c.files["model.safetensors"]?.length > 0, `${c.summary}: weights uploaded`);
+      assert.ok(stepsAtCommit[0] < 300, `the first upload arrived while training went on (at step ${stepsAtCommit[0]} of 300)`);
+      // Once the uploads are done, rotation catches up: one checkpoint is left.
+      assert.deepEqual(readdirSync(outputDir).filter((d) => d.startsWith("checkpoint-")), ["checkpoint-300"]);
+    });
   } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
     hub.close();
   }
 });

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bert_family import BertForSequenceClassification  # noqa: E402
 from bert_reference_tokenizer import Reference  # noqa: E402
 from safetensors_io import load  # noqa: E402
-from trainer_mrpc import collate, encode, eval_loss, rows  # noqa: E402
+from trainer_mrpc import adamw_linear, collate, encode, eval_loss, rows  # noqa: E402
 
 SHARED = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")
 HERE = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "golden", "trainer")
@@ -72,14 +72,9 @@ def main():
     updates_per_epoch = batches_per_epoch // GA + int(batches_per_epoch % GA > 0)
     max_steps = EPOCHS * updates_per_epoch
     warmup = math.ceil(max_steps * WARMUP_RATIO)
-    # trainer.py, get_decay_parameter_names: no decay for biases and LayerNorm weights.
-    norm_params = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
-    named = list(model.named_parameters())
-    decay = [p for n, p in named if not (n.endswith("bias") or id(p) in norm_params)]
-    no_decay = [p for n, p in named if n.endswith("bias") or id(p) in norm_params]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": no_decay, "weight_decay": 0.0}], lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    # trainer.py, get_decay_parameter_names (no decay for biases and LayerNorm weights), and
     # optimization.py, get_linear_schedule_with_warmup.
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (max_steps - s) / max(1, max_steps - warmup)))
+    opt, sched = adamw_linear(model, LR, WD, warmup, max_steps)
 
     logs, eval_losses = [], []
     tr_loss = 0.0

@@ -52,6 +52,18 @@ def collate(items):
             torch.tensor([pad(e["token_type_ids"]) for e, _ in items]), torch.tensor([label for _, label in items]))
 
 
+def adamw_linear(model, lr, weight_decay, warmup, total):
+    """HF's default optimizer and schedule: AdamW without decay for biases and LayerNorm weights
+    (trainer.py, get_decay_parameter_names) and get_linear_schedule_with_warmup (optimization.py)."""
+    norm_params = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
+    named = list(model.named_parameters())
+    decay = [p for n, p in named if not (n.endswith("bias") or id(p) in norm_params)]
+    no_decay = [p for n, p in named if n.endswith("bias") or id(p) in norm_params]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+    return opt, sched
+
+
 def eval_loss(model, val, batch_size):
     """The loss over `val` in eval mode, the mean over samples (HF's evaluation_loop gathers
     loss.repeat(batch_size) and averages); the model is back in train mode afterwards."""
@@ -84,12 +96,7 @@ def main():
     steps_per_epoch = math.ceil(N_TRAIN / BATCH)
     total = steps_per_epoch * EPOCHS
     warmup = math.ceil(total * WARMUP_RATIO)
-    norm_params = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
-    named = list(model.named_parameters())
-    decay = [p for n, p in named if not (n.endswith("bias") or id(p) in norm_params)]
-    no_decay = [p for n, p in named if n.endswith("bias") or id(p) in norm_params]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": no_decay, "weight_decay": 0.0}], lr=LR, betas=(0.9, 0.999), eps=1e-8)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+    opt, sched = adamw_linear(model, LR, WD, warmup, total)
     losses, norms, lrs, eval_losses = [], [], [], []
     model.train()
     for epoch in range(EPOCHS):
