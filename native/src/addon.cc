@@ -3,22 +3,26 @@
 
 namespace ft {
 
-std::vector<TensorBox> table;
-std::vector<uint32_t> freeSlots;
 constexpr uint64_t kSlotCount = 16777216;  // 2^24 slots; the generation counts above them
+
+HandleTable& Handles(Napi::Env env) {
+  return *env.GetInstanceData<HandleTable>();
+}
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
+  HandleTable& h = Handles(env);
   uint32_t slot;
-  if (!freeSlots.empty()) {
-    slot = freeSlots.back();
-    freeSlots.pop_back();
+  if (!h.freeSlots.empty()) {
+    slot = h.freeSlots.back();
+    h.freeSlots.pop_back();
   } else {
-    if (table.size() >= kSlotCount) throw Napi::Error::New(env, "too many live tensors (2^24): dispose some");
-    slot = static_cast<uint32_t>(table.size());
-    table.emplace_back();
+    if (h.boxes.size() >= kSlotCount) throw Napi::Error::New(env, "too many live tensors (2^24): dispose some");
+    slot = static_cast<uint32_t>(h.boxes.size());
+    h.boxes.emplace_back();
+    h.boxes.back().slot = slot;
   }
-  TensorBox& box = table[slot];
+  TensorBox& box = h.boxes[slot];
   box.generation = box.generation % 0xFFFFFFFFu + 1;
   box.t = std::move(t);
   return Napi::BigInt::New(env, static_cast<uint64_t>(box.generation) * kSlotCount + slot);
@@ -46,8 +50,9 @@ TensorBox* Lookup(const Napi::Value& v) {
   if (!lossless) return nullptr;
   auto gen = static_cast<uint32_t>(h / kSlotCount);
   auto slot = static_cast<size_t>(h % kSlotCount);
-  if (slot >= table.size() || gen == 0 || table[slot].generation != gen) return nullptr;
-  return &table[slot];
+  HandleTable& t = Handles(v.Env());
+  if (slot >= t.boxes.size() || gen == 0 || t.boxes[slot].generation != gen) return nullptr;
+  return &t.boxes[slot];
 }
 
 bool IsTensor(const Napi::Value& v) {
@@ -72,10 +77,10 @@ const at::Tensor& T(const Napi::CallbackInfo& info, size_t i) {
   return b->t;
 }
 
-void Release(TensorBox* b) {
+void Release(Napi::Env env, TensorBox* b) {
   if (!b->t.defined()) return;
   b->t.reset();
-  freeSlots.push_back(static_cast<uint32_t>(b - table.data()));
+  Handles(env).freeSlots.push_back(b->slot);
 }
 
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i) {
@@ -196,13 +201,15 @@ at::TensorOptions Opts(const Napi::CallbackInfo& info, size_t dtypeIndex, size_t
 }  // namespace ft
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData<ft::HandleTable>(new ft::HandleTable());  // deleted (its tensors freed) when this environment ends
   ft::RegisterTrainOps(env, exports);  // first: it tunes malloc before the other registrations allocate
   ft::RegisterCreate(env, exports);
   ft::RegisterTensorOps(env, exports);
   ft::RegisterNnOps(env, exports);
   ft::RegisterRuntime(env, exports);
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(ft::table.size() - ft::freeSlots.size()));
+    ft::HandleTable& h = ft::Handles(info.Env());
+    return Napi::Number::New(info.Env(), static_cast<double>(h.boxes.size() - h.freeSlots.size()));
   }));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
   return exports;

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 #include <cmath>
+#include <deque>
 #include <c10/util/Optional.h>
 #include <string>
 #include <vector>
@@ -21,15 +22,24 @@ namespace ft {
 struct TensorBox {
   at::Tensor t;
   uint32_t generation = 0;
+  uint32_t slot = 0;
 };
+
+// One table per Node environment (the main thread and each worker_thread that loads the addon), kept
+// as the environment's instance data: threads never share it, and it is freed when its environment
+// shuts down, before static destructors (and libtorch's or CUDA's teardown) run. A deque, so that a
+// box's address stays valid while new handles are made.
+struct HandleTable {
+  std::deque<TensorBox> boxes;
+  std::vector<uint32_t> freeSlots;
+};
+HandleTable& Handles(Napi::Env env);
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t);
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
 TensorBox* Box(const Napi::CallbackInfo& info, size_t i);
-void Release(TensorBox* b);
+void Release(Napi::Env env, TensorBox* b);
 TensorBox* Lookup(const Napi::Value& v);
-extern std::vector<TensorBox> table;
-extern std::vector<uint32_t> freeSlots;
 const at::Tensor& T(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i);

@@ -7,7 +7,7 @@ namespace ft {
 // Idempotent, like free(): a handle already released, or stale, is left alone.
 FT_FN(dispose) {
   if (info.Length() < 1 || !info[0].IsBigInt()) ThrowType(info, 0, "a tensor handle");
-  if (TensorBox* b = Lookup(info[0])) Release(b);
+  if (TensorBox* b = Lookup(info[0])) Release(info.Env(), b);
   return info.Env().Undefined();
 }
 

@@ -45,7 +45,7 @@ FT_FN(disposeMany) {
   if (info.Length() < 1 || !info[0].IsArray()) ThrowType(info, 0, "an array of tensor handles");
   auto arr = info[0].As<Napi::Array>();
   for (uint32_t k = 0; k < arr.Length(); ++k) {
-    if (TensorBox* b = Lookup(arr.Get(k))) Release(b);
+    if (TensorBox* b = Lookup(arr.Get(k))) Release(info.Env(), b);
   }
   return info.Env().Undefined();
 }
