@@ -1,7 +1,7 @@
 // Arrow IPC files as HF datasets writes them: the streaming format, with the features in the
 // schema's "huggingface" metadata. Writes go to a temporary name renamed into place.
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../hub/index.js";
+import { writeFileAtomic } from "../util/files.js";
 import * as arrow from "apache-arrow";
 import { featureFromArrow, featuresFromJson, featuresToJson, type Features } from "./features.js";
 

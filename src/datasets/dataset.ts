@@ -10,8 +10,8 @@ import { fromVector, toVector } from "./columns.js";
 import { readArrowFile, writeArrowFile } from "./arrow_io.js";
 import { hashOf, permutation } from "./fingerprint.js";
 import { recordDependencies } from "../util/dependencies.js";
-import { progressBar } from "./progress.js";
-import { writeFileAtomic } from "../hub/index.js";
+import { progressBar } from "../util/progress.js";
+import { writeFileAtomic } from "../util/files.js";
 
 export type Row = Record<string, unknown>;
 export type Batch = Record<string, unknown[]>;
@@ -36,10 +36,15 @@ export interface MapOptions {
   disableProgressBar?: boolean;
 }
 
-let torchModule: typeof import("../torch/index.js") | null | undefined;
+let torchModule: typeof import("../torch/index.js") | null = null;
 async function loadTorch(): Promise<typeof import("../torch/index.js")> {
-  if (torchModule === undefined) torchModule = await import("../torch/index.js").catch(() => null);
-  if (!torchModule) throw new Error('format "torch" needs the libtorch addon, which did not load: run `npm run build:native`');
+  if (!torchModule) {
+    try {
+      torchModule = await import("../torch/index.js");
+    } catch (e) {
+      throw new Error(`format "torch" needs the libtorch addon, which did not load: ${(e as Error).message}`);
+    }
+  }
   return torchModule;
 }
 

@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { COMMIT_HASH, defaultToken, downloadTimeoutMs, endpoint, etagTimeoutMs, hubCacheDir, isOffline, type RepoType } from "./constants.js";
 import { listCachedFiles, repoFolderName, storageFolder, tryLoadFromCache } from "./cache.js";
-import { writeFileAtomic } from "./files.js";
+import { writeFileAtomic } from "../util/files.js";
 import { lock } from "../util/file_lock.js";
 import { EntryNotFoundError, HubError, HubUnreachableError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError } from "./errors.js";
 

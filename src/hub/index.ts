@@ -5,4 +5,5 @@ export { hfHome, hubCacheDir, isOffline, endpoint, type RepoType } from "./const
 export { repoFolderName, tryLoadFromCache, listCachedFiles } from "./cache.js";
 export * from "./errors.js";
 export { uploadFolder, type UploadOptions } from "./upload.js";
-export { writeFileAtomic, writeJsonAtomic, readJsonObject } from "./files.js";
+// The atomic writers live in util/ (below every layer); re-exported here, where users found them.
+export { writeFileAtomic, writeJsonAtomic, readJsonObject } from "../util/files.js";

@@ -1,6 +1,7 @@
 // PretrainedConfig: a model's config.json, with the fields every Hugging Face config shares
 // (id2label/label2id, num_labels, problem_type, …) and each architecture's own defaults.
-import { readJsonObject, resolveFile, type HubOptions } from "../hub/index.js";
+import { resolveFile, type HubOptions } from "../hub/index.js";
+import { readJsonObject } from "../util/files.js";
 
 export type Json = Record<string, unknown>;
 export type ProblemType = "regression" | "single_label_classification" | "multi_label_classification";

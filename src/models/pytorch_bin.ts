@@ -4,7 +4,7 @@
 // needs (OrderedDict, _rebuild_tensor_v2, _rebuild_parameter); anything else is refused.
 import { readFileSync } from "node:fs";
 import { inflateRawSync } from "node:zlib";
-import { Tensor, elementBytes, empty, dispose, type DType, _native as native } from "../torch/index.js";
+import { Tensor, elementBytes, fromBytes, dispose, type DType } from "../torch/index.js";
 
 interface ZipEntry {
   name: string;
@@ -126,8 +126,7 @@ export function loadPytorchBin(file: string): Map<string, Tensor> {
       if (!Number.isSafeInteger(ref.numel) || ref.numel < 0) throw new Error(`${file}: storage ${ref.key} has an invalid size ${String(ref.numel)}`);
       // Checked against the archive before anything is allocated or inflated.
       const bytes = entryBytes(buf, e, file, ref.numel * elementBytes(ref.dtype));
-      s = empty([ref.numel], { dtype: ref.dtype });
-      native.dataView(s.handle).set(bytes);
+      s = fromBytes(bytes, [ref.numel], ref.dtype);
       storages.set(ref.key, s);
     }
     return s;

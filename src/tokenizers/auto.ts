@@ -2,7 +2,8 @@
 // tokenizer.json (+ tokenizer_config.json, special_tokens_map.json), or for a BERT-family
 // checkpoint that has only vocab.txt, from the same pipeline built from the vocabulary.
 import { readFileSync } from "node:fs";
-import { readJsonObject as readJson, resolveFile, type HubOptions } from "../hub/index.js";
+import { resolveFile, type HubOptions } from "../hub/index.js";
+import { readJsonObject as readJson } from "../util/files.js";
 import { PreTrainedTokenizer, tokenContent } from "./tokenizer.js";
 import { bertTokenizerJson, parseVocabTxt } from "./bert_vocab.js";
 

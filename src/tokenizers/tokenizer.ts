@@ -9,8 +9,9 @@ import { templateOf, applyTemplate, numSpecialTokens, type Template } from "./te
 import { truncatePair, type TruncationStrategy } from "./truncation.js";
 import { wordPieceOffsets, type BertNormalization } from "./offsets.js";
 import { Callable } from "./callable.js";
-import { writeFileAtomic } from "../hub/index.js";
+import { writeFileAtomic } from "../util/files.js";
 import { recordDependency } from "../util/dependencies.js";
+import { tensorMaker } from "../util/tensor_maker.js";
 
 export type TextInput = string | string[];
 export type PaddingStrategy = "longest" | "max_length" | "do_not_pad";
@@ -545,14 +546,13 @@ function findStart(all: number[], part: number[]): number {
 }
 
 
-// Tensors only when asked for (returnTensors: "pt"): the tokenizer works without the libtorch addon.
-const torchModule: typeof import("../torch/index.js") | null = await import("../torch/index.js").catch(() => null);
-
-/** Columns to tensors: ids as int64; with "infer", a column of non-integers (regression labels) as float32. */
+/**
+ * Columns to tensors (returnTensors: "pt"): ids as int64; with "infer", a column of non-integers
+ * (regression labels) as float32. The tensors come from finetune-ts/torch's registered factory, so
+ * the tokenizer itself never loads libtorch.
+ */
 function toTensors(cols: Record<string, unknown[]>, dtype: "int64" | "infer"): Record<string, unknown> {
-  if (!torchModule) {
-    throw new Error('returnTensors: "pt" needs the libtorch addon, which did not load: run `npm run build:native`');
-  }
+  const makeTensor = tensorMaker('returnTensors: "pt"');
   const out: Record<string, unknown> = {};
   for (const [k, rows] of Object.entries(cols)) {
     const lens = new Set(rows.map((r) => (Array.isArray(r) ? r.length : -1)));
@@ -566,7 +566,7 @@ function toTensors(cols: Record<string, unknown[]>, dtype: "int64" | "infer"): R
       throw new TypeError(`Unable to create tensor for '${k}': its values are not numbers (e.g. ${JSON.stringify(flat.find((v) => typeof v !== "number"))}); remove the column first`);
     }
     const floats = dtype === "infer" && flat.some((v) => typeof v === "number" && !Number.isInteger(v));
-    out[k] = torchModule.tensor(rows as never, { dtype: floats ? "float32" : "int64" });
+    out[k] = makeTensor(rows, { dtype: floats ? "float32" : "int64" });
   }
   return out;
 }

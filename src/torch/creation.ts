@@ -109,6 +109,11 @@ export function tensor(data: NestedArray | Typed, o: TensorOptions & { shape?: S
   return finish(t, o);
 }
 
+/** A CPU tensor of `dtype` and `shape` holding a copy of raw little-endian bytes (as in a checkpoint file). */
+export function fromBytes(bytes: Uint8Array, shape: Shape, dtype: DType): Tensor {
+  return new Tensor(native.fromBytes(bytes, checkShape(shape, "fromBytes()"), dtypeCode(dtype)));
+}
+
 export function empty(shape: Shape, o?: TensorOptions): Tensor {
   return finish(new Tensor(native.empty(checkShape(shape, "empty()"), ...opts(o, "empty()"))), o);
 }

@@ -8,7 +8,7 @@ import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { AdamW, GradScaler, clipGradNormTensor, getScheduler, loadOptimizerState, saveOptimizerState, warmupStepsFor, type LambdaLR, type Optimizer } from "../optim/index.js";
 import type { Dataset } from "../datasets/index.js";
-import { progressBar, type Progress } from "../datasets/progress.js";
+import { progressBar, type Progress } from "../util/progress.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { PreTrainedModel, type ModelInputs } from "../models/index.js";
 import { DataCollatorWithPadding, type Batch, type Features } from "./data_collator.js";
@@ -21,7 +21,8 @@ import {
 } from "./trainer_callback.js";
 import { EvalTable, pyDict, pyFloat, runningTrainingBlock } from "./logs.js";
 import { reportersFor, type Reporter } from "./reporters.js";
-import { readJsonObject, uploadFolder, writeJsonAtomic } from "../hub/index.js";
+import { uploadFolder } from "../hub/index.js";
+import { readJsonObject, writeJsonAtomic } from "../util/files.js";
 import { LockedError, tryLock, type FileLock } from "../util/file_lock.js";
 
 export interface EvalPrediction {
