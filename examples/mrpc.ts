@@ -1,4 +1,4 @@
-// DESIGN.md's program: the Hugging Face course's MRPC fine-tuning, line by line in TypeScript.
+// The Hugging Face course's MRPC fine-tuning, line by line in TypeScript.
 // CHECKPOINT (default bert-base-cased) names the model; MAX_STEPS shortens the run (tests use both,
 // since pretrained weights cannot be downloaded here).
 import { loadDataset } from "finetune-ts/datasets";

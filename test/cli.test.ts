@@ -1,4 +1,4 @@
-// The finetune CLI and DESIGN.md's program, run as a person runs them (child processes), and
+// The finetune CLI and the course's program (examples/mrpc.ts), run as a person runs them (child processes), and
 // Ctrl-C: SIGINT mid-run finishes the step, saves a checkpoint, exits cleanly, and the run resumes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -71,7 +71,7 @@ test("train (snake_case flags too), evaluate and predict on CSV files", { skip }
   assert.match(missing.stderr, /finetune: text column 'question' is not in the dataset \(columns: sentence1, sentence2, label\)/);
 });
 
-test("DESIGN.md's program (examples/mrpc.ts) runs on MRPC", { skip }, () => {
+test("the course's program (examples/mrpc.ts) runs on MRPC", { skip }, () => {
   const r = spawnSync(process.execPath, [join(repoRoot, "dist", "examples", "mrpc.js")], {
     env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-mrpc-")), CHECKPOINT: tiny, TOKENIZER: "bert-base-cased", MAX_STEPS: "20", OUTPUT_DIR: mkdtempSync(join(tmpdir(), "ft-mrpc-out-")) },
     encoding: "utf8",
