@@ -173,6 +173,10 @@ test("boolean flags read as HF's string_to_bool; num_labels from the label value
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--bf16: truthy value expected: got 'maybe' but expected one of yes\/no, true\/false, t\/f, y\/n, 1\/0 \(case insensitive\)/);
 
+  const old = run([...base(join(dir, "old-name"), data), "--evaluation_strategy", "epoch"]);
+  assert.equal(old.status, 1);
+  assert.match(old.stderr, /You have set `args.eval_strategy` to epoch but you didn't pass an `eval_dataset`/, "HF's older --evaluation-strategy is read");
+
   const outDir = join(dir, "off");
   const off = run([...base(outDir, data), "--bf16", "False", "--save-only-model", "NO", "--max-steps", "2", "--save-steps", "2"]);
   assert.equal(off.status, 0, off.stderr);

@@ -131,4 +131,8 @@ test("missing files and repos: EntryNotFound is remembered in .no_exist; optiona
   await assert.rejects(hfHubDownload("org/model", "config.json", { cacheDir, endpoint: "http://127.0.0.1:9" }), /could not be reached/);
   await assert.rejects(hfHubDownload("../etc", "passwd", o), /repo id must be/);
   await assert.rejects(hfHubDownload("org/model", "../../x", o), /filename must be a relative path/);
+  // A name written as a path is a local folder: a missing one says so, not "repo id must be…".
+  for (const p of ["./nope-dir", "../nope-dir", "/abs/nope-dir"]) {
+    await assert.rejects(resolveFile(p, "config.json", o), new RegExp(`${p.replace(/[./]/g, "\\$&")} does not exist: it is written as a local path, so it was not looked up on the hub`));
+  }
 });

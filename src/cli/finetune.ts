@@ -77,6 +77,8 @@ const HELP: Record<string, string> = {
 };
 
 function trainingFlags(cmd: Command): Command {
+  // HF's older name, still in scripts and docs.
+  cmd.addOption(new Option("--evaluation-strategy <value>", "HF's older name for --eval-strategy").hideHelp());
   for (const f of FIELDS) {
     const flag = `--${kebab(f)}`;
     const desc = `${HELP[f] ?? f} (also --${toSnake(f)})`;
@@ -204,6 +206,7 @@ async function prepare(o: DataOptions & { model: string; tokenizer?: string }) {
 function trainingArgs(opts: Record<string, unknown>): TrainingArguments {
   const init: Record<string, unknown> = {};
   for (const f of FIELDS) if (opts[f] !== undefined) init[f] = opts[f];
+  if (opts.evaluationStrategy !== undefined && init.evalStrategy === undefined) init.evalStrategy = opts.evaluationStrategy;
   if (init.resumeFromCheckpoint === "true") init.resumeFromCheckpoint = true;
   return new TrainingArguments(init as never);
 }

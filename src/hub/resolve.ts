@@ -12,6 +12,13 @@ function snapshotCached(repoId: string, o: HubOptions): boolean {
   return commit !== null && existsSync(join(folder, "snapshots", commit));
 }
 
+/** A name written as a path (./x, ../x, /x, ~/x) is a local folder, never a hub repo: say when it is not there. */
+function checkLocalPath(nameOrPath: string): void {
+  if (!/^(\.{1,2}[\\/]|[\\/]|~|[A-Za-z]:[\\/])/.test(nameOrPath)) return;
+  if (!existsSync(nameOrPath)) throw new LocalEntryNotFoundError(`${nameOrPath} does not exist: it is written as a local path, so it was not looked up on the hub`);
+  if (!statSync(nameOrPath).isDirectory()) throw new LocalEntryNotFoundError(`${nameOrPath} is a file: give the folder that holds it`);
+}
+
 export function isLocalDir(nameOrPath: string): boolean {
   return existsSync(nameOrPath) && statSync(nameOrPath).isDirectory();
 }
@@ -22,6 +29,7 @@ export function isLocalDir(nameOrPath: string): boolean {
  */
 export async function resolveFile(nameOrPath: string, filename: string, o: HubOptions & { optional?: boolean; subfolder?: string } = {}): Promise<string | null> {
   const file = o.subfolder ? `${o.subfolder}/${filename}` : filename;
+  checkLocalPath(nameOrPath);
   if (isLocalDir(nameOrPath)) {
     const p = join(nameOrPath, file);
     if (existsSync(p)) return p;
