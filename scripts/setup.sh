@@ -11,7 +11,7 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-packages=(libtorch-dev libopenblas0-pthread g++ make python3)
+packages=(libtorch-dev libopenblas0-pthread g++ make python3 tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

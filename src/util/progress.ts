@@ -1,7 +1,6 @@
 // HF's progress bars ("Map: 100%|██████████| 3668/3668 [00:00<00:00, 9321.45 examples/s]") on a
-// terminal, through cli-progress; silent when stderr is not a TTY, when
-// HF_DATASETS_DISABLE_PROGRESS_BARS is set, or when the caller turns it off.
-import cliProgress from "cli-progress";
+// terminal; silent when stderr is not a TTY, when HF_DATASETS_DISABLE_PROGRESS_BARS is set, or when
+// the caller turns it off.
 
 function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
@@ -26,37 +25,49 @@ export interface Progress {
   write(line: string): void;
 }
 
+/**
+ * A tqdm-style bar on stderr's last line: `\r` and the line (cut to the terminal's width, so it never
+ * wraps), redrawn at most 10 times a second. Lines written through `write` go above it whole, at
+ * any width (the terminal wraps them), and the bar is drawn again below. It never saves or restores
+ * the cursor and never turns line wrapping off (cli-progress does both, which cut and overwrote the
+ * Trainer's logs), so nothing printed during or after it is lost.
+ */
 export function progressBar(desc: string, total: number, unit = "examples", disable?: boolean): Progress {
   if (!progressEnabled(disable) || total === 0) return { update() {}, stop() {}, write: (line) => process.stderr.write(line + "\n") };
+  const out = process.stderr;
   const start = Date.now();
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      barsize: 10,
-      hideCursor: false,
-      clearOnComplete: false,
-      barCompleteChar: "█",
-      barIncompleteChar: " ",
-      format: (options, params, payload) => {
-        const filled = Math.round(params.progress * (options.barsize ?? 10));
-        const elapsed = (Date.now() - start) / 1000;
-        const rate = params.value / Math.max(elapsed, 1e-9);
-        const eta = rate > 0 ? (params.total - params.value) / rate : Infinity;
-        const pct = String(Math.floor(params.progress * 100)).padStart(3);
-        const head = payload.desc ? `${payload.desc}: ` : "";
-        const speed = unit === "it" ? `${rate.toFixed(2).padStart(6)}it/s` : `${rate.toFixed(2)} ${unit}/s`;
-        return `${head}${pct}%|${"█".repeat(filled)}${" ".repeat((options.barsize ?? 10) - filled)}| ${params.value}/${params.total} [${clock(elapsed)}<${clock(eta)}, ${speed}]`;
-      },
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0, { desc });
+  let done = 0;
+  let drawnAt = 0;
+  let stopped = false;
+  const line = (): string => {
+    const elapsed = (Date.now() - start) / 1000;
+    const rate = done / Math.max(elapsed, 1e-9);
+    const eta = rate > 0 ? (total - done) / rate : Infinity;
+    const frac = Math.min(1, done / total);
+    const filled = Math.round(frac * 10);
+    const speed = unit === "it" ? `${rate.toFixed(2).padStart(6)}it/s` : `${rate.toFixed(2)} ${unit}/s`;
+    const text = `${desc ? `${desc}: ` : ""}${String(Math.floor(frac * 100)).padStart(3)}%|${"█".repeat(filled)}${" ".repeat(10 - filled)}| ${done}/${total} [${clock(elapsed)}<${clock(eta)}, ${speed}]`;
+    return text.slice(0, Math.max(10, (out.columns || 80) - 1));
+  };
+  const draw = () => {
+    drawnAt = Date.now();
+    out.write(`\r${line()}\x1b[K`);
+  };
+  draw();
   return {
-    update: (done) => bar.update(done),
-    stop: () => bar.stop(),
-    write: (line) => {
-      process.stderr.write(`\r\x1b[2K${line}\n`);
-      bar.render();
+    update(n) {
+      done = n;
+      if (!stopped && (Date.now() - drawnAt >= 100 || n >= total)) draw();
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      draw();
+      out.write("\n");
+    },
+    write(text) {
+      out.write(`\r\x1b[K${text}\n`);
+      if (!stopped) draw();
     },
   };
 }
