@@ -8,3 +8,4 @@ export {
   AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoModelForQuestionAnswering,
   AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel,
 } from "./models/index.js";
+export { pipeline, TextClassificationPipeline, type LabelScore, type TextPair } from "./pipelines/index.js";

@@ -236,3 +236,13 @@ test("the map cache tells runs apart: another --tokenizer or --text-columns neve
   train("one-column", ["--tokenizer", tokenizer, "--text-columns", "sentence1"]);
   assert.equal(cacheFiles().size, 4);
 });
+
+test("a dataset with a ClassLabel gives the model its label names (as run_glue), so predictions say them", { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-cli-glue-"));
+  const outDir = join(dir, "mrpc");
+  const r = run(["train", "--model", tiny, "--tokenizer", tokenizer, "--dataset", "glue", "--dataset-config", "mrpc", "--output-dir", outDir, "--max-steps", "1", "--save-strategy", "no", "--disable-tqdm"]);
+  assert.equal(r.status, 0, r.stderr);
+  const config = JSON.parse(readFileSync(join(outDir, "config.json"), "utf8"));
+  assert.deepEqual(config.id2label, { "0": "not_equivalent", "1": "equivalent" });
+  assert.deepEqual(config.label2id, { not_equivalent: 0, equivalent: 1 });
+});

@@ -244,7 +244,10 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     const o = opts as unknown as DataOptions & { model: string; tokenizer?: string; numLabels?: number; ignoreMismatchedSizes?: boolean; metric?: string; dataset?: string; datasetConfig?: string };
     const { tokenizer, tokenized } = await prepare(o);
     const trainSet = splitOf(tokenized, "train");
-    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn), ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false })) as PreTrainedModel;
+    // As HF's run_glue: a ClassLabel's names become the model's labels, so predictions say "equivalent".
+    const names = trainSet.features.label instanceof ClassLabel ? trainSet.features.label.names : null;
+    const labels = names ? { id2label: Object.fromEntries(names.map((n, i) => [String(i), n])), label2id: Object.fromEntries(names.map((n, i) => [n, i])) } : {};
+    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn), ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false, ...labels })) as PreTrainedModel;
     const args = trainingArgs(opts);
     const evalSet = tokenized.splits.includes("validation") ? tokenized.get("validation") : undefined;
     const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer, computeMetrics: evalSet ? await metricsFor(o) : undefined });
