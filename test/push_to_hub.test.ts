@@ -15,6 +15,7 @@ import { AutoModelForSequenceClassification } from "../src/models/index.js";
 import { Trainer, TrainingArguments } from "../src/trainer/index.js";
 import { uploadFolder } from "../src/hub/index.js";
 import { withEnv } from "./helpers.js";
+import { silenced } from "./trainer_helpers.js";
 
 interface Commit { repo: string; summary: string; files: Record<string, Buffer> }
 
@@ -95,14 +96,10 @@ test("Trainer with pushToHub uploads each checkpoint's model and, at the end, th
       const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, maxSteps: 4, perDeviceTrainBatchSize: 4, disableTqdm: true });
       assert.equal(args.hubModelId, "my-model", "the repo is named after the output folder");
       const trainer = new Trainer({ model, args, trainDataset: ds });
-      const write = process.stderr.write.bind(process.stderr);
-      process.stderr.write = (() => true) as typeof process.stderr.write;
-      try {
+      await silenced(async () => {
         await trainer.train();
         await trainer.pushToHub();
-      } finally {
-        process.stderr.write = write;
-      }
+      });
       assert.deepEqual(hub.created, ["me/my-model"], "created once, under the token's user");
       assert.deepEqual(hub.commits.map((c) => c.summary), ["Training in progress, step 2", "Training in progress, step 4", "End of training"]);
       const last = hub.commits.at(-1)!;
@@ -131,13 +128,7 @@ test("uploads run while training goes on, and rotation never deletes a checkpoin
       const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "rotating");
       const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, saveTotalLimit: 1, maxSteps: 300, perDeviceTrainBatchSize: 4, disableTqdm: true, loggingStrategy: "no" });
       trainer = new Trainer({ model, args, trainDataset: ds });
-      const write = process.stderr.write.bind(process.stderr);
-      process.stderr.write = (() => true) as typeof process.stderr.write;
-      try {
-        await trainer.train();
-      } finally {
-        process.stderr.write = write;
-      }
+      await silenced(() => trainer!.train());
       // Every checkpoint commit carried its weights: none was deleted under its upload.
       const checkpointCommits = hub.commits.filter((c) => c.summary.startsWith("Training in progress"));
       assert.ok(checkpointCommits.length >= 2);

@@ -88,19 +88,29 @@ c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i) {
   return T(info, i);
 }
 
-std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || !info[i].IsArray()) ThrowType(info, i, "an array of tensor handles");
+// The tensors of a JS array of handles; with allowNull, null/undefined entries come back undefined.
+static std::vector<at::Tensor> Tensors(const Napi::CallbackInfo& info, size_t i, bool allowNull) {
+  const char* need = allowNull ? "an array of tensor handles or nulls" : "an array of tensor handles";
+  if (info.Length() <= i || !info[i].IsArray()) ThrowType(info, i, need);
   auto arr = info[i].As<Napi::Array>();
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {
-    TensorBox* b = Lookup(arr.Get(k));
-    if (!b) ThrowType(info, i, "an array of tensor handles");
+    Napi::Value v = arr.Get(k);
+    if (allowNull && (v.IsNull() || v.IsUndefined())) {
+      out.emplace_back();
+      continue;
+    }
+    TensorBox* b = Lookup(v);
+    if (!b) ThrowType(info, i, need);
     if (!b->t.defined()) throw Napi::Error::New(info.Env(), "a tensor in the list was disposed");
     out.push_back(b->t);
   }
   return out;
 }
+
+std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i) { return Tensors(info, i, false); }
+std::vector<at::Tensor> OptTList(const Napi::CallbackInfo& info, size_t i) { return Tensors(info, i, true); }
 
 double Num(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || !info[i].IsNumber()) ThrowType(info, i, "a number");

@@ -43,6 +43,7 @@ TensorBox* Lookup(const Napi::Value& v);
 const at::Tensor& T(const Napi::CallbackInfo& info, size_t i);
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i);
+std::vector<at::Tensor> OptTList(const Napi::CallbackInfo& info, size_t i);
 bool IsTensor(const Napi::Value& v);
 
 double Num(const Napi::CallbackInfo& info, size_t i);

@@ -12,32 +12,27 @@
 
 namespace ft {
 
-// Tensor handles of a JS array; `allowNull` keeps null entries as undefined tensors.
-static std::vector<at::Tensor> Handles(const Napi::CallbackInfo& info, size_t i, bool allowNull = false) {
-  if (info.Length() <= i || !info[i].IsArray()) ThrowType(info, i, "an array of tensor handles");
-  auto arr = info[i].As<Napi::Array>();
-  std::vector<at::Tensor> out;
-  out.reserve(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); ++k) {
-    Napi::Value v = arr.Get(k);
-    if (allowNull && (v.IsNull() || v.IsUndefined())) {
-      out.emplace_back();
-      continue;
-    }
-    TensorBox* b = Lookup(v);
-    if (!b || !b->t.defined()) throw Napi::Error::New(info.Env(), "argument " + std::to_string(i) + ": entry " + std::to_string(k) + " is not a live tensor handle");
-    out.push_back(b->t);
-  }
-  return out;
+// Per-parameter step counts, one for each of n parameters.
+static std::vector<int64_t> Steps(const Napi::CallbackInfo& info, size_t i, size_t n) {
+  auto steps = Ints(info, i);
+  if (steps.size() != n) throw Napi::Error::New(info.Env(), "argument " + std::to_string(i) + ": expected " + std::to_string(n) + " step counts");
+  return steps;
 }
 
-static std::vector<double> Numbers(const Napi::CallbackInfo& info, size_t i, size_t n) {
-  if (info.Length() <= i || !info[i].IsArray()) ThrowType(info, i, "an array of numbers");
-  auto arr = info[i].As<Napi::Array>();
-  if (arr.Length() != n) throw Napi::Error::New(info.Env(), "argument " + std::to_string(i) + ": expected " + std::to_string(n) + " numbers");
-  std::vector<double> out(n);
-  for (uint32_t k = 0; k < n; ++k) out[k] = arr.Get(k).As<Napi::Number>().DoubleValue();
-  return out;
+// AdamW's lists and hyper-parameters, as both AdamW functions take them:
+// (params, expAvgs, expAvgSqs, steps, lr, beta1, beta2, eps, weightDecay).
+struct AdamWArgs {
+  std::vector<at::Tensor> params, expAvgs, expAvgSqs;
+  std::vector<int64_t> steps;
+  double lr, beta1, beta2, eps, weightDecay;
+};
+static AdamWArgs ReadAdamW(const Napi::CallbackInfo& info, const char* fn) {
+  AdamWArgs a{TList(info, 0), TList(info, 1), TList(info, 2), {}, Num(info, 4), Num(info, 5), Num(info, 6), Num(info, 7), Num(info, 8)};
+  if (a.expAvgs.size() != a.params.size() || a.expAvgSqs.size() != a.params.size()) {
+    throw Napi::Error::New(info.Env(), std::string(fn) + ": params, exp_avg and exp_avg_sq differ in length");
+  }
+  a.steps = Steps(info, 3, a.params.size());
+  return a;
 }
 
 // Frees the tensors of a closed scope in one call (idempotent per handle, as dispose()).
@@ -52,7 +47,7 @@ FT_FN(disposeMany) {
 
 // For each parameter, 1 when it has a gradient.
 FT_FN(hasGrad) {
-  auto ps = Handles(info, 0);
+  auto ps = TList(info, 0);
   auto out = Napi::Uint8Array::New(info.Env(), ps.size());
   for (size_t k = 0; k < ps.size(); ++k) out[k] = ps[k].grad().defined() ? 1 : 0;
   return out;
@@ -60,17 +55,17 @@ FT_FN(hasGrad) {
 
 // zero_grad(set_to_none=True).
 FT_FN(zeroGrad) {
-  for (auto& p : Handles(info, 0)) p.mutable_grad() = at::Tensor();
+  for (auto& p : TList(info, 0)) p.mutable_grad() = at::Tensor();
   return info.Env().Undefined();
 }
 
 // torch.optim.AdamW, _single_tensor_adamw, for parameters that all have gradients:
 // (params, expAvgs, expAvgSqs, steps (after increment), lr, beta1, beta2, eps, weightDecay, lerp).
 FT_FN(adamwStep) {
-  auto ps = Handles(info, 0), m = Handles(info, 1), v = Handles(info, 2);
-  if (m.size() != ps.size() || v.size() != ps.size()) throw Napi::Error::New(info.Env(), "adamwStep: params, exp_avg and exp_avg_sq differ in length");
-  auto steps = Numbers(info, 3, ps.size());
-  double lr = Num(info, 4), beta1 = Num(info, 5), beta2 = Num(info, 6), eps = Num(info, 7), wd = Num(info, 8);
+  AdamWArgs a = ReadAdamW(info, "adamwStep");
+  auto &ps = a.params, &m = a.expAvgs, &v = a.expAvgSqs;
+  auto& steps = a.steps;
+  const double lr = a.lr, beta1 = a.beta1, beta2 = a.beta2, eps = a.eps, wd = a.weightDecay;
   bool lerp = Bool(info, 9);
   at::NoGradGuard noGrad;
   for (size_t k = 0; k < ps.size(); ++k) {
@@ -95,10 +90,10 @@ FT_FN(adamwStep) {
 // fraction. The rounding differs from torch's op-by-op update by an ulp here and there (what
 // torch's own fused AdamW does too), so it is opt-in (TrainingArguments.optim "adamw_torch_fused").
 FT_FN(adamwStepFused) {
-  auto ps = Handles(info, 0), m = Handles(info, 1), v = Handles(info, 2);
-  if (m.size() != ps.size() || v.size() != ps.size()) throw Napi::Error::New(info.Env(), "adamwStepFused: params, exp_avg and exp_avg_sq differ in length");
-  auto steps = Numbers(info, 3, ps.size());
-  double lr = Num(info, 4), beta1 = Num(info, 5), beta2 = Num(info, 6), eps = Num(info, 7), wd = Num(info, 8);
+  AdamWArgs a = ReadAdamW(info, "adamwStepFused");
+  auto &ps = a.params, &m = a.expAvgs, &v = a.expAvgSqs;
+  auto& steps = a.steps;
+  const double lr = a.lr, beta1 = a.beta1, beta2 = a.beta2, eps = a.eps, wd = a.weightDecay;
   at::NoGradGuard noGrad;
   for (size_t k = 0; k < ps.size(); ++k) {
     at::Tensor& p = ps[k];
@@ -138,8 +133,8 @@ FT_FN(adamwStepFused) {
 // dampening, weightDecay, nesterov). Returns the momentum buffers made on this step (null where
 // one existed or momentum is 0).
 FT_FN(sgdStep) {
-  auto ps = Handles(info, 0);
-  auto bufs = Handles(info, 1, true);
+  auto ps = TList(info, 0);
+  auto bufs = OptTList(info, 1);
   if (bufs.size() != ps.size()) throw Napi::Error::New(info.Env(), "sgdStep: params and momentum buffers differ in length");
   double lr = Num(info, 2), momentum = Num(info, 3), dampening = Num(info, 4), wd = Num(info, 5);
   bool nesterov = Bool(info, 6);
@@ -169,7 +164,7 @@ FT_FN(sgdStep) {
 // the total norm before clipping as a tensor (null when no parameter has a gradient), so a caller
 // that only logs it now and then need not wait for the device.
 FT_FN(clipGradNorm) {
-  auto ps = Handles(info, 0);
+  auto ps = TList(info, 0);
   double maxNorm = Num(info, 1), normType = Num(info, 2);
   at::NoGradGuard noGrad;
   std::vector<at::Tensor> grads;
@@ -191,7 +186,7 @@ FT_FN(clipGradNorm) {
 // The GradScaler's unscale_: gradients times invScale, and whether any is inf/nan (a bool tensor,
 // read by the caller when it must decide).
 FT_FN(unscaleGrads) {
-  auto ps = Handles(info, 0);
+  auto ps = TList(info, 0);
   double inv = Num(info, 1);
   at::NoGradGuard noGrad;
   at::Tensor found;

@@ -49,7 +49,8 @@ export function toVector(values: unknown[], f: Feature, column: string): arrow.V
   return arrow.vectorFromArray(prepare(values, f, column), arrowType(f));
 }
 
-function plain(v: unknown): unknown {
+/** Plain JS values of an Arrow cell (lists as arrays, int64 as numbers). */
+export function plain(v: unknown): unknown {
   if (typeof v === "bigint") return Number(v);
   if (v instanceof arrow.Vector) return Array.from(v.toArray() as ArrayLike<unknown>, plain);
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);

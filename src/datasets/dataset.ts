@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { inspect } from "node:util";
 import * as arrow from "apache-arrow";
 import { ClassLabel, Sequence, Value, arrowType, featureEquals, featureToJson, featuresToJson, inferFeature, type Feature, type Features } from "./features.js";
-import { fromVector, toVector } from "./columns.js";
+import { fromVector, plain, toVector } from "./columns.js";
 import { readArrowFile, writeArrowFile } from "./arrow_io.js";
 import { hashOf, permutation } from "./fingerprint.js";
 import { recordDependencies } from "../util/dependencies.js";
@@ -633,15 +633,6 @@ export function registerDatasetDict(c: typeof DatasetDictCtor): void {
 }
 
 export { featureEquals };
-
-/** Plain JS values of an Arrow cell (lists as arrays, int64 as numbers), for comparing two tables. */
-function plain(v: unknown): unknown {
-  if (v === null || v === undefined) return null;
-  if (typeof v === "bigint") return Number(v);
-  if (v instanceof arrow.Vector) return Array.from(v.toArray() as ArrayLike<unknown>, plain);
-  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
-  return v;
-}
 
 /** Whether `cached` starts with exactly the rows (columns, order and values) of `fresh`. */
 function sameLeadingRows(fresh: arrow.Table, cached: arrow.Table): boolean {

@@ -31,12 +31,6 @@ class Chunks {
   }
 }
 
-function isNull(d: arrow.Data, i: number): boolean {
-  if (!d.nullBitmap || d.nullCount === 0) return false;
-  const bit = d.offset + i;
-  return (d.nullBitmap[bit >> 3] & (1 << (bit & 7))) === 0;
-}
-
 const PAD_VALUES: Record<string, (padId: number) => number> = {
   input_ids: (padId) => padId,
   attention_mask: () => 0,
@@ -99,7 +93,7 @@ export class ArrowPaddingCollator {
     const spans = this.lists.map((l) =>
       Array.from(tableRows, (r) => {
         const [d, i] = l.chunks.locate(r);
-        if (isNull(d, i)) throw new Error(`row ${r}: column '${l.name}' is missing (null)`);
+        if (!d.getValid(i)) throw new Error(`row ${r}: column '${l.name}' is missing (null)`);
         const offsets = d.valueOffsets;
         const child = d.children[0];
         return { values: child.values as IntArray, base: child.offset, start: offsets[d.offset + i], end: offsets[d.offset + i + 1] };
@@ -122,7 +116,7 @@ export class ArrowPaddingCollator {
     if (this.label) {
       const values = Array.from(tableRows, (r) => {
         const [d, i] = this.label!.chunks.locate(r);
-        if (isNull(d, i)) throw new Error(`row ${r}: the label is missing (null)`);
+        if (!d.getValid(i)) throw new Error(`row ${r}: the label is missing (null)`);
         return Number((d.values as IntArray | Float32Array | Float64Array)[d.offset + i]);
       });
       out.labels = this.label.float ? torch.tensor(Float32Array.from(values)) : torch.tensor(BigInt64Array.from(values, (v) => BigInt(v)));

@@ -517,8 +517,7 @@ export class Trainer {
   #alreadyFinished(checkpoint: string, maxSteps: number): TrainOutput {
     this.#print(`${checkpoint} already finished training (global step ${this.state.global_step} of ${maxSteps}): nothing to train. Raise maxSteps or numTrainEpochs to train further.`);
     this.model.eval();
-    const trainLoss = NaN;
-    return { globalStep: this.state.global_step, trainingLoss: trainLoss, metrics: { train_runtime: 0, total_flos: this.state.total_flos, epoch: this.state.epoch ?? 0 }, interrupted: false };
+    return { globalStep: this.state.global_step, trainingLoss: NaN, metrics: { train_runtime: 0, total_flos: this.state.total_flos, epoch: this.state.epoch ?? 0 }, interrupted: false };
   }
 
   /**
@@ -629,9 +628,9 @@ export class Trainer {
 
   /** HF's _maybe_log_save_evaluate. */
   async #maybeLogSaveEvaluate(gradNorm: Tensor | null, learningRate: number | null): Promise<void> {
-    if (this.device === "cpu") this.#checkFinite();
-    if (this.control.shouldLog && this.state.global_step > this.#globalStepLastLogged) {
-      this.#checkFinite();
+    const logDue = this.control.shouldLog && this.state.global_step > this.#globalStepLastLogged;
+    if (this.device === "cpu" || logDue) this.#checkFinite();
+    if (logDue) {
       const trLoss = this.#trLoss!.take();
       const loss = round(trLoss / (this.state.global_step - this.#globalStepLastLogged), 4);
       const logs: LogEntry = { loss };
