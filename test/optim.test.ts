@@ -38,6 +38,9 @@ test("each LR schedule follows Hugging Face's formula (hand-computed points)", (
   assert.deepEqual(SCHEDULER_TYPES.length, 7);
   assert.equal(warmupStepsFor(1377, { warmupRatio: 0.1 }), 138);
   assert.equal(warmupStepsFor(1377, { warmupSteps: 5, warmupRatio: 0.1 }), 5);
+  // transformers 5: a warmup_steps below 1 is a ratio.
+  assert.equal(warmupStepsFor(1377, { warmupSteps: 0.1 }), 138);
+  assert.equal(warmupStepsFor(1377, { warmupSteps: 1 }), 1);
   const p = torch.zeros([1], { requiresGrad: true });
   assert.throws(() => getScheduler("exponential", new SGD([p])), /'exponential' is not a valid SchedulerType/);
   assert.throws(() => getScheduler("linear", new SGD([p]), { numWarmupSteps: 1 }), /linear requires `num_training_steps`/);

@@ -300,6 +300,28 @@ test("threads and devices are explicit settings", () => {
   assert.match(torch.torchVersion, /^\d+\.\d+/);
 });
 
+test("torch.cuda's memory counters and torch.backends.cuda's switches: clear errors where they cannot apply", () => {
+  assert.throws(() => torch.cuda.memoryAllocated("cpu"), /memory statistics are kept for CUDA devices, got 'cpu'/);
+  if (!torch.cuda.isAvailable()) {
+    assert.throws(() => torch.cuda.memoryAllocated(), /CUDA is not available/);
+    assert.doesNotThrow(() => torch.cuda.emptyCache(), "emptyCache without CUDA does nothing, as in PyTorch");
+  }
+  const tf32 = torch.backends.cuda.matmul.allowTf32;
+  assert.equal(tf32, false, "TF32 matmuls are off by default");
+  torch.backends.cuda.matmul.allowTf32 = true;
+  assert.equal(torch.backends.cuda.matmul.allowTf32, true);
+  torch.backends.cuda.matmul.allowTf32 = tf32;
+  assert.equal(torch.backends.cuda.matmul.allowTf32, false);
+  if (torch._native.hasSdpa) {
+    assert.equal(torch.backends.cuda.mathSdpEnabled(), true);
+    torch.backends.cuda.enableMathSdp(false);
+    assert.equal(torch.backends.cuda.mathSdpEnabled(), false);
+    torch.backends.cuda.enableMathSdp(true);
+  } else {
+    assert.throws(() => torch.backends.cuda.enableFlashSdp(true), /needs libtorch >= 2\.0/);
+  }
+});
+
 test("tidy frees what it does not return; keep() and nested scopes; dispose is idempotent", () => {
   const start = torch.liveTensors();
   const kept = torch.tidy(() => {

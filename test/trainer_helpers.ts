@@ -1,10 +1,14 @@
 // What the Trainer tests share: a learnable toy task, a tiny BERT, a padding collator, and quiet runs.
+import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
-import { Dataset } from "../src/datasets/index.js";
+import { Dataset, loadDataset, type DatasetDict } from "../src/datasets/index.js";
+import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, type PreTrainedModel } from "../src/models/index.js";
+import { Trainer, TrainingArguments } from "../src/trainer/index.js";
+import { fixture, repoRoot, withEnv } from "./helpers.js";
 
 export const out = (): string => mkdtempSync(join(tmpdir(), "ft-trainer-"));
 
@@ -55,3 +59,62 @@ export function padCollator(features: Record<string, unknown>[]): Record<string,
   };
 }
 
+
+/** What scripts/golden/trainer_mrpc.py writes: the course's loop in plain PyTorch, step by step. */
+export interface CourseGolden {
+  n_train: number;
+  n_eval: number;
+  epochs: number;
+  batch: number;
+  learning_rate: number;
+  weight_decay: number;
+  warmup_ratio: number;
+  losses: number[];
+  grad_norms: number[];
+  learning_rates: number[];
+  eval_losses: number[];
+}
+
+/**
+ * The course's program (MRPC from ../shared's HF cache, bert-base-cased's tokenizer, the tiny
+ * checkpoint tiny-bert-cased, eval each epoch) through the Trainer on `device`, every logged loss,
+ * grad norm, learning rate and eval loss checked against the plain PyTorch loop's within `tolerance`.
+ */
+export async function runCourseGolden(golden: CourseGolden, o: { device: "cpu" | "cuda"; tolerance: number }): Promise<string> {
+  const shared = join(repoRoot, "..", "shared", "data");
+  return await withEnv({ HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: out() }, async () => {
+    const raw = (await loadDataset("glue", "mrpc")) as DatasetDict;
+    const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
+    const tokenized = await raw.map((ex) => tokenizer((ex as { sentence1: string[] }).sentence1, (ex as { sentence2: string[] }).sentence2, { truncation: true }), { batched: true });
+    const model = (await AutoModelForSequenceClassification.fromPretrained(fixture("golden", "trainer", "tiny-bert-cased"))) as PreTrainedModel;
+    const args = new TrainingArguments({
+      outputDir: out(), numTrainEpochs: golden.epochs, perDeviceTrainBatchSize: golden.batch, learningRate: golden.learning_rate,
+      weightDecay: golden.weight_decay, warmupRatio: golden.warmup_ratio, loggingSteps: 1, evalStrategy: "epoch", saveStrategy: "no",
+      // torch.optim.AdamW() as the golden script makes it: op-by-op (foreach on CUDA), not fused.
+      useCpu: o.device === "cpu", optim: "adamw_torch", ...quiet,
+    });
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+    const trainer = new Trainer({ model, args, processingClass: tokenizer, trainDataset: tokenized.train.select(range(golden.n_train)), evalDataset: tokenized.validation.select(range(golden.n_eval)) });
+    const result = await silenced(() => trainer.train());
+    assert.equal([...trainer.model.parameters()][0].device.split(":")[0], o.device);
+    const total = golden.losses.length;
+    assert.equal(result.globalStep, total);
+    const steps = trainer.state.log_history.filter((e) => "loss" in e);
+    assert.equal(steps.length, total);
+    const tol = o.tolerance;
+    steps.forEach((e, i) => {
+      assert.ok(Math.abs(e.loss - golden.losses[i]) <= tol, `loss at step ${i + 1}: ${e.loss} vs PyTorch ${golden.losses[i]}`);
+      assert.ok(Math.abs(e.grad_norm - golden.grad_norms[i]) <= tol * Math.max(1, golden.grad_norms[i]), `grad_norm at step ${i + 1}: ${e.grad_norm} vs PyTorch ${golden.grad_norms[i]}`);
+      assert.ok(Math.abs(e.learning_rate - golden.learning_rates[i]) <= 1e-12, `learning_rate at step ${i + 1}`);
+    });
+    const evals = trainer.state.log_history.filter((e) => "eval_loss" in e).map((e) => e.eval_loss);
+    evals.forEach((l, i) => assert.ok(Math.abs(l - golden.eval_losses[i]) <= tol, `eval_loss after epoch ${i + 1}: ${l} vs ${golden.eval_losses[i]}`));
+    assert.equal(evals.length, golden.epochs);
+    assert.equal(result.metrics.epoch, golden.epochs);
+    assert.ok(Math.abs(result.trainingLoss - golden.losses.reduce((a, b) => a + b, 0) / total) <= tol / 10);
+    assert.ok(result.metrics.total_flos > 0);
+    const worst = (xs: number[]) => Math.max(...xs).toExponential(2);
+    return `largest differences from PyTorch on ${o.device}: loss ${worst(steps.map((e, i) => Math.abs(e.loss - golden.losses[i])))}, ` +
+      `grad_norm ${worst(steps.map((e, i) => Math.abs(e.grad_norm - golden.grad_norms[i])))}, eval_loss ${worst(evals.map((l, i) => Math.abs(l - golden.eval_losses[i])))}`;
+  });
+}

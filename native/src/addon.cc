@@ -83,8 +83,8 @@ void Release(Napi::Env env, TensorBox* b) {
   Handles(env).freeSlots.push_back(b->slot);
 }
 
-c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i) {
-  if (Missing(info, i)) return c10::nullopt;
+Opt<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return NoValue;
   return T(info, i);
 }
 
@@ -129,13 +129,13 @@ int64_t Int(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<int64_t>(d);
 }
 
-c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, size_t i) {
-  if (Missing(info, i)) return c10::nullopt;
+Opt<int64_t> OptInt(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return NoValue;
   return Int(info, i);
 }
 
-c10::optional<double> OptNum(const Napi::CallbackInfo& info, size_t i) {
-  if (Missing(info, i)) return c10::nullopt;
+Opt<double> OptNum(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return NoValue;
   return Num(info, i);
 }
 
@@ -163,8 +163,8 @@ std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i) {
   return out;
 }
 
-c10::optional<std::vector<int64_t>> OptInts(const Napi::CallbackInfo& info, size_t i) {
-  if (Missing(info, i)) return c10::nullopt;
+Opt<std::vector<int64_t>> OptInts(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return NoValue;
   return Ints(info, i);
 }
 
@@ -192,8 +192,8 @@ at::ScalarType DType(const Napi::CallbackInfo& info, size_t i) {
   }
 }
 
-c10::optional<at::ScalarType> OptDType(const Napi::CallbackInfo& info, size_t i) {
-  if (Missing(info, i)) return c10::nullopt;
+Opt<at::ScalarType> OptDType(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return NoValue;
   return DType(info, i);
 }
 

@@ -6,14 +6,27 @@
 #include <torch/version.h>
 #include <cmath>
 #include <deque>
-#include <c10/util/Optional.h>
 #include <string>
 #include <vector>
 
-namespace ft {
-
 #define FT_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+// ATen's optional arguments: c10::optional while libtorch has it (its own class before 2.4, then an
+// alias of std::optional), std::optional where the alias header is gone.
+#if __has_include(<c10/util/Optional.h>)
+#include <c10/util/Optional.h>
+#define FT_OPTIONAL_NAMESPACE c10
+#else
+#include <optional>
+#define FT_OPTIONAL_NAMESPACE std
+#endif
+
+namespace ft {
+
+template <class T>
+using Opt = FT_OPTIONAL_NAMESPACE::optional<T>;
+constexpr auto NoValue = FT_OPTIONAL_NAMESPACE::nullopt;
 
 // A JS handle is a number naming a slot of the handle table, which owns one reference to a libtorch
 // tensor. Numbers, not napi Externals: an External's finalizer runs only after the event loop
@@ -41,27 +54,29 @@ TensorBox* Box(const Napi::CallbackInfo& info, size_t i);
 void Release(Napi::Env env, TensorBox* b);
 TensorBox* Lookup(const Napi::Value& v);
 const at::Tensor& T(const Napi::CallbackInfo& info, size_t i);
-c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i);
+Opt<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> OptTList(const Napi::CallbackInfo& info, size_t i);
 bool IsTensor(const Napi::Value& v);
 
 double Num(const Napi::CallbackInfo& info, size_t i);
 int64_t Int(const Napi::CallbackInfo& info, size_t i);
-c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, size_t i);
-c10::optional<double> OptNum(const Napi::CallbackInfo& info, size_t i);
+Opt<int64_t> OptInt(const Napi::CallbackInfo& info, size_t i);
+Opt<double> OptNum(const Napi::CallbackInfo& info, size_t i);
 bool Bool(const Napi::CallbackInfo& info, size_t i);
 std::string Str(const Napi::CallbackInfo& info, size_t i);
 std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i);
-c10::optional<std::vector<int64_t>> OptInts(const Napi::CallbackInfo& info, size_t i);
+Opt<std::vector<int64_t>> OptInts(const Napi::CallbackInfo& info, size_t i);
 at::Scalar ToScalar(const Napi::CallbackInfo& info, size_t i);
 at::ScalarType DType(const Napi::CallbackInfo& info, size_t i);
-c10::optional<at::ScalarType> OptDType(const Napi::CallbackInfo& info, size_t i);
+Opt<at::ScalarType> OptDType(const Napi::CallbackInfo& info, size_t i);
 at::Device Dev(const Napi::CallbackInfo& info, size_t i);
 at::TensorOptions Opts(const Napi::CallbackInfo& info, size_t dtypeIndex, size_t deviceIndex);
 bool Missing(const Napi::CallbackInfo& info, size_t i);
 
 [[noreturn]] void ThrowType(const Napi::CallbackInfo& info, size_t i, const char* need);
+
+extern const char* const OutOfMemoryAdvice;
 
 // Runs fn, turning libtorch's exceptions into JS errors with libtorch's message.
 template <typename F>
@@ -70,6 +85,10 @@ Napi::Value Guard(const Napi::CallbackInfo& info, F fn) {
     return fn();
   } catch (const Napi::Error&) {
     throw;
+  } catch (const c10::OutOfMemoryError& e) {
+    // An out-of-memory error leaves the caching allocator usable: say what to change instead of
+    // only what failed.
+    throw Napi::Error::New(info.Env(), std::string(e.what_without_backtrace()) + OutOfMemoryAdvice);
   } catch (const c10::Error& e) {
     throw Napi::Error::New(info.Env(), e.what_without_backtrace());
   } catch (const std::exception& e) {

@@ -6,6 +6,12 @@
 #include <c10/core/GradMode.h>
 #include <mutex>
 #include "common.h"
+#if FT_TORCH_AT_LEAST(2, 9) && __has_include(<c10/core/CachingDeviceAllocator.h>)
+#include <c10/core/CachingDeviceAllocator.h>
+#define FT_HAS_DEVICE_ALLOCATOR 1
+#else
+#define FT_HAS_DEVICE_ALLOCATOR 0
+#endif
 
 namespace ft {
 
@@ -181,7 +187,108 @@ FT_FN(synchronize) {
   return info.Env().Undefined();
 }
 
+const char* const OutOfMemoryAdvice =
+    " (finetune-ts: lower perDeviceTrainBatchSize / perDeviceEvalBatchSize and raise gradientAccumulationSteps to keep the "
+    "same effective batch, truncate to a shorter maxLength, or train in bf16/fp16)";
+
+// memoryStats(device) -> [allocated, peakAllocated, reserved, peakReserved] in bytes: the caching
+// allocator's aggregate counters, what torch.cuda.memory_allocated() and its siblings read. Reached
+// through c10's device-generic allocator interface, so no CUDA header is needed to build.
+static c10::DeviceIndex CudaIndex(const Napi::CallbackInfo& info, size_t i) {
+  at::Device d = Dev(info, i);
+  if (!d.is_cuda()) throw Napi::Error::New(info.Env(), "memory statistics are kept for CUDA devices, got '" + d.str() + "'");
+  if (!at::hasCUDA()) throw Napi::Error::New(info.Env(), "CUDA is not available: this libtorch has no CUDA or no GPU was found");
+  return d.has_index() ? d.index() : 0;
+}
+#if FT_HAS_DEVICE_ALLOCATOR
+static c10::DeviceAllocator* CudaAllocator() { return c10::getDeviceAllocator(at::kCUDA); }
+#else
+[[noreturn]] static void NoDeviceAllocator(const Napi::CallbackInfo& info) {
+  throw Napi::Error::New(info.Env(), "CUDA memory statistics need libtorch >= 2.9, this is " TORCH_VERSION);
+}
+#endif
+FT_FN(memoryStats) {
+  c10::DeviceIndex index = CudaIndex(info, 0);
+#if FT_HAS_DEVICE_ALLOCATOR
+  auto stats = CudaAllocator()->getDeviceStats(index);
+  // Index 0 of each StatArray is StatType::AGGREGATE (both pools).
+  const auto& allocated = stats.allocated_bytes[0];
+  const auto& reserved = stats.reserved_bytes[0];
+  auto out = Napi::Array::New(info.Env(), 4);
+  out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(allocated.current)));
+  out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(allocated.peak)));
+  out.Set(2u, Napi::Number::New(info.Env(), static_cast<double>(reserved.current)));
+  out.Set(3u, Napi::Number::New(info.Env(), static_cast<double>(reserved.peak)));
+  return out;
+#else
+  (void)index;
+  NoDeviceAllocator(info);
+#endif
+}
+FT_FN(resetPeakMemoryStats) {
+  c10::DeviceIndex index = CudaIndex(info, 0);
+#if FT_HAS_DEVICE_ALLOCATOR
+  CudaAllocator()->resetPeakStats(index);
+  return info.Env().Undefined();
+#else
+  (void)index;
+  NoDeviceAllocator(info);
+#endif
+}
+FT_FN(emptyCache) {
+  if (!at::hasCUDA()) return info.Env().Undefined();
+#if FT_HAS_DEVICE_ALLOCATOR
+  CudaAllocator()->emptyCache();
+  return info.Env().Undefined();
+#else
+  NoDeviceAllocator(info);
+#endif
+}
+
+// ---- backend switches (torch.backends.cuda) ----
+// sdpBackends() -> [flash, memEfficient, math]; setSdpBackend(name, enabled).
+FT_FN(sdpBackends) {
+  auto out = Napi::Array::New(info.Env(), 3);
+#if FT_TORCH_AT_LEAST(2, 0)
+  auto& ctx = at::globalContext();
+  out.Set(0u, Napi::Boolean::New(info.Env(), ctx.userEnabledFlashSDP()));
+  out.Set(1u, Napi::Boolean::New(info.Env(), ctx.userEnabledMemEfficientSDP()));
+  out.Set(2u, Napi::Boolean::New(info.Env(), ctx.userEnabledMathSDP()));
+#else
+  for (uint32_t i = 0; i < 3; ++i) out.Set(i, Napi::Boolean::New(info.Env(), false));
+#endif
+  return out;
+}
+FT_FN(setSdpBackend) {
+  std::string name = Str(info, 0);
+  bool on = Bool(info, 1);
+#if FT_TORCH_AT_LEAST(2, 0)
+  auto& ctx = at::globalContext();
+  if (name == "flash") ctx.setSDPUseFlash(on);
+  else if (name == "memEfficient") ctx.setSDPUseMemEfficient(on);
+  else if (name == "math") ctx.setSDPUseMath(on);
+  else throw Napi::Error::New(info.Env(), "unknown attention backend '" + name + "' (flash, memEfficient, math)");
+  return info.Env().Undefined();
+#else
+  (void)on;
+  throw Napi::Error::New(info.Env(), "choosing the attention backend needs libtorch >= 2.0, this is " TORCH_VERSION);
+#endif
+}
+// TF32 for float32 matmuls on CUDA (torch.backends.cuda.matmul.allow_tf32), off by default.
+FT_FN(allowTf32) { return Napi::Boolean::New(info.Env(), at::globalContext().allowTF32CuBLAS()); }
+FT_FN(setAllowTf32) {
+  at::globalContext().setAllowTF32CuBLAS(Bool(info, 0));
+  return info.Env().Undefined();
+}
+
 void RegisterRuntime(Napi::Env env, Napi::Object exports) {
+  FT_EXPORT(exports, memoryStats);
+  FT_EXPORT(exports, resetPeakMemoryStats);
+  FT_EXPORT(exports, emptyCache);
+  FT_EXPORT(exports, sdpBackends);
+  FT_EXPORT(exports, setSdpBackend);
+  FT_EXPORT(exports, allowTf32);
+  FT_EXPORT(exports, setAllowTf32);
   FT_EXPORT(exports, requiresGrad);
   FT_EXPORT(exports, setRequiresGrad);
   FT_EXPORT(exports, grad);

@@ -109,8 +109,8 @@ FT_FN(maskedFill) {
   return Wrap(info.Env(), a.masked_fill(T(info, 1), ToScalar(info, 2)));
 }
 
-static c10::optional<at::Scalar> OptScalar(const Napi::CallbackInfo& info, size_t i) {
-  if (Missing(info, i)) return c10::nullopt;
+static Opt<at::Scalar> OptScalar(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return NoValue;
   return ToScalar(info, i);
 }
 
@@ -197,8 +197,8 @@ FT_FN(argmax) { return Wrap(info.Env(), T(info, 0).argmax(OptInt(info, 1), !Miss
 FT_FN(argmin) { return Wrap(info.Env(), T(info, 0).argmin(OptInt(info, 1), !Missing(info, 2) && Bool(info, 2))); }
 FT_FN(norm) {
   auto dims = OptInts(info, 2);
-  at::OptionalIntArrayRef dimRef = dims ? at::OptionalIntArrayRef(*dims) : at::OptionalIntArrayRef(c10::nullopt);
-  return Wrap(info.Env(), at::linalg_vector_norm(T(info, 0), ToScalar(info, 1), dimRef, Bool(info, 3), c10::nullopt));
+  at::OptionalIntArrayRef dimRef = dims ? at::OptionalIntArrayRef(*dims) : at::OptionalIntArrayRef(NoValue);
+  return Wrap(info.Env(), at::linalg_vector_norm(T(info, 0), ToScalar(info, 1), dimRef, Bool(info, 3), NoValue));
 }
 FT_FN(var) {
   const at::Tensor& a = T(info, 0);

@@ -3,6 +3,7 @@
 // and freeing a scope's tensors. Each loop does, per tensor, the very ops of torch.optim's
 // single-tensor implementations and of torch.nn.utils.clip_grad_norm_, so results round as
 // PyTorch's do. Also the process's malloc tuning, applied when the addon loads.
+#include <c10/core/GradMode.h>
 #include "common.h"
 #include <ATen/Parallel.h>
 #include <cstdlib>
@@ -67,7 +68,7 @@ FT_FN(adamwStep) {
   auto& steps = a.steps;
   const double lr = a.lr, beta1 = a.beta1, beta2 = a.beta2, eps = a.eps, wd = a.weightDecay;
   bool lerp = Bool(info, 9);
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   for (size_t k = 0; k < ps.size(); ++k) {
     at::Tensor& p = ps[k];
     const at::Tensor& grad = p.grad();
@@ -84,17 +85,38 @@ FT_FN(adamwStep) {
   return info.Env().Undefined();
 }
 
-// AdamW fused into one pass over each float32 CPU parameter (params, expAvgs, expAvgSqs, steps, lr,
-// beta1, beta2, eps, weightDecay): the same formula as adamwStep, but p, m, v and the gradient are
-// read and written once instead of in eight whole-tensor passes, so a large embedding's update costs a
-// fraction. The rounding differs from torch's op-by-op update by an ulp here and there (what
-// torch's own fused AdamW does too), so it is opt-in (TrainingArguments.optim "adamw_torch_fused").
+// AdamW fused into one pass over each parameter (params, expAvgs, expAvgSqs, steps, lr, beta1, beta2,
+// eps, weightDecay): the same formula as adamwStep, but p, m, v and the gradient are read and written
+// once instead of in eight whole-tensor passes, so a large embedding's update costs a fraction. The
+// rounding differs from the op-by-op update by an ulp here and there, so it is opt-in
+// (TrainingArguments.optim "adamw_torch_fused"). From libtorch 2.4 it is torch's own kernel; before,
+// a loop of ours over float32 CPU tensors.
 FT_FN(adamwStepFused) {
   AdamWArgs a = ReadAdamW(info, "adamwStepFused");
   auto &ps = a.params, &m = a.expAvgs, &v = a.expAvgSqs;
   auto& steps = a.steps;
   const double lr = a.lr, beta1 = a.beta1, beta2 = a.beta2, eps = a.eps, wd = a.weightDecay;
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
+#if FT_TORCH_AT_LEAST(2, 4) && !defined(FT_NO_TORCH_FUSED_ADAMW)
+  // torch's own kernel (torch.optim.AdamW(fused=True), HF's default "adamw_torch_fused"): PyTorch's
+  // rounding exactly, on the CPU and, as one launch for all tensors, on CUDA. Its step counts are
+  // float32 tensors on the parameters' device: one small copy holds them all.
+  if (ps.empty()) return info.Env().Undefined();
+  std::vector<at::Tensor> grads;
+  grads.reserve(ps.size());
+  for (size_t k = 0; k < ps.size(); ++k) {
+    if (!ps[k].grad().defined()) throw Napi::Error::New(info.Env(), "adamwStepFused: parameter " + std::to_string(k) + " has no gradient");
+    if (ps[k].device() != ps[0].device() || ps[k].scalar_type() != ps[0].scalar_type()) {
+      throw Napi::Error::New(info.Env(), "adamwStepFused: parameter " + std::to_string(k) + " differs from the first in device or dtype");
+    }
+    grads.push_back(ps[k].grad());
+  }
+  std::vector<float> stepValues(steps.begin(), steps.end());
+  at::Tensor stepTensor = at::tensor(stepValues, at::kFloat).to(ps[0].device());
+  std::vector<at::Tensor> stepViews = stepTensor.unbind(0);
+  at::_fused_adamw_(ps, grads, m, v, {}, stepViews, lr, beta1, beta2, wd, eps, /*amsgrad=*/false, /*maximize=*/false);
+  return info.Env().Undefined();
+#else
   for (size_t k = 0; k < ps.size(); ++k) {
     at::Tensor& p = ps[k];
     at::Tensor g = p.grad();
@@ -127,6 +149,7 @@ FT_FN(adamwStepFused) {
     });
   }
   return info.Env().Undefined();
+#endif
 }
 
 // torch.optim.SGD, _single_tensor_sgd: (params, momentumBuffers (null: none yet), lr, momentum,
@@ -138,7 +161,7 @@ FT_FN(sgdStep) {
   if (bufs.size() != ps.size()) throw Napi::Error::New(info.Env(), "sgdStep: params and momentum buffers differ in length");
   double lr = Num(info, 2), momentum = Num(info, 3), dampening = Num(info, 4), wd = Num(info, 5);
   bool nesterov = Bool(info, 6);
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   std::vector<at::Tensor> made(ps.size());
   for (size_t k = 0; k < ps.size(); ++k) {
     at::Tensor d = ps[k].grad();
@@ -166,7 +189,7 @@ FT_FN(sgdStep) {
 FT_FN(clipGradNorm) {
   auto ps = TList(info, 0);
   double maxNorm = Num(info, 1), normType = Num(info, 2);
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   std::vector<at::Tensor> grads;
   for (auto& p : ps) {
     if (p.grad().defined()) grads.push_back(p.grad());
@@ -188,7 +211,7 @@ FT_FN(clipGradNorm) {
 FT_FN(unscaleGrads) {
   auto ps = TList(info, 0);
   double inv = Num(info, 1);
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   at::Tensor found;
   for (auto& p : ps) {
     at::Tensor g = p.grad();
@@ -222,6 +245,12 @@ static bool TuneMalloc() {
 
 void RegisterTrainOps(Napi::Env env, Napi::Object exports) {
   exports.Set("mallocTuned", Napi::Boolean::New(env, TuneMalloc()));
+  // Whether adamwStepFused runs torch's _fused_adamw_ (any device and float dtype) or the float32-CPU loop above.
+#if FT_TORCH_AT_LEAST(2, 4) && !defined(FT_NO_TORCH_FUSED_ADAMW)
+  exports.Set("hasTorchFusedAdamw", Napi::Boolean::New(env, true));
+#else
+  exports.Set("hasTorchFusedAdamw", Napi::Boolean::New(env, false));
+#endif
   FT_EXPORT(exports, disposeMany); FT_EXPORT(exports, hasGrad); FT_EXPORT(exports, zeroGrad);
   FT_EXPORT(exports, adamwStep); FT_EXPORT(exports, adamwStepFused); FT_EXPORT(exports, sgdStep); FT_EXPORT(exports, clipGradNorm);
   FT_EXPORT(exports, unscaleGrads);

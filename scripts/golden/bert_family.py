@@ -32,7 +32,7 @@ class BertEmbeddings(nn.Module):
             m = input_ids.ne(self.pad).int()
             pos = (torch.cumsum(m, dim=1).type_as(m) * m).long() + self.pad
         else:
-            pos = torch.arange(input_ids.shape[1]).unsqueeze(0)
+            pos = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         x = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids) + self.position_embeddings(pos)
@@ -179,7 +179,7 @@ class DistilEmbeddings(nn.Module):
         self.dropout = nn.Dropout(c["dropout"])
 
     def forward(self, input_ids):
-        pos = torch.arange(input_ids.shape[1]).unsqueeze(0)
+        pos = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
         return self.dropout(self.LayerNorm(self.word_embeddings(input_ids) + self.position_embeddings(pos)))
 
 

@@ -8,7 +8,12 @@ independent reference tokenizer (same ids as the tokenizer under test, proved in
 from GLUE's TSVs, whose rows equal the HF parquet files'.
 
 Run with Debian's python3-torch:  /usr/bin/python3 scripts/golden/trainer_mrpc.py ../shared/data
+
+On a GPU (scripts/gpu-check.sh):  python3 scripts/golden/trainer_mrpc.py ../shared/data --device cuda --out FILE
+runs the same loop on that device from the committed checkpoint (TF32 off) and writes FILE instead
+of the fixtures: test/cuda.test.ts compares the Trainer on the same GPU with it.
 """
+import argparse
 import json
 import math
 import os
@@ -20,7 +25,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 from bert_family import BertForSequenceClassification, init_weights  # noqa: E402
 from bert_reference_tokenizer import Reference  # noqa: E402
-from safetensors_io import save  # noqa: E402
+from safetensors_io import load, save  # noqa: E402
 
 SHARED = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures", "golden", "trainer")
@@ -45,11 +50,15 @@ def encode(ref, data):
     return [(ref.encode(s1, s2, "longest_first", 512), label) for s1, s2, label in data]
 
 
+DEVICE = "cpu"
+
+
 def collate(items):
     width = max(len(e["input_ids"]) for e, _ in items)
     pad = lambda xs: xs + [0] * (width - len(xs))  # noqa: E731
-    return (torch.tensor([pad(e["input_ids"]) for e, _ in items]), torch.tensor([pad(e["attention_mask"]) for e, _ in items]),
-            torch.tensor([pad(e["token_type_ids"]) for e, _ in items]), torch.tensor([label for _, label in items]))
+    t = lambda rows: torch.tensor(rows, device=DEVICE)  # noqa: E731
+    return (t([pad(e["input_ids"]) for e, _ in items]), t([pad(e["attention_mask"]) for e, _ in items]),
+            t([pad(e["token_type_ids"]) for e, _ in items]), t([label for _, label in items]))
 
 
 def adamw_linear(model, lr, weight_decay, warmup, total):
@@ -79,19 +88,33 @@ def eval_loss(model, val, batch_size):
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    ref = Reference(os.path.join(SHARED, "models", "bert-base-cased", "vocab.txt"), lowercase=False)
-    train = encode(ref, rows(os.path.join(SHARED, "glue", "MRPC", "train.tsv"), N_TRAIN))
-    val = encode(ref, rows(os.path.join(SHARED, "glue", "MRPC", "dev.tsv"), N_EVAL))
-    torch.manual_seed(0)
-    model = BertForSequenceClassification(dict(CONFIG, num_labels=2))
-    init_weights(model, 0.02)
+    global DEVICE
+    parser = argparse.ArgumentParser()
+    parser.add_argument("shared", nargs="?", default=SHARED)
+    parser.add_argument("--device", default=None, help="run from the committed checkpoint on this device, write --out")
+    parser.add_argument("--out", default=None)
+    cli = parser.parse_args()
+    ref = Reference(os.path.join(cli.shared, "models", "bert-base-cased", "vocab.txt"), lowercase=False)
+    train = encode(ref, rows(os.path.join(cli.shared, "glue", "MRPC", "train.tsv"), N_TRAIN))
+    val = encode(ref, rows(os.path.join(cli.shared, "glue", "MRPC", "dev.tsv"), N_EVAL))
     ckpt = os.path.join(OUT, "tiny-bert-cased")
-    os.makedirs(ckpt, exist_ok=True)
-    save(dict(model.state_dict()), os.path.join(ckpt, "model.safetensors"), {"format": "pt"})
-    with open(os.path.join(ckpt, "config.json"), "w") as f:
-        json.dump(CONFIG, f, indent=2, sort_keys=True)
-        f.write("\n")
+    if cli.device:
+        DEVICE = cli.device
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        model = BertForSequenceClassification(dict(CONFIG, num_labels=2))
+        model.load_state_dict(load(os.path.join(ckpt, "model.safetensors")))
+        model.to(DEVICE)
+    else:
+        os.makedirs(OUT, exist_ok=True)
+        torch.manual_seed(0)
+        model = BertForSequenceClassification(dict(CONFIG, num_labels=2))
+        init_weights(model, 0.02)
+        os.makedirs(ckpt, exist_ok=True)
+        save(dict(model.state_dict()), os.path.join(ckpt, "model.safetensors"), {"format": "pt"})
+        with open(os.path.join(ckpt, "config.json"), "w") as f:
+            json.dump(CONFIG, f, indent=2, sort_keys=True)
+            f.write("\n")
 
     steps_per_epoch = math.ceil(N_TRAIN / BATCH)
     total = steps_per_epoch * EPOCHS
@@ -115,8 +138,8 @@ def main():
             opt.zero_grad(set_to_none=True)
             losses.append(float(loss))
         eval_losses.append(eval_loss(model, val, BATCH))
-    with open(os.path.join(OUT, "mrpc_losses.json"), "w") as f:
-        json.dump({"n_train": N_TRAIN, "n_eval": N_EVAL, "epochs": EPOCHS, "batch": BATCH, "learning_rate": LR, "weight_decay": WD,
+    with open(cli.out or os.path.join(OUT, "mrpc_losses.json"), "w") as f:
+        json.dump({**({"device": DEVICE} if cli.device else {}), "n_train": N_TRAIN, "n_eval": N_EVAL, "epochs": EPOCHS, "batch": BATCH, "learning_rate": LR, "weight_decay": WD,
                    "warmup_ratio": WARMUP_RATIO, "losses": losses, "grad_norms": norms, "learning_rates": lrs, "eval_losses": eval_losses}, f)
         f.write("\n")
 

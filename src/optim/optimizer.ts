@@ -124,7 +124,7 @@ export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
-  /** One pass per tensor over float32 CPU parameters (torch's fused=True); default false: torch's op-by-op rounding. */
+  /** torch's fused=True: one pass per tensor (torch's kernel from libtorch 2.4; before, float32 CPU only); default false: the op-by-op update. */
   fused?: boolean;
 }
 
@@ -133,7 +133,7 @@ export interface AdamWOptions {
  * and eps added outside the square root. Defaults are PyTorch's (lr 1e-3, wd 0.01).
  */
 export class AdamW extends Optimizer {
-  /** One pass per tensor (float32 CPU parameters) instead of torch's op-by-op update: faster, rounding an ulp apart. */
+  /** One pass per tensor instead of torch's op-by-op update (see AdamWOptions.fused): faster, rounding an ulp apart. */
   readonly fused: boolean;
   constructor(params: ParamsArg, o: AdamWOptions = {}) {
     super(params, { lr: o.lr ?? 1e-3, betas: o.betas ?? [0.9, 0.999], eps: o.eps ?? 1e-8, weight_decay: o.weightDecay ?? 1e-2 });
@@ -159,7 +159,7 @@ export class AdamW extends Optimizer {
       const [beta1, beta2] = g.betas as [number, number];
       multiTensor.adamwStep(params, states.map((s) => s.exp_avg as Tensor), states.map((s) => s.exp_avg_sq as Tensor), states.map((s) => s.step as number), {
         lr: g.lr, beta1, beta2, eps: g.eps as number, weightDecay: g.weight_decay as number,
-        fused: this.fused && params.every((p) => p.device === "cpu" && p.dtype === "float32"),
+        fused: this.fused && multiTensor.canFuseAdamw(params),
       });
     }
   }

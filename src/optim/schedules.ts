@@ -113,7 +113,10 @@ export class LambdaLR {
 
 /** The warmup steps HF uses for a warmup ratio: ceil(total · ratio). */
 export function warmupStepsFor(totalSteps: number, o: { warmupSteps?: number; warmupRatio?: number }): number {
-  if (o.warmupSteps && o.warmupSteps > 0) return o.warmupSteps;
+  // transformers 5 reads a warmup_steps below 1 as a fraction of the training steps (warmup_ratio's
+  // successor); 1 and above is a count of steps.
+  if (o.warmupSteps && o.warmupSteps >= 1) return o.warmupSteps;
+  if (o.warmupSteps && o.warmupSteps > 0) return Math.ceil(totalSteps * o.warmupSteps);
   return Math.ceil(totalSteps * (o.warmupRatio ?? 0));
 }
 

@@ -21,9 +21,22 @@ export function zeroGrad(params: Tensor[]): void {
 const LERP_MOMENTS = Number(torchVersion.split(".")[0]) >= 2;
 
 /**
- * torch.optim.AdamW's update (_single_tensor_adamw) of params that all have gradients; steps are per
- * parameter, already incremented. `fused` (float32 CPU tensors only) makes one pass over each
- * tensor instead of one per op: much faster on large tensors, rounding an ulp apart from torch's.
+ * Whether a fused AdamW step can take these parameters: with libtorch >= 2.4, torch's own
+ * _fused_adamw_ (what torch.optim.AdamW(fused=True) runs) on any one device and float dtype; before,
+ * the addon's one-pass loop, for float32 CPU tensors only.
+ */
+export function canFuseAdamw(params: Tensor[]): boolean {
+  if (!params.length) return false;
+  const [device, dtype] = [params[0].device, params[0].dtype];
+  if (native.hasTorchFusedAdamw) return params.every((p) => p.device === device && p.dtype === dtype && ["float32", "float16", "bfloat16"].includes(p.dtype));
+  return params.every((p) => p.device === "cpu" && p.dtype === "float32");
+}
+
+/**
+ * torch.optim.AdamW's update of params that all have gradients; steps are per parameter, already
+ * incremented. Unfused: _single_tensor_adamw's ops, one native call for all tensors. `fused` (where
+ * canFuseAdamw): one pass over each tensor (torch's fused kernel, or before libtorch 2.4 the
+ * addon's loop, rounding an ulp apart from the unfused ops).
  */
 export function adamwStep(params: Tensor[], expAvgs: Tensor[], expAvgSqs: Tensor[], steps: number[], o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; fused?: boolean }): void {
   if (o.fused) native.adamwStepFused(handles(params), handles(expAvgs), handles(expAvgSqs), steps, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay);

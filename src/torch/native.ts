@@ -20,6 +20,8 @@ export interface NativeTorch {
   isDisposed(h: H): boolean;
   /** Whether loading the addon tuned glibc's malloc (see train_ops.cc). */
   mallocTuned: boolean;
+  /** Whether adamwStepFused runs torch's _fused_adamw_ (libtorch >= 2.4) rather than the addon's float32-CPU loop. */
+  hasTorchFusedAdamw: boolean;
   hasGrad(params: H[]): Uint8Array;
   zeroGrad(params: H[]): void;
   adamwStep(params: H[], expAvgs: H[], expAvgSqs: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, lerp: boolean): void;
@@ -155,6 +157,13 @@ export interface NativeTorch {
   cudaDeviceCount(): number;
   mpsAvailable(): boolean;
   synchronize(device: string): void;
+  memoryStats(device: string): [number, number, number, number];
+  resetPeakMemoryStats(device: string): void;
+  emptyCache(): void;
+  sdpBackends(): [boolean, boolean, boolean];
+  setSdpBackend(name: "flash" | "memEfficient" | "math", enabled: boolean): void;
+  allowTf32(): boolean;
+  setAllowTf32(allow: boolean): void;
 }
 
 function addonPath(): string {

@@ -3,10 +3,14 @@ import { availableParallelism } from "node:os";
 import { native } from "./native.js";
 import { Tensor, checkDevice } from "./tensor.js";
 
-/** Seeds the CPU generator and every CUDA device's (torch.manual_seed). */
-export function manualSeed(seed: number): void {
+/**
+ * Seeds the CPU generator and every CUDA device's (torch.manual_seed). With a device, only that
+ * device's generator ("cpu": torch.default_generator.manual_seed; "cuda:N": torch.cuda.manual_seed).
+ */
+export function manualSeed(seed: number, device?: string): void {
   if (!Number.isInteger(seed) || seed < 0) throw new TypeError(`manualSeed(): seed must be a non-negative integer, got ${seed}`);
-  native.manualSeed(seed);
+  if (device === undefined) native.manualSeed(seed);
+  else native.manualSeed(seed, checkDevice(device, "manualSeed()"));
 }
 
 /** The generator state of a device ("cpu" by default) as a uint8 tensor (torch.get_rng_state). */
@@ -54,10 +58,43 @@ export function configureThreads(
   return { threads: getNumThreads(), blasThreads: getBlasThreads() };
 }
 
+const cudaStat = (device: string | undefined, i: 0 | 1 | 2 | 3): number => native.memoryStats(checkDevice(device ?? "cuda", "torch.cuda memory"))[i];
+
+/** torch.cuda: the device count, synchronization and the caching allocator's counters (bytes). */
 export const cuda = {
   isAvailable: (): boolean => native.cudaAvailable(),
   deviceCount: (): number => native.cudaDeviceCount(),
   synchronize: (device = "cuda"): void => native.synchronize(checkDevice(device)),
+  /** Bytes held by live tensors (torch.cuda.memory_allocated). */
+  memoryAllocated: (device?: string): number => cudaStat(device, 0),
+  maxMemoryAllocated: (device?: string): number => cudaStat(device, 1),
+  /** Bytes the caching allocator holds from the driver, free blocks included (torch.cuda.memory_reserved). */
+  memoryReserved: (device?: string): number => cudaStat(device, 2),
+  maxMemoryReserved: (device?: string): number => cudaStat(device, 3),
+  resetPeakMemoryStats: (device?: string): void => native.resetPeakMemoryStats(checkDevice(device ?? "cuda", "resetPeakMemoryStats()")),
+  /** Returns the allocator's free blocks to the driver (torch.cuda.empty_cache). */
+  emptyCache: (): void => native.emptyCache(),
+};
+
+/** torch.backends.cuda: which attention kernels SDPA may choose, and TF32 for float32 matmuls. */
+export const backends = {
+  cuda: {
+    enableFlashSdp: (enabled: boolean): void => native.setSdpBackend("flash", enabled),
+    enableMemEfficientSdp: (enabled: boolean): void => native.setSdpBackend("memEfficient", enabled),
+    enableMathSdp: (enabled: boolean): void => native.setSdpBackend("math", enabled),
+    flashSdpEnabled: (): boolean => native.sdpBackends()[0],
+    memEfficientSdpEnabled: (): boolean => native.sdpBackends()[1],
+    mathSdpEnabled: (): boolean => native.sdpBackends()[2],
+    matmul: {
+      /** torch.backends.cuda.matmul.allow_tf32: float32 matmuls on tensor cores with a 10-bit mantissa (off by default). */
+      get allowTf32(): boolean {
+        return native.allowTf32();
+      },
+      set allowTf32(allow: boolean) {
+        native.setAllowTf32(allow);
+      },
+    },
+  },
 };
 export const mps = {
   isAvailable: (): boolean => native.mpsAvailable(),

@@ -11,8 +11,25 @@ export function pyFloat(x: number): string {
   return s.replace(/e([+-])(\d)$/, "e$10$2");
 }
 
+/** A number as Python's f"{x:.4g}" writes it: 4 significant digits, no trailing zeros, exponent below 1e-4 and from 1e4. */
+export function pyG4(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+  const [mantissa, e] = x.toExponential(3).split("e");
+  const exp = Number(e);
+  const strip = (s: string) => (s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s);
+  if (exp < -4 || exp >= 4) return `${strip(mantissa)}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  return strip(x.toFixed(3 - exp));
+}
+
+/**
+ * A log line as transformers 5's ProgressCallback/PrinterCallback print it: floats as '{x:.4g}'
+ * strings, total_flos left out. The log history keeps the full values.
+ */
 export function pyDict(d: Record<string, number>): string {
-  return `{${Object.entries(d).map(([k, v]) => `'${k}': ${pyFloat(v)}`).join(", ")}}`;
+  const shown = Object.entries(d).filter(([k]) => k !== "total_flos");
+  return `{${shown.map(([k, v]) => `'${k}': '${pyG4(v)}'`).join(", ")}}`;
 }
 
 const SPEED = /_(runtime|samples_per_second|steps_per_second)$/;

@@ -214,9 +214,10 @@ export class Trainer {
   /** Batches of row indices for one epoch: seeded per epoch (seed + epoch), grouped by length if asked. */
   #epochOrder(ds: Dataset, epoch: number): Int32Array {
     const seed = (this.args.dataSeed ?? this.args.seed) + epoch;
-    // A private draw: the global generator (dropout) is left exactly as it was.
+    // A private draw, as accelerate's SeedableRandomSampler makes with a generator of its own: the CPU
+    // generator is seeded and then restored, and the CUDA generators (dropout on a GPU) are not touched.
     const saved = torch.getRngState();
-    torch.manualSeed(seed);
+    torch.manualSeed(seed, "cpu");
     const perm = torch.tidy(() => torch.randperm(ds.numRows).to("int32").dataSync() as Int32Array);
     torch.setRngState(saved);
     saved.dispose();
@@ -632,7 +633,8 @@ export class Trainer {
     if (this.device === "cpu" || logDue) this.#checkFinite();
     if (logDue) {
       const trLoss = this.#trLoss!.take();
-      const loss = round(trLoss / (this.state.global_step - this.#globalStepLastLogged), 4);
+      // transformers 5 keeps the full value in the log history (4.x rounded it to 4 digits).
+      const loss = trLoss / (this.state.global_step - this.#globalStepLastLogged);
       const logs: LogEntry = { loss };
       if (gradNorm !== null) logs.grad_norm = gradNorm.item();
       logs.learning_rate = learningRate ?? this.lrScheduler!.getLastLr()[0];
@@ -689,7 +691,7 @@ export class Trainer {
 
   #log(logs: LogEntry): void {
     // As HF's log(): the epoch joins the logs (the caller's dict too) once training has run.
-    if (this.state.epoch !== null && logs.epoch === undefined) logs.epoch = round(this.state.epoch, 4);
+    if (this.state.epoch !== null && logs.epoch === undefined) logs.epoch = this.state.epoch;
     const entry: LogEntry = { ...logs, step: this.state.global_step };
     this.state.log_history.push(entry);
     this.#print(pyDict(logs));

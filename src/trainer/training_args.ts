@@ -1,6 +1,7 @@
 // TrainingArguments: HF's fields and defaults in camelCase, HF's snake_case names accepted from
 // JSON and the CLI, and HF's validation errors.
 import { SCHEDULER_TYPES, type SchedulerType } from "../optim/index.js";
+import { torchVersion } from "../torch/index.js";
 
 export type IntervalStrategy = "no" | "steps" | "epoch";
 export type SaveStrategy = IntervalStrategy | "best";
@@ -27,6 +28,7 @@ export interface TrainingArgumentsInit {
   lrSchedulerType?: SchedulerType;
   lrSchedulerKwargs?: Record<string, number>;
   warmupRatio?: number;
+  /** Steps of linear warmup; below 1, a fraction of the training steps (transformers 5's replacement for warmupRatio). */
   warmupSteps?: number;
   loggingDir?: string | null;
   loggingStrategy?: IntervalStrategy;
@@ -63,11 +65,19 @@ export interface TrainingArgumentsInit {
   includeNumInputTokensSeen?: boolean;
   /** Restore stateful callbacks (EarlyStoppingCallback's patience) from the checkpoint on resume (HF's default: false). */
   restoreCallbackStatesFromCheckpoint?: boolean;
-  /** HF's optim: "adamw_torch" (torch's op-by-op AdamW, the same rounding) or "adamw_torch_fused" (one pass per tensor: faster). */
+  /**
+   * HF's optim: "adamw_torch" (torch's op-by-op AdamW) or "adamw_torch_fused" (one pass per tensor:
+   * faster). The default is HF's: fused from torch 2.8 (here: the linked libtorch), else op-by-op.
+   */
   optim?: "adamw_torch" | "adamw_torch_fused";
   /** Threads for ATen and OpenBLAS on CPU (see torch.configureThreads); null: measured defaults. */
   torchThreads?: number | null;
   blasThreads?: number | null;
+}
+
+function defaultOptim(): "adamw_torch" | "adamw_torch_fused" {
+  const [major, minor] = torchVersion.split(".").map(Number);
+  return major > 2 || (major === 2 && minor >= 8) ? "adamw_torch_fused" : "adamw_torch";
 }
 
 const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
@@ -126,7 +136,7 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   predictionLossOnly: false,
   includeNumInputTokensSeen: false,
   restoreCallbackStatesFromCheckpoint: false,
-  optim: "adamw_torch",
+  optim: defaultOptim(),
   torchThreads: null,
   blasThreads: null,
 };
