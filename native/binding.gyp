@@ -6,9 +6,9 @@
         "src/addon.cc",
         "src/tensor_create.cc",
         "src/tensor_ops.cc",
-        "src/nn_ops.cc",
         "src/runtime.cc",
-        "src/train_ops.cc"
+        "src/train_ops.cc",
+        "gen/ops.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -14,6 +14,8 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const nativeDir = join(root, "native");
 const jobs = Number(process.env.JOBS ?? "2");
+// The ops' glue is generated from native/ops.yaml (scripts/gen-ops.mjs) before anything compiles.
+execFileSync(process.execPath, [join(root, "scripts", "gen-ops.mjs")], { stdio: "inherit" });
 const describe = execFileSync(process.execPath, [join(root, "scripts", "find-libtorch.mjs"), "describe"]).toString().trim();
 console.log(`building the addon against ${describe}`);
 

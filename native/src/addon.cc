@@ -197,6 +197,11 @@ Opt<at::ScalarType> OptDType(const Napi::CallbackInfo& info, size_t i) {
   return DType(info, i);
 }
 
+Opt<at::Scalar> OptScalar(const Napi::CallbackInfo& info, size_t i) {
+  if (Missing(info, i)) return NoValue;
+  return ToScalar(info, i);
+}
+
 at::Device Dev(const Napi::CallbackInfo& info, size_t i) {
   if (Missing(info, i)) return at::Device(at::kCPU);
   return at::Device(Str(info, i));
@@ -214,8 +219,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<ft::HandleTable>(new ft::HandleTable());  // deleted (its tensors freed) when this environment ends
   ft::RegisterTrainOps(env, exports);  // first: it tunes malloc before the other registrations allocate
   ft::RegisterCreate(env, exports);
-  ft::RegisterTensorOps(env, exports);
-  ft::RegisterNnOps(env, exports);
+  ft::RegisterOps(env, exports);
+  ft::RegisterOpFlags(env, exports);
   ft::RegisterRuntime(env, exports);
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     ft::HandleTable& h = ft::Handles(info.Env());

@@ -70,6 +70,7 @@ Opt<std::vector<int64_t>> OptInts(const Napi::CallbackInfo& info, size_t i);
 at::Scalar ToScalar(const Napi::CallbackInfo& info, size_t i);
 at::ScalarType DType(const Napi::CallbackInfo& info, size_t i);
 Opt<at::ScalarType> OptDType(const Napi::CallbackInfo& info, size_t i);
+Opt<at::Scalar> OptScalar(const Napi::CallbackInfo& info, size_t i);
 at::Device Dev(const Napi::CallbackInfo& info, size_t i);
 at::TensorOptions Opts(const Napi::CallbackInfo& info, size_t dtypeIndex, size_t deviceIndex);
 bool Missing(const Napi::CallbackInfo& info, size_t i);
@@ -98,8 +99,8 @@ Napi::Value Guard(const Napi::CallbackInfo& info, F fn) {
 
 using Registrar = void (*)(Napi::Env, Napi::Object);
 void RegisterCreate(Napi::Env env, Napi::Object exports);
-void RegisterTensorOps(Napi::Env env, Napi::Object exports);
-void RegisterNnOps(Napi::Env env, Napi::Object exports);
+void RegisterOps(Napi::Env env, Napi::Object exports);  // generated from native/ops.yaml
+void RegisterOpFlags(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
 void RegisterTrainOps(Napi::Env env, Napi::Object exports);
 
@@ -114,3 +115,12 @@ void RegisterTrainOps(Napi::Env env, Napi::Object exports);
   static Napi::Value name##_impl(const Napi::CallbackInfo& info)
 
 #define FT_EXPORT(exports, name) exports.Set(#name, Napi::Function::New(env, name, #name))
+
+// The body of an op that native/ops.yaml declares with `aten: custom`, in namespace ft::op: the
+// generated native/gen/ops.cc declares and exports it.
+#define FT_OP(name)                                                       \
+  static Napi::Value name##_impl(const Napi::CallbackInfo& info);         \
+  Napi::Value name(const Napi::CallbackInfo& info) {                      \
+    return ft::Guard(info, [&]() { return name##_impl(info); });          \
+  }                                                                       \
+  static Napi::Value name##_impl(const Napi::CallbackInfo& info)

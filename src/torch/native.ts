@@ -3,15 +3,16 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { NativeOps } from "./ops_gen.js";
 
 /** A BigInt naming a libtorch tensor in the addon's handle table, owned by exactly one `Tensor`. */
 export type Handle = bigint & { readonly __brand: "TensorHandle" };
 type H = Handle;
 type Opt<T> = T | null | undefined;
 type Num = number | boolean;
-type HN = H | Num;
 
-export interface NativeTorch {
+/** The addon: the ops of native/ops.yaml (NativeOps, generated) and the runtime around them. */
+export interface NativeTorch extends NativeOps {
   torchVersion: string;
   liveHandles(): number;
   hasSdpa: boolean;
@@ -55,82 +56,6 @@ export interface NativeTorch {
   clone(h: H): H;
   contiguous(h: H): H;
   alias(h: H): H;
-  [unary: string]: unknown;
-  add(a: H, b: HN, alpha?: number): H;
-  sub(a: H, b: HN, alpha?: number): H;
-  where(c: H, a: HN, b: HN): H;
-  maskedFill(a: H, mask: H, v: HN): H;
-  clamp(a: H, min: Opt<number>, max: Opt<number>): H;
-  lerp(a: H, end: H, w: HN): H;
-  equal(a: H, b: H): boolean;
-  allclose(a: H, b: H, rtol: number, atol: number): boolean;
-  reshape(a: H, s: number[]): H;
-  view(a: H, s: number[]): H;
-  permute(a: H, d: number[]): H;
-  transpose(a: H, d0: number, d1: number): H;
-  squeeze(a: H, d: Opt<number>): H;
-  unsqueeze(a: H, d: number): H;
-  expand(a: H, s: number[]): H;
-  narrow(a: H, d: number, start: number, len: number): H;
-  select(a: H, d: number, i: number): H;
-  slice(a: H, d: number, start: Opt<number>, end: Opt<number>, step: number): H;
-  flatten(a: H, s: number, e: number): H;
-  asStrided(a: H, size: number[], stride: number[], offset: number): H;
-  indexSelect(a: H, d: number, i: H): H;
-  gather(a: H, d: number, i: H): H;
-  scatter(a: H, d: number, i: H, src: HN): H;
-  scatterAdd(a: H, d: number, i: H, src: H): H;
-  cat(ts: H[], d: number): H;
-  stack(ts: H[], d: number): H;
-  split(a: H, s: number | number[], d: number): H[];
-  chunk(a: H, n: number, d: number): H[];
-  tril(a: H, k: number): H;
-  triu(a: H, k: number): H;
-  repeat(a: H, s: number[]): H;
-  flip(a: H, d: number[]): H;
-  maskedSelect(a: H, m: H): H;
-  nonzero(a: H): H;
-  sum(a: H, dims: Opt<number[]>, keepdim: boolean, dtype: Opt<number>): H;
-  mean(a: H, dims: Opt<number[]>, keepdim: boolean, dtype: Opt<number>): H;
-  prod(a: H, dim: Opt<number>, keepdim: boolean): H;
-  all(a: H, dim: Opt<number>, keepdim: boolean): H;
-  any(a: H, dim: Opt<number>, keepdim: boolean): H;
-  max(a: H, dim: Opt<number>, keepdim: boolean): H | [H, H];
-  min(a: H, dim: Opt<number>, keepdim: boolean): H | [H, H];
-  argmax(a: H, dim: Opt<number>, keepdim: boolean): H;
-  argmin(a: H, dim: Opt<number>, keepdim: boolean): H;
-  norm(a: H, p: number, dims: Opt<number[]>, keepdim: boolean): H;
-  var(a: H, dims: Opt<number[]>, unbiased: boolean, keepdim: boolean): H;
-  std(a: H, dims: Opt<number[]>, unbiased: boolean, keepdim: boolean): H;
-  logsumexp(a: H, dims: number[], keepdim: boolean): H;
-  cumsum(a: H, d: number): H;
-  sort(a: H, d: number, descending: boolean): [H, H];
-  topk(a: H, k: number, d: number, largest: boolean): [H, H];
-  linear(x: H, w: H, b: Opt<H>): H;
-  addmm(c: H, a: H, b: H, beta: number, alpha: number): H;
-  baddbmm(c: H, a: H, b: H, beta: number, alpha: number): H;
-  add_(a: H, b: HN, alpha?: number): void;
-  sub_(a: H, b: HN, alpha?: number): void;
-  copy_(a: H, src: H): void;
-  addcmul_(a: H, t1: H, t2: H, v: number): void;
-  addcdiv_(a: H, t1: H, t2: H, v: number): void;
-  lerp_(a: H, end: H, w: HN): void;
-  clamp_(a: H, min: Opt<number>, max: Opt<number>): void;
-  maskedFill_(a: H, m: H, v: Num): void;
-  normal_(a: H, mean: number, std: number): void;
-  uniform_(a: H, lo: number, hi: number): void;
-  softmax(a: H, d: number, dtype: Opt<number>): H;
-  logSoftmax(a: H, d: number, dtype: Opt<number>): H;
-  layerNorm(x: H, shape: number[], w: Opt<H>, b: Opt<H>, eps: number): H;
-  gelu(x: H, approximate: string): H;
-  silu(x: H): H;
-  dropout(x: H, p: number, train: boolean): H;
-  embedding(w: H, idx: H, paddingIdx: number, scaleGrad: boolean): H;
-  crossEntropy(x: H, t: H, w: Opt<H>, reduction: number, ignoreIndex: number, smoothing: number): H;
-  nllLoss(x: H, t: H, w: Opt<H>, reduction: number, ignoreIndex: number): H;
-  mseLoss(a: H, b: H, reduction: number): H;
-  bceWithLogits(x: H, y: H, w: Opt<H>, posWeight: Opt<H>, reduction: number): H;
-  scaledDotProductAttention(q: H, k: H, v: H, mask: Opt<H>, dropout: number, causal: boolean, scale: Opt<number>): H;
   requiresGrad(h: H): boolean;
   setRequiresGrad(h: H, v: boolean): void;
   grad(h: H): H | null;
@@ -194,15 +119,4 @@ export const native: NativeTorch = counting
 /** Calls into the addon so far, or null unless FINETUNE_COUNT_NATIVE_CALLS was set when it loaded. */
 export function nativeCallCount(): number | null {
   return counting ? calls : null;
-}
-
-/** Calls a native op by name; for the many one-tensor ops that share one signature. */
-export function op1(name: string, h: Handle): Handle {
-  return (native[name] as (h: Handle) => Handle)(h);
-}
-export function op2(name: string, a: Handle, b: Handle | number | boolean): Handle {
-  return (native[name] as (a: Handle, b: Handle | number | boolean) => Handle)(a, b);
-}
-export function opInplace(name: string, a: Handle, b?: Handle | number | boolean): void {
-  (native[name] as (a: Handle, b?: Handle | number | boolean) => void)(a, b);
 }

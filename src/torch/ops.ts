@@ -1,5 +1,5 @@
 // Free functions over tensors (torch.cat, torch.where, F.softmax, F.cross_entropy, …).
-import { native, op2 } from "./native.js";
+import { native } from "./native.js";
 import { type DType } from "./dtype.js";
 import { Tensor, type Scalar, type TensorOrScalar } from "./tensor.js";
 import { full, ones } from "./creation.js";
@@ -37,7 +37,7 @@ export function where(condition: Tensor, input: TensorOrScalar, other: TensorOrS
 }
 export const matmul = (a: Tensor, b: Tensor): Tensor => a.matmul(b);
 export const bmm = (a: Tensor, b: Tensor): Tensor => a.bmm(b);
-export const outer = (a: Tensor, b: Tensor): Tensor => new Tensor(op2("outer", a.handle, b.handle));
+export const outer = (a: Tensor, b: Tensor): Tensor => new Tensor(native.outer(a.handle, b.handle));
 /** y = x Wᵀ + b, as torch.nn.functional.linear. */
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   return new Tensor(native.linear(input.handle, weight.handle, bias?.handle));

@@ -1,6 +1,7 @@
 // Tensor: a JS object owning one libtorch tensor handle. Math and autograd are libtorch's; this
 // class checks arguments, names PyTorch's methods in camelCase and manages the handle's lifetime.
-import { native, op1, op2, opInplace, type Handle } from "./native.js";
+import { native, type Handle } from "./native.js";
+import { TensorOps } from "./ops_gen.js";
 import { dtypeCode, dtypeName, normalizeDType, rawArray, type DType } from "./dtype.js";
 import { track, untrack, type Disposable } from "./scope.js";
 
@@ -17,10 +18,6 @@ export function checkDevice(device: string, what = "device"): string {
   return device;
 }
 
-function h(x: TensorOrScalar): Handle | Scalar {
-  return x instanceof Tensor ? x.handle : x;
-}
-
 function checkDim(dim: number, what = "dim"): number {
   if (!Number.isInteger(dim)) throw new TypeError(`${what}: expected an integer, got ${dim}`);
   return dim;
@@ -31,7 +28,12 @@ function dims(d: number | number[] | undefined | null): number[] | null {
   return Array.isArray(d) ? d : [d];
 }
 
-export class Tensor {
+/**
+ * The ops of native/ops.yaml arrive as generated methods of TensorOps (neg, add, matmul, mul_, …);
+ * this class adds what needs more than the table: lifetime, metadata, moves, readback, autograd,
+ * and the methods whose arguments take other shapes (varargs shapes, option objects, overloads).
+ */
+export class Tensor extends TensorOps<Tensor> {
   #h: Handle | null;
   #shape: number[] | undefined;
   #dtype: DType | undefined;
@@ -40,8 +42,13 @@ export class Tensor {
 
   /** Wraps a handle from the addon; the Tensor owns it from now on. Not for users: use the factories. */
   constructor(handle: Handle) {
+    super();
     this.#h = handle;
     track(this);
+  }
+
+  protected override _wrap(h: Handle): Tensor {
+    return new Tensor(h);
   }
 
   /** @internal */
@@ -49,7 +56,7 @@ export class Tensor {
     return this.handle;
   }
 
-  get handle(): Handle {
+  override get handle(): Handle {
     if (this.#h === null) throw new Error("this tensor was disposed");
     return this.#h;
   }
@@ -111,7 +118,7 @@ export class Tensor {
   stride(): number[] {
     return native.strides(this.handle);
   }
-  toString(): string {
+  override toString(): string {
     return `Tensor(shape=[${this.shape.join(", ")}], dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ", requiresGrad" : ""})`;
   }
 
@@ -251,106 +258,30 @@ export class Tensor {
   }
 
   // ---- elementwise ----
-  neg(): Tensor { return new Tensor(op1("neg", this.handle)); }
-  abs(): Tensor { return new Tensor(op1("abs", this.handle)); }
-  exp(): Tensor { return new Tensor(op1("exp", this.handle)); }
-  log(): Tensor { return new Tensor(op1("log", this.handle)); }
-  log1p(): Tensor { return new Tensor(op1("log1p", this.handle)); }
-  expm1(): Tensor { return new Tensor(op1("expm1", this.handle)); }
-  sqrt(): Tensor { return new Tensor(op1("sqrt", this.handle)); }
-  rsqrt(): Tensor { return new Tensor(op1("rsqrt", this.handle)); }
-  tanh(): Tensor { return new Tensor(op1("tanh", this.handle)); }
-  sigmoid(): Tensor { return new Tensor(op1("sigmoid", this.handle)); }
-  relu(): Tensor { return new Tensor(op1("relu", this.handle)); }
-  erf(): Tensor { return new Tensor(op1("erf", this.handle)); }
-  sin(): Tensor { return new Tensor(op1("sin", this.handle)); }
-  cos(): Tensor { return new Tensor(op1("cos", this.handle)); }
-  floor(): Tensor { return new Tensor(op1("floor", this.handle)); }
-  ceil(): Tensor { return new Tensor(op1("ceil", this.handle)); }
-  round(): Tensor { return new Tensor(op1("round", this.handle)); }
-  sign(): Tensor { return new Tensor(op1("sign", this.handle)); }
-  reciprocal(): Tensor { return new Tensor(op1("reciprocal", this.handle)); }
-  square(): Tensor { return new Tensor(op1("square", this.handle)); }
-  logicalNot(): Tensor { return new Tensor(op1("logicalNot", this.handle)); }
-  isnan(): Tensor { return new Tensor(op1("isnan", this.handle)); }
-  isinf(): Tensor { return new Tensor(op1("isinf", this.handle)); }
-  isfinite(): Tensor { return new Tensor(op1("isfinite", this.handle)); }
 
-  add(other: TensorOrScalar, alpha?: number): Tensor { return new Tensor(native.add(this.handle, h(other), alpha)); }
-  sub(other: TensorOrScalar, alpha?: number): Tensor { return new Tensor(native.sub(this.handle, h(other), alpha)); }
-  mul(other: TensorOrScalar): Tensor { return new Tensor(op2("mul", this.handle, h(other))); }
-  div(other: TensorOrScalar): Tensor { return new Tensor(op2("div", this.handle, h(other))); }
-  pow(exponent: TensorOrScalar): Tensor { return new Tensor(op2("pow", this.handle, h(exponent))); }
-  /** `base ** this`. */
-  rpow(base: number): Tensor { return new Tensor(op2("rpow", this.handle, base)); }
-  remainder(other: TensorOrScalar): Tensor { return new Tensor(op2("remainder", this.handle, h(other))); }
-  fmod(other: TensorOrScalar): Tensor { return new Tensor(op2("fmod", this.handle, h(other))); }
-  eq(other: TensorOrScalar): Tensor { return new Tensor(op2("eq", this.handle, h(other))); }
-  ne(other: TensorOrScalar): Tensor { return new Tensor(op2("ne", this.handle, h(other))); }
-  lt(other: TensorOrScalar): Tensor { return new Tensor(op2("lt", this.handle, h(other))); }
-  le(other: TensorOrScalar): Tensor { return new Tensor(op2("le", this.handle, h(other))); }
-  gt(other: TensorOrScalar): Tensor { return new Tensor(op2("gt", this.handle, h(other))); }
-  ge(other: TensorOrScalar): Tensor { return new Tensor(op2("ge", this.handle, h(other))); }
-  maximum(other: Tensor): Tensor { return new Tensor(op2("maximum", this.handle, other.handle)); }
-  minimum(other: Tensor): Tensor { return new Tensor(op2("minimum", this.handle, other.handle)); }
-  logicalAnd(other: Tensor): Tensor { return new Tensor(op2("logicalAnd", this.handle, other.handle)); }
-  logicalOr(other: Tensor): Tensor { return new Tensor(op2("logicalOr", this.handle, other.handle)); }
-  maskedFill(mask: Tensor, value: TensorOrScalar): Tensor {
-    return new Tensor(native.maskedFill(this.handle, mask.handle, h(value)));
-  }
   clamp(min?: number | null, max?: number | null): Tensor {
     if ((min === undefined || min === null) && (max === undefined || max === null)) {
       throw new TypeError("clamp(min, max): at least one of min and max is needed");
     }
     return new Tensor(native.clamp(this.handle, min, max));
   }
-  lerp(end: Tensor, weight: TensorOrScalar): Tensor { return new Tensor(native.lerp(this.handle, end.handle, h(weight))); }
-  equal(other: Tensor): boolean { return native.equal(this.handle, other.handle); }
-  allclose(other: Tensor, rtol = 1e-5, atol = 1e-8): boolean { return native.allclose(this.handle, other.handle, rtol, atol); }
 
   // ---- views and indexing ----
   reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(native.reshape(this.handle, flatShape(shape))); }
   view(...shape: number[] | [number[]]): Tensor { return new Tensor(native.view(this.handle, flatShape(shape))); }
   permute(...order: number[] | [number[]]): Tensor { return new Tensor(native.permute(this.handle, flatShape(order))); }
-  transpose(dim0: number, dim1: number): Tensor { return new Tensor(native.transpose(this.handle, dim0, dim1)); }
   /** Matrix transpose of a 2-d tensor (torch's `.T`/`.t()`). */
   t(): Tensor {
     if (this.ndim !== 2) throw new Error(`t() expects a 2-d tensor, got ${this.ndim}-d`);
     return this.transpose(0, 1);
   }
-  squeeze(dim?: number): Tensor { return new Tensor(native.squeeze(this.handle, dim)); }
   unsqueeze(dim: number): Tensor { return new Tensor(native.unsqueeze(this.handle, checkDim(dim))); }
   expand(...shape: number[] | [number[]]): Tensor { return new Tensor(native.expand(this.handle, flatShape(shape))); }
   expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
-  narrow(dim: number, start: number, length: number): Tensor { return new Tensor(native.narrow(this.handle, dim, start, length)); }
-  select(dim: number, index: number): Tensor { return new Tensor(native.select(this.handle, dim, index)); }
-  /** Python's `t[:, start:end:step]` along one dim (start/end may be negative or omitted). */
-  slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor {
-    return new Tensor(native.slice(this.handle, dim, start, end, step));
-  }
-  /** A view with explicit sizes, strides and storage offset (torch.as_strided). */
-  asStrided(size: number[], stride: number[], storageOffset = 0): Tensor {
-    return new Tensor(native.asStrided(this.handle, size, stride, storageOffset));
-  }
-  flatten(startDim = 0, endDim = -1): Tensor { return new Tensor(native.flatten(this.handle, startDim, endDim)); }
-  indexSelect(dim: number, index: Tensor): Tensor { return new Tensor(native.indexSelect(this.handle, dim, index.handle)); }
-  gather(dim: number, index: Tensor): Tensor { return new Tensor(native.gather(this.handle, dim, index.handle)); }
-  scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor {
-    return new Tensor(native.scatter(this.handle, dim, index.handle, h(src)));
-  }
-  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
-    return new Tensor(native.scatterAdd(this.handle, dim, index.handle, src.handle));
-  }
   split(sizeOrSizes: number | number[], dim = 0): Tensor[] {
     return native.split(this.handle, sizeOrSizes, dim).map((x) => new Tensor(x));
   }
-  chunk(chunks: number, dim = 0): Tensor[] { return native.chunk(this.handle, chunks, dim).map((x) => new Tensor(x)); }
-  tril(diagonal = 0): Tensor { return new Tensor(native.tril(this.handle, diagonal)); }
-  triu(diagonal = 0): Tensor { return new Tensor(native.triu(this.handle, diagonal)); }
   repeat(...sizes: number[] | [number[]]): Tensor { return new Tensor(native.repeat(this.handle, flatShape(sizes))); }
-  flip(dims: number[]): Tensor { return new Tensor(native.flip(this.handle, dims)); }
-  maskedSelect(mask: Tensor): Tensor { return new Tensor(native.maskedSelect(this.handle, mask.handle)); }
-  nonzero(): Tensor { return new Tensor(native.nonzero(this.handle)); }
 
   // ---- reductions ----
   sum(dim?: number | number[] | null, keepdim = false, dtype?: DType): Tensor {
@@ -359,9 +290,6 @@ export class Tensor {
   mean(dim?: number | number[] | null, keepdim = false, dtype?: DType): Tensor {
     return new Tensor(native.mean(this.handle, dims(dim), keepdim, dtype === undefined ? null : dtypeCode(dtype)));
   }
-  prod(dim?: number, keepdim = false): Tensor { return new Tensor(native.prod(this.handle, dim, keepdim)); }
-  all(dim?: number, keepdim = false): Tensor { return new Tensor(native.all(this.handle, dim, keepdim)); }
-  any(dim?: number, keepdim = false): Tensor { return new Tensor(native.any(this.handle, dim, keepdim)); }
   /** The largest element, or with a dim `{ values, indices }` as torch.max(t, dim). */
   max(): Tensor;
   max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
@@ -373,8 +301,6 @@ export class Tensor {
   min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
     return minmax(native.min(this.handle, dim, keepdim));
   }
-  argmax(dim?: number, keepdim = false): Tensor { return new Tensor(native.argmax(this.handle, dim, keepdim)); }
-  argmin(dim?: number, keepdim = false): Tensor { return new Tensor(native.argmin(this.handle, dim, keepdim)); }
   /** The p-norm over all elements or the given dims (torch.linalg.vector_norm). */
   norm(p = 2, dim?: number | number[] | null, keepdim = false): Tensor {
     return new Tensor(native.norm(this.handle, p, dims(dim), keepdim));
@@ -386,7 +312,6 @@ export class Tensor {
     return new Tensor(native.std(this.handle, dims(dim), opts.unbiased ?? true, opts.keepdim ?? false));
   }
   logsumexp(dim: number | number[], keepdim = false): Tensor { return new Tensor(native.logsumexp(this.handle, dims(dim)!, keepdim)); }
-  cumsum(dim: number): Tensor { return new Tensor(native.cumsum(this.handle, dim)); }
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
     const [v, i] = native.sort(this.handle, dim, descending);
     return { values: new Tensor(v), indices: new Tensor(i) };
@@ -397,35 +322,8 @@ export class Tensor {
   }
 
   // ---- products and nn ----
-  matmul(other: Tensor): Tensor { return new Tensor(op2("matmul", this.handle, other.handle)); }
-  mm(other: Tensor): Tensor { return new Tensor(op2("mm", this.handle, other.handle)); }
-  bmm(other: Tensor): Tensor { return new Tensor(op2("bmm", this.handle, other.handle)); }
-  softmax(dim: number, dtype?: DType): Tensor {
-    return new Tensor(native.softmax(this.handle, dim, dtype === undefined ? null : dtypeCode(dtype)));
-  }
-  logSoftmax(dim: number, dtype?: DType): Tensor {
-    return new Tensor(native.logSoftmax(this.handle, dim, dtype === undefined ? null : dtypeCode(dtype)));
-  }
 
   // ---- in place (what optimizers and initialisers need); each returns this ----
-  add_(other: TensorOrScalar, alpha?: number): this { native.add_(this.handle, h(other), alpha); return this; }
-  sub_(other: TensorOrScalar, alpha?: number): this { native.sub_(this.handle, h(other), alpha); return this; }
-  mul_(other: TensorOrScalar): this { opInplace("mul_", this.handle, h(other)); return this; }
-  div_(other: TensorOrScalar): this { opInplace("div_", this.handle, h(other)); return this; }
-  pow_(other: TensorOrScalar): this { opInplace("pow_", this.handle, h(other)); return this; }
-  fill_(value: TensorOrScalar): this { opInplace("fill_", this.handle, h(value)); return this; }
-  zero_(): this { opInplace("zero_", this.handle); return this; }
-  sqrt_(): this { opInplace("sqrt_", this.handle); return this; }
-  neg_(): this { opInplace("neg_", this.handle); return this; }
-  relu_(): this { opInplace("relu_", this.handle); return this; }
-  copy_(src: Tensor): this { native.copy_(this.handle, src.handle); return this; }
-  addcmul_(t1: Tensor, t2: Tensor, value = 1): this { native.addcmul_(this.handle, t1.handle, t2.handle, value); return this; }
-  addcdiv_(t1: Tensor, t2: Tensor, value = 1): this { native.addcdiv_(this.handle, t1.handle, t2.handle, value); return this; }
-  lerp_(end: Tensor, weight: TensorOrScalar): this { native.lerp_(this.handle, end.handle, h(weight)); return this; }
-  clamp_(min?: number | null, max?: number | null): this { native.clamp_(this.handle, min, max); return this; }
-  maskedFill_(mask: Tensor, value: Scalar): this { native.maskedFill_(this.handle, mask.handle, value); return this; }
-  normal_(mean = 0, std = 1): this { native.normal_(this.handle, mean, std); return this; }
-  uniform_(from = 0, to = 1): this { native.uniform_(this.handle, from, to); return this; }
 }
 
 function flatShape(args: number[] | [number[]]): number[] {
