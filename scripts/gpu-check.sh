@@ -13,9 +13,12 @@
 #   judge-cpu    transformers' Trainer vs finetune-ts on this machine's CPU (dropout and shuffling on):
 #                every loss within 1e-4
 #   judge-cuda   the same on the GPU (within 1e-3); judge-*-ga2 with gradient accumulation 2
+#   speed-*      the course's whole run (bert-base, MRPC, batch 32, FT_SPEED_EPOCHS epochs, default 3)
+#                in bf16 and fp16 through transformers' Trainer, a plain PyTorch loop and ours:
+#                samples/s, MFU, wall time (scripts/gpu/hf_speed.py, bench/gpu_speed.ts, speed_table.py)
 #   suite        every test of the repository against this libtorch, GPU visible
 # and ends with a table (OUTDIR/summary.txt). Exit status: the number of steps that failed.
-# FT_GPU_CHECK_SKIP="suite" leaves out the last step (about two minutes).
+# FT_GPU_CHECK_SKIP="speed suite" leaves out those steps (several minutes each).
 set -uo pipefail
 out=${1:?usage: bash scripts/gpu-check.sh OUTDIR}
 mkdir -p "$out"
@@ -110,6 +113,17 @@ if step hf 300 "$PY" scripts/gpu/hf_judge.py --shared ../shared/data --runs cpu:
   step judge-cuda 120 node dist/bench/hf_judge.js "$out/hf_cuda_ga1.json" "$out/ours_cuda_ga1.json" --tolerance 1e-3
   step judge-cpu-ga2 120 node dist/bench/hf_judge.js "$out/hf_cpu_ga2.json" "$out/ours_cpu_ga2.json"
   step judge-cuda-ga2 120 node dist/bench/hf_judge.js "$out/hf_cuda_ga2.json" "$out/ours_cuda_ga2.json"
+fi
+
+# ---- speed: the course's whole run, bert-base, batch 32, per precision and implementation ----
+if [[ " ${FT_GPU_CHECK_SKIP:-} " != *" speed "* ]]; then
+  epochs=${FT_SPEED_EPOCHS:-3}
+  for precision in bf16 fp16; do
+    step "speed-hf-$precision" 300 env FT_PROCESS_START="$(date +%s.%N)" "$PY" scripts/gpu/hf_speed.py --shared ../shared/data --impl hf --precision "$precision" --epochs "$epochs" --out "$out/speed_hf_$precision.json"
+    step "speed-loop-$precision" 300 env FT_PROCESS_START="$(date +%s.%N)" "$PY" scripts/gpu/hf_speed.py --shared ../shared/data --impl loop --precision "$precision" --epochs "$epochs" --out "$out/speed_loop_$precision.json"
+    step "speed-ours-$precision" 300 env FT_PROCESS_START="$(date +%s.%N)" node dist/bench/gpu_speed.js "$precision" "$epochs" "$out/speed_ours_$precision.json"
+  done
+  "$PY" scripts/gpu/speed_table.py "$out" | tee "$out/speed.txt" | tee -a "$summary"
 fi
 
 # ---- every test against this libtorch, the GPU visible ----

@@ -96,7 +96,7 @@ test("without a GPU, gpu-pack.sh and gpu-check.sh run end to end: unpacked, buil
   const out = join(work, "out");
   const r = spawnSync("bash", [join(repo, "scripts", "gpu-check.sh"), out], {
     cwd: repo,
-    env: { ...process.env, LIBTORCH: pip, FT_FORCE_PACKED_NODE: "1", FT_NODE_DIR: join(work, "node"), FT_GPU_CHECK_SKIP: "suite", JOBS: "2" },
+    env: { ...process.env, LIBTORCH: pip, FT_FORCE_PACKED_NODE: "1", FT_NODE_DIR: join(work, "node"), FT_GPU_CHECK_SKIP: "speed suite", JOBS: "2" },
     timeout: 280_000,
   });
   const summary = readFileSync(join(out, "summary.txt"), "utf8");
@@ -108,6 +108,6 @@ test("without a GPU, gpu-pack.sh and gpu-check.sh run end to end: unpacked, buil
   assert.match(readFileSync(join(out, "load.log"), "utf8"), /libtorch 1\.13\.\d+ cuda false devices 0/, "the unpacked Node loads the built addon");
   assert.equal(row("load"), "3", "no GPU: the load step says so with exit 3");
   assert.equal(row("cuda-tests"), "0", "the CUDA tests skip cleanly (the CPU golden of their file passes)");
-  assert.doesNotMatch(summary, /^suite /m, "FT_GPU_CHECK_SKIP=suite leaves the suite out");
+  assert.doesNotMatch(summary, /^(suite|speed-)/m, "FT_GPU_CHECK_SKIP leaves the suite and the speed bench out");
   assert.ok(r.status !== null && r.status > 0, "the exit status counts the failed steps");
 });

@@ -165,6 +165,17 @@ test("evaluate and predict: eval_/test_ metrics, predictions and labels; HF's ar
   const snake = new TrainingArguments({ output_dir: "y", per_device_train_batch_size: 16, eval_strategy: "epoch", evaluation_strategy: "epoch" } as never);
   assert.deepEqual([snake.perDeviceTrainBatchSize, snake.evalStrategy, snake.toJSON().per_device_train_batch_size], [16, "epoch", 16]);
   if (!torch.cuda.isAvailable()) assert.throws(() => new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: "x", fp16: true }) }), /fp16 mixed precision requires a GPU/);
+  // tf32 (HF's): true needs a GPU; true/false set the process-wide switch; unset leaves it.
+  if (!torch.cuda.isAvailable()) assert.throws(() => new TrainingArguments({ outputDir: "x", tf32: true }), /--tf32 requires Ampere or a newer GPU arch/);
+  new TrainingArguments({ outputDir: "x", tf32: false });
+  assert.equal(torch.backends.cuda.matmul.allowTf32, false);
+  if (torch.cuda.isAvailable()) {
+    new TrainingArguments({ outputDir: "x", tf32: true });
+    assert.equal(torch.backends.cuda.matmul.allowTf32, true);
+    new TrainingArguments({ outputDir: "x" });
+    assert.equal(torch.backends.cuda.matmul.allowTf32, true, "unset leaves the switch as it was");
+    torch.backends.cuda.matmul.allowTf32 = false;
+  }
   await assert.rejects(new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: "x" }) }).train(), /training requires a trainDataset/);
   setWarningSink(null);
 });

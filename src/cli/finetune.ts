@@ -11,7 +11,7 @@ import * as evaluate from "../evaluate/index.js";
 import { FIELDS, toSnake } from "../trainer/training_args.js";
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/bf-16/, "bf16").replace(/fp-16/, "fp16");
-const BOOLEAN = new Set(["overwriteOutputDir", "evalOnStart", "loggingFirstStep", "loggingNanInfFilter", "saveOnlyModel", "useCpu", "bf16", "fp16", "dataloaderDropLast", "disableTqdm", "removeUnusedColumns", "loadBestModelAtEnd", "greaterIsBetter", "groupByLength", "pushToHub", "hubPrivateRepo", "predictionLossOnly", "includeNumInputTokensSeen", "restoreCallbackStatesFromCheckpoint"]);
+const BOOLEAN = new Set(["overwriteOutputDir", "evalOnStart", "loggingFirstStep", "loggingNanInfFilter", "saveOnlyModel", "useCpu", "bf16", "fp16", "tf32", "dataloaderDropLast", "disableTqdm", "removeUnusedColumns", "loadBestModelAtEnd", "greaterIsBetter", "groupByLength", "pushToHub", "hubPrivateRepo", "predictionLossOnly", "includeNumInputTokensSeen", "restoreCallbackStatesFromCheckpoint"]);
 const STRING = new Set(["optim", "outputDir", "evalStrategy", "lrSchedulerType", "loggingDir", "loggingStrategy", "saveStrategy", "runName", "metricForBestModel", "lengthColumnName", "hubModelId", "hubToken", "resumeFromCheckpoint"]);
 const LIST = new Set(["labelNames", "reportTo"]);
 const HELP: Record<string, string> = {
@@ -51,6 +51,7 @@ const HELP: Record<string, string> = {
   dataSeed: "seed for the data order only (default: --seed)",
   bf16: "bfloat16 autocast (fast on CPUs with AMX/AVX512-BF16, and on recent GPUs)",
   fp16: "float16 autocast with loss scaling (GPU only)",
+  tf32: "TF32 float32 matmuls on Ampere or newer GPUs (faster, 10-bit mantissa); unset leaves PyTorch's default (off)",
   dataloaderDropLast: "drop the last incomplete batch",
   runName: "a name for the run in the logs",
   disableTqdm: "no progress bar",

@@ -1,7 +1,7 @@
 // TrainingArguments: HF's fields and defaults in camelCase, HF's snake_case names accepted from
 // JSON and the CLI, and HF's validation errors.
 import { SCHEDULER_TYPES, type SchedulerType } from "../optim/index.js";
-import { torchVersion } from "../torch/index.js";
+import { backends, cuda, torchVersion } from "../torch/index.js";
 
 export type IntervalStrategy = "no" | "steps" | "epoch";
 export type SaveStrategy = IntervalStrategy | "best";
@@ -44,6 +44,8 @@ export interface TrainingArgumentsInit {
   dataSeed?: number | null;
   bf16?: boolean;
   fp16?: boolean;
+  /** TF32 matmuls on Ampere or newer GPUs (HF's tf32): true/false sets torch.backends.cuda.matmul.allowTf32, null leaves it. */
+  tf32?: boolean | null;
   dataloaderDropLast?: boolean;
   runName?: string | null;
   disableTqdm?: boolean;
@@ -116,6 +118,7 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   dataSeed: null,
   bf16: false,
   fp16: false,
+  tf32: null,
   dataloaderDropLast: false,
   runName: null,
   disableTqdm: false,
@@ -185,6 +188,7 @@ export class TrainingArguments {
   readonly dataSeed!: number | null;
   readonly bf16!: boolean;
   readonly fp16!: boolean;
+  readonly tf32!: boolean | null;
   readonly dataloaderDropLast!: boolean;
   readonly runName!: string | null;
   readonly disableTqdm!: boolean;
@@ -267,6 +271,11 @@ export class TrainingArguments {
     if ((this.loadBestModelAtEnd || this.saveStrategy === "best") && this.metricForBestModel === null) self.metricForBestModel = "loss";
     if (this.greaterIsBetter === null && this.metricForBestModel !== null) self.greaterIsBetter = !this.metricForBestModel.endsWith("loss");
     if (this.fp16 && this.bf16) throw new Error("At most one of fp16 and bf16 can be True, but not both");
+    // As HF's __post_init__: the switch is process-wide and set when the arguments are made.
+    if (this.tf32 !== null) {
+      if (this.tf32 && !cuda.isAvailable()) throw new Error("--tf32 requires Ampere or a newer GPU arch, cuda>=11 and torch>=1.7");
+      backends.cuda.matmul.allowTf32 = this.tf32;
+    }
     if (!["adamw_torch", "adamw_torch_fused"].includes(this.optim)) throw new TypeError(`optim: '${this.optim}' is not supported (adamw_torch, adamw_torch_fused)`);
     if (this.saveTotalLimit !== null && (!Number.isInteger(this.saveTotalLimit) || this.saveTotalLimit < 1)) {
       throw new RangeError(`save_total_limit must be a positive integer or null, got ${this.saveTotalLimit}`);
