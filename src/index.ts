@@ -1,5 +1,5 @@
 // finetune-ts: the course's workflow in TypeScript. Layers: finetune-ts/torch, /nn, /optim, /hub, /tokenizers.
-export { AutoTokenizer, PreTrainedTokenizer, type BatchEncoding, type EncodeOptions } from "./tokenizers/index.js";
+export { AutoTokenizer, PreTrainedTokenizer, type BatchEncoding, type TensorEncoding, type EncodeOptions } from "./tokenizers/index.js";
 export {
   DataCollatorWithPadding, TrainingArguments, Trainer, TrainerCallback, EarlyStoppingCallback,
   type EvalPrediction, type TrainOutput, type PredictionOutput,

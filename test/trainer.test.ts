@@ -160,9 +160,13 @@ test("evaluate and predict: eval_/test_ metrics, predictions and labels; HF's ar
   assert.throws(() => new TrainingArguments({ outputDir: "x", fp16: true, bf16: true }), /At most one of fp16 and bf16/);
   assert.throws(() => new TrainingArguments({ outputDir: "x", warmupRatio: 2 }), /warmup_ratio must lie in range \[0,1\]/);
   assert.throws(() => new TrainingArguments({ outputDir: "x", lrSchedulerType: "step" as never }), /'step' is not a valid SchedulerType/);
-  assert.throws(() => new TrainingArguments({ outputDir: "x", learning_rte: 1 } as never), /unknown field 'learning_rte'/);
-  assert.throws(() => new TrainingArguments({} as never), /outputDir \(output_dir\) is required/);
-  const snake = new TrainingArguments({ output_dir: "y", per_device_train_batch_size: 16, eval_strategy: "epoch", evaluation_strategy: "epoch" } as never);
+  assert.throws(() => TrainingArguments.fromDict({ output_dir: "x", learning_rte: 1 }), /unknown field 'learning_rte'/);
+  assert.throws(() => TrainingArguments.fromDict({ output_dir: "x", learning_rate: "2e-5" }), /learning_rate must be number, got "2e-5"/);
+  assert.throws(() => TrainingArguments.fromDict({ output_dir: "x", eval_steps: "10" }), /eval_steps must be number or null, got "10"/);
+  assert.throws(() => TrainingArguments.fromJSON("{output_dir: x}"), /TrainingArguments.fromJSON: not JSON/);
+  assert.throws(() => TrainingArguments.fromDict({}), /outputDir \(output_dir\) is required/);
+  assert.equal(TrainingArguments.fromJSON(JSON.stringify(new TrainingArguments({ outputDir: "j", learningRate: 3e-5 }).toJSON())).learningRate, 3e-5, "training_args.json round trip");
+  const snake = TrainingArguments.fromDict({ output_dir: "y", per_device_train_batch_size: 16, eval_strategy: "epoch", evaluation_strategy: "epoch" });
   assert.deepEqual([snake.perDeviceTrainBatchSize, snake.evalStrategy, snake.toJSON().per_device_train_batch_size], [16, "epoch", 16]);
   if (!torch.cuda.isAvailable()) assert.throws(() => new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: "x", fp16: true }) }), /fp16 mixed precision requires a GPU/);
   // tf32 (HF's): true needs a GPU; true/false set the process-wide switch; unset leaves it.

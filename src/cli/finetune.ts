@@ -209,7 +209,7 @@ function trainingArgs(opts: Record<string, unknown>): TrainingArguments {
   for (const f of FIELDS) if (opts[f] !== undefined) init[f] = opts[f];
   if (opts.evaluationStrategy !== undefined && init.evalStrategy === undefined) init.evalStrategy = opts.evaluationStrategy;
   if (init.resumeFromCheckpoint === "true") init.resumeFromCheckpoint = true;
-  return new TrainingArguments(init as never);
+  return TrainingArguments.fromDict(init);
 }
 
 async function metricsFor(o: { dataset?: string; datasetConfig?: string; metric?: string }) {

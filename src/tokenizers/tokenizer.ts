@@ -12,6 +12,7 @@ import { Callable } from "./callable.js";
 import { writeFileAtomic } from "../util/files.js";
 import { recordDependency } from "../util/dependencies.js";
 import { tensorMaker } from "../util/tensor_maker.js";
+import type { Tensor } from "../torch/index.js";
 
 export type TextInput = string | string[];
 export type PaddingStrategy = "longest" | "max_length" | "do_not_pad";
@@ -75,7 +76,17 @@ interface Row {
   overflow_to_sample_mapping: number;
 }
 
+/** What a call with `returnTensors: "pt"` returns: int64 tensors a model's forward takes as they are. */
+export interface TensorEncoding {
+  input_ids: Tensor;
+  attention_mask: Tensor;
+  token_type_ids?: Tensor;
+  [key: string]: Tensor | undefined;
+}
+
 export interface PreTrainedTokenizer {
+  (text: TextInput, opts: EncodeOptions & { returnTensors: "pt" }): TensorEncoding;
+  (text: TextInput, textPair: TextInput | null, opts: EncodeOptions & { returnTensors: "pt" }): TensorEncoding;
   (text: TextInput, textPair?: TextInput | EncodeOptions | null, opts?: EncodeOptions): BatchEncoding;
 }
 

@@ -77,6 +77,15 @@ export interface TrainingArgumentsInit {
   blasThreads?: number | null;
 }
 
+// The JSON types each field takes, for fromDict: a default's own type, null where the field is
+// nullable, and the few fields that take more than one type.
+const NULLABLE_TYPES: Partial<Record<keyof TrainingArgumentsInit, string[]>> = {
+  evalSteps: ["number"], saveTotalLimit: ["number"], dataSeed: ["number"], runName: ["string"], loggingDir: ["string"],
+  metricForBestModel: ["string"], greaterIsBetter: ["boolean"], hubModelId: ["string"], hubToken: ["string"],
+  torchThreads: ["number"], blasThreads: ["number"], tf32: ["boolean"], resumeFromCheckpoint: ["string", "boolean"],
+  reportTo: ["string", "array"], labelNames: ["array"], lrSchedulerKwargs: ["object"],
+};
+
 function defaultOptim(): "adamw_torch" | "adamw_torch_fused" {
   const [major, minor] = torchVersion.split(".").map(Number);
   return major > 2 || (major === 2 && minor >= 8) ? "adamw_torch_fused" : "adamw_torch";
@@ -145,6 +154,14 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
 };
 
 export const FIELDS = ["outputDir", ...Object.keys(DEFAULTS)] as (keyof TrainingArgumentsInit)[];
+
+const jsonType = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+const FIELD_TYPES = Object.fromEntries(FIELDS.map((k) => {
+  const nullable = NULLABLE_TYPES[k];
+  if (k === "outputDir") return [k, ["string"]];
+  const d = DEFAULTS[k as Exclude<keyof TrainingArgumentsInit, "outputDir">];
+  return [k, nullable ? [...nullable, "null"] : [jsonType(d)]];
+})) as Record<keyof TrainingArgumentsInit, string[]>;
 export const toSnake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/bf_16/, "bf16").replace(/fp_16/, "fp16");
 export const toCamel = (k: string): string => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 // HF's older names still found in scripts and JSON files.
@@ -213,17 +230,21 @@ export class TrainingArguments {
   readonly torchThreads!: number | null;
   readonly blasThreads!: number | null;
 
-  /** Fields in camelCase, or HF's snake_case names (as from JSON or the CLI). */
-  constructor(init: TrainingArgumentsInit | Record<string, unknown>) {
+  /**
+   * Typed fields in camelCase: a misspelt field or a value of the wrong type is a compile error.
+   * Untyped input (HF's snake_case JSON, the CLI's options) goes through fromDict/fromJSON.
+   */
+  constructor(init: TrainingArgumentsInit) {
     if (!init || typeof init !== "object") throw new TypeError("TrainingArguments: expected an object of fields");
     const given: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(init)) {
       if (v === undefined) continue;
-      const camel = RENAMED[toCamel(k)] ?? toCamel(k);
-      if (!FIELDS.includes(camel as keyof TrainingArgumentsInit)) {
-        throw new TypeError(`TrainingArguments: unknown field '${k}'`);
+      if (!FIELDS.includes(k as keyof TrainingArgumentsInit)) {
+        const camel = RENAMED[toCamel(k)] ?? toCamel(k);
+        const hint = FIELDS.includes(camel as keyof TrainingArgumentsInit) ? ` (HF's name for ${camel}: pass it as ${camel}, or the dict through TrainingArguments.fromDict)` : "";
+        throw new TypeError(`TrainingArguments: unknown field '${k}'${hint}`);
       }
-      given[camel] = v;
+      given[k] = v;
     }
     if (typeof given.outputDir !== "string" || given.outputDir === "") throw new TypeError("TrainingArguments: outputDir (output_dir) is required");
     Object.assign(this, DEFAULTS, given);
@@ -295,6 +316,39 @@ export class TrainingArguments {
     const out: Record<string, unknown> = {};
     for (const k of FIELDS) out[toSnake(k)] = k === "hubToken" && this.hubToken ? "<HUB_TOKEN>" : this[k];
     return out;
+  }
+
+  /**
+   * From untyped fields, camelCase or HF's snake_case names (training_args.json, a parsed config):
+   * unknown fields and values of the wrong type are errors that name the field.
+   */
+  static fromDict(d: Record<string, unknown>): TrainingArguments {
+    if (!d || typeof d !== "object" || Array.isArray(d)) throw new TypeError("TrainingArguments.fromDict: expected an object of fields");
+    const camelCased: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(d)) {
+      const camel = RENAMED[toCamel(k)] ?? toCamel(k);
+      if (!FIELDS.includes(camel as keyof TrainingArgumentsInit)) throw new TypeError(`TrainingArguments: unknown field '${k}'`);
+      const want = FIELD_TYPES[camel as keyof TrainingArgumentsInit];
+      if (v !== undefined && !want.includes(jsonType(v))) {
+        throw new TypeError(`TrainingArguments: ${k} must be ${want.join(" or ")}, got ${JSON.stringify(v)}`);
+      }
+      // HF's older name (evaluation_strategy) gives way to the current one when both are there.
+      if (!(camel in camelCased) || RENAMED[toCamel(k)] === undefined) camelCased[camel] = v;
+    }
+    // Checked above, field by field; the constructor validates values and relations.
+    return new TrainingArguments(camelCased as unknown as TrainingArgumentsInit);
+  }
+
+  /** fromDict of a JSON text (HF's TrainingArguments.to_json_string, training_args.json). */
+  static fromJSON(text: string): TrainingArguments {
+    let d: unknown;
+    try {
+      d = JSON.parse(text);
+    } catch (e) {
+      throw new SyntaxError(`TrainingArguments.fromJSON: not JSON (${(e as Error).message})`);
+    }
+    if (!d || typeof d !== "object" || Array.isArray(d)) throw new TypeError("TrainingArguments.fromJSON: expected a JSON object of fields");
+    return TrainingArguments.fromDict(d as Record<string, unknown>);
   }
 
   /** A copy with some fields changed. */
