@@ -46,6 +46,7 @@ const metric = await evaluate.load("accuracy");
 const args = new TrainingArguments({
   outputDir: process.env.OUTPUT_DIR ?? "models/main-job", evalStrategy: "epoch", saveStrategy: "no", numTrainEpochs: 6,
   perDeviceTrainBatchSize: 32, learningRate: 2e-3, warmupRatio: 0.1, weightDecay: 0.01, loggingSteps: 64,
+  logLevel: "info",  // HF's log_level: show the "***** Running training *****" block
 });
 const trainer = new Trainer({
   model, args, trainDataset: raw.train, evalDataset: raw.validation,

@@ -6,6 +6,6 @@ export {
 } from "./trainer/index.js";
 export {
   AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoModelForQuestionAnswering,
-  AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel,
+  AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel, setVerbosity, type LogLevel,
 } from "./models/index.js";
 export { pipeline, TextClassificationPipeline, type LabelScore, type TextPair } from "./pipelines/index.js";

@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
-import { setWarningSink } from "../src/models/index.js";
+import { setVerbosity, setWarningSink } from "../src/models/index.js";
 import { EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, crc32c } from "../src/trainer/index.js";
 import * as evaluate from "../src/evaluate/index.js";
 import { fixture, repoRoot } from "./helpers.js";
 import { pyDict, pyG4 } from "../src/trainer/logs.js";
-import { out, padCollator, quiet, runCourseGolden, silenced, tinyModel, toyDataset, zip } from "./trainer_helpers.js";
+import { captured, out, padCollator, quiet, runCourseGolden, silenced, tinyModel, toyDataset, zip } from "./trainer_helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
 const noShared = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
@@ -195,7 +195,7 @@ test("strategies: steps-based logging/eval/save counts, 'No log' before the firs
   try {
     t = new Trainer({
       model: tinyModel(), dataCollator: padCollator, trainDataset: train, evalDataset: val,
-      args: new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 12, loggingSteps: 5, evalStrategy: "steps", evalSteps: 3, saveSteps: 6, bf16: true, groupByLength: true, ...quiet }),
+      args: new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 12, loggingSteps: 5, evalStrategy: "steps", evalSteps: 3, saveSteps: 6, bf16: true, groupByLength: true, logLevel: "info", ...quiet }),
     });
     await t.train();
   } finally {
@@ -211,6 +211,11 @@ test("strategies: steps-based logging/eval/save counts, 'No log' before the firs
   assert.match(text, /\| 3 +\| No log +\|/, "no training loss logged yet at step 3");
   assert.match(text, /\{'loss': '[\d.]+', 'grad_norm': '[\d.e+-]+', 'learning_rate': '[\d.e+-]+', 'epoch': '[\d.]+'\}/);
   assert.match(text, /\*\*\*\*\* Running training \*\*\*\*\*\n  Num examples = 48\n  Num Epochs = 1\n  Instantaneous batch size per device = 4\n  Total train batch size \(w\. parallel, distributed & accumulation\) = 4\n  Gradient Accumulation steps = 1\n  Total optimization steps = 12\n  Number of trainable parameters = [\d,]+/);
+  // HF's log levels: the block is logger.info, so with the default "passive" level it is not printed.
+  setVerbosity("warning");
+  const quietRun = new Trainer({ model: tinyModel(), dataCollator: padCollator, trainDataset: train, args: new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: 4, maxSteps: 2, saveStrategy: "no", ...quiet }) });
+  assert.doesNotMatch((await captured(() => quietRun.train())).text, /Running training/);
+  assert.throws(() => new TrainingArguments({ outputDir: "x", logLevel: "verbose" as never }), /log_level must be one of 'passive', 'debug', 'info', 'warning', 'error', 'critical', got 'verbose'/);
 });
 
 test("a training run with evaluation leaks no tensors: what stays alive is the optimizer's state", async () => {

@@ -10,19 +10,12 @@ import { AdamW, GradScaler, getScheduler } from "../src/optim/index.js";
 import { EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
 import { optimizerStep } from "../src/trainer/trainer.js";
 import * as evaluate from "../src/evaluate/index.js";
-import { out, padCollator, quiet, silenced, tinyModel, toyDataset } from "./trainer_helpers.js";
+import { captured, out, padCollator, quiet, silenced, tinyModel, toyDataset } from "./trainer_helpers.js";
 
 /** The evaluation table's rows as printed: the first cell of each (epoch or step). */
 async function tableRows(t: Trainer): Promise<string[]> {
-  const write = process.stderr.write.bind(process.stderr);
-  const printed: string[] = [];
-  process.stderr.write = ((s: string) => (printed.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    await t.train();
-  } finally {
-    process.stderr.write = write;
-  }
-  return printed.join("").split("\n").filter((l) => /^\| \d/.test(l)).map((l) => l.split("|")[1].trim());
+  const { text } = await captured(() => t.train());
+  return text.split("\n").filter((l) => /^\| \d/.test(l)).map((l) => l.split("|")[1].trim());
 }
 
 test("epochs whose batches do not divide: ceil(batches / accumulation) steps, every epoch's evaluation, HF's epoch floats", async () => {

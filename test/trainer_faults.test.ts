@@ -10,23 +10,8 @@ import * as torch from "../src/torch/index.js";
 import { Dataset } from "../src/datasets/index.js";
 import { Trainer, TrainerCallback, TrainerControl, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
 import { writeFileAtomic } from "../src/hub/index.js";
-import { out, padCollator, quiet, tinyModel, toyDataset } from "./trainer_helpers.js";
+import { captured, out, padCollator, quiet, tinyModel, toyDataset } from "./trainer_helpers.js";
 
-/** Runs fn with stderr captured; returns what it printed and fn's result. */
-async function captured<T>(fn: () => Promise<T>): Promise<{ text: string; result: T }> {
-  const write = process.stderr.write.bind(process.stderr);
-  const warn = console.warn;
-  const lines: string[] = [];
-  process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof process.stderr.write;
-  console.warn = (m: unknown) => void lines.push(String(m) + "\n");
-  try {
-    const result = await fn();
-    return { text: lines.join(""), result };
-  } finally {
-    process.stderr.write = write;
-    console.warn = warn;
-  }
-}
 
 
 test("resuming a finished run trains nothing and says so", async () => {

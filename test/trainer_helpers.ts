@@ -44,6 +44,22 @@ export function silenced<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
+/** Runs fn with stderr (and console.warn) captured; returns what it printed and fn's result. */
+export async function captured<T>(fn: () => Promise<T>): Promise<{ text: string; result: T }> {
+  const write = process.stderr.write.bind(process.stderr);
+  const warn = console.warn;
+  const lines: string[] = [];
+  process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof process.stderr.write;
+  console.warn = (m: unknown) => void lines.push(String(m) + "\n");
+  try {
+    const result = await fn();
+    return { text: lines.join(""), result };
+  } finally {
+    process.stderr.write = write;
+    console.warn = warn;
+  }
+}
+
 export function zip<A, B>(a: A[], b: B[]): [A, B][] {
   return a.map((x, i) => [x, b[i]]);
 }

@@ -5,7 +5,7 @@ import { realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { ClassLabel, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
-import { AutoTokenizer, AutoModelForSequenceClassification, type PreTrainedModel } from "../index.js";
+import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedModel } from "../index.js";
 import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
 import { FIELDS, toSnake } from "../trainer/training_args.js";
@@ -54,6 +54,7 @@ const HELP: Record<string, string> = {
   tf32: "TF32 float32 matmuls on Ampere or newer GPUs (faster, 10-bit mantissa); unset leaves PyTorch's default (off)",
   dataloaderDropLast: "drop the last incomplete batch",
   runName: "a name for the run in the logs",
+  logLevel: "passive | debug | info | warning | error | critical (default info: the training block and loading notes, as HF's run_glue)",
   disableTqdm: "no progress bar",
   removeUnusedColumns: "drop dataset columns the model does not take (default true)",
   labelNames: "the input names that hold labels (default: labels)",
@@ -209,6 +210,8 @@ function trainingArgs(opts: Record<string, unknown>): TrainingArguments {
   for (const f of FIELDS) if (opts[f] !== undefined) init[f] = opts[f];
   if (opts.evaluationStrategy !== undefined && init.evalStrategy === undefined) init.evalStrategy = opts.evaluationStrategy;
   if (init.resumeFromCheckpoint === "true") init.resumeFromCheckpoint = true;
+  // As HF's run_glue, which sets transformers' verbosity to info on the main process.
+  init.logLevel ??= "info";
   return TrainingArguments.fromDict(init);
 }
 
@@ -250,6 +253,8 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     const labels = names ? { id2label: Object.fromEntries(names.map((n, i) => [String(i), n])), label2id: Object.fromEntries(names.map((n, i) => [n, i])) } : {};
     const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn), ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false, ...labels })) as PreTrainedModel;
     const args = trainingArgs(opts);
+    // Before the model loads, so that its loading notes follow the level too.
+    if (args.logLevel !== "passive") setVerbosity(args.logLevel);
     const evalSet = tokenized.splits.includes("validation") ? tokenized.get("validation") : undefined;
     const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer, computeMetrics: evalSet ? await metricsFor(o) : undefined });
     trainer.resumeHint = (checkpoint) => `Resume with:\n  ${resumeCommand(process.argv.slice(2), checkpoint)}`;

@@ -6,4 +6,4 @@ export * from "./bert/modeling_bert.js";
 export * from "./distilbert/modeling_distilbert.js";
 export * from "./roberta/modeling_roberta.js";
 export { loadPytorchBin } from "./pytorch_bin.js";
-export { setVerbosity, setWarningSink } from "./logging.js";
+export { setVerbosity, setWarningSink, isEnabledFor, type Level as LogLevel } from "./logging.js";

@@ -1,6 +1,6 @@
 // transformers' logger: warnings go to stderr unless TRANSFORMERS_VERBOSITY (or setVerbosity) says
 // otherwise; tests capture them through setWarningSink.
-type Level = "debug" | "info" | "warning" | "error" | "critical";
+export type Level = "debug" | "info" | "warning" | "error" | "critical";
 const ORDER: Level[] = ["debug", "info", "warning", "error", "critical"];
 let verbosity: Level | null = null;
 let sink: (message: string) => void = (m) => console.warn(m);
@@ -14,6 +14,10 @@ export function setVerbosity(level: Level): void {
 }
 export function setWarningSink(fn: ((message: string) => void) | null): void {
   sink = fn ?? ((m) => console.warn(m));
+}
+/** Whether messages of this level are shown now (transformers' logger.isEnabledFor). */
+export function isEnabledFor(level: Level): boolean {
+  return ORDER.indexOf(current()) <= ORDER.indexOf(level);
 }
 export const logger = {
   warning(message: string): void {

@@ -311,7 +311,10 @@ function copyCheckpoint(model: PreTrainedModel, cls: { baseModelPrefix: string; 
   });
   const name = cls.name;
   if (unexpectedKeys.length) {
-    logger.warning(
+    // HF's rule: unused weights are news (a warning) when the checkpoint was saved from this very
+    // class; from another architecture (bert-base-cased's BertForMaskedLM) they are expected (info).
+    const archs = model.config.get<string[]>("architectures") ?? [];
+    (archs.includes(name) ? logger.warning : logger.info)(
       `Some weights of the model checkpoint at ${nameOrPath} were not used when initializing ${name}: ${PYLIST(unexpectedKeys)}\n` +
         `- This IS expected if you are initializing ${name} from the checkpoint of a model trained on another task or with another architecture (e.g. initializing a BertForSequenceClassification model from a BertForPreTraining model).\n` +
         `- This IS NOT expected if you are initializing ${name} from the checkpoint of a model that you expect to be exactly identical (initializing a BertForSequenceClassification model from a BertForSequenceClassification model).`,

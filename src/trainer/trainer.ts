@@ -10,7 +10,7 @@ import { AdamW, GradScaler, clipGradNormTensor, getScheduler, loadOptimizerState
 import type { Dataset } from "../datasets/index.js";
 import { progressBar, type Progress } from "../util/progress.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
-import { PreTrainedModel, type ModelInputs } from "../models/index.js";
+import { PreTrainedModel, isEnabledFor, setVerbosity, type ModelInputs } from "../models/index.js";
 import { DataCollatorWithPadding, type Batch, type Features } from "./data_collator.js";
 import { ArrowPaddingCollator } from "./arrow_collate.js";
 import { LossTracker } from "./loss_tracker.js";
@@ -140,6 +140,8 @@ export class Trainer {
     if (this.args.fp16 && (this.args.useCpu || !torch.cuda.isAvailable())) {
       throw new Error("fp16 mixed precision requires a GPU (not 'cpu'). On a CPU, use bf16: true (--bf16), which needs no loss scaling.");
     }
+    // HF's Trainer sets the library's verbosity from log_level ("passive" leaves it).
+    if (this.args.logLevel !== "passive") setVerbosity(this.args.logLevel);
     this.device = !this.args.useCpu && torch.cuda.isAvailable() ? "cuda" : "cpu";
     if (this.device === "cpu") torch.configureThreads({ threads: this.args.torchThreads ?? undefined, blasThreads: this.args.blasThreads ?? undefined, precision: this.args.bf16 ? "bf16" : "fp32" });
     if (this.model) this.model.to({ device: this.device });
@@ -432,12 +434,15 @@ export class Trainer {
     this.#reporters = reportersFor(args);
     this.#table = new EvalTable(args.evalStrategy === "epoch", (l) => this.#print(l));
     const nonEmbedding = this.model.numParameters() - [...this.model.namedModules()].filter(([, m]) => m.constructor.name === "Embedding").reduce((a, [, m]) => a + m.numParameters(), 0);
-    this.#print(
-      runningTrainingBlock({
-        examples: ds.numRows, epochs: numTrainEpochs, batch: args.perDeviceTrainBatchSize, accumulation: args.gradientAccumulationSteps,
-        steps: maxSteps, parameters: this.model.numParameters({ onlyTrainable: true }),
-      }),
-    );
+    // logger.info in HF: shown with logLevel "info" (or the library's verbosity at info).
+    if (isEnabledFor("info")) {
+      this.#print(
+        runningTrainingBlock({
+          examples: ds.numRows, epochs: numTrainEpochs, batch: args.perDeviceTrainBatchSize, accumulation: args.gradientAccumulationSteps,
+          steps: maxSteps, parameters: this.model.numParameters({ onlyTrainable: true }),
+        }),
+      );
+    }
 
     this.#interrupted = false;
     this.#warnedNonFinite = false;

@@ -48,6 +48,11 @@ export interface TrainingArgumentsInit {
   tf32?: boolean | null;
   dataloaderDropLast?: boolean;
   runName?: string | null;
+  /**
+   * HF's log_level: "passive" (default) leaves the library's verbosity as it is (warnings); "info"
+   * shows the "***** Running training *****" block and the info messages of model loading.
+   */
+  logLevel?: "passive" | "debug" | "info" | "warning" | "error" | "critical";
   disableTqdm?: boolean;
   removeUnusedColumns?: boolean;
   labelNames?: string[] | null;
@@ -130,6 +135,7 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   tf32: null,
   dataloaderDropLast: false,
   runName: null,
+  logLevel: "passive",
   disableTqdm: false,
   removeUnusedColumns: true,
   labelNames: null,
@@ -208,6 +214,7 @@ export class TrainingArguments {
   readonly tf32!: boolean | null;
   readonly dataloaderDropLast!: boolean;
   readonly runName!: string | null;
+  readonly logLevel!: "passive" | "debug" | "info" | "warning" | "error" | "critical";
   readonly disableTqdm!: boolean;
   readonly removeUnusedColumns!: boolean;
   readonly labelNames!: string[] | null;
@@ -292,6 +299,9 @@ export class TrainingArguments {
     if ((this.loadBestModelAtEnd || this.saveStrategy === "best") && this.metricForBestModel === null) self.metricForBestModel = "loss";
     if (this.greaterIsBetter === null && this.metricForBestModel !== null) self.greaterIsBetter = !this.metricForBestModel.endsWith("loss");
     if (this.fp16 && this.bf16) throw new Error("At most one of fp16 and bf16 can be True, but not both");
+    if (!["passive", "debug", "info", "warning", "error", "critical"].includes(this.logLevel)) {
+      throw new TypeError(`log_level must be one of 'passive', 'debug', 'info', 'warning', 'error', 'critical', got '${this.logLevel}'`);
+    }
     // As HF's __post_init__: the switch is process-wide and set when the arguments are made.
     if (this.tf32 !== null) {
       if (this.tf32 && !cuda.isAvailable()) throw new Error("--tf32 requires Ampere or a newer GPU arch, cuda>=11 and torch>=1.7");
