@@ -51,6 +51,10 @@ test('loadDataset("glue", "mrpc") from the HF cache: splits, features, rows, lab
     const val = (await loadDataset("glue", "mrpc", { split: "validation[:10]" })) as Dataset;
     assert.equal(val.numRows, 10);
     await assert.rejects(loadDataset("glue", "mrpc", { split: "dev" }), /Unknown split "dev"\. Should be one of \["train","validation","test"\]/);
+    // A misspelt split is an error naming the splits, as Python's KeyError, not an undefined that fails later.
+    assert.throws(() => raw["validaton"].numRows, /Unknown split "validaton"\. Should be one of \["train","validation","test"\]/);
+    assert.equal(await Promise.resolve(raw), raw, "awaiting a DatasetDict (a 'then' probe) is no split lookup");
+    assert.equal((await raw.map((ex) => ({ n: ex.sentence1.length }), { batched: false })).train.numRows, 3668, "methods work through the split guard");
     await assert.rejects(loadDataset("glue", "sst9"), /BuilderConfig 'sst9' not found\. Available: \["mrpc"\]/);
   });
 });

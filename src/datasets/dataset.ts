@@ -167,6 +167,22 @@ export class Dataset {
     return Object.fromEntries(columns.map((c) => [c, fromVector(this.#column(c), rows)]));
   }
 
+  /**
+   * Python's `ds[start:end]`: the rows' columns as JS arrays (a dict of lists), with Python's slice
+   * rules (negative indices count from the end, out-of-range ends are clipped, omitted: the whole).
+   * What the course hands to the data collator (`samples = tokenized["train"][:8]`).
+   */
+  slice(start?: number | null, end?: number | null): Batch {
+    const n = this.numRows;
+    const at = (i: number | null | undefined, dflt: number) => {
+      if (i === undefined || i === null) return dflt;
+      if (!Number.isInteger(i)) throw new TypeError(`slice(): indices must be integers, got ${i}`);
+      return i < 0 ? Math.max(0, n + i) : Math.min(i, n);
+    };
+    const [a, b] = [at(start, 0), at(end, n)];
+    return this.batch(a, Math.max(a, b));
+  }
+
   /** Columns of the given rows (row numbers of this dataset) as JS arrays. */
   batchAt(rows: ArrayLike<number>, columns = this.columnNames): Batch {
     const table = this.tableRows(rows);

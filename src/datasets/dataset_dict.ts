@@ -6,12 +6,27 @@ import { inspect } from "node:util";
 import { Dataset, registerDatasetDict, type Example, type MapOptions, type FormatType } from "./dataset.js";
 import type { Feature } from "./features.js";
 
+// Names that JavaScript itself probes on any object (await, JSON.stringify, test matchers): reading
+// them is not asking for a split.
+const PROBED = new Set(["then", "toJSON", "asymmetricMatch", "$$typeof", "nodeType", "tagName"]);
+
 class DatasetDictImpl {
   constructor(splits: Record<string, Dataset>) {
     for (const [k, d] of Object.entries(splits)) {
       if (!(d instanceof Dataset)) throw new TypeError(`DatasetDict: split '${k}' is not a Dataset`);
       Object.defineProperty(this, k, { value: d, enumerable: true, writable: false, configurable: true });
     }
+    // Python's DatasetDict is a dict: raw["validaton"] is a KeyError, not a silent undefined that
+    // fails three calls later. Methods run on the object itself (their private fields are there).
+    return new Proxy(this, {
+      get(target, prop) {
+        if (typeof prop === "string" && !(prop in target) && !PROBED.has(prop)) {
+          throw new Error(`Unknown split "${prop}". Should be one of ${JSON.stringify(target.splits)}.`);
+        }
+        const v: unknown = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
   }
 
   get splits(): string[] {
