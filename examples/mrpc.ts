@@ -3,7 +3,7 @@
 // since pretrained weights cannot be downloaded here).
 import { loadDataset } from "finetune-ts/datasets";
 import { AutoTokenizer, DataCollatorWithPadding, TrainingArguments,
-         AutoModelForSequenceClassification, Trainer, type EvalPrediction } from "finetune-ts";
+         AutoModelForSequenceClassification, Trainer, pipeline, type EvalPrediction } from "finetune-ts";
 import * as evaluate from "finetune-ts/evaluate";
 
 const raw = await loadDataset("glue", "mrpc");            // DatasetDict: train 3668, validation 408, test 1725
@@ -24,4 +24,12 @@ const trainer = new Trainer({ model, args, trainDataset: tokenized["train"],
   evalDataset: tokenized["validation"], dataCollator, processingClass: tokenizer, computeMetrics });
 const out = await trainer.train();            // TrainOutput { globalStep: 1377, trainingLoss, metrics }
 const pred = await trainer.predict(tokenized["validation"]);   // predictions [408, 2], labelIds [408]
+
+// Use it: save the fine-tuned model (and its tokenizer), then classify new pairs with a pipeline.
+trainer.saveModel();
+const classifier = await pipeline("text-classification", args.outputDir);
+console.log(classifier([
+  { text: "The company said its quarterly profit rose 10 percent.", textPair: "Quarterly profit at the company rose by a tenth, it said." },
+  { text: "The bill passed the Senate on Tuesday.", textPair: "Shares of the retailer fell sharply in early trading." },
+]));                                          // [{ label: "LABEL_1", score: … }, { label: …, score: … }]
 console.log(JSON.stringify({ globalStep: out.globalStep, trainingLoss: out.trainingLoss, predictions: pred.predictions.shape, labelIds: pred.labelIds?.shape }));

@@ -78,6 +78,8 @@ test("the course's program (examples/mrpc.ts) runs on MRPC", { skip }, () => {
   });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { ...JSON.parse(r.stdout.trim().split("\n").pop()!), globalStep: 20, predictions: [408, 2], labelIds: [408] });
+  // The pipeline over the saved model classified the two new pairs.
+  assert.equal((r.stdout.match(/label: 'LABEL_[01]', score: 0\.\d+/g) ?? []).length, 2, r.stdout);
 });
 
 /** Runs the CLI, sending SIGINT once `ready` matches its stderr. */
