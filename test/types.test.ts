@@ -32,4 +32,14 @@ export function tokenizerTypes(tokenizer: PreTrainedTokenizer, model: PreTrained
   // @ts-expect-error without returnTensors the ids are plain arrays, not a Tensor
   const notTensor: Tensor = tokenizer("a sentence").input_ids;
   void notTensor;
+  // Plain outputs follow the input's shape, and decode/convertIdsToTokens take them as they are.
+  const one: number[] = tokenizer("a sentence", "its pair", { truncation: true }).input_ids;
+  const many: number[][] = tokenizer(["a", "b"], ["c", "d"], { padding: true }).input_ids;
+  const text: string = tokenizer.decode(one);
+  const tokens: string[] = tokenizer.convertIdsToTokens(one);
+  const texts: string[] = tokenizer.batchDecode(many);
+  void [text, tokens, texts];
+  // @ts-expect-error a batch's ids are number[][], not number[]
+  const wrong: number[] = tokenizer(["a", "b"]).input_ids;
+  void wrong;
 }

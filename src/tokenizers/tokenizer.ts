@@ -84,9 +84,24 @@ export interface TensorEncoding {
   [key: string]: Tensor | undefined;
 }
 
+/** What a call returns without returnTensors: ids per text (`number[]`), or per text of a batch (`number[][]`). */
+export interface Encoding<Ids> {
+  input_ids: Ids;
+  attention_mask: Ids;
+  token_type_ids?: Ids;
+  [key: string]: unknown;
+}
+
+// With overflowing tokens one text gives several windows (number[][]): such calls return BatchEncoding.
+type PlainOptions = EncodeOptions & { returnTensors?: null; returnOverflowingTokens?: false };
+
 export interface PreTrainedTokenizer {
   (text: TextInput, opts: EncodeOptions & { returnTensors: "pt" }): TensorEncoding;
   (text: TextInput, textPair: TextInput | null, opts: EncodeOptions & { returnTensors: "pt" }): TensorEncoding;
+  (text: string, opts?: PlainOptions): Encoding<number[]>;
+  (text: string, textPair: string | null, opts?: PlainOptions): Encoding<number[]>;
+  (text: string[], opts?: PlainOptions): Encoding<number[][]>;
+  (text: string[], textPair: string[] | null, opts?: PlainOptions): Encoding<number[][]>;
   (text: TextInput, textPair?: TextInput | EncodeOptions | null, opts?: EncodeOptions): BatchEncoding;
 }
 
