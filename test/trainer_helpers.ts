@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
-import { Dataset, loadDataset, type DatasetDict } from "../src/datasets/index.js";
+import { Dataset, loadDataset } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, type PreTrainedModel } from "../src/models/index.js";
 import { Trainer, TrainingArguments } from "../src/trainer/index.js";
@@ -99,7 +99,7 @@ export interface CourseGolden {
 export async function runCourseGolden(golden: CourseGolden, o: { device: "cpu" | "cuda"; tolerance: number }): Promise<string> {
   const shared = join(repoRoot, "..", "shared", "data");
   return await withEnv({ HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: out() }, async () => {
-    const raw = (await loadDataset("glue", "mrpc")) as DatasetDict;
+    const raw = await loadDataset("glue", "mrpc");
     const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
     const tokenized = await raw.map((ex) => tokenizer((ex as { sentence1: string[] }).sentence1, (ex as { sentence2: string[] }).sentence2, { truncation: true }), { batched: true });
     const model = (await AutoModelForSequenceClassification.fromPretrained(fixture("golden", "trainer", "tiny-bert-cased"))) as PreTrainedModel;

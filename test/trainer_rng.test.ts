@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
-import { loadDataset, type DatasetDict } from "../src/datasets/index.js";
+import { loadDataset } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, setWarningSink, type PreTrainedModel } from "../src/models/index.js";
 import { Trainer, TrainingArguments } from "../src/trainer/index.js";
@@ -30,7 +30,7 @@ test("the same seed gives HF's numbers: every loss, grad_norm, learning rate and
   writeFileSync(join(ckpt, "config.json"), JSON.stringify({ ...config, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 }));
 
   await withEnv({ HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-rng-")) }, async () => {
-    const raw = (await loadDataset("glue", "mrpc")) as DatasetDict;
+    const raw = await loadDataset("glue", "mrpc");
     const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
     const tokenized = await raw.map((ex) => tokenizer((ex as { sentence1: string[] }).sentence1, (ex as { sentence2: string[] }).sentence2, { truncation: true }), { batched: true });
     setWarningSink(() => {});

@@ -3,10 +3,14 @@
 // directive". At run time, for JavaScript callers, each is also an error that names the field.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import ts from "typescript";
+import { repoRoot } from "./helpers.js";
 import { TrainingArguments } from "../src/trainer/index.js";
 import type { PreTrainedTokenizer } from "../src/tokenizers/index.js";
 import type { PreTrainedModel } from "../src/models/index.js";
 import type { Tensor } from "../src/torch/index.js";
+import { loadDataset } from "../src/datasets/index.js";
 
 test("TrainingArguments: a misspelt option, a wrong strategy, a string for a number, snake_case in the constructor do not compile", () => {
   // @ts-expect-error a misspelt option
@@ -43,3 +47,43 @@ export function tokenizerTypes(tokenizer: PreTrainedTokenizer, model: PreTrained
   const wrong: number[] = tokenizer(["a", "b"]).input_ids;
   void wrong;
 }
+
+// Type-checked only: GLUE's datasets carry their row type from the features.
+export async function datasetTypes(tokenizer: PreTrainedTokenizer): Promise<void> {
+  const raw = await loadDataset("glue", "mrpc");
+  const first: string[] = raw.train.column("sentence1");
+  const labels: number[] = raw["validation"].column("label");
+  const enc = tokenizer(raw.train.column("sentence1"), raw.train.column("sentence2"), { truncation: true });
+  const ids: number[][] = enc.input_ids;
+  const tokenized = await raw.map((ex) => tokenizer(ex.sentence1, ex.sentence2, { truncation: true }), { batched: true });
+  const tokenIds: number[][] = tokenized.train.column("input_ids");
+  const sentences: string[] = tokenized.train.column("sentence1");
+  void [first, labels, ids, tokenIds, sentences];
+  // @ts-expect-error a misspelt split does not compile
+  void raw.validaton;
+  // @ts-expect-error nor a column the features do not have
+  void raw.train.column("sentence3");
+  // @ts-expect-error removed columns are gone from the type
+  void tokenized.train.removeColumns(["sentence1", "sentence2", "idx"]).column("sentence1");
+}
+
+test("the course's program (examples/mrpc.ts) has no cast and no expression of type any", () => {
+  const file = join(repoRoot, "examples", "mrpc.ts");
+  const config = ts.readConfigFile(join(repoRoot, "tsconfig.json"), ts.sys.readFile);
+  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, repoRoot);
+  const program = ts.createProgram([file], { ...parsed.options, noEmit: true, incremental: false, tsBuildInfoFile: undefined });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file)!;
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    const where = () => `examples/mrpc.ts:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${node.getText().slice(0, 60)}`;
+    if (ts.isAsExpression(node) || ts.isTypeAssertionExpression(node) || ts.isNonNullExpression(node)) found.push(`cast ${where()}`);
+    // Values only: an imported name or a type reference has no value type to ask about.
+    const typePosition = node.parent && (ts.isImportSpecifier(node.parent) || ts.isImportClause(node.parent) || ts.isNamespaceImport(node.parent) || ts.isTypeReferenceNode(node.parent));
+    if (ts.isIdentifier(node) && !typePosition && checker.getTypeAtLocation(node).flags & ts.TypeFlags.Any) found.push(`any ${where()}`);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  assert.deepEqual(found, []);
+  assert.deepEqual(ts.getPreEmitDiagnostics(program, source).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")), []);
+});

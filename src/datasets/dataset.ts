@@ -15,9 +15,21 @@ import { writeFileAtomic } from "../util/files.js";
 
 export type Row = Record<string, unknown>;
 export type Batch = Record<string, unknown[]>;
-/** What map/filter functions receive: a row, or a batch of columns. Loosely typed, as in Python. */
+/**
+ * What map/filter functions receive from a dataset whose columns are not known to the type checker:
+ * a row, or a batch of columns, loosely typed as in Python. Datasets whose features are known
+ * (loadDataset("glue", …)) carry their row type instead.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Example = Record<string, any>;
+/** A row type's columns: each field as an array (a batched map's input, ds.slice's result). */
+export type Columns<T> = { [K in keyof T]: T[K][] };
+/** The named fields of T, without its index signature. */
+type Known<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+/** A batched map's output (columns) as the fields it adds to each row. */
+type RowOf<C> = { [K in keyof Known<C>]: Known<C>[K] extends readonly (infer E)[] | undefined ? E : never };
+/** T with R's fields added (or replaced). */
+export type Merge<T, R> = Omit<T, keyof Known<R>> & Known<R>;
 export type FormatType = "torch" | null;
 
 export interface MapOptions {
@@ -52,7 +64,7 @@ function emptyTable(): arrow.Table {
   return new arrow.Table();
 }
 
-export class Dataset {
+export class Dataset<T extends object = Example> {
   readonly #table: arrow.Table;
   readonly #indices: Int32Array | null;
   readonly features: Features;
@@ -172,7 +184,7 @@ export class Dataset {
    * rules (negative indices count from the end, out-of-range ends are clipped, omitted: the whole).
    * What the course hands to the data collator (`samples = tokenized["train"][:8]`).
    */
-  slice(start?: number | null, end?: number | null): Batch {
+  slice(start?: number | null, end?: number | null): Columns<T> {
     const n = this.numRows;
     const at = (i: number | null | undefined, dflt: number) => {
       if (i === undefined || i === null) return dflt;
@@ -180,7 +192,7 @@ export class Dataset {
       return i < 0 ? Math.max(0, n + i) : Math.min(i, n);
     };
     const [a, b] = [at(start, 0), at(end, n)];
-    return this.batch(a, Math.max(a, b));
+    return this.batch(a, Math.max(a, b)) as Columns<T>;
   }
 
   /** Columns of the given rows (row numbers of this dataset) as JS arrays. */
@@ -196,8 +208,11 @@ export class Dataset {
     return this.#format.type === "torch" ? this.#formatRows(row) : row;
   }
 
-  /** A whole column, as ds["label"] in Python. */
-  column(name: string): unknown[] {
+  /** A whole column, as ds["label"] in Python; typed from the features when they are known. */
+  column<K extends keyof T & string>(name: K): T[K][] {
+    return this.#values(name) as T[K][];
+  }
+  #values(name: string): unknown[] {
     return fromVector(this.#column(name), this.#rows(0, this.numRows));
   }
 
@@ -272,8 +287,9 @@ export class Dataset {
     this.#format = { type: null, columns: null };
   }
 
-  #derive(table: arrow.Table, features: Features, indices: Int32Array | null, fingerprint: string): Dataset {
-    return new Dataset(table, features, { indices, fingerprint, cacheDir: this.cacheDir, split: this.split });
+  /** A dataset of the same rows' type (select, shuffle, sort, …), or another where the caller says so. */
+  #derive<U extends object = T>(table: arrow.Table, features: Features, indices: Int32Array | null, fingerprint: string): Dataset<U> {
+    return new Dataset<U>(table, features, { indices, fingerprint, cacheDir: this.cacheDir, split: this.split });
   }
 
   // ---- map ----
@@ -286,7 +302,11 @@ export class Dataset {
    * same first batch of output (fn recomputed there; a difference means fn depends on something
    * else, such as a captured variable, and the whole map runs again).
    */
-  async map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<Dataset> {
+  map<R extends object>(fn: (batch: Columns<T>, indices?: number[]) => R | void | Promise<R | void>, o: MapOptions & { batched: true }): Promise<Dataset<Merge<T, RowOf<R>>>>;
+  map<R extends object>(fn: (row: T, index?: number) => R | void | Promise<R | void>, o?: MapOptions & { batched?: false }): Promise<Dataset<Merge<T, R>>>;
+  map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o?: MapOptions): Promise<Dataset>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async map(fn: (input: any, indices?: any) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<Dataset> {
     if (typeof fn !== "function") throw new TypeError("map(): fn must be a function");
     const batched = o.batched ?? false;
     const batchSize = o.batchSize ?? 1000;
@@ -389,7 +409,7 @@ export class Dataset {
   }
 
   /** Keeps the rows for which fn returns true (a new indices mapping; no copy). */
-  async filter(fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number; withIndices?: boolean; desc?: string; disableProgressBar?: boolean } = {}): Promise<Dataset> {
+  async filter(fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number; withIndices?: boolean; desc?: string; disableProgressBar?: boolean } = {}): Promise<Dataset<T>> {
     if (typeof fn !== "function") throw new TypeError("filter(): fn must be a function");
     const keep: number[] = [];
     const batchSize = o.batchSize ?? 1000;
@@ -417,23 +437,23 @@ export class Dataset {
   }
 
   /** The rows at the given positions, in that order (HF's select). */
-  select(indices: Iterable<number>, fingerprint?: string): Dataset {
+  select(indices: Iterable<number>, fingerprint?: string): Dataset<T> {
     const list = Int32Array.from(indices, (i) => this.#rowIndex(i));
     return this.#derive(this.#table, this.features, list, fingerprint ?? hashOf(this.fingerprint, "select", Array.from(list.subarray(0, 1000)), list.length));
   }
 
   /** A seeded shuffle, as an indices mapping (call flattenIndices() to make it contiguous). */
-  shuffle(o: { seed?: number } = {}): Dataset {
+  shuffle(o: { seed?: number } = {}): Dataset<T> {
     const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
     const p = permutation(this.numRows, seed);
     return this.select(p, hashOf(this.fingerprint, "shuffle", seed));
   }
 
   /** Materialises the indices mapping into a new table. */
-  flattenIndices(): Dataset {
+  flattenIndices(): Dataset<T> {
     if (!this.#indices) return this;
     const vectors: Record<string, arrow.Vector> = {};
-    for (const c of this.columnNames) vectors[c] = toVector(this.column(c), this.features[c], c);
+    for (const c of this.columnNames) vectors[c] = toVector(this.#values(c), this.features[c], c);
     const table = this.columnNames.length ? new arrow.Table(vectors) : emptyTable();
     return this.#derive(table, this.features, null, hashOf(this.fingerprint, "flatten_indices"));
   }
@@ -482,10 +502,11 @@ export class Dataset {
     const table = this.columnNames.length ? new arrow.Table(vectors) : emptyTable();
     return this.#derive(table, features, this.#indices, hashOf(this.fingerprint, "rename", mapping));
   }
-  removeColumns(columns: string | string[]): Dataset {
-    const list = Array.isArray(columns) ? columns : [columns];
+  removeColumns<K extends keyof T & string>(columns: K | K[]): Dataset<Omit<T, K>> {
+    const list: string[] = Array.isArray(columns) ? columns : [columns];
     for (const c of list) this.#column(c);
-    return this.selectColumns(this.columnNames.filter((c) => !list.includes(c)));
+    // The same columns selectColumns keeps, typed as what is left.
+    return this.selectColumns(this.columnNames.filter((c) => !list.includes(c))) as unknown as Dataset<Omit<T, K>>;
   }
   selectColumns(columns: string | string[]): Dataset {
     const list = Array.isArray(columns) ? columns : [columns];
@@ -503,8 +524,8 @@ export class Dataset {
     return this.#derive(new arrow.Table(vectors), { ...this.features, [column]: feature }, this.#indices, hashOf(this.fingerprint, "cast", column, featureToJson(feature)));
   }
   /** Rows ordered by a column (stable), as an indices mapping. */
-  sort(column: string, o: { reverse?: boolean } = {}): Dataset {
-    const values = this.column(column);
+  sort(column: string, o: { reverse?: boolean } = {}): Dataset<T> {
+    const values = this.#values(column);
     const order = Array.from({ length: values.length }, (_, i) => i);
     const cmp = (a: unknown, b: unknown) => (a === b ? 0 : a === null || a === undefined ? 1 : b === null || b === undefined ? -1 : (a as number) < (b as number) ? -1 : 1);
     order.sort((i, j) => (o.reverse ? -cmp(values[i], values[j]) : cmp(values[i], values[j])) || i - j);
@@ -538,7 +559,7 @@ export class Dataset {
     const { parquetWriteBuffer } = await import("hyparquet-writer");
     const columnData = this.columnNames.map((c) => {
       const f = this.features[c];
-      const values = this.column(c);
+      const values = this.#values(c);
       const basic = parquetType(f);
       return basic ? { name: c, data: f instanceof ClassLabel || (f instanceof Value && f.dtype === "int64") ? values.map((v) => (v === null ? null : BigInt(v as number))) : values, type: basic } : { name: c, data: values };
     });

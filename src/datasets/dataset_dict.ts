@@ -3,14 +3,14 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { Dataset, registerDatasetDict, type Example, type MapOptions, type FormatType } from "./dataset.js";
+import { Dataset, registerDatasetDict, type Columns, type Example, type MapOptions, type Merge, type FormatType } from "./dataset.js";
 import type { Feature } from "./features.js";
 
 // Names that JavaScript itself probes on any object (await, JSON.stringify, test matchers): reading
 // them is not asking for a split.
 const PROBED = new Set(["then", "toJSON", "asymmetricMatch", "$$typeof", "nodeType", "tagName"]);
 
-class DatasetDictImpl {
+class DatasetDictImpl<T extends object = Example, S extends string = string> {
   constructor(splits: Record<string, Dataset>) {
     for (const [k, d] of Object.entries(splits)) {
       if (!(d instanceof Dataset)) throw new TypeError(`DatasetDict: split '${k}' is not a Dataset`);
@@ -32,13 +32,13 @@ class DatasetDictImpl {
   get splits(): string[] {
     return Object.keys(this);
   }
-  get(split: string): Dataset {
+  get(split: S): Dataset<T> {
     const d = (this as unknown as Record<string, unknown>)[split];
     if (!(d instanceof Dataset)) throw new Error(`Unknown split "${split}". Should be one of ${JSON.stringify(this.splits)}.`);
-    return d;
+    return d as Dataset<T>;
   }
-  entries(): [string, Dataset][] {
-    return this.splits.map((s) => [s, this.get(s)]);
+  entries(): [S, Dataset<T>][] {
+    return this.splits.map((s) => [s as S, this.get(s as S)]);
   }
   get numRows(): Record<string, number> {
     return Object.fromEntries(this.entries().map(([k, d]) => [k, d.numRows]));
@@ -47,49 +47,54 @@ class DatasetDictImpl {
     return Object.fromEntries(this.entries().map(([k, d]) => [k, d.columnNames]));
   }
 
-  #each(fn: (d: Dataset) => Dataset): DatasetDict {
-    return new DatasetDict(Object.fromEntries(this.entries().map(([k, d]) => [k, fn(d)])));
+  // The splits, each through fn, as a DatasetDict of the row type U (the caller's to say).
+  #each<U extends object = T>(fn: (d: Dataset<T>) => Dataset): DatasetDict<U, S> {
+    return new DatasetDict(Object.fromEntries(this.entries().map(([k, d]) => [k, fn(d)]))) as unknown as DatasetDict<U, S>;
   }
-  async #eachAsync(fn: (d: Dataset) => Promise<Dataset>): Promise<DatasetDict> {
+  async #eachAsync<U extends object = T>(fn: (d: Dataset<T>) => Promise<Dataset>): Promise<DatasetDict<U, S>> {
     const out: Record<string, Dataset> = {};
     for (const [k, d] of this.entries()) out[k] = await fn(d);
-    return new DatasetDict(out);
+    return new DatasetDict(out) as unknown as DatasetDict<U, S>;
   }
 
-  map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<DatasetDict> {
+  map<R extends object>(fn: (batch: Columns<T>, indices?: number[]) => R | void | Promise<R | void>, o: MapOptions & { batched: true }): Promise<DatasetDict<Merge<T, { [K in keyof R]: R[K] extends readonly (infer E)[] | undefined ? E : never }>, S>>;
+  map<R extends object>(fn: (row: T, index?: number) => R | void | Promise<R | void>, o?: MapOptions & { batched?: false }): Promise<DatasetDict<Merge<T, R>, S>>;
+  map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o?: MapOptions): Promise<DatasetDict<Example, S>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  map(fn: (input: any, indices?: any) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<DatasetDict<Example, S>> {
     return this.#eachAsync((d) => d.map(fn, o));
   }
-  filter(fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number } = {}): Promise<DatasetDict> {
+  filter(fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number } = {}): Promise<DatasetDict<T, S>> {
     return this.#eachAsync((d) => d.filter(fn, o));
   }
-  shuffle(o: { seed?: number } = {}): DatasetDict {
+  shuffle(o: { seed?: number } = {}): DatasetDict<T, S> {
     return this.#each((d) => d.shuffle(o));
   }
-  flattenIndices(): DatasetDict {
+  flattenIndices(): DatasetDict<T, S> {
     return this.#each((d) => d.flattenIndices());
   }
-  renameColumn(from: string, to: string): DatasetDict {
+  renameColumn(from: string, to: string): DatasetDict<Example, S> {
     return this.#each((d) => d.renameColumn(from, to));
   }
-  renameColumns(mapping: Record<string, string>): DatasetDict {
+  renameColumns(mapping: Record<string, string>): DatasetDict<Example, S> {
     return this.#each((d) => d.renameColumns(mapping));
   }
-  removeColumns(columns: string | string[]): DatasetDict {
+  removeColumns<K extends keyof T & string>(columns: K | K[]): DatasetDict<Omit<T, K>, S> {
     return this.#each((d) => d.removeColumns(columns));
   }
-  selectColumns(columns: string | string[]): DatasetDict {
+  selectColumns(columns: string | string[]): DatasetDict<Example, S> {
     return this.#each((d) => d.selectColumns(columns));
   }
-  castColumn(column: string, feature: Feature): DatasetDict {
+  castColumn(column: string, feature: Feature): DatasetDict<Example, S> {
     return this.#each((d) => d.castColumn(column, feature));
   }
-  sort(column: string, o: { reverse?: boolean } = {}): DatasetDict {
+  sort(column: string, o: { reverse?: boolean } = {}): DatasetDict<T, S> {
     return this.#each((d) => d.sort(column, o));
   }
   async setFormat(type: FormatType | "pt", columns: string[] | null = null): Promise<void> {
     for (const [, d] of this.entries()) await d.setFormat(type, columns);
   }
-  withFormat(type: FormatType | "pt", columns: string[] | null = null): Promise<DatasetDict> {
+  withFormat(type: FormatType | "pt", columns: string[] | null = null): Promise<DatasetDict<Example, S>> {
     return this.#eachAsync((d) => d.withFormat(type, columns));
   }
 
@@ -119,8 +124,11 @@ class DatasetDictImpl {
   }
 }
 
-/** Splits read as properties, `dd["train"]` or `dd.train`, typed as Datasets. */
-export type DatasetDict = DatasetDictImpl & { readonly [split: string]: Dataset };
-export const DatasetDict = DatasetDictImpl as unknown as new (splits: Record<string, Dataset>) => DatasetDict;
+/**
+ * Splits read as properties, `dd["train"]` or `dd.train`. With known split names (S) a misspelt one
+ * does not compile; with any names (string) it is a run-time error naming the splits.
+ */
+export type DatasetDict<T extends object = Example, S extends string = string> = DatasetDictImpl<T, S> & { readonly [K in S]: Dataset<T> };
+export const DatasetDict = DatasetDictImpl as unknown as new <T extends object = Example, S extends string = string>(splits: Record<S, Dataset<T>>) => DatasetDict<T, S>;
 
 registerDatasetDict(DatasetDict);

@@ -291,12 +291,31 @@ async function loadBuilder(builder: Builder, o: LoadDatasetOptions): Promise<Dat
  * with HF_HUB_OFFLINE=1) or the hub; `loadDataset("csv", { dataFiles, delimiter: "\t", quoting: false })`
  * reads local files. With `split`, one Dataset; otherwise a DatasetDict.
  */
+/** GLUE's rows by config, as its features declare them (labels are ClassLabel ids; stsb's a float). */
+export interface GlueRows {
+  cola: { sentence: string; label: number; idx: number };
+  sst2: { sentence: string; label: number; idx: number };
+  mrpc: { sentence1: string; sentence2: string; label: number; idx: number };
+  qqp: { question1: string; question2: string; label: number; idx: number };
+  stsb: { sentence1: string; sentence2: string; label: number; idx: number };
+  mnli: { premise: string; hypothesis: string; label: number; idx: number };
+  qnli: { question: string; sentence: string; label: number; idx: number };
+  rte: { sentence1: string; sentence2: string; label: number; idx: number };
+  wnli: { sentence1: string; sentence2: string; label: number; idx: number };
+}
+/** GLUE's split names by config. */
+export type GlueSplits<N extends keyof GlueRows> = N extends "mnli" ? "train" | "validation_matched" | "validation_mismatched" | "test_matched" | "test_mismatched" : "train" | "validation" | "test";
+
+// GLUE, typed from its features: ds.column("sentence1") is string[], a misspelt split does not compile.
+export async function loadDataset<N extends keyof GlueRows>(path: "glue" | "nyu-mll/glue", name: N, options: LoadDatasetOptions & { split: string }): Promise<Dataset<GlueRows[N]>>;
+export async function loadDataset<N extends keyof GlueRows>(path: "glue" | "nyu-mll/glue", name: N, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict<GlueRows[N], GlueSplits<N>>>;
 export async function loadDataset(path: string, name: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
 export async function loadDataset(path: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
 export async function loadDataset(path: string, name?: string, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict>;
 export async function loadDataset(path: string, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict>;
 export async function loadDataset(path: string, nameOrOptions?: string | LoadDatasetOptions, options?: LoadDatasetOptions): Promise<DatasetDict | Dataset>;
-export async function loadDataset(path: string, nameOrOptions?: string | LoadDatasetOptions, options: LoadDatasetOptions = {}): Promise<DatasetDict | Dataset> {
+// The overloads above give the types; the body works on untyped datasets.
+export async function loadDataset(path: string, nameOrOptions?: string | LoadDatasetOptions, options: LoadDatasetOptions = {}): Promise<unknown> {
   const name = typeof nameOrOptions === "string" ? nameOrOptions : undefined;
   const o = typeof nameOrOptions === "object" ? nameOrOptions : options;
   if (typeof path !== "string" || path === "") throw new TypeError(`loadDataset(): path must be a dataset name, a builder or a folder, got ${JSON.stringify(path)}`);
