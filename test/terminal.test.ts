@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./helpers.js";
+import { progressBar } from "../src/util/progress.js";
 
 const tmux = spawnSync("tmux", ["-V"]).status === 0 ? false : "tmux is not installed";
 
@@ -50,4 +51,27 @@ test("a training run in a 60-column terminal: every line whole, nothing overwrit
   } finally {
     spawnSync("tmux", ["kill-session", "-t", session]);
   }
+});
+
+test("the bar's rate: '?' for an instant (a cached map), a real rate once time has passed, as tqdm", async () => {
+  const written: string[] = [];
+  const [isTTY, write] = [process.stderr.isTTY, process.stderr.write.bind(process.stderr)];
+  Object.defineProperty(process.stderr, "isTTY", { value: true, configurable: true });
+  process.stderr.write = ((s: string) => (written.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const instant = progressBar("Map", 408);
+    instant.update(408);
+    instant.stop();
+    const timed = progressBar("Map", 10);
+    await new Promise((r) => setTimeout(r, 20));
+    timed.update(10);
+    timed.stop();
+  } finally {
+    process.stderr.write = write;
+    Object.defineProperty(process.stderr, "isTTY", { value: isTTY, configurable: true });
+  }
+  const text = written.join("");
+  assert.match(text, /Map: 100%\|██████████\| 408\/408 \[00:00<\?, \? examples\/s\]/);
+  const rate = Number(/10\/10 \[00:00<00:00, ([\d.]+) examples\/s\]/.exec(text)?.[1]);
+  assert.ok(rate > 10 && rate < 1000, `a rate from the time that passed: ${rate}`);
 });

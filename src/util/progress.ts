@@ -35,18 +35,20 @@ export interface Progress {
 export function progressBar(desc: string, total: number, unit = "examples", disable?: boolean): Progress {
   if (!progressEnabled(disable) || total === 0) return { update() {}, stop() {}, write: (line) => process.stderr.write(line + "\n") };
   const out = process.stderr;
-  const start = Date.now();
+  const start = performance.now();
   let done = 0;
   let drawnAt = 0;
   let stopped = false;
   const line = (): string => {
-    const elapsed = (Date.now() - start) / 1000;
-    const rate = done / Math.max(elapsed, 1e-9);
-    const eta = rate > 0 ? (total - done) / rate : Infinity;
+    const elapsed = (performance.now() - start) / 1000;
+    // As tqdm: no rate until some time has passed (an instant, e.g. a cached map, is "?" not 4e11/s).
+    const rate = elapsed >= 1e-3 && done > 0 ? done / elapsed : null;
+    const eta = rate ? clock((total - done) / rate) : "?";
     const frac = Math.min(1, done / total);
     const filled = Math.round(frac * 10);
-    const speed = unit === "it" ? `${rate.toFixed(2).padStart(6)}it/s` : `${rate.toFixed(2)} ${unit}/s`;
-    const text = `${desc ? `${desc}: ` : ""}${String(Math.floor(frac * 100)).padStart(3)}%|${"█".repeat(filled)}${" ".repeat(10 - filled)}| ${done}/${total} [${clock(elapsed)}<${clock(eta)}, ${speed}]`;
+    const r = rate === null ? "?" : rate.toFixed(2);
+    const speed = unit === "it" ? `${r.padStart(6)}it/s` : `${r} ${unit}/s`;
+    const text = `${desc ? `${desc}: ` : ""}${String(Math.floor(frac * 100)).padStart(3)}%|${"█".repeat(filled)}${" ".repeat(10 - filled)}| ${done}/${total} [${clock(elapsed)}<${eta}, ${speed}]`;
     return text.slice(0, Math.max(10, (out.columns || 80) - 1));
   };
   const draw = () => {
