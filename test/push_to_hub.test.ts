@@ -84,15 +84,20 @@ async function fakeHub(o: { commitDelayMs?: number; onCommit?: () => void } = {}
   return { base, commits, created, auth, close: () => server.close() };
 }
 
+/** A tiny BERT (seeded), n rows of a toy task, and an output folder named `name` (the repo's name). */
+function pushSetup(n: number, name: string) {
+  torch.manualSeed(0);
+  const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
+  const rows = Array.from({ length: n }, (_, i) => [1, 3 + (i % 7), 2]);
+  const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
+  return { model, ds, outputDir: join(mkdtempSync(join(tmpdir(), "ft-push-")), name) };
+}
+
 test("Trainer with pushToHub uploads each checkpoint's model and, at the end, the output folder", async () => {
   const hub = await fakeHub();
   try {
     await withEnv({ HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" }, async () => {
-      torch.manualSeed(0);
-      const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
-      const rows = Array.from({ length: 16 }, (_, i) => [1, 3 + (i % 7), 2]);
-      const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
-      const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "my-model");
+      const { model, ds, outputDir } = pushSetup(16, "my-model");
       const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, maxSteps: 4, perDeviceTrainBatchSize: 4, disableTqdm: true });
       assert.equal(args.hubModelId, "my-model", "the repo is named after the output folder");
       const trainer = new Trainer({ model, args, trainDataset: ds });
@@ -121,11 +126,7 @@ test("uploads run while training goes on, and rotation never deletes a checkpoin
   const hub = await fakeHub({ commitDelayMs: 150, onCommit: () => stepsAtCommit.push(trainer?.state.global_step ?? -1) });
   try {
     await withEnv({ HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" }, async () => {
-      torch.manualSeed(0);
-      const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
-      const rows = Array.from({ length: 64 }, (_, i) => [1, 3 + (i % 7), 2]);
-      const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
-      const outputDir = join(mkdtempSync(join(tmpdir(), "ft-push-")), "rotating");
+      const { model, ds, outputDir } = pushSetup(64, "rotating");
       const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, saveTotalLimit: 1, maxSteps: 300, perDeviceTrainBatchSize: 4, disableTqdm: true, loggingStrategy: "no" });
       trainer = new Trainer({ model, args, trainDataset: ds });
       await silenced(() => trainer!.train());

@@ -54,6 +54,13 @@ FT_FN(hasGrad) {
   return out;
 }
 
+// Parameter k's gradient, which an optimizer step needs: a missing one is an error naming the step.
+static at::Tensor GradOf(const Napi::CallbackInfo& info, const at::Tensor& p, size_t k, const char* fn) {
+  at::Tensor g = p.grad();
+  if (!g.defined()) throw Napi::Error::New(info.Env(), std::string(fn) + ": parameter " + std::to_string(k) + " has no gradient");
+  return g;
+}
+
 // zero_grad(set_to_none=True).
 FT_FN(zeroGrad) {
   for (auto& p : TList(info, 0)) p.mutable_grad() = at::Tensor();
@@ -71,8 +78,7 @@ FT_FN(adamwStep) {
   c10::NoGradGuard noGrad;
   for (size_t k = 0; k < ps.size(); ++k) {
     at::Tensor& p = ps[k];
-    const at::Tensor& grad = p.grad();
-    if (!grad.defined()) throw Napi::Error::New(info.Env(), "adamwStep: parameter " + std::to_string(k) + " has no gradient");
+    const at::Tensor grad = GradOf(info, p, k, "adamwStep");
     p.mul_(1 - lr * wd);
     if (lerp) m[k].lerp_(grad, 1 - beta1);
     else m[k].mul_(beta1).add_(grad, 1 - beta1);
@@ -105,11 +111,10 @@ FT_FN(adamwStepFused) {
   std::vector<at::Tensor> grads;
   grads.reserve(ps.size());
   for (size_t k = 0; k < ps.size(); ++k) {
-    if (!ps[k].grad().defined()) throw Napi::Error::New(info.Env(), "adamwStepFused: parameter " + std::to_string(k) + " has no gradient");
+    grads.push_back(GradOf(info, ps[k], k, "adamwStepFused"));
     if (ps[k].device() != ps[0].device() || ps[k].scalar_type() != ps[0].scalar_type()) {
       throw Napi::Error::New(info.Env(), "adamwStepFused: parameter " + std::to_string(k) + " differs from the first in device or dtype");
     }
-    grads.push_back(ps[k].grad());
   }
   std::vector<float> stepValues(steps.begin(), steps.end());
   at::Tensor stepTensor = at::tensor(stepValues, at::kFloat).to(ps[0].device());
@@ -119,8 +124,7 @@ FT_FN(adamwStepFused) {
 #else
   for (size_t k = 0; k < ps.size(); ++k) {
     at::Tensor& p = ps[k];
-    at::Tensor g = p.grad();
-    if (!g.defined()) throw Napi::Error::New(info.Env(), "adamwStepFused: parameter " + std::to_string(k) + " has no gradient");
+    at::Tensor g = GradOf(info, p, k, "adamwStepFused");
     for (const at::Tensor* t : {&p, &g, &m[k], &v[k]}) {
       if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || !t->is_contiguous()) {
         throw Napi::Error::New(info.Env(), "adamwStepFused: parameter " + std::to_string(k) + ": needs contiguous float32 CPU tensors");
@@ -164,8 +168,7 @@ FT_FN(sgdStep) {
   c10::NoGradGuard noGrad;
   std::vector<at::Tensor> made(ps.size());
   for (size_t k = 0; k < ps.size(); ++k) {
-    at::Tensor d = ps[k].grad();
-    if (!d.defined()) throw Napi::Error::New(info.Env(), "sgdStep: parameter " + std::to_string(k) + " has no gradient");
+    at::Tensor d = GradOf(info, ps[k], k, "sgdStep");
     if (wd != 0) d = d.add(ps[k], wd);
     if (momentum != 0) {
       at::Tensor buf;

@@ -44,11 +44,13 @@ def write_encoder_only(ckpt):
         json.dump(config, f, indent=2)
 
 
-def mrpc(shared, split, n):
+def mrpc(shared, split, n=None):
+    """The first n rows (all: None) of an MRPC split, from the parquet file of the HF cache under shared."""
     files = glob.glob(os.path.join(shared, "hf-home", "hub", "datasets--nyu-mll--glue", "snapshots", "*", "mrpc", f"{split}-*.parquet"))
     if not files:
         raise SystemExit(f"no MRPC {split} parquet under {shared}/hf-home")
-    return pq.read_table(files[0]).slice(0, n).to_pylist()
+    table = pq.read_table(files[0])
+    return (table if n is None else table.slice(0, n)).to_pylist()
 
 
 class Rows(torch.utils.data.Dataset):
@@ -62,17 +64,18 @@ class Rows(torch.utils.data.Dataset):
         return self.rows[i]
 
 
-def tokenized(tokenizer, rows):
+def encode(tokenizer, rows):
+    """The pairs tokenized as the course does (truncation, no padding), each with its label."""
     enc = tokenizer([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], truncation=True)
-    return Rows([{**{k: enc[k][i] for k in enc.keys()}, "labels": r["label"]} for i, r in enumerate(rows)])
+    return [{**{k: enc[k][i] for k in enc.keys()}, "labels": r["label"]} for i, r in enumerate(rows)]
 
 
 def run(shared, device, ga, ckpt, out):
     started = time.time()
     s = dict(SETUP, gradient_accumulation_steps=ga)
     tokenizer = AutoTokenizer.from_pretrained(os.path.join(shared, "models", "bert-base-cased"))
-    train = tokenized(tokenizer, mrpc(shared, "train", s["n_train"]))
-    val = tokenized(tokenizer, mrpc(shared, "validation", s["n_eval"]))
+    train = Rows(encode(tokenizer, mrpc(shared, "train", s["n_train"])))
+    val = Rows(encode(tokenizer, mrpc(shared, "validation", s["n_eval"])))
     torch.manual_seed(s["model_seed"])
     model = AutoModelForSequenceClassification.from_pretrained(ckpt, num_labels=s["num_labels"], attn_implementation="eager")
     args = TrainingArguments(

@@ -27,7 +27,7 @@ export type Columns<T> = { [K in keyof T]: T[K][] };
 /** The named fields of T, without its index signature. */
 type Known<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
 /** A batched map's output (columns) as the fields it adds to each row. */
-type RowOf<C> = { [K in keyof Known<C>]: Known<C>[K] extends readonly (infer E)[] | undefined ? E : never };
+export type RowOf<C> = { [K in keyof Known<C>]: Known<C>[K] extends readonly (infer E)[] | undefined ? E : never };
 /** T with R's fields added (or replaced). */
 export type Merge<T, R> = Omit<T, keyof Known<R>> & Known<R>;
 export type FormatType = "torch" | null;

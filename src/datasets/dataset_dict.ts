@@ -3,7 +3,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { Dataset, registerDatasetDict, type Columns, type Example, type MapOptions, type Merge, type FormatType } from "./dataset.js";
+import { Dataset, registerDatasetDict, type Columns, type Example, type MapOptions, type Merge, type RowOf, type FormatType } from "./dataset.js";
 import type { Feature } from "./features.js";
 
 // Names that JavaScript itself probes on any object (await, JSON.stringify, test matchers): reading
@@ -57,7 +57,7 @@ class DatasetDictImpl<T extends object = Example, S extends string = string> {
     return new DatasetDict(out) as unknown as DatasetDict<U, S>;
   }
 
-  map<R extends object>(fn: (batch: Columns<T>, indices?: number[]) => R | void | Promise<R | void>, o: MapOptions & { batched: true }): Promise<DatasetDict<Merge<T, { [K in keyof R]: R[K] extends readonly (infer E)[] | undefined ? E : never }>, S>>;
+  map<R extends object>(fn: (batch: Columns<T>, indices?: number[]) => R | void | Promise<R | void>, o: MapOptions & { batched: true }): Promise<DatasetDict<Merge<T, RowOf<R>>, S>>;
   map<R extends object>(fn: (row: T, index?: number) => R | void | Promise<R | void>, o?: MapOptions & { batched?: false }): Promise<DatasetDict<Merge<T, R>, S>>;
   map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o?: MapOptions): Promise<DatasetDict<Example, S>>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

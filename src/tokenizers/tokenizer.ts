@@ -49,6 +49,19 @@ export type BatchEncoding = Record<string, unknown> & {
 
 export const VERY_LARGE_INTEGER = 1e30;
 
+/** One object of lists ({ input_ids: [...], labels: [...] }) as rows; every column as long as input_ids. */
+function rowsOfColumns(columns: Record<string, unknown[]>): Record<string, unknown>[] {
+  if (columns === null || typeof columns !== "object") throw new TypeError("pad(): expected a list of features or an object of lists");
+  const ids = columns.input_ids;
+  if (!Array.isArray(ids)) throw new TypeError("pad(): the batch has no input_ids list");
+  const entries = Object.entries(columns);
+  for (const [k, v] of entries) {
+    if (!Array.isArray(v)) throw new TypeError(`pad(): column '${k}' of the batch is not a list`);
+    if (v.length !== ids.length) throw new RangeError(`pad(): column '${k}' has ${v.length} values, 'input_ids' has ${ids.length}`);
+  }
+  return ids.map((_, i) => Object.fromEntries(entries.map(([k, v]) => [k, v[i]])));
+}
+
 type Json = Record<string, unknown>;
 const SPECIAL_KEYS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] as const;
 type SpecialKey = (typeof SPECIAL_KEYS)[number];
@@ -466,9 +479,7 @@ export class PreTrainedTokenizer extends Callable {
     features: Record<string, unknown>[] | Record<string, unknown[]>,
     o: { padding?: boolean | PaddingStrategy; maxLength?: number | null; padToMultipleOf?: number | null; returnTensors?: "pt" | null; paddingSide?: Side } = {},
   ): BatchEncoding {
-    const list = Array.isArray(features)
-      ? features
-      : (features.input_ids as unknown[]).map((_, i) => Object.fromEntries(Object.entries(features).map(([k, v]) => [k, v[i]])));
+    const list = Array.isArray(features) ? features : rowsOfColumns(features);
     if (list.length === 0) throw new RangeError("pad(): no features to pad");
     list.forEach((f, i) => {
       if (!Array.isArray(f.input_ids)) throw new TypeError(`pad(): feature ${i} has no input_ids array`);

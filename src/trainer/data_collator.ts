@@ -33,20 +33,17 @@ export class DataCollatorWithPadding extends Callable {
   }
 
   protected override __call__(input: Features[] | Record<string, unknown[]>): Batch {
-    const features = Array.isArray(input) ? input : rowsOf(input);
-    if (features.length === 0) throw new TypeError("DataCollatorWithPadding: expected a non-empty array of features or batch of columns");
-    const renamed = features.map((f, i) => {
-      if (f === null || typeof f !== "object") throw new TypeError(`DataCollatorWithPadding: feature ${i} is not an object`);
-      const out = { ...f };
-      for (const k of ["label", "label_ids"]) {
-        if (k in out) {
-          out.labels = out[k];
-          delete out[k];
-        }
-      }
-      return out;
-    });
-    return this.tokenizer.pad(renamed, {
+    if (input === null || typeof input !== "object" || (Array.isArray(input) && input.length === 0)) {
+      throw new TypeError("DataCollatorWithPadding: expected a non-empty array of features or batch of columns");
+    }
+    // A row and a batch of columns name their label the same way; tokenizer.pad takes either.
+    const features = Array.isArray(input)
+      ? input.map((f, i) => {
+          if (f === null || typeof f !== "object") throw new TypeError(`DataCollatorWithPadding: feature ${i} is not an object`);
+          return withLabels(f);
+        })
+      : withLabels(input);
+    return this.tokenizer.pad(features, {
       padding: this.padding,
       maxLength: this.maxLength,
       padToMultipleOf: this.padToMultipleOf,
@@ -55,14 +52,14 @@ export class DataCollatorWithPadding extends Callable {
   }
 }
 
-/** A batch of columns ({ input_ids: [...], labels: [...] }) as rows; every column must be as long. */
-function rowsOf(columns: Record<string, unknown[]>): Features[] {
-  if (columns === null || typeof columns !== "object") throw new TypeError("DataCollatorWithPadding: expected a non-empty array of features or batch of columns");
-  const entries = Object.entries(columns);
-  for (const [k, v] of entries) {
-    if (!Array.isArray(v)) throw new TypeError(`DataCollatorWithPadding: column '${k}' of the batch is not an array`);
-    if (v.length !== entries[0][1].length) throw new RangeError(`DataCollatorWithPadding: column '${k}' has ${v.length} values, '${entries[0][0]}' has ${entries[0][1].length}`);
+/** `label`/`label_ids` renamed `labels`, as transformers' collator does for the Trainer. */
+function withLabels<T extends Record<string, unknown>>(f: T): T {
+  const out: Record<string, unknown> = { ...f };
+  for (const k of ["label", "label_ids"]) {
+    if (k in out) {
+      out.labels = out[k];
+      delete out[k];
+    }
   }
-  const n = entries.length ? entries[0][1].length : 0;
-  return Array.from({ length: n }, (_, i) => Object.fromEntries(entries.map(([k, v]) => [k, v[i]])));
+  return out as T;
 }
