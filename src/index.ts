@@ -9,3 +9,4 @@ export {
   AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel, setVerbosity, type LogLevel,
 } from "./models/index.js";
 export { pipeline, TextClassificationPipeline, type LabelScore, type TextPair } from "./pipelines/index.js";
+export { exportOnnx, type OnnxDtype } from "./export/index.js";

@@ -248,3 +248,37 @@ test("a dataset with a ClassLabel gives the model its label names (as run_glue),
   assert.deepEqual(config.id2label, { "0": "not_equivalent", "1": "equivalent" });
   assert.deepEqual(config.label2id, { not_equivalent: 0, equivalent: 1 });
 });
+
+test("export onnx: the folder transformers.js loads, the model's tokenizer beside it, clear errors", { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-cli-export-"));
+  // A trained-model folder as `finetune train` leaves it: weights, config and tokenizer together.
+  const model = join(dir, "model");
+  const save = spawnSync(process.execPath, ["--input-type=module", "-e", `
+    import { AutoModelForSequenceClassification, AutoTokenizer } from ${JSON.stringify(join(repoRoot, "dist", "src", "index.js"))};
+    const m = await AutoModelForSequenceClassification.fromPretrained(${JSON.stringify(tiny)});
+    m.savePretrained(${JSON.stringify(model)});
+    (await AutoTokenizer.fromPretrained(${JSON.stringify(tokenizer)})).savePretrained(${JSON.stringify(model)});`], { encoding: "utf8", env });
+  assert.equal(save.status, 0, save.stderr);
+
+  const help = run(["export", "onnx", "--help"]);
+  assert.match(help.stdout, /--dtype <list>\s+which files, comma-separated: fp32 \(onnx\/model.onnx\),\s+fp16/);
+  const out = join(dir, "web");
+  const ok = run(["export", "onnx", "--model", model, "--output", out, "--dtype", "fp32,q8"]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /BertForSequenceClassification → .* \(opset 17\)/);
+  assert.match(ok.stdout, /onnx\/model_quantized\.onnx\s+\d+(\.\d)? KiB/);
+  for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx", "onnx/model_quantized.onnx"]) assert.ok(existsSync(join(out, f)), f);
+  assert.equal(existsSync(join(out, "onnx", "model_fp16.onnx")), false, "only the dtypes asked for");
+
+  const bad = run(["export", "onnx", "--model", model, "--output", out, "--dtype", "fp32,int4"]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /finetune: --dtype: unknown 'int4' \(one or more of fp32, fp16, q8\)/);
+  const opset = run(["export", "onnx", "--model", model, "--output", out, "--opset", "9"]);
+  assert.match(opset.stderr, /opset must be an integer from 14 to 21, got 9/);
+  // A folder without tokenizer files: the model is exported, with a warning that says what is missing.
+  const bare = run(["export", "onnx", "--model", tiny, "--output", join(dir, "bare")]);
+  assert.equal(bare.status, 0, bare.stderr);
+  assert.match(bare.stderr, /has no tokenizer .*give --tokenizer/);
+  assert.ok(existsSync(join(dir, "bare", "onnx", "model.onnx")));
+  assert.equal(existsSync(join(dir, "bare", "tokenizer.json")), false);
+});

@@ -5,7 +5,9 @@ import { realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { ClassLabel, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
-import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedModel } from "../index.js";
+import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedModel, type PreTrainedTokenizer } from "../index.js";
+import { fromPretrainedArchitecture } from "../models/index.js";
+import { exportOnnx, isOnnxDtype, ONNX_DTYPES, MAX_OPSET, MIN_OPSET } from "../export/index.js";
 import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
 import { FIELDS, toSnake } from "../trainer/training_args.js";
@@ -234,6 +236,7 @@ Examples:
                  --text-columns "#1 String,#2 String" --label-column Quality --bf16
   finetune evaluate --model models/mrpc --dataset glue --dataset-config mrpc
   finetune predict --model models/mrpc --dataset glue --dataset-config mrpc --split test --output predictions.jsonl
+  finetune export onnx --model models/mrpc --output web/mrpc --dtype fp32,fp16,q8
 
 Models and data come from a local folder, the Hugging Face cache (HF_HOME, HF_HUB_OFFLINE=1) or the hub.
 Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case.`);
@@ -308,7 +311,44 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     writeFileSync(o.output, lines.join("\n") + "\n");
     console.log(`wrote ${lines.length} predictions to ${o.output}`);
     });
+
+  prog
+    .command("export")
+    .description("export a trained model for deployment")
+    .command("onnx")
+    .description("write the folder transformers.js and onnxruntime load: config.json, tokenizer files, onnx/model*.onnx")
+    .requiredOption("--model <name|path>", "the trained model (its config.json's architectures picks the head)")
+    .requiredOption("--output <dir>", "the folder to write")
+    .option("--tokenizer <name|path>", "tokenizer to write beside it (default: the model's, when it has one)")
+    .addOption(new Option("--dtype <list>", "which files, comma-separated: fp32 (onnx/model.onnx), fp16 (onnx/model_fp16.onnx), q8 (onnx/model_quantized.onnx, dynamic int8)").default("fp32"))
+    .option("--opset <n>", `ONNX opset, ${MIN_OPSET}-${MAX_OPSET}`, Number, 17)
+    .addHelpText("after", `
+Example:
+  finetune export onnx --model models/mrpc --output web/mrpc --dtype fp32,q8
+then, in a page or in Node with transformers.js:
+  pipeline("text-classification", "mrpc", { dtype: "q8" })   // env.localModelPath = "web/"`)
+    .action(async (o: { model: string; output: string; tokenizer?: string; dtype: string; opset: number }) => {
+      const names = o.dtype.split(",").map((d) => d.trim());
+      const dtypes = names.filter(isOnnxDtype);
+      const bad = names.filter((d) => !isOnnxDtype(d));
+      if (bad.length || !dtypes.length) throw new Error(`--dtype: unknown '${bad.join(", ")}' (one or more of ${ONNX_DTYPES.join(", ")})`);
+      const model = await fromPretrainedArchitecture(o.model);
+      let tokenizer: PreTrainedTokenizer | undefined;
+      try {
+        tokenizer = await AutoTokenizer.fromPretrained(o.tokenizer ?? o.model);
+      } catch (e) {
+        if (o.tokenizer) throw e;
+        console.warn(`finetune: ${o.model} has no tokenizer (${(e as Error).message.split("\n")[0]}); writing the model only — give --tokenizer for a folder transformers.js pipelines can use`);
+      }
+      const files = exportOnnx(model, o.output, { tokenizer, opset: o.opset, dtype: dtypes });
+      console.log(`${model.constructor.name} → ${o.output} (opset ${o.opset})`);
+      for (const f of files) console.log(`  ${f.path.padEnd(Math.max(...files.map((x) => x.path.length)))}  ${formatBytes(f.bytes)}`);
+    });
   return prog;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 }
 
 /** HF's --snake_case flags are accepted by rewriting them to --kebab-case before parsing. */

@@ -68,3 +68,22 @@ export const AutoModelForTokenClassification = registry("AutoModelForTokenClassi
 });
 export const AutoModelForQuestionAnswering = registry("AutoModelForQuestionAnswering", { bert: BertForQuestionAnswering });
 export const AutoModelForMaskedLM = registry("AutoModelForMaskedLM", { bert: BertForMaskedLM });
+
+const ARCHITECTURES: Record<string, unknown> = {
+  BertModel, BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering, BertForMaskedLM,
+  DistilBertModel, DistilBertForSequenceClassification, DistilBertForTokenClassification,
+  RobertaModel, RobertaForSequenceClassification, RobertaForTokenClassification,
+};
+
+/**
+ * The model config.json's `architectures` names, with its head (as optimum's exporter infers the task
+ * from it); the bare model of its model_type when it names none.
+ */
+export async function fromPretrainedArchitecture(nameOrPath: string, o: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
+  const { json, path } = await loadConfigJson(nameOrPath, o);
+  const named = Array.isArray(json.architectures) ? json.architectures.filter((a): a is string => typeof a === "string") : [];
+  if (!named.length) return AutoModel.fromPretrained(nameOrPath, o);
+  const cls = ARCHITECTURES[named[0]] as { fromPretrained(n: string, o: FromPretrainedOptions): Promise<PreTrainedModel> } | undefined;
+  if (!cls) throw new Error(`${path}: architecture '${named[0]}' is not supported (${Object.keys(ARCHITECTURES).join(", ")})`);
+  return cls.fromPretrained(nameOrPath, o);
+}

@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../util/files.js";
 import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./configuration_utils.js";
 import { loadPytorchBin } from "./pytorch_bin.js";
 import { logger } from "./logging.js";
+import { DATA_TYPE, int, type OnnxGraph } from "../onnx/graph.js";
 
 export type ModelInputs = {
   input_ids?: Tensor;
@@ -89,6 +90,16 @@ export abstract class PreTrainedModel extends Module {
   }
 
   abstract forward(inputs: ModelInputs, o?: ForwardOptions): ModelOutput;
+
+  /**
+   * Writes this model's eval-mode forward into an ONNX graph: declares the inputs it reads and the
+   * outputs it gives, named as HF's exporter names them (exportOnnx calls it). Architectures that can
+   * be exported override it.
+   */
+  onnx(g: OnnxGraph): void {
+    void g;
+    throw new Error(`${this.constructor.name} cannot be exported to ONNX (BERT, DistilBERT and RoBERTa models can)`);
+  }
 
   /** Hugging Face's _init_weights for BERT-family models. */
   initWeights(m: Module): void {
@@ -363,4 +374,10 @@ export function finfoMin(dtype: DType): number {
 /** HF's extended attention mask: [B, L] of 1/0 → [B, 1, 1, L] of 0 / dtype's minimum. */
 export function extendedAttentionMask(mask: Tensor, dtype: DType): Tensor {
   return torch.tidy(() => mask.unsqueeze(1).unsqueeze(1).to(dtype).neg().add(1).mul(finfoMin(dtype)));
+}
+
+/** extendedAttentionMask as ONNX nodes (float32). */
+export function extendedAttentionMaskOnnx(g: OnnxGraph, mask: string): string {
+  const m = g.op("Cast", [g.op("Unsqueeze", [mask, g.int64([1, 2])])], { to: int(DATA_TYPE.float32) });
+  return g.op("Mul", [g.op("Sub", [g.float32([1], []), m]), g.float32([finfoMin("float32")], [])]);
 }

@@ -5,8 +5,10 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { PretrainedConfig } from "../configuration_utils.js";
-import { PreTrainedModel, extendedAttentionMask, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
+import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
+import type { OnnxGraph } from "../../onnx/graph.js";
+import * as onnx from "../../onnx/layers.js";
 
 export class BertConfig extends PretrainedConfig {
   static override readonly modelType = "bert";
@@ -43,6 +45,12 @@ class BertEmbeddings extends Module {
     const types = tokenTypeIds ?? torch.zeros([b, len], { dtype: "int64", device: inputIds.device });
     const x = this.word_embeddings.forward(inputIds).add(this.token_type_embeddings.forward(types)).add(this.position_embeddings.forward(positions));
     return this.dropout.forward(this.LayerNorm.forward(x));
+  }
+
+  onnx(g: OnnxGraph, ids: string): string {
+    const types = g.input("token_type_ids", "int64", onnx.BATCH_SEQ);
+    const words = g.op("Add", [onnx.embedding(g, this.word_embeddings, ids), onnx.embedding(g, this.token_type_embeddings, types)]);
+    return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [words, onnx.embedding(g, this.position_embeddings, onnx.positions(g, ids))]));
   }
 }
 
@@ -90,6 +98,15 @@ class BertSelfAttention extends Module {
     const [b, , l] = ctx.shape;
     return [ctx.permute(0, 2, 1, 3).reshape(b, l, -1), probs];
   }
+
+  onnx(g: OnnxGraph, x: string, mask: string): string {
+    const d = this.query.outFeatures / this.heads;
+    const q = onnx.splitHeads(g, onnx.linear(g, this.query, x), this.heads, d);
+    const kT = onnx.splitHeads(g, onnx.linear(g, this.key, x), this.heads, d, true);
+    const v = onnx.splitHeads(g, onnx.linear(g, this.value, x), this.heads, d);
+    const scores = g.op("Add", [g.op("Div", [g.op("MatMul", [q, kT]), g.float32([Math.sqrt(d)], [])]), mask]);
+    return onnx.mergeHeads(g, g.op("MatMul", [g.op("Softmax", [scores], { axis: { i: -1 } }), v]));
+  }
 }
 
 /** dense → dropout → LayerNorm(x + residual): BertSelfOutput and BertOutput. */
@@ -106,6 +123,9 @@ class BertDenseNorm extends Module {
   forward(x: Tensor, residual: Tensor): Tensor {
     return this.LayerNorm.forward(this.dropout.forward(this.dense.forward(x)).add(residual));
   }
+  onnx(g: OnnxGraph, x: string, residual: string): string {
+    return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [onnx.linear(g, this.dense, x), residual]));
+  }
 }
 
 class BertAttention extends Module {
@@ -120,18 +140,26 @@ class BertAttention extends Module {
     const [ctx, probs] = this.self.forward(x, mask, wantProbs);
     return [this.output.forward(ctx, x), probs];
   }
+  onnx(g: OnnxGraph, x: string, mask: string): string {
+    return this.output.onnx(g, this.self.onnx(g, x, mask), x);
+  }
 }
 
 class BertIntermediate extends Module {
   dense: Linear;
+  readonly actName: string;
   readonly act: Activation;
   constructor(c: PretrainedConfig) {
     super();
     this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("intermediate_size")));
-    this.act = activation(c.need("hidden_act"));
+    this.actName = c.need("hidden_act");
+    this.act = activation(this.actName);
   }
   forward(x: Tensor): Tensor {
     return this.act(this.dense.forward(x));
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    return onnx.activation(g, this.actName, onnx.linear(g, this.dense, x));
   }
 }
 
@@ -148,6 +176,10 @@ class BertLayer extends Module {
   forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
     const [a, probs] = this.attention.forward(x, mask, wantProbs);
     return [this.output.forward(this.intermediate.forward(a), a), probs];
+  }
+  onnx(g: OnnxGraph, x: string, mask: string): string {
+    const a = this.attention.onnx(g, x, mask);
+    return this.output.onnx(g, this.intermediate.onnx(g, a), a);
   }
 }
 
@@ -170,6 +202,10 @@ class BertEncoder extends Module {
     }
     return { last: x, hiddenStates, attentions };
   }
+  onnx(g: OnnxGraph, x: string, mask: string): string {
+    for (const layer of this.layer) x = layer.onnx(g, x, mask);
+    return x;
+  }
 }
 
 class BertPooler extends Module {
@@ -180,6 +216,9 @@ class BertPooler extends Module {
   }
   forward(x: Tensor): Tensor {
     return this.dense.forward(x.select(1, 0)).tanh();
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    return g.op("Tanh", [onnx.linear(g, this.dense, onnx.selectToken(g, x, 0))]);
   }
 }
 
@@ -209,6 +248,21 @@ export class BertModel extends BertPreTrainedModel {
     const { last, hiddenStates, attentions } = this.encoder.forward(x, extendedAttentionMask(mask, x.dtype), o);
     return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last), hiddenStates, attentions };
   }
+
+  /** The graph's hidden states (and pooled first token) from input_ids and attention_mask. */
+  onnxHidden(g: OnnxGraph): { last: string; pooled?: string } {
+    const ids = g.input("input_ids", "int64", onnx.BATCH_SEQ);
+    const mask = g.input("attention_mask", "int64", onnx.BATCH_SEQ);
+    const last = this.encoder.onnx(g, this.embeddings.onnx(g, ids), extendedAttentionMaskOnnx(g, mask));
+    return { last, pooled: this.pooler?.onnx(g, last) };
+  }
+
+  override onnx(g: OnnxGraph): void {
+    const { last, pooled } = this.onnxHidden(g);
+    const h = this.config.need<number>("hidden_size");
+    g.output("last_hidden_state", last, "float32", [...onnx.BATCH_SEQ, h]);
+    if (pooled) g.output("pooler_output", pooled, "float32", ["batch_size", h]);
+  }
 }
 
 export class BertForSequenceClassification extends BertPreTrainedModel {
@@ -230,6 +284,10 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
     const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
+
+  override onnx(g: OnnxGraph): void {
+    g.output("logits", onnx.linear(g, this.classifier, this.bert.onnxHidden(g).pooled!), "float32", ["batch_size", this.config.numLabels]);
+  }
 }
 
 export class BertForTokenClassification extends BertPreTrainedModel {
@@ -250,6 +308,10 @@ export class BertForTokenClassification extends BertPreTrainedModel {
     const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+
+  override onnx(g: OnnxGraph): void {
+    g.output("logits", onnx.linear(g, this.classifier, this.bert.onnxHidden(g).last), "float32", [...onnx.BATCH_SEQ, this.config.numLabels]);
   }
 }
 
@@ -278,20 +340,33 @@ export class BertForQuestionAnswering extends BertPreTrainedModel {
     }
     return { loss, startLogits: start, endLogits: end, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
+
+  override onnx(g: OnnxGraph): void {
+    const both = onnx.linear(g, this.qa_outputs, this.bert.onnxHidden(g).last);
+    const [start, end] = g.opN("Split", [both, g.int64([1, 1])], 2, { axis: { i: -1 } });
+    const axis = g.int64([-1]);
+    g.output("start_logits", g.op("Squeeze", [start, axis]), "float32", onnx.BATCH_SEQ);
+    g.output("end_logits", g.op("Squeeze", [end, axis]), "float32", onnx.BATCH_SEQ);
+  }
 }
 
 class BertPredictionHeadTransform extends Module {
   dense: Linear;
   LayerNorm: LayerNorm;
+  readonly actName: string;
   readonly act: Activation;
   constructor(c: PretrainedConfig) {
     super();
     this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("hidden_size")));
-    this.act = activation(c.need("hidden_act"));
+    this.actName = c.need("hidden_act");
+    this.act = activation(this.actName);
     this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(c.need<number>("hidden_size"), { eps: c.need("layer_norm_eps") }));
   }
   forward(x: Tensor): Tensor {
     return this.LayerNorm.forward(this.act(this.dense.forward(x)));
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    return onnx.layerNorm(g, this.LayerNorm, onnx.activation(g, this.actName, onnx.linear(g, this.dense, x)));
   }
 }
 
@@ -308,6 +383,11 @@ class BertLMPredictionHead extends Module {
   }
   forward(x: Tensor): Tensor {
     return this.decoder.forward(this.transform.forward(x));
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    // The decoder's weight is the word embeddings' (tied): stored once, transposed in the graph.
+    const h = this.transform.onnx(g, x);
+    return g.op("Add", [g.op("MatMul", [h, g.op("Transpose", [g.weight(this.decoder.weight)], { perm: { ints: [1, 0] } })]), g.weight(this.bias)]);
   }
 }
 
@@ -347,5 +427,9 @@ export class BertForMaskedLM extends BertPreTrainedModel {
     const logits = this.cls.predictions.forward(out.lastHiddenState!);
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.need<number>("vocab_size")), inputs.labels.view(-1)) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+
+  override onnx(g: OnnxGraph): void {
+    g.output("logits", this.cls.predictions.onnx(g, this.bert.onnxHidden(g).last), "float32", [...onnx.BATCH_SEQ, this.config.need<number>("vocab_size")]);
   }
 }

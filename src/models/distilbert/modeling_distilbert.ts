@@ -6,6 +6,8 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "..
 import { PretrainedConfig } from "../configuration_utils.js";
 import { PreTrainedModel, finfoMin, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
+import type { OnnxGraph } from "../../onnx/graph.js";
+import * as onnx from "../../onnx/layers.js";
 
 export class DistilBertConfig extends PretrainedConfig {
   static override readonly modelType = "distilbert";
@@ -33,6 +35,9 @@ class Embeddings extends Module {
   forward(ids: Tensor): Tensor {
     const positions = torch.arange(ids.shape[1], undefined, 1, { device: ids.device }).unsqueeze(0);
     return this.dropout.forward(this.LayerNorm.forward(this.word_embeddings.forward(ids).add(this.position_embeddings.forward(positions))));
+  }
+  onnx(g: OnnxGraph, ids: string): string {
+    return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [onnx.embedding(g, this.word_embeddings, ids), onnx.embedding(g, this.position_embeddings, onnx.positions(g, ids))]));
   }
 }
 
@@ -77,22 +82,36 @@ class MultiHeadSelfAttention extends Module {
     }
     return [this.out_lin.forward(ctx.transpose(1, 2).reshape(b, -1, d)), probs];
   }
+  /** `blocked` is true where the key is padding ([B, 1, 1, L]): those scores become the minimum, as masked_fill. */
+  onnx(g: OnnxGraph, x: string, blocked: string): string {
+    const d = this.q_lin.outFeatures / this.heads;
+    const q = g.op("Div", [onnx.splitHeads(g, onnx.linear(g, this.q_lin, x), this.heads, d), g.float32([Math.sqrt(d)], [])]);
+    const kT = onnx.splitHeads(g, onnx.linear(g, this.k_lin, x), this.heads, d, true);
+    const v = onnx.splitHeads(g, onnx.linear(g, this.v_lin, x), this.heads, d);
+    const scores = g.op("Where", [blocked, g.float32([finfoMin("float32")], []), g.op("MatMul", [q, kT])]);
+    return onnx.linear(g, this.out_lin, onnx.mergeHeads(g, g.op("MatMul", [g.op("Softmax", [scores], { axis: { i: -1 } }), v])));
+  }
 }
 
 class FFN extends Module {
   lin1: Linear;
   lin2: Linear;
   dropout: Dropout;
+  readonly actName: string;
   readonly act: Activation;
   constructor(c: PretrainedConfig) {
     super();
     this.lin1 = this.registerModule("lin1", new Linear(c.need("dim"), c.need("hidden_dim")));
     this.lin2 = this.registerModule("lin2", new Linear(c.need("hidden_dim"), c.need("dim")));
     this.dropout = this.registerModule("dropout", new Dropout(c.need("dropout")));
-    this.act = activation(c.need("activation"));
+    this.actName = c.need("activation");
+    this.act = activation(this.actName);
   }
   forward(x: Tensor): Tensor {
     return this.dropout.forward(this.lin2.forward(this.act(this.lin1.forward(x))));
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    return onnx.linear(g, this.lin2, onnx.activation(g, this.actName, onnx.linear(g, this.lin1, x)));
   }
 }
 
@@ -112,6 +131,10 @@ class TransformerBlock extends Module {
     const [a, probs] = this.attention.forward(x, mask, wantProbs);
     const y = this.sa_layer_norm.forward(a.add(x));
     return [this.output_layer_norm.forward(this.ffn.forward(y).add(y)), probs];
+  }
+  onnx(g: OnnxGraph, x: string, blocked: string): string {
+    const y = onnx.layerNorm(g, this.sa_layer_norm, g.op("Add", [this.attention.onnx(g, x, blocked), x]));
+    return onnx.layerNorm(g, this.output_layer_norm, g.op("Add", [this.ffn.onnx(g, y), y]));
   }
 }
 
@@ -154,6 +177,20 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     }
     return { lastHiddenState: x, hiddenStates, attentions };
   }
+
+  /** The graph's hidden states from input_ids and attention_mask. */
+  onnxHidden(g: OnnxGraph): string {
+    const ids = g.input("input_ids", "int64", onnx.BATCH_SEQ);
+    const mask = g.input("attention_mask", "int64", onnx.BATCH_SEQ);
+    const blocked = g.op("Unsqueeze", [g.op("Equal", [mask, g.int64([0], [])]), g.int64([1, 2])]);
+    let x = this.embeddings.onnx(g, ids);
+    for (const layer of this.transformer.layer) x = layer.onnx(g, x, blocked);
+    return x;
+  }
+
+  override onnx(g: OnnxGraph): void {
+    g.output("last_hidden_state", this.onnxHidden(g), "float32", [...onnx.BATCH_SEQ, this.config.need<number>("dim")]);
+  }
 }
 
 export class DistilBertForSequenceClassification extends DistilBertPreTrainedModel {
@@ -176,6 +213,11 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
     const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
+
+  override onnx(g: OnnxGraph): void {
+    const pooled = g.op("Relu", [onnx.linear(g, this.pre_classifier, onnx.selectToken(g, this.distilbert.onnxHidden(g), 0))]);
+    g.output("logits", onnx.linear(g, this.classifier, pooled), "float32", ["batch_size", this.config.numLabels]);
+  }
 }
 
 export class DistilBertForTokenClassification extends DistilBertPreTrainedModel {
@@ -194,5 +236,9 @@ export class DistilBertForTokenClassification extends DistilBertPreTrainedModel 
     const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+
+  override onnx(g: OnnxGraph): void {
+    g.output("logits", onnx.linear(g, this.classifier, this.distilbert.onnxHidden(g)), "float32", [...onnx.BATCH_SEQ, this.config.numLabels]);
   }
 }

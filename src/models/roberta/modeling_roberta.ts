@@ -5,8 +5,10 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { PretrainedConfig } from "../configuration_utils.js";
-import { PreTrainedModel, extendedAttentionMask, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
+import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
+import type { OnnxGraph } from "../../onnx/graph.js";
+import * as onnx from "../../onnx/layers.js";
 
 export class RobertaConfig extends PretrainedConfig {
   static override readonly modelType = "roberta";
@@ -53,6 +55,15 @@ class RobertaEmbeddings extends Module {
     const types = tokenTypeIds ?? torch.zeros([b, len], { dtype: "int64", device: inputIds.device });
     const x = this.word_embeddings.forward(inputIds).add(this.token_type_embeddings.forward(types)).add(this.position_embeddings.forward(positions));
     return this.dropout.forward(this.LayerNorm.forward(x));
+  }
+
+  /** As HF's exporter: token_type_ids is an input only where there is more than one type (else type 0). */
+  onnx(g: OnnxGraph, ids: string): string {
+    const types = this.token_type_embeddings.numEmbeddings > 1 ? g.input("token_type_ids", "int64", onnx.BATCH_SEQ) : g.int64([0], []);
+    const words = g.op("Add", [onnx.embedding(g, this.word_embeddings, ids), onnx.embedding(g, this.token_type_embeddings, types)]);
+    const notPad = g.op("Cast", [g.op("Not", [g.op("Equal", [ids, g.int64([this.paddingIdx], [])])])], { to: { i: 7 } });
+    const positions = g.op("Add", [g.op("Mul", [g.op("CumSum", [notPad, g.int64([1], [])]), notPad]), g.int64([this.paddingIdx], [])]);
+    return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [words, onnx.embedding(g, this.position_embeddings, positions)]));
   }
 }
 
@@ -101,6 +112,15 @@ class RobertaSelfAttention extends Module {
     const [b, , l] = ctx.shape;
     return [ctx.permute(0, 2, 1, 3).reshape(b, l, -1), probs];
   }
+
+  onnx(g: OnnxGraph, x: string, mask: string): string {
+    const d = this.query.outFeatures / this.heads;
+    const q = onnx.splitHeads(g, onnx.linear(g, this.query, x), this.heads, d);
+    const kT = onnx.splitHeads(g, onnx.linear(g, this.key, x), this.heads, d, true);
+    const v = onnx.splitHeads(g, onnx.linear(g, this.value, x), this.heads, d);
+    const scores = g.op("Add", [g.op("Div", [g.op("MatMul", [q, kT]), g.float32([Math.sqrt(d)], [])]), mask]);
+    return onnx.mergeHeads(g, g.op("MatMul", [g.op("Softmax", [scores], { axis: { i: -1 } }), v]));
+  }
 }
 
 /** dense → dropout → LayerNorm(x + residual): RobertaSelfOutput and RobertaOutput. */
@@ -118,6 +138,9 @@ class RobertaDenseNorm extends Module {
   forward(x: Tensor, residual: Tensor): Tensor {
     return this.LayerNorm.forward(this.dropout.forward(this.dense.forward(x)).add(residual));
   }
+  onnx(g: OnnxGraph, x: string, residual: string): string {
+    return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [onnx.linear(g, this.dense, x), residual]));
+  }
 }
 
 // Copied from ../bert/modeling_bert.ts BertAttention with Bert->Roberta
@@ -133,19 +156,27 @@ class RobertaAttention extends Module {
     const [ctx, probs] = this.self.forward(x, mask, wantProbs);
     return [this.output.forward(ctx, x), probs];
   }
+  onnx(g: OnnxGraph, x: string, mask: string): string {
+    return this.output.onnx(g, this.self.onnx(g, x, mask), x);
+  }
 }
 
 // Copied from ../bert/modeling_bert.ts BertIntermediate with Bert->Roberta
 class RobertaIntermediate extends Module {
   dense: Linear;
+  readonly actName: string;
   readonly act: Activation;
   constructor(c: PretrainedConfig) {
     super();
     this.dense = this.registerModule("dense", new Linear(c.need("hidden_size"), c.need("intermediate_size")));
-    this.act = activation(c.need("hidden_act"));
+    this.actName = c.need("hidden_act");
+    this.act = activation(this.actName);
   }
   forward(x: Tensor): Tensor {
     return this.act(this.dense.forward(x));
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    return onnx.activation(g, this.actName, onnx.linear(g, this.dense, x));
   }
 }
 
@@ -163,6 +194,10 @@ class RobertaLayer extends Module {
   forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
     const [a, probs] = this.attention.forward(x, mask, wantProbs);
     return [this.output.forward(this.intermediate.forward(a), a), probs];
+  }
+  onnx(g: OnnxGraph, x: string, mask: string): string {
+    const a = this.attention.onnx(g, x, mask);
+    return this.output.onnx(g, this.intermediate.onnx(g, a), a);
   }
 }
 
@@ -185,6 +220,10 @@ class RobertaEncoder extends Module {
       if (probs) attentions?.push(probs);
     }
     return { last: x, hiddenStates, attentions };
+  }
+  onnx(g: OnnxGraph, x: string, mask: string): string {
+    for (const layer of this.layer) x = layer.onnx(g, x, mask);
+    return x;
   }
 }
 
@@ -215,6 +254,21 @@ export class RobertaModel extends RobertaPreTrainedModel {
     const { last, hiddenStates, attentions } = this.encoder.forward(x, extendedAttentionMask(mask, x.dtype), o);
     return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last), hiddenStates, attentions };
   }
+
+  /** The graph's hidden states (and pooled first token) from input_ids and attention_mask. */
+  onnxHidden(g: OnnxGraph): { last: string; pooled?: string } {
+    const ids = g.input("input_ids", "int64", onnx.BATCH_SEQ);
+    const mask = g.input("attention_mask", "int64", onnx.BATCH_SEQ);
+    const last = this.encoder.onnx(g, this.embeddings.onnx(g, ids), extendedAttentionMaskOnnx(g, mask));
+    return { last, pooled: this.pooler?.onnx(g, last) };
+  }
+
+  override onnx(g: OnnxGraph): void {
+    const { last, pooled } = this.onnxHidden(g);
+    const h = this.config.need<number>("hidden_size");
+    g.output("last_hidden_state", last, "float32", [...onnx.BATCH_SEQ, h]);
+    if (pooled) g.output("pooler_output", pooled, "float32", ["batch_size", h]);
+  }
 }
 
 // Copied from ../bert/modeling_bert.ts BertPooler with Bert->Roberta
@@ -226,6 +280,9 @@ class RobertaPooler extends Module {
   }
   forward(x: Tensor): Tensor {
     return this.dense.forward(x.select(1, 0)).tanh();
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    return g.op("Tanh", [onnx.linear(g, this.dense, onnx.selectToken(g, x, 0))]);
   }
 }
 
@@ -243,6 +300,8 @@ class RobertaClassificationHead extends Module {
   forward(features: Tensor): Tensor {
     const x = this.dropout.forward(features.select(1, 0));
     return this.out_proj.forward(this.dropout.forward(this.dense.forward(x).tanh()));
+  }  onnx(g: OnnxGraph, features: string): string {
+    return onnx.linear(g, this.out_proj, g.op("Tanh", [onnx.linear(g, this.dense, onnx.selectToken(g, features, 0))]));
   }
 }
 
@@ -262,6 +321,9 @@ export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
     const logits = this.classifier.forward(out.lastHiddenState!);
     const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+  override onnx(g: OnnxGraph): void {
+    g.output("logits", this.classifier.onnx(g, this.roberta.onnxHidden(g).last), "float32", ["batch_size", this.config.numLabels]);
   }
 }
 
@@ -283,5 +345,8 @@ export class RobertaForTokenClassification extends RobertaPreTrainedModel {
     const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+  override onnx(g: OnnxGraph): void {
+    g.output("logits", onnx.linear(g, this.classifier, this.roberta.onnxHidden(g).last), "float32", [...onnx.BATCH_SEQ, this.config.numLabels]);
   }
 }
