@@ -8,11 +8,13 @@
         "src/tensor_ops.cc",
         "src/runtime.cc",
         "src/train_ops.cc",
+        "src/distributed.cc",
         "gen/ops.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node ../scripts/find-libtorch.mjs includes)"
+        "<!@(node ../scripts/find-libtorch.mjs includes)",
+        "compat"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],

@@ -1,5 +1,5 @@
 // The layers hold: a module imports only from layers below its own (util < torch, hub < nn, optim,
-// evaluate < tokenizers, datasets, onnx < models < trainer, pipelines, export < the package index < cli), importing a
+// evaluate < tokenizers, datasets, onnx, distributed < models < trainer, pipelines, export < the package index < cli), importing a
 // tokenizer loads no libtorch, and a libtorch that fails to load says why.
 import "./hermetic.js";
 import { test } from "node:test";
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { repoRoot } from "./helpers.js";
 
-const RANK: Record<string, number> = { util: 0, torch: 1, hub: 1, nn: 2, optim: 2, evaluate: 2, tokenizers: 3, datasets: 3, onnx: 3, models: 4, trainer: 5, pipelines: 5, export: 5, "index.ts": 6, cli: 7 };
+const RANK: Record<string, number> = { util: 0, torch: 1, hub: 1, nn: 2, optim: 2, evaluate: 2, tokenizers: 3, datasets: 3, onnx: 3, distributed: 3, models: 4, trainer: 5, pipelines: 5, export: 5, "index.ts": 6, cli: 7 };
 const src = join(repoRoot, "src");
 
 function sources(dir: string): string[] {

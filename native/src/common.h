@@ -103,6 +103,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports);  // generated from native
 void RegisterOpFlags(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
 void RegisterTrainOps(Napi::Env env, Napi::Object exports);
+void RegisterDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace ft
 

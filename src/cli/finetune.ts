@@ -7,6 +7,7 @@ import { Command, Option } from "commander";
 import { ClassLabel, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
 import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedModel, type PreTrainedTokenizer } from "../index.js";
 import { fromPretrainedArchitecture } from "../models/index.js";
+import { launch } from "../distributed/index.js";
 import { exportOnnx, isOnnxDtype, ONNX_DTYPES, MAX_OPSET, MIN_OPSET } from "../export/index.js";
 import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
@@ -313,6 +314,31 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     });
 
   prog
+    .command("launch")
+    .description("run a program on N processes with torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, …) for distributed training")
+    .usage("[options] -- <program.js | train …> [args…]")
+    .option("--nproc-per-node <n>", "processes on this node (one per GPU; on CPU, ranks split the cores)", Number, 1)
+    .option("--nnodes <n>", "nodes in the job", Number, 1)
+    .option("--node-rank <r>", "this node's index, 0 on the master node", Number, 0)
+    .option("--master-addr <host>", "the master node's address (default 127.0.0.1)")
+    .option("--master-port <port>", "the rendezvous port on the master (default: a free port on one node, 29500 across nodes)", Number)
+    .argument("<command...>", "a .js program, a finetune command (train, evaluate, predict), or an executable, with its arguments")
+    .addHelpText("after", `
+Examples:
+  finetune launch --nproc-per-node 2 -- train --model bert-base-cased --dataset glue --dataset-config mrpc --output-dir models/mrpc
+  finetune launch --nproc-per-node 2 -- my_training.js --epochs 3
+  # two machines, 2 processes each; run on both, with --node-rank 0 on 10.0.0.1:
+  finetune launch --nnodes 2 --node-rank 0 --nproc-per-node 2 --master-addr 10.0.0.1 --master-port 29500 -- train …
+
+torchrun --no-python --nproc-per-node N node my_training.js works the same way: the programs read the same variables.`)
+    .action(async (command: string[], o: { nprocPerNode: number; nnodes: number; nodeRank: number; masterAddr?: string; masterPort?: number }) => {
+      // A finetune command runs this CLI in each rank.
+      const program = FINETUNE_COMMANDS.has(command[0]) ? [fileURLToPath(import.meta.url), ...command] : command;
+      const r = await launch({ ...o, command: program });
+      process.exitCode = r.exitCode;
+    });
+
+  prog
     .command("export")
     .description("export a trained model for deployment")
     .command("onnx")
@@ -346,6 +372,8 @@ then, in a page or in Node with transformers.js:
     });
   return prog;
 }
+
+const FINETUNE_COMMANDS = new Set(["train", "evaluate", "predict", "export"]);
 
 function formatBytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;

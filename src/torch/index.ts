@@ -10,6 +10,7 @@ export { tidy, keep, dispose, liveTensors } from "./scope.js";
 export * from "./runtime.js";
 export { native as _native, nativeCallCount } from "./native.js";
 export * as multiTensor from "./multi_tensor.js";
+export * as c10d from "./c10d.js";
 export { SafetensorsFile, SafetensorsError, loadFile, saveFile, loadMetadata, type TensorInfo } from "./safetensors.js";
 
 // Layers below this one that make tensors on request (tokenizers) get them through this factory.

@@ -11,6 +11,10 @@ type H = Handle;
 type Opt<T> = T | null | undefined;
 type Num = number | boolean;
 
+/** A c10d process group or DDP reducer held by the addon (an External: freed with its JS object, or at once by destroy). */
+export type ProcessGroupRef = object & { readonly __brand: "ProcessGroup" };
+export type ReducerRef = object & { readonly __brand: "Reducer" };
+
 /** The addon: the ops of native/ops.yaml (NativeOps, generated) and the runtime around them. */
 export interface NativeTorch extends NativeOps {
   torchVersion: string;
@@ -89,6 +93,19 @@ export interface NativeTorch extends NativeOps {
   setSdpBackend(name: "flash" | "memEfficient" | "math", enabled: boolean): void;
   allowTf32(): boolean;
   setAllowTf32(allow: boolean): void;
+  /** Whether the addon was built with libtorch's c10d (distributed.cc). */
+  distributedBuilt: boolean;
+  distInit(backend: string, masterAddr: string, masterPort: number, rank: number, worldSize: number, timeoutMs: number, storePrefix: string): ProcessGroupRef;
+  distAllReduce(g: ProcessGroupRef, t: H, op: string): void;
+  distBroadcast(g: ProcessGroupRef, t: H, src: number): void;
+  distAllGather(g: ProcessGroupRef, t: H): H[];
+  distBarrier(g: ProcessGroupRef): void;
+  distBroadcastCoalesced(g: ProcessGroupRef, ts: H[], bufferBytes: number, src: number): void;
+  distDestroy(g: ProcessGroupRef): void;
+  ddpCreate(g: ProcessGroupRef, params: H[], bucketCapBytes: number, findUnusedParameters: boolean, gradientAsBucketView: boolean): ReducerRef;
+  ddpPrepareForward(r: ReducerRef, sync: boolean): boolean;
+  ddpPrepareForBackward(r: ReducerRef, outputs: H[]): void;
+  ddpDestroy(r: ReducerRef): void;
 }
 
 function addonPath(): string {

@@ -1,0 +1,130 @@
+// `finetune launch`: torchrun's static launcher for Node programs. Starts one process per local rank
+// with torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, ROLE_RANK,
+// ROLE_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), forwards Ctrl-C, and when one rank fails stops the
+// others and exits with its code, naming it — a dead rank never leaves the rest waiting forever.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+export interface LaunchOptions {
+  nprocPerNode: number;
+  nnodes?: number;
+  nodeRank?: number;
+  masterAddr?: string;
+  /** Default: a free port for a single node (as torchrun --standalone), 29500 across nodes. */
+  masterPort?: number;
+  /** The program: a .js/.mjs/.cjs file (run with this Node), or any executable with its arguments. */
+  command: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Where the launcher's own lines go (default stderr). */
+  log?: (line: string) => void;
+  /** Milliseconds the other ranks get to exit after SIGTERM before SIGKILL (default 5000). */
+  graceMs?: number;
+}
+
+export interface LaunchResult {
+  exitCode: number;
+  /** The first rank that failed, if one did. */
+  failed?: { rank: number; localRank: number; pid: number; code: number | null; signal: NodeJS.Signals | null };
+}
+
+/** A port nobody listens on now, from the kernel. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function positiveInt(v: number, what: string, min = 1): void {
+  if (!Number.isInteger(v) || v < min) throw new RangeError(`finetune launch: ${what} must be an integer ≥ ${min}, got ${v}`);
+}
+
+/** Node runs scripts; anything else is executed as it is (torchrun --no-python). */
+function argvFor(command: string[]): [string, string[]] {
+  const [first, ...rest] = command;
+  if (/\.(c|m)?js$/.test(first)) return [process.execPath, [first, ...rest]];
+  return [first, rest];
+}
+
+export async function launch(o: LaunchOptions): Promise<LaunchResult> {
+  const log = o.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const nnodes = o.nnodes ?? 1;
+  const nodeRank = o.nodeRank ?? 0;
+  positiveInt(o.nprocPerNode, "--nproc-per-node");
+  positiveInt(nnodes, "--nnodes");
+  positiveInt(nodeRank, "--node-rank", 0);
+  if (nodeRank >= nnodes) throw new RangeError(`finetune launch: --node-rank ${nodeRank} is not below --nnodes ${nnodes}`);
+  if (!o.command.length) throw new Error("finetune launch: give the program to run after the options (finetune launch --nproc-per-node 2 -- train.js …)");
+  if (nnodes > 1 && !o.masterAddr) throw new Error("finetune launch: --master-addr is needed with --nnodes > 1 (the address of the node with --node-rank 0)");
+  const masterAddr = o.masterAddr ?? "127.0.0.1";
+  const masterPort = o.masterPort ?? (nnodes > 1 ? 29500 : await freePort());
+  const worldSize = nnodes * o.nprocPerNode;
+  const base = { ...(o.env ?? process.env) };
+  if (o.nprocPerNode > 1 && base.OMP_NUM_THREADS === undefined) {
+    // As torchrun: one thread per process unless told otherwise, so the ranks do not overload the cores.
+    log("Setting OMP_NUM_THREADS environment variable for each process to be 1 in default, to avoid your system being overloaded, please further tune the variable for optimal performance in your application as needed.");
+    base.OMP_NUM_THREADS = "1";
+  }
+  const [exe, args] = argvFor(o.command);
+  const children: { child: ChildProcess; rank: number; localRank: number }[] = [];
+  let failed: LaunchResult["failed"];
+  let stopping = false;
+  const stopOthers = (grace: number) => {
+    stopping = true;
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGTERM");
+    setTimeout(() => {
+      for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+    }, grace).unref();
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    // Ctrl-C reaches the ranks (same process group); a SIGTERM to the launcher is passed on.
+    if (sig === "SIGTERM") for (const c of children) c.child.kill("SIGTERM");
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const exits = Array.from({ length: o.nprocPerNode }, (_, localRank) => {
+      const rank = nodeRank * o.nprocPerNode + localRank;
+      const env = {
+        ...base, RANK: String(rank), LOCAL_RANK: String(localRank), WORLD_SIZE: String(worldSize), LOCAL_WORLD_SIZE: String(o.nprocPerNode),
+        GROUP_RANK: String(nodeRank), ROLE_RANK: String(rank), ROLE_WORLD_SIZE: String(worldSize), ROLE_NAME: "default",
+        MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort), TORCHELASTIC_RUN_ID: "none",
+      };
+      const child = spawn(exe, args, { env, stdio: "inherit" });
+      children.push({ child, rank, localRank });
+      return new Promise<void>((resolve) => {
+        child.on("error", (e) => {
+          failed ??= { rank, localRank, pid: child.pid ?? -1, code: 127, signal: null };
+          log(`finetune launch: rank ${rank} could not start '${exe}': ${e.message}`);
+          if (!stopping) stopOthers(o.graceMs ?? 5000);
+          resolve();
+        });
+        child.on("exit", (code, signal) => {
+          if ((code !== 0 || signal) && !stopping) {
+            failed ??= { rank, localRank, pid: child.pid ?? -1, code, signal };
+            log(`finetune launch: rank ${rank} (local rank ${localRank}, pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the other ranks`);
+            stopOthers(o.graceMs ?? 5000);
+          }
+          resolve();
+        });
+      });
+    });
+    await Promise.all(exits);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  if (!failed) {
+    // A rank stopped by the launcher's own SIGTERM (after Ctrl-C) still counts as a failure.
+    const bad = children.find((c) => c.child.exitCode !== 0);
+    if (bad) failed = { rank: bad.rank, localRank: bad.localRank, pid: bad.child.pid ?? -1, code: bad.child.exitCode, signal: bad.child.signalCode };
+  }
+  if (!failed) return { exitCode: 0 };
+  return { exitCode: failed.code && failed.code > 0 ? failed.code : 1, failed };
+}
