@@ -44,12 +44,14 @@ export function getBlasThreads(): number | null {
  * FINETUNE_THREADS / FINETUNE_BLAS_THREADS, then the split measured fastest by bench/engine.ts on a
  * 2-core machine: fp32 training spends its time in OpenBLAS matmuls, so OpenBLAS gets every core and
  * ATen half; bf16 matmuls run in oneDNN on ATen's pool, so ATen gets every core and OpenBLAS one.
+ * Under DDP the cores are this process's share (LOCAL_WORLD_SIZE).
  */
 export function configureThreads(
   o: { threads?: number; blasThreads?: number; precision?: "fp32" | "bf16" } = {},
 ): { threads: number; blasThreads: number | null } {
   const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined);
-  const cores = availableParallelism();
+  // Processes sharing the machine (LOCAL_WORLD_SIZE under `finetune launch`/torchrun) split its cores.
+  const cores = Math.max(1, Math.floor(availableParallelism() / Math.max(1, env("LOCAL_WORLD_SIZE") ?? 1)));
   const bf16 = o.precision === "bf16";
   const threads = o.threads ?? env("FINETUNE_THREADS") ?? (bf16 ? cores : Math.max(1, Math.floor(cores / 2)));
   const blas = o.blasThreads ?? env("FINETUNE_BLAS_THREADS") ?? (bf16 ? 1 : cores);

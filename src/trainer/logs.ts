@@ -63,14 +63,14 @@ export class EvalTable {
   }
 }
 
-export function runningTrainingBlock(o: { examples: number; epochs: number; batch: number; accumulation: number; steps: number; parameters: number }): string {
+export function runningTrainingBlock(o: { examples: number; epochs: number; batch: number; accumulation: number; steps: number; parameters: number; worldSize?: number }): string {
   const n = (x: number) => x.toLocaleString("en-US");
   return [
     "***** Running training *****",
     `  Num examples = ${n(o.examples)}`,
     `  Num Epochs = ${n(o.epochs)}`,
     `  Instantaneous batch size per device = ${n(o.batch)}`,
-    `  Total train batch size (w. parallel, distributed & accumulation) = ${n(o.batch * o.accumulation)}`,
+    `  Total train batch size (w. parallel, distributed & accumulation) = ${n(o.batch * o.accumulation * (o.worldSize ?? 1))}`,
     `  Gradient Accumulation steps = ${n(o.accumulation)}`,
     `  Total optimization steps = ${n(o.steps)}`,
     `  Number of trainable parameters = ${n(o.parameters)}`,

@@ -24,6 +24,8 @@ import { reportersFor, type Reporter } from "./reporters.js";
 import { uploadFolder } from "../hub/index.js";
 import { readJsonObject, writeJsonAtomic } from "../util/files.js";
 import { LockedError, tryLock, type FileLock } from "../util/file_lock.js";
+import { DistributedDataParallel, allGather, allReduce, barrier, initProcessGroup, isInitialized } from "../distributed/index.js";
+import { shardBatches, shardPadding } from "./batch_shard.js";
 
 export interface EvalPrediction {
   predictions: Tensor;
@@ -98,6 +100,10 @@ export class Trainer {
   lrScheduler: LambdaLR | null;
   scaler: GradScaler | null = null;
   readonly device: string;
+  /** Processes training together (WORLD_SIZE under `finetune launch`/torchrun; 1 otherwise) and this one's rank. */
+  readonly worldSize: number;
+  readonly processIndex: number;
+  #ddp: DistributedDataParallel<PreTrainedModel> | null = null;
   /** The resume instruction printed after Ctrl-C; the CLI sets its own command line here. */
   resumeHint: (checkpoint: string) => string = (c) => `Resume with trainer.train({ resumeFromCheckpoint: "${c}" }) (or resumeFromCheckpoint: true for the latest).`;
   #reporters: Reporter[] = [];
@@ -142,7 +148,13 @@ export class Trainer {
     }
     // HF's Trainer sets the library's verbosity from log_level ("passive" leaves it).
     if (this.args.logLevel !== "passive") setVerbosity(this.args.logLevel);
-    this.device = !this.args.useCpu && torch.cuda.isAvailable() ? "cuda" : "cpu";
+    this.worldSize = this.args.worldSize;
+    this.processIndex = this.args.processIndex;
+    const cuda = !this.args.useCpu && torch.cuda.isAvailable();
+    // One process per GPU under DDP: LOCAL_RANK picks it.
+    this.device = cuda ? (this.worldSize > 1 ? `cuda:${this.args.localProcessIndex}` : "cuda") : "cpu";
+    // HF's _setup_devices: the process group, when launched distributed and not yet made.
+    if (this.worldSize > 1 && !isInitialized()) initProcessGroup({ backend: this.args.ddpBackend ?? (cuda ? "nccl" : "gloo"), timeout: this.args.ddpTimeout * 1000 });
     if (this.device === "cpu") torch.configureThreads({ threads: this.args.torchThreads ?? undefined, blasThreads: this.args.blasThreads ?? undefined, precision: this.args.bf16 ? "bf16" : "fp32" });
     if (this.model) this.model.to({ device: this.device });
     this.#call("onInitEnd");
@@ -170,6 +182,8 @@ export class Trainer {
   }
 
   #print(line: string): void {
+    // As HF's should_log: the first process (of each node, by default) speaks for the run.
+    if (!this.args.shouldLog) return;
     if (this.#bar) this.#bar.write(line);
     else process.stderr.write(line + "\n");
   }
@@ -243,6 +257,46 @@ export class Trainer {
       out.push(idx.subarray(s, s + batchSize));
     }
     return out;
+  }
+
+  /** Whether `flag` is true on any rank (one tiny all-reduce). */
+  #anyRank(flag: boolean): boolean {
+    return torch.tidy(() => {
+      const t = torch.tensor([flag ? 1 : 0], { dtype: "float32" });
+      allReduce(t, "max");
+      return t.item() > 0;
+    });
+  }
+
+  /** A number averaged over the ranks (itself when there is one). */
+  #meanOverRanks(v: number): number {
+    if (this.worldSize === 1) return v;
+    return torch.tidy(() => {
+      const t = torch.tensor([v], { dtype: "float64" });
+      allReduce(t, "avg");
+      return t.item();
+    });
+  }
+
+  /** Under DDP, every rank's batch in rank order (padded with `pad` to a common size in every other dimension); the batch itself otherwise. */
+  #gatherBatch(t: Tensor, pad: number): Tensor {
+    if (this.worldSize === 1) return t;
+    return torch.tidy(() => {
+      const shapes = allGather(torch.tensor(t.shape, { dtype: "int64" })).map((s) => s.toArray() as number[]);
+      const target = t.shape.map((_, d) => Math.max(...shapes.map((s) => s[d])));
+      let padded = t;
+      for (let d = 1; d < target.length; d++) {
+        if (padded.shape[d] === target[d]) continue;
+        const fill = torch.full(padded.shape.map((n, k) => (k === d ? target[d] - n : n)), pad, { dtype: t.dtype });
+        padded = torch.cat([padded, fill], d);
+      }
+      return torch.cat(allGather(padded), 0);
+    });
+  }
+
+  /** This process's share of the batches under DDP (accelerate's BatchSamplerShard); all of them otherwise. */
+  #shard(batches: Int32Array[], batchSize: number, dropLast: boolean): Int32Array[] {
+    return shardBatches(batches, batchSize, this.worldSize, this.processIndex, dropLast);
   }
 
   // How a dataset's batches are made: straight from Arrow when the collator is a plain
@@ -320,7 +374,7 @@ export class Trainer {
 
   #forward(batch: ModelInputs): { loss: Tensor; logits?: Tensor } {
     return this.#mixedPrecision(() => {
-      const out = this.model.forward(batch);
+      const out = this.#ddp && this.model.training ? this.#ddp.forward(batch) : this.model.forward(batch);
       let loss = out.loss;
       if (this.args.labelSmoothingFactor > 0 && batch.labels && out.logits) {
         loss = torch.crossEntropy(out.logits.view(-1, out.logits.shape[out.logits.ndim - 1]), batch.labels.view(-1), { labelSmoothing: this.args.labelSmoothingFactor });
@@ -345,9 +399,10 @@ export class Trainer {
     const dir = args.outputDir;
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`output_dir ${dir} exists and is not a directory`);
     mkdirSync(dir, { recursive: true });
-    const lock = this.#lockOutputDir();
+    // Under DDP the process that saves holds the output dir for the run (the others write only their RNG files).
+    const lock = this.args.shouldSave ? this.#lockOutputDir() : null;
     try {
-      if (!checkpoint) this.#refuseEarlierRun();
+      if (!checkpoint && this.args.shouldSave) this.#refuseEarlierRun();
       if (this.modelInit) {
         torch.manualSeed(args.seed);
         this.model = await this.modelInit();
@@ -357,7 +412,7 @@ export class Trainer {
       }
       return await this.#innerTrainingLoop(checkpoint);
     } finally {
-      lock.release();
+      lock?.release();
     }
   }
 
@@ -392,13 +447,13 @@ export class Trainer {
   #runShape(ds: Dataset): RunShape {
     const args = this.args;
     const ga = args.gradientAccumulationSteps;
-    const batchesPerEpoch = this.#batches(ds, null, args.perDeviceTrainBatchSize, args.dataloaderDropLast).length;
+    const batchesPerEpoch = this.#shard(this.#batches(ds, null, args.perDeviceTrainBatchSize, args.dataloaderDropLast), args.perDeviceTrainBatchSize, args.dataloaderDropLast).length;
     if (batchesPerEpoch === 0) throw new Error("Trainer: the training set is empty (or smaller than one batch with dataloaderDropLast)");
     // HF: a last, short accumulation group is an optimizer step of its own.
     const updatesPerEpoch = Math.max(Math.ceil(batchesPerEpoch / ga), 1);
     if (args.maxSteps > 0) {
       const maxSteps = args.maxSteps;
-      return { batchesPerEpoch, updatesPerEpoch, maxSteps, numTrainEpochs: Math.floor(maxSteps / updatesPerEpoch) + (maxSteps % updatesPerEpoch > 0 ? 1 : 0), numTrainSamples: maxSteps * args.perDeviceTrainBatchSize * ga };
+      return { batchesPerEpoch, updatesPerEpoch, maxSteps, numTrainEpochs: Math.floor(maxSteps / updatesPerEpoch) + (maxSteps % updatesPerEpoch > 0 ? 1 : 0), numTrainSamples: maxSteps * args.perDeviceTrainBatchSize * ga * this.worldSize };
     }
     return { batchesPerEpoch, updatesPerEpoch, maxSteps: Math.ceil(args.numTrainEpochs * updatesPerEpoch), numTrainEpochs: Math.ceil(args.numTrainEpochs), numTrainSamples: ds.numRows * args.numTrainEpochs };
   }
@@ -431,19 +486,25 @@ export class Trainer {
       stepsTrainedInCurrentEpoch = (this.state.global_step % updatesPerEpoch) * args.gradientAccumulationSteps;
       this.#print(`Continuing training from checkpoint ${checkpoint}: epoch ${epochsTrained}, global step ${this.state.global_step}; skipping ${stepsTrainedInCurrentEpoch} batches of the current epoch.`);
     }
-    this.#reporters = reportersFor(args);
+    this.#reporters = this.processIndex === 0 ? reportersFor(args) : [];
     this.#table = new EvalTable(args.evalStrategy === "epoch", (l) => this.#print(l));
     const nonEmbedding = this.model.numParameters() - [...this.model.namedModules()].filter(([, m]) => m.constructor.name === "Embedding").reduce((a, [, m]) => a + m.numParameters(), 0);
     // logger.info in HF: shown with logLevel "info" (or the library's verbosity at info).
     if (isEnabledFor("info")) {
       this.#print(
         runningTrainingBlock({
-          examples: ds.numRows, epochs: numTrainEpochs, batch: args.perDeviceTrainBatchSize, accumulation: args.gradientAccumulationSteps,
+          examples: ds.numRows, epochs: numTrainEpochs, batch: args.perDeviceTrainBatchSize, accumulation: args.gradientAccumulationSteps, worldSize: this.worldSize,
           steps: maxSteps, parameters: this.model.numParameters({ onlyTrainable: true }),
         }),
       );
     }
 
+    // HF wraps the model after loading the checkpoint: rank 0's weights are then broadcast to all.
+    if (this.worldSize > 1) {
+      this.#ddp = new DistributedDataParallel(this.model, {
+        bucketCapMb: args.ddpBucketCapMb ?? 25, findUnusedParameters: args.ddpFindUnusedParameters ?? false, broadcastBuffers: args.ddpBroadcastBuffers ?? true,
+      });
+    }
     this.#interrupted = false;
     this.#warnedNonFinite = false;
     const onSigint = () => {
@@ -466,7 +527,7 @@ export class Trainer {
     this.model.train();
     this.#call("onTrainBegin");
     if (args.evalOnStart && this.evalDataset && !checkpoint) await this.#evaluateDuringTraining();
-    this.#bar = progressBar("", maxSteps, "it", args.disableTqdm);
+    this.#bar = progressBar("", maxSteps, "it", args.disableTqdm || !args.shouldLog);
     this.#bar.update(this.state.global_step);
     try {
       for (let epoch = epochsTrained; epoch < numTrainEpochs; epoch++) {
@@ -485,6 +546,8 @@ export class Trainer {
       }
     } finally {
       process.off("SIGINT", onSigint);
+      this.#ddp?.destroy();
+      this.#ddp = null;
       this.#inTrain = false;
       this.#bar.stop();
       this.#bar = null;
@@ -534,7 +597,7 @@ export class Trainer {
   async #trainEpoch(ds: Dataset, columns: string[], epoch: number, skip: number, resumedFrom: string | null, nonEmbedding: number): Promise<boolean> {
     const args = this.args;
     const ga = args.gradientAccumulationSteps;
-    const batches = this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
+    const batches = this.#shard(this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
     const stepsInEpoch = batches.length;
     this.#call("onEpochBegin");
     // HF restores the RNG at the epoch's start, or, after skipping batches, right before the first one trained.
@@ -553,7 +616,9 @@ export class Trainer {
           rngToSync = false;
         }
         const batch = this.#collate(ds, batches[i], columns);
-        const loss = this.#trainingStep(batch, groupEnd - groupStart);
+        // Under DDP only the group's last micro-batch synchronizes gradients (accelerate's accumulate()).
+        const step = () => this.#trainingStep(batch, groupEnd - groupStart);
+        const loss = this.#ddp && i + 1 < groupEnd ? this.#ddp.noSync(step) : step();
         trained = true;
         const tokens = batch.input_ids?.numel() ?? 0;
         torch.dispose(batch);
@@ -578,6 +643,8 @@ export class Trainer {
       this.#bar!.update(this.state.global_step);
       // Let the event loop run (Ctrl-C's handler, output, timers) between optimizer steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      // Ctrl-C reaches the ranks at different moments: they agree to stop at the same step.
+      if (this.worldSize > 1) this.#interrupted = this.#anyRank(this.#interrupted);
       if (this.#interrupted) this.control.shouldSave = this.control.shouldTrainingStop = true;
       await this.#maybeLogSaveEvaluate(this.#lastGradNorm, learningRate);
       if (this.control.shouldEpochStop || this.control.shouldTrainingStop) break;
@@ -637,7 +704,8 @@ export class Trainer {
     const logDue = this.control.shouldLog && this.state.global_step > this.#globalStepLastLogged;
     if (this.device === "cpu" || logDue) this.#checkFinite();
     if (logDue) {
-      const trLoss = this.#trLoss!.take();
+      // HF: the loss since the last log, averaged over the ranks (_nested_gather(tr_loss).mean()).
+      const trLoss = this.#meanOverRanks(this.#trLoss!.take());
       // transformers 5 keeps the full value in the log history (4.x rounded it to 4 digits).
       const loss = trLoss / (this.state.global_step - this.#globalStepLastLogged);
       const logs: LogEntry = { loss };
@@ -711,12 +779,17 @@ export class Trainer {
     const wasTraining = this.model.training;
     this.model.eval();
     const start = performance.now();
-    const batches = this.#batches(ds, null, this.args.perDeviceEvalBatchSize, false);
+    const evalBatch = this.args.perDeviceEvalBatchSize;
+    // Under DDP each rank evaluates its shard; batches are gathered in the order of the whole set and
+    // the rows that completed the last round are dropped at the end (accelerate's gather_for_metrics),
+    // so the metrics are a one-process evaluation's.
+    const batches = this.#shard(this.#batches(ds, null, evalBatch, false), evalBatch, false);
+    const padding = this.worldSize > 1 ? shardPadding(ds.numRows, evalBatch, this.worldSize) : 0;
     dataloaderBaseSeedDraw();
     const preds: Tensor[] = [];
     const labels: Tensor[] = [];
-    let lossSum = 0;
-    let lossCount = 0;
+    // Each batch's mean loss, counted once per row (HF's loss.repeat(batch_size)), in gathered order.
+    const losses: { loss: number; rows: number }[] = [];
     try {
       for (const rows of batches) {
         const batch = this.#collate(ds, rows, columns);
@@ -724,12 +797,12 @@ export class Trainer {
           torch.tidy(() => {
             const out = this.#mixedPrecision(() => this.model.forward(batch));
             if (out.loss) {
-              lossSum += out.loss.item() * rows.length;
-              lossCount += rows.length;
+              const each = this.worldSize > 1 ? allGather(out.loss.detach().float().reshape(1)).map((t) => t.item()) : [out.loss.item()];
+              for (const loss of each) losses.push({ loss, rows: rows.length });
             }
             const logits = out.logits ?? (out.startLogits && out.endLogits ? torch.stack([out.startLogits, out.endLogits], -1) : undefined);
-            if (logits && !this.args.predictionLossOnly) preds.push(torch.keep(logits.float().cpu()));
-            if (batch.labels) labels.push(torch.keep(batch.labels.cpu()));
+            if (logits && !this.args.predictionLossOnly) preds.push(torch.keep(this.#gatherBatch(logits.float().cpu(), -100)));
+            if (batch.labels) labels.push(torch.keep(this.#gatherBatch(batch.labels.cpu(), -100)));
           }),
         );
         torch.dispose(batch);
@@ -745,9 +818,19 @@ export class Trainer {
       if (wasTraining) this.model.train();
       throw e;
     }
-    const predictions = preds.length ? concatPadded(preds, -100) : torch.zeros([0]);
-    const labelIds = labels.length ? concatPadded(labels, -100) : null;
+    const dropPadding = (t: Tensor) => (padding ? torch.keep(t.narrow(0, 0, t.shape[0] - padding).contiguous()) : t);
+    const predictions = preds.length ? dropPadding(concatPadded(preds, -100)) : torch.zeros([0]);
+    const labelIds = labels.length ? dropPadding(concatPadded(labels, -100)) : null;
     torch.dispose([preds, labels]);
+    let lossSum = 0;
+    let lossCount = 0;
+    let drop = padding;
+    for (const { loss, rows } of losses.reverse()) {
+      const kept = rows - Math.min(drop, rows);
+      drop -= rows - kept;
+      lossSum += loss * kept;
+      lossCount += kept;
+    }
     const metrics: Record<string, number> = {};
     if (this.computeMetrics && labelIds) {
       const m = await this.computeMetrics({ predictions, labelIds });
@@ -787,6 +870,7 @@ export class Trainer {
   // ---- metrics and state files (HF's log_metrics, save_metrics, save_state) ----
   /** Prints `***** train metrics *****` and the metrics, formatted as HF's log_metrics. */
   logMetrics(split: string, metrics: Record<string, number>): void {
+    if (this.processIndex !== 0) return;
     const formatted = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, formatMetric(k, v)]));
     const kw = Math.max(...Object.keys(formatted).map((k) => k.length));
     const vw = Math.max(...Object.values(formatted).map((v) => v.length));
@@ -796,6 +880,7 @@ export class Trainer {
 
   /** Writes `{split}_results.json` and merges the metrics into all_results.json in outputDir. */
   saveMetrics(split: string, metrics: Record<string, number>, combined = true): void {
+    if (this.processIndex !== 0) return;
     mkdirSync(this.args.outputDir, { recursive: true });
     writeJsonAtomic(join(this.args.outputDir, `${split}_results.json`), sortKeys(metrics), 4);
     if (!combined) return;
@@ -806,6 +891,7 @@ export class Trainer {
 
   /** Writes trainer_state.json to outputDir (HF's save_state). */
   saveState(): void {
+    if (this.processIndex !== 0) return;
     mkdirSync(this.args.outputDir, { recursive: true });
     writeJsonAtomic(join(this.args.outputDir, FILES.state), this.state.toJSON());
   }
@@ -825,20 +911,54 @@ export class Trainer {
     return null;
   }
 
+  /** The RNG file of this process: rng_state for one process, rng_state_<rank> under DDP (as HF's). */
+  #rngFile(dir: string): string {
+    return join(dir, this.worldSize > 1 ? FILES.rng.replace(".safetensors", `_${this.processIndex}.safetensors`) : FILES.rng);
+  }
+
+  #saveRngState(dir: string): void {
+    const rng = new Map<string, Tensor>([["cpu", torch.getRngState()]]);
+    for (let d = 0; d < torch.cuda.deviceCount(); d++) rng.set(`cuda:${d}`, torch.getRngState(`cuda:${d}`));
+    try {
+      torch.saveFile(rng, this.#rngFile(dir));
+    } finally {
+      torch.dispose([...rng.values()]);
+    }
+  }
+
+  /**
+   * Every rank takes part (HF's _save_checkpoint): the saving process writes the checkpoint to a
+   * temporary folder, each other rank adds its RNG file to it, and only then is it renamed into place;
+   * barriers keep the ranks in step so that no rank reads a checkpoint before it is whole.
+   */
   #saveCheckpoint(): void {
+    if (this.worldSize === 1) return this.#writeCheckpoint();
+    const args = this.args;
+    if (!args.shouldSave) this.#noteBestCheckpoint();
+    const tmp = join(args.outputDir, `tmp-checkpoint-${this.state.global_step}-ddp`);
+    if (args.shouldSave) this.#writeCheckpoint(tmp);
+    barrier();
+    if (!args.shouldSave && !args.saveOnlyModel) {
+      // Without a shared disk (another node) the folder is not here: the RNG file goes to this node's checkpoint.
+      const target = existsSync(tmp) ? tmp : join(args.outputDir, `checkpoint-${this.state.global_step}`);
+      mkdirSync(target, { recursive: true });
+      this.#saveRngState(target);
+    }
+    barrier();
+    if (args.shouldSave) this.#publishCheckpoint(tmp);
+    barrier();
+  }
+
+  #writeCheckpoint(ddpTmp?: string): void {
     const args = this.args;
     const name = `checkpoint-${this.state.global_step}`;
     const final = join(args.outputDir, name);
     const bad = this.#nonFiniteParameter();
     if (bad) this.#print(`warning: saving ${name} with non-finite weights (${bad} holds nan/inf): training has diverged, and this checkpoint will not give useful predictions.`);
-    if (this.state.best_global_step !== null) {
-      const best = join(args.outputDir, `checkpoint-${this.state.best_global_step}`);
-      if (this.state.best_global_step === this.state.global_step || existsSync(best)) this.state.best_model_checkpoint = best;
-    }
-    this.#exportCallbackStates();
+    this.#noteBestCheckpoint();
     mkdirSync(args.outputDir, { recursive: true });
     // Unique per process: even without the output-dir lock, two writers never share a temporary folder.
-    const tmp = join(args.outputDir, `tmp-${name}-${process.pid}`);
+    const tmp = ddpTmp ?? join(args.outputDir, `tmp-${name}-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     try {
@@ -848,16 +968,32 @@ export class Trainer {
         saveOptimizerState(this.optimizer!, join(tmp, FILES.optimizer));
         writeJsonAtomic(join(tmp, FILES.scheduler), this.lrScheduler!.stateDict());
         if (this.scaler) writeJsonAtomic(join(tmp, FILES.scaler), this.scaler.stateDict());
-        const rng = new Map<string, Tensor>([["cpu", torch.getRngState()]]);
-        for (let d = 0; d < torch.cuda.deviceCount(); d++) rng.set(`cuda:${d}`, torch.getRngState(`cuda:${d}`));
-        try {
-          torch.saveFile(rng, join(tmp, FILES.rng));
-        } finally {
-          torch.dispose([...rng.values()]);
-        }
+        this.#saveRngState(tmp);
       }
       writeJsonAtomic(join(tmp, FILES.state), this.state.toJSON());
       writeJsonAtomic(join(tmp, FILES.args), args.toJSON());
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw new Error(`saving checkpoint ${final} failed: ${(e as Error).message}`);
+    }
+    // Under DDP the other ranks add their RNG files first; #saveCheckpoint publishes it after them.
+    if (!ddpTmp) this.#publishCheckpoint(tmp);
+  }
+
+  /** The state a checkpoint records: the best checkpoint so far, the callbacks' states (every rank keeps it). */
+  #noteBestCheckpoint(): void {
+    if (this.state.best_global_step !== null) {
+      const best = join(this.args.outputDir, `checkpoint-${this.state.best_global_step}`);
+      if (this.state.best_global_step === this.state.global_step || existsSync(best)) this.state.best_model_checkpoint = best;
+    }
+    this.#exportCallbackStates();
+  }
+
+  /** Renames a whole checkpoint into place, then uploads (pushToHub) and rotates. */
+  #publishCheckpoint(tmp: string): void {
+    const args = this.args;
+    const final = join(args.outputDir, `checkpoint-${this.state.global_step}`);
+    try {
       rmSync(final, { recursive: true, force: true });
       renameSync(tmp, final);
     } catch (e) {
@@ -985,9 +1121,14 @@ export class Trainer {
   }
 
   #loadRngState(dir: string): void {
-    const file = join(dir, FILES.rng);
+    const file = this.#rngFile(dir);
     if (!existsSync(file)) {
-      this.#print(`Didn't find an RNG file in ${dir}: dropout and shuffling will not repeat the interrupted run exactly.`);
+      // HF's messages: a checkpoint of another world size has its RNG files under other names.
+      this.#print(
+        this.worldSize > 1
+          ? `Didn't find an RNG file for process ${this.processIndex} in ${dir}: if you are resuming a training that wasn't launched in a distributed fashion, reproducibility is not guaranteed.`
+          : `Didn't find an RNG file in ${dir}: if you are resuming a training that was launched in a distributed fashion, reproducibility is not guaranteed.`,
+      );
       return;
     }
     const rng = torch.loadFile(file);
@@ -997,6 +1138,8 @@ export class Trainer {
 
   /** Saves the model (and tokenizer) to outputDir or dir, as HF's save_model; says so when the weights are not finite. */
   saveModel(dir = this.args.outputDir): void {
+    // HF's save_model writes from the saving process only (its weights are every rank's).
+    if (!this.args.shouldSave) return;
     const bad = this.#nonFiniteParameter();
     if (bad) this.#print(`warning: saving a model with non-finite weights to ${dir} (${bad} holds nan/inf): training has diverged, and this model will not give useful predictions.`);
     this.model.savePretrained(dir);

@@ -80,6 +80,20 @@ export interface TrainingArgumentsInit {
   /** Threads for ATen and OpenBLAS on CPU (see torch.configureThreads); null: measured defaults. */
   torchThreads?: number | null;
   blasThreads?: number | null;
+  /** Under `finetune launch`/torchrun: the process group's backend, "gloo" or "nccl" (null: nccl for CUDA, else gloo). */
+  ddpBackend?: "gloo" | "nccl" | null;
+  /** DistributedDataParallel's gradient bucket size in MiB (null: 25). */
+  ddpBucketCapMb?: number | null;
+  /** DistributedDataParallel's find_unused_parameters (null: false, as HF for a model without gradient checkpointing). */
+  ddpFindUnusedParameters?: boolean | null;
+  /** DistributedDataParallel's broadcast_buffers (null: true). */
+  ddpBroadcastBuffers?: boolean | null;
+  /** Seconds the ranks wait for each other (rendezvous and each collective), as HF's ddp_timeout (1800). */
+  ddpTimeout?: number;
+  /** Save checkpoints on every node's local rank 0 (nodes without a shared disk), not only on the first process. */
+  saveOnEachNode?: boolean;
+  /** Log on every node's local rank 0 (HF's default), or only on the first process. */
+  logOnEachNode?: boolean;
 }
 
 // The JSON types each field takes, for fromDict: a default's own type, null where the field is
@@ -87,7 +101,8 @@ export interface TrainingArgumentsInit {
 const NULLABLE_TYPES: Partial<Record<keyof TrainingArgumentsInit, string[]>> = {
   evalSteps: ["number"], saveTotalLimit: ["number"], dataSeed: ["number"], runName: ["string"], loggingDir: ["string"],
   metricForBestModel: ["string"], greaterIsBetter: ["boolean"], hubModelId: ["string"], hubToken: ["string"],
-  torchThreads: ["number"], blasThreads: ["number"], tf32: ["boolean"], resumeFromCheckpoint: ["string", "boolean"],
+  torchThreads: ["number"], blasThreads: ["number"], tf32: ["boolean"], ddpBackend: ["string"], ddpBucketCapMb: ["number"],
+  ddpFindUnusedParameters: ["boolean"], ddpBroadcastBuffers: ["boolean"], resumeFromCheckpoint: ["string", "boolean"],
   reportTo: ["string", "array"], labelNames: ["array"], lrSchedulerKwargs: ["object"],
 };
 
@@ -157,6 +172,13 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   optim: defaultOptim(),
   torchThreads: null,
   blasThreads: null,
+  ddpBackend: null,
+  ddpBucketCapMb: null,
+  ddpFindUnusedParameters: null,
+  ddpBroadcastBuffers: null,
+  ddpTimeout: 1800,
+  saveOnEachNode: false,
+  logOnEachNode: true,
 };
 
 export const FIELDS = ["outputDir", ...Object.keys(DEFAULTS)] as (keyof TrainingArgumentsInit)[];
@@ -236,6 +258,13 @@ export class TrainingArguments {
   readonly optim!: "adamw_torch" | "adamw_torch_fused";
   readonly torchThreads!: number | null;
   readonly blasThreads!: number | null;
+  readonly ddpBackend!: "gloo" | "nccl" | null;
+  readonly ddpBucketCapMb!: number | null;
+  readonly ddpFindUnusedParameters!: boolean | null;
+  readonly ddpBroadcastBuffers!: boolean | null;
+  readonly ddpTimeout!: number;
+  readonly saveOnEachNode!: boolean;
+  readonly logOnEachNode!: boolean;
 
   /**
    * Typed fields in camelCase: a misspelt field or a value of the wrong type is a compile error.
@@ -307,6 +336,9 @@ export class TrainingArguments {
       if (this.tf32 && !cuda.isAvailable()) throw new Error("--tf32 requires Ampere or a newer GPU arch, cuda>=11 and torch>=1.7");
       backends.cuda.matmul.allowTf32 = this.tf32;
     }
+    if (this.ddpBackend !== null && this.ddpBackend !== "gloo" && this.ddpBackend !== "nccl") throw new TypeError(`ddp_backend: '${String(this.ddpBackend)}' is not supported (gloo, nccl)`);
+    if (this.ddpBucketCapMb !== null && !(this.ddpBucketCapMb > 0)) throw new RangeError(`ddp_bucket_cap_mb must be positive, got ${this.ddpBucketCapMb}`);
+    if (!(this.ddpTimeout > 0)) throw new RangeError(`ddp_timeout must be a positive number of seconds, got ${this.ddpTimeout}`);
     if (!["adamw_torch", "adamw_torch_fused"].includes(this.optim)) throw new TypeError(`optim: '${this.optim}' is not supported (adamw_torch, adamw_torch_fused)`);
     if (this.saveTotalLimit !== null && (!Number.isInteger(this.saveTotalLimit) || this.saveTotalLimit < 1)) {
       throw new RangeError(`save_total_limit must be a positive integer or null, got ${this.saveTotalLimit}`);
@@ -319,6 +351,27 @@ export class TrainingArguments {
 
   get trainBatchSize(): number {
     return this.perDeviceTrainBatchSize;
+  }
+
+  /** Processes in the run: WORLD_SIZE as torchrun and `finetune launch` set it (1 otherwise), as HF's world_size. */
+  get worldSize(): number {
+    return envRank("WORLD_SIZE") ?? 1;
+  }
+  /** This process's rank (HF's process_index): RANK, 0 when not distributed. */
+  get processIndex(): number {
+    return envRank("RANK") ?? 0;
+  }
+  /** This process's rank on its node (HF's local_process_index): LOCAL_RANK, 0 when not distributed. */
+  get localProcessIndex(): number {
+    return envRank("LOCAL_RANK") ?? 0;
+  }
+  /** Whether this process logs: local rank 0 (or, with logOnEachNode false, rank 0), as HF's should_log. */
+  get shouldLog(): boolean {
+    return this.logOnEachNode ? this.localProcessIndex === 0 : this.processIndex === 0;
+  }
+  /** Whether this process writes checkpoints and the model: rank 0 (local rank 0 with saveOnEachNode), as HF's should_save. */
+  get shouldSave(): boolean {
+    return this.saveOnEachNode ? this.localProcessIndex === 0 : this.processIndex === 0;
   }
 
   /** HF's to_dict/to_json_string, with snake_case names (what training_args.json holds). */
@@ -366,4 +419,12 @@ export class TrainingArguments {
     const base = Object.fromEntries(FIELDS.map((k) => [k, this[k]]));
     return new TrainingArguments({ ...base, ...changes } as TrainingArgumentsInit);
   }
+}
+
+function envRank(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}='${v}' is not a non-negative integer (set by torchrun or finetune launch)`);
+  return n;
 }

@@ -1,0 +1,181 @@
+// Data parallel training on libtorch's c10d, as a person runs it: `finetune launch` starting 2 ranks
+// over loopback (gloo). The Trainer on 2 processes × batch 4 equals 1 process × batch 8 (every logged
+// loss, the final weights; with accumulation too); evaluation on an odd-sized set equals one process's;
+// accelerate's batch sharding; a killed rank stops the launch with its name, and the run resumes on one
+// process; bad rendezvous and mismatched models fail with errors that say so.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { _native } from "../src/torch/index.js";
+import { freePort, initProcessGroup, destroyProcessGroup } from "../src/distributed/index.js";
+import { shardBatches, shardPadding } from "../src/trainer/batch_shard.js";
+import { repoRoot } from "./helpers.js";
+
+const skip = _native.distributedBuilt ? false : "the addon was built without c10d (libgloo-dev missing when it was built)";
+const cli = join(repoRoot, "dist", "src", "cli", "finetune.js");
+const dist = (p: string) => JSON.stringify(join(repoRoot, "dist", "src", p));
+
+/**
+ * The program each rank runs (also alone, as the one-process reference): a tiny BERT (dropout 0) on
+ * a generated task through the Trainer; rank 0 writes the log history, the final weights and the
+ * evaluation's predictions and metrics to OUT.
+ */
+const PROGRAM = `
+import { writeFileSync } from "node:fs";
+import * as torch from ${dist("torch/index.js")};
+import { Dataset } from ${dist("datasets/index.js")};
+import { AutoModelForSequenceClassification } from ${dist("models/index.js")};
+import { Trainer, TrainingArguments, TrainerCallback } from ${dist("trainer/index.js")};
+const env = process.env;
+const rows = (n, seed) => {
+  torch.manualSeed(seed);
+  const ids = torch.randint(2, 30, [n, 10]).toArray();
+  return Dataset.fromDict({ input_ids: ids, attention_mask: ids.map((r) => r.map(() => 1)), label: ids.map((r) => (r[1] > r[2] ? 1 : 0)) });
+};
+torch.manualSeed(7);
+const hidden = env.HIDDEN_ON_RANK_1 && env.RANK === "1" ? Number(env.HIDDEN_ON_RANK_1) : 16;
+const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 32, hidden_size: hidden, num_hidden_layers: 2, num_attention_heads: 2,
+  intermediate_size: 32, max_position_embeddings: 16, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
+const args = new TrainingArguments({ outputDir: env.OUTPUT_DIR, perDeviceTrainBatchSize: Number(env.BATCH), gradientAccumulationSteps: Number(env.GA ?? 1),
+  perDeviceEvalBatchSize: Number(env.EVAL_BATCH ?? 4), numTrainEpochs: Number(env.EPOCHS ?? 2), learningRate: 5e-3, warmupSteps: 2, loggingSteps: 1,
+  saveStrategy: env.SAVE_STEPS ? "steps" : "no", saveSteps: Number(env.SAVE_STEPS ?? 500), disableTqdm: true, optim: "adamw_torch", useCpu: true });
+class Kill extends TrainerCallback {
+  onStepEnd(_a, state) { if (env.KILL_RANK === env.RANK && state.global_step === Number(env.KILL_AT)) process.kill(process.pid, "SIGKILL"); }
+}
+const computeMetrics = ({ predictions, labelIds }) => {
+  const p = predictions.argmax(-1).toArray(), l = labelIds.toArray();
+  return { accuracy: p.filter((x, i) => x === l[i]).length / l.length, n: l.length };
+};
+const trainer = new Trainer({ model, args, trainDataset: rows(Number(env.N_TRAIN ?? 64), 1), callbacks: [new Kill()], computeMetrics });
+const out = await trainer.train({ resumeFromCheckpoint: env.RESUME === "1" ? true : null });
+const pred = await trainer.predict(rows(Number(env.N_EVAL ?? 21), 2));
+if (trainer.processIndex === 0) writeFileSync(env.OUT, JSON.stringify({
+  world: trainer.worldSize, globalStep: out.globalStep, metrics: out.metrics,
+  losses: trainer.state.log_history.filter((e) => "loss" in e).map((e) => e.loss),
+  gradNorms: trainer.state.log_history.filter((e) => "grad_norm" in e).map((e) => e.grad_norm),
+  params: [...model.parameters()].map((p) => Array.from(p.detach().contiguous().dataSync())),
+  predictions: pred.predictions.toArray(), testMetrics: pred.metrics,
+}));
+`;
+
+interface Result {
+  world: number;
+  globalStep: number;
+  metrics: Record<string, number>;
+  losses: number[];
+  gradNorms: number[];
+  params: number[][];
+  predictions: number[][];
+  testMetrics: Record<string, number>;
+}
+
+function run(nproc: number, env: Record<string, string>): { status: number | null; stderr: string; stdout: string; result?: Result; elapsed: number } {
+  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-"));
+  const out = join(dir, "out.json");
+  const node = [process.execPath, "--input-type=module", "-e", PROGRAM];
+  const cmd = nproc > 1 ? [cli, "launch", "--nproc-per-node", String(nproc), "--", ...node] : node.slice(1);
+  const t = performance.now();
+  const r = spawnSync(process.execPath, cmd, { encoding: "utf8", env: { ...process.env, OUTPUT_DIR: join(dir, "run"), OUT: out, ...env }, timeout: 240_000 });
+  const elapsed = (performance.now() - t) / 1000;
+  return { status: r.status, stderr: r.stderr, stdout: r.stdout, elapsed, result: existsSync(out) ? (JSON.parse(readFileSync(out, "utf8")) as Result) : undefined };
+}
+
+const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+function assertSameRun(two: Result, one: Result, what: string): string {
+  assert.equal(two.world, 2);
+  assert.equal(one.world, 1);
+  assert.equal(two.globalStep, one.globalStep, `${what}: optimizer steps`);
+  assert.equal(two.losses.length, one.losses.length);
+  const dl = maxDiff(two.losses, one.losses);
+  const dg = maxDiff(two.gradNorms, one.gradNorms);
+  const dp = Math.max(...two.params.map((p, i) => maxDiff(p, one.params[i])));
+  assert.ok(dl <= 1e-5, `${what}: logged losses differ by ${dl}`);
+  assert.ok(dg <= 1e-5, `${what}: grad norms differ by ${dg}`);
+  assert.ok(dp <= 1e-5, `${what}: final parameters differ by ${dp}`);
+  return `${what}: max |Δloss| ${dl.toExponential(1)}, |Δgrad_norm| ${dg.toExponential(1)}, |Δparam| ${dp.toExponential(1)}`;
+}
+
+test("accelerate's BatchSamplerShard: even batches completed from the first rows, dropLast drops the last round", () => {
+  const batches = (n: number, b: number) => Array.from({ length: Math.ceil(n / b) }, (_, k) => Int32Array.from({ length: Math.min(b, n - k * b) }, (_, i) => k * b + i));
+  const shard = (n: number, r: number, drop = false) => shardBatches(batches(n, 3).filter((b) => !drop || b.length === 3), 3, 2, r, drop).map((b) => Array.from(b));
+  // 21 rows in batches of 3: 7 batches, the 8th of rank 1 is the first batch again.
+  assert.deepEqual(shard(21, 0), [[0, 1, 2], [6, 7, 8], [12, 13, 14], [18, 19, 20]]);
+  assert.deepEqual(shard(21, 1), [[3, 4, 5], [9, 10, 11], [15, 16, 17], [0, 1, 2]]);
+  // 22: the short last batch [21] is completed with 0, 1.
+  assert.deepEqual(shard(22, 1), [[3, 4, 5], [9, 10, 11], [15, 16, 17], [21, 0, 1]]);
+  // 20: [18, 19] completed with 0 on rank 0, and rank 1 gets the next rows 1, 2, 3.
+  assert.deepEqual(shard(20, 0).at(-1), [18, 19, 0]);
+  assert.deepEqual(shard(20, 1).at(-1), [1, 2, 3]);
+  // Fewer rows than one round: repeated.
+  assert.deepEqual([shard(2, 0), shard(2, 1)], [[[0, 1, 0]], [[1, 0, 1]]]);
+  assert.deepEqual(shard(22, 1, true), [[3, 4, 5], [9, 10, 11], [15, 16, 17]]);
+  assert.equal(shardPadding(21, 4, 2), 3);
+  assert.equal(shardPadding(24, 4, 2), 0);
+});
+
+test("Trainer on 2 ranks × batch 4 (gloo) = 1 process × batch 8: logged losses, grad norms, final weights; with accumulation 2 too", { skip, timeout: 300_000 }, (t) => {
+  for (const ga of ["1", "2"]) {
+    const two = run(2, { BATCH: "4", GA: ga });
+    assert.equal(two.status, 0, two.stderr);
+    const one = run(1, { BATCH: "8", GA: ga });
+    assert.equal(one.status, 0, one.stderr);
+    t.diagnostic(assertSameRun(two.result!, one.result!, `accumulation ${ga}`));
+    // Speed counts the samples of every rank, as HF's: the same examples × epochs in both runs.
+    assert.equal(Math.round(two.result!.metrics.train_samples_per_second * two.result!.metrics.train_runtime), 64 * 2);
+    // Only rank 0 speaks: one training block of log lines, not two.
+    assert.equal(two.stderr.match(/'train_runtime'/g)?.length, 1, two.stderr);
+  }
+});
+
+test("evaluation on 2 ranks of a set of odd size (21 rows, batch 4) gives exactly the one-process predictions and metrics", { skip, timeout: 300_000 }, () => {
+  const two = run(2, { BATCH: "4", EPOCHS: "1", N_EVAL: "21" });
+  const one = run(1, { BATCH: "8", EPOCHS: "1", N_EVAL: "21" });
+  assert.equal(two.status, 0, two.stderr);
+  assert.equal(one.status, 0, one.stderr);
+  assert.equal(two.result!.predictions.length, 21, "the rows that completed the last round are dropped");
+  assert.ok(Math.max(...two.result!.predictions.map((row, i) => maxDiff(row, one.result!.predictions[i]))) <= 1e-5);
+  assert.equal(two.result!.testMetrics.test_accuracy, one.result!.testMetrics.test_accuracy);
+  assert.equal(two.result!.testMetrics.test_n, 21);
+});
+
+test("a rank killed mid-run: the launcher stops the other, exits non-zero naming it; one process resumes the checkpoint and finishes", { skip, timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-kill-"));
+  const env = { BATCH: "4", EPOCHS: "2", SAVE_STEPS: "4", KILL_RANK: "1", KILL_AT: "6", OUTPUT_DIR: join(dir, "run") };
+  const killed = run(2, env);
+  assert.notEqual(killed.status, 0);
+  assert.match(killed.stderr, /finetune launch: rank 1 \(local rank 1, pid \d+\) was killed by SIGKILL; stopping the other ranks/);
+  assert.ok(killed.elapsed < 120, `the launch ended ${killed.elapsed.toFixed(0)} s after starting`);
+  // The checkpoint of step 4 is whole (both ranks' RNG files); none of step 8 was started.
+  assert.deepEqual(readdirSync(join(dir, "run")).filter((d) => d.startsWith("checkpoint-")), ["checkpoint-4"]);
+  assert.deepEqual(readdirSync(join(dir, "run", "checkpoint-4")).filter((f) => f.startsWith("rng_state")).sort(), ["rng_state_0.safetensors", "rng_state_1.safetensors"]);
+  const resumed = run(1, { ...env, BATCH: "8", KILL_RANK: "none", RESUME: "1" });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(resumed.result!.globalStep, 16);
+  assert.match(resumed.stderr, /Didn't find an RNG file in .*checkpoint-4: if you are resuming a training that was launched in a distributed fashion, reproducibility is not guaranteed/);
+});
+
+test("bad rendezvous and mismatched models fail with errors that name the rank, the master and the cause", { skip, timeout: 120_000 }, async () => {
+  // A master nobody serves: rank 1 gives up after the timeout, naming where it looked.
+  const port = await freePort();
+  const t = performance.now();
+  assert.throws(
+    () => initProcessGroup({ backend: "gloo", rank: 1, worldSize: 2, timeout: 2000 }, { MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(port) }),
+    new RegExp(`rank 1 of 2: cannot reach the master at 127\\.0\\.0\\.1:${port} within 2 s \\(MASTER_ADDR/MASTER_PORT\\)`),
+  );
+  assert.ok(performance.now() - t < 30_000);
+  destroyProcessGroup();
+  assert.throws(() => initProcessGroup({}, {}), /env:\/\/ needs MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE/);
+  assert.throws(() => initProcessGroup({}, { MASTER_ADDR: "h", MASTER_PORT: "29500", RANK: "2", WORLD_SIZE: "2" }), /RANK 2 is not below WORLD_SIZE 2/);
+  assert.throws(() => initProcessGroup({ initMethod: "file:///tmp/x" }), /initMethod must be "env:\/\/" or "tcp:\/\/host:port"/);
+  assert.throws(() => initProcessGroup({ backend: "nccl" }, { MASTER_ADDR: "h", MASTER_PORT: "1", RANK: "0", WORLD_SIZE: "1" }), /nccl backend needs a CUDA build of libtorch/);
+
+  // Rank 1's model is wider: c10d's verify, at wrap time, on both ranks.
+  const mismatch = run(2, { BATCH: "4", HIDDEN_ON_RANK_1: "8" });
+  assert.notEqual(mismatch.status, 0);
+  assert.match(mismatch.stderr, /rank [01] of 2: DistributedDataParallel failed: .*(shape|size|param)/i);
+  assert.match(mismatch.stderr, /finetune launch: rank [01] .* exited with code 1/);
+});
