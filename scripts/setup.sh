@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what finetune-ts needs on Debian/Ubuntu and builds it: libtorch (Debian's libtorch-dev,
-# unless LIBTORCH or a Python torch is found), OpenBLAS's pthread build (without it matmul falls to
+# unless LIBTORCH or a Python torch is found) with gloo's headers (libgloo-dev: c10d's process group,
+# for distributed training), OpenBLAS's pthread build (without it matmul falls to
 # the reference BLAS, ~5 GFLOP/s), Chromium (the browser test of the ONNX export), the npm packages,
 # the addon and the TypeScript.
 set -euo pipefail
@@ -12,7 +13,7 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-packages=(libtorch-dev libopenblas0-pthread g++ make python3 tmux)
+packages=(libtorch-dev libgloo-dev libopenblas0-pthread g++ make python3 tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

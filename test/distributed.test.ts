@@ -5,7 +5,7 @@
 // process; bad rendezvous and mismatched models fail with errors that say so.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,6 +156,43 @@ test("a rank killed mid-run: the launcher stops the other, exits non-zero naming
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(resumed.result!.globalStep, 16);
   assert.match(resumed.stderr, /Didn't find an RNG file in .*checkpoint-4: if you are resuming a training that was launched in a distributed fashion, reproducibility is not guaranteed/);
+});
+
+/** Starts a process and resolves with its exit code and stderr. */
+function start(args: string[], env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("exit", (status) => resolve({ status, stderr }));
+  });
+}
+
+test("torchrun's contract without the launcher (as torchrun, SLURM or a PyTorchJob start ranks), and two nodes' launchers meeting at one master", { skip, timeout: 300_000 }, async (t) => {
+  const reference = run(2, { BATCH: "4", EPOCHS: "1" });
+  assert.equal(reference.status, 0, reference.stderr);
+  const program = ["--input-type=module", "-e", PROGRAM];
+  const common = { BATCH: "4", EPOCHS: "1", WORLD_SIZE: "2", LOCAL_WORLD_SIZE: "1", MASTER_ADDR: "127.0.0.1", OMP_NUM_THREADS: "1" };
+
+  // Two processes given the variables directly, each as rank 0 of its own "node".
+  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-env-"));
+  let port = String(await freePort());
+  const env = (rank: number) => ({ ...common, RANK: String(rank), LOCAL_RANK: "0", GROUP_RANK: String(rank), MASTER_PORT: port, OUTPUT_DIR: join(dir, "run"), OUT: join(dir, "out.json") });
+  const direct = await Promise.all([start(program, env(0)), start(program, env(1))]);
+  direct.forEach((r, i) => assert.equal(r.status, 0, `rank ${i}: ${r.stderr}`));
+  const viaEnv = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as Result;
+  assert.deepEqual(viaEnv.losses, reference.result!.losses);
+
+  // Two launchers, --nnodes 2, one process each, meeting at node 0's master port.
+  const dir2 = mkdtempSync(join(tmpdir(), "ft-ddp-nodes-"));
+  port = String(await freePort());
+  const node = (rank: number) => start([cli, "launch", "--nnodes", "2", "--node-rank", String(rank), "--nproc-per-node", "1", "--master-addr", "127.0.0.1", "--master-port", port, "--", process.execPath, ...program],
+    { BATCH: "4", EPOCHS: "1", OUTPUT_DIR: join(dir2, "run"), OUT: join(dir2, "out.json") });
+  const nodes = await Promise.all([node(0), node(1)]);
+  nodes.forEach((r, i) => assert.equal(r.status, 0, `node ${i}: ${r.stderr}`));
+  const viaNodes = JSON.parse(readFileSync(join(dir2, "out.json"), "utf8")) as Result;
+  assert.deepEqual(viaNodes.losses, reference.result!.losses);
+  t.diagnostic(`${viaNodes.losses.length} logged losses equal to the one-launcher run, both ways`);
 });
 
 test("bad rendezvous and mismatched models fail with errors that name the rank, the master and the cause", { skip, timeout: 120_000 }, async () => {

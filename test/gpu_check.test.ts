@@ -78,7 +78,7 @@ test("without a GPU, gpu-pack.sh and gpu-check.sh run end to end: unpacked, buil
 
   // The repository as a device call carries it: sources, scripts, the built dist/, no node_modules.
   const repo = join(work, "repo");
-  for (const part of ["package.json", "scripts", "native/binding.gyp", "native/ops.yaml", "native/src", "dist", "test/fixtures"]) cpSync(join(repoRoot, part), join(repo, part), { recursive: true });
+  for (const part of ["package.json", "scripts", "native/binding.gyp", "native/ops.yaml", "native/src", "native/compat", "dist", "test/fixtures"]) cpSync(join(repoRoot, part), join(repo, part), { recursive: true });
   // gpu-pack.sh reads the production tree with `npm ls`; Node itself is packed as a small wrapper.
   symlinkSync(join(repoRoot, "node_modules"), join(repo, "node_modules"));
   const wrapper = join(work, "bin", "node");

@@ -272,7 +272,7 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
       throw new Error(`training diverged: the weights hold nan/inf after step ${out.globalStep}, so no final model was written to ${args.outputDir} (checkpoints, if any, are kept). Lower --learning-rate, or use --bf16 instead of --fp16.`);
     }
     trainer.saveModel();
-    console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
+    if (trainer.processIndex === 0) console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
   });
 
   type InferenceOptions = DataOptions & { model: string; split: string; outputDir: string; perDeviceEvalBatchSize: number; metric?: string; dataset?: string; datasetConfig?: string };
@@ -295,7 +295,8 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     .option("--metric <name>", "metric (default: glue's for --dataset glue, else accuracy)")
     .action(async (o: InferenceOptions) => {
       const { trainer, split } = await inferenceTrainer(o, true);
-      console.log(JSON.stringify(await trainer.evaluate({ evalDataset: split })));
+      const metrics = await trainer.evaluate({ evalDataset: split });
+      if (trainer.processIndex === 0) console.log(JSON.stringify(metrics));
     });
 
   inferenceCommand("predict", "write predictions for a split (JSON Lines: index, prediction, label names, logits)", "test")
@@ -303,6 +304,8 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     .action(async (o: InferenceOptions & { output: string }) => {
     const { trainer, model, split } = await inferenceTrainer(o, false);
     const pred = await trainer.predict(split);
+    // Under `finetune launch` every rank predicted its shard and gathered them all: one writes the file.
+    if (trainer.processIndex !== 0) return;
     const logits = pred.predictions.toArray() as number[][];
     const id2label = model.config.id2label;
     const lines = logits.map((row, i) => {

@@ -117,6 +117,8 @@ export class Trainer {
   #totalLossScalar = 0;
   #globalStepLastLogged = 0;
   #inTrain = false;
+  // Floating-point operations since they were last added to state.total_flos (HF's current_flos).
+  #currentFlos = 0;
   #interrupted = false;
   #warnedNonFinite = false;
 
@@ -270,10 +272,13 @@ export class Trainer {
 
   /** A number averaged over the ranks (itself when there is one). */
   #meanOverRanks(v: number): number {
-    if (this.worldSize === 1) return v;
+    return this.worldSize === 1 ? v : this.#sumOverRanks(v) / this.worldSize;
+  }
+
+  #sumOverRanks(v: number): number {
     return torch.tidy(() => {
       const t = torch.tensor([v], { dtype: "float64" });
-      allReduce(t, "avg");
+      allReduce(t, "sum");
       return t.item();
     });
   }
@@ -524,6 +529,7 @@ export class Trainer {
     this.#globalStepLastLogged = this.state.global_step;
     this.#lastLoggedLoss = null;
     this.#inTrain = true;
+    this.#currentFlos = 0;
     this.model.train();
     this.#call("onTrainBegin");
     if (args.evalOnStart && this.evalDataset && !checkpoint) await this.#evaluateDuringTraining();
@@ -560,6 +566,7 @@ export class Trainer {
       this.#loadModelWeights(this.state.best_model_checkpoint);
     }
     const runtime = (performance.now() - start) / 1000;
+    this.#storeFlos();
     this.#checkFinite();
     this.#totalLossScalar += this.#trLoss!.take();
     this.#trLoss!.dispose();
@@ -624,7 +631,7 @@ export class Trainer {
         torch.dispose(batch);
         this.#trLoss!.add(loss, this.state.global_step + 1, this.state.global_step - this.#globalStepLastLogged, args.loggingNanInfFilter);
         loss.dispose();
-        this.state.total_flos += 6 * tokens * nonEmbedding;
+        this.#currentFlos += 6 * tokens * nonEmbedding;
         if (args.includeNumInputTokensSeen) this.state.num_input_tokens_seen += tokens;
         if (i + 1 < groupEnd) {
           this.#call("onSubstepEnd");
@@ -931,7 +938,14 @@ export class Trainer {
    * temporary folder, each other rank adds its RNG file to it, and only then is it renamed into place;
    * barriers keep the ranks in step so that no rank reads a checkpoint before it is whole.
    */
+  /** HF's store_flos: this rank's operations (summed over the ranks under DDP) join total_flos. */
+  #storeFlos(): void {
+    this.state.total_flos += this.worldSize > 1 ? this.#sumOverRanks(this.#currentFlos) : this.#currentFlos;
+    this.#currentFlos = 0;
+  }
+
   #saveCheckpoint(): void {
+    this.#storeFlos();
     if (this.worldSize === 1) return this.#writeCheckpoint();
     const args = this.args;
     if (!args.shouldSave) this.#noteBestCheckpoint();
@@ -1061,6 +1075,7 @@ export class Trainer {
 
   /** Uploads the output folder (model, tokenizer, logs; not the checkpoints) to hubModelId, as HF's push_to_hub. */
   async pushToHub(o: { commitMessage?: string } = {}): Promise<void> {
+    if (this.processIndex !== 0) return; // as HF: the first process uploads for the run
     if (!this.args.hubModelId) throw new Error("pushToHub(): set hubModelId (or pushToHub: true, which names the repo after outputDir)");
     await Promise.all(this.#pending.splice(0));
     this.saveModel();
