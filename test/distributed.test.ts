@@ -6,15 +6,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { _native } from "../src/torch/index.js";
 import { freePort, initProcessGroup, destroyProcessGroup } from "../src/distributed/index.js";
 import { shardBatches, shardPadding } from "../src/trainer/batch_shard.js";
-import { repoRoot } from "./helpers.js";
+import { fixture, repoRoot } from "./helpers.js";
 
 const skip = _native.distributedBuilt ? false : "the addon was built without c10d (libgloo-dev missing when it was built)";
+const shared = join(repoRoot, "..", "shared", "data");
+const noShared = existsSync(join(shared, "models", "bert-base-cased")) ? false : "../shared/data is absent";
 const cli = join(repoRoot, "dist", "src", "cli", "finetune.js");
 const dist = (p: string) => JSON.stringify(join(repoRoot, "dist", "src", p));
 
@@ -193,6 +195,30 @@ test("torchrun's contract without the launcher (as torchrun, SLURM or a PyTorchJ
   const viaNodes = JSON.parse(readFileSync(join(dir2, "out.json"), "utf8")) as Result;
   assert.deepEqual(viaNodes.losses, reference.result!.losses);
   t.diagnostic(`${viaNodes.losses.length} logged losses equal to the one-launcher run, both ways`);
+});
+
+test("Ctrl-C to `finetune launch -- train`: every rank finishes the step, one checkpoint with both RNG files, exit 130, a resume command through the launcher", { skip: skip || noShared, timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-int-"));
+  const words = ["cat", "dog", "bird", "fish", "tree", "car", "house", "river"];
+  const csv = join(dir, "train.csv");
+  writeFileSync(csv, ["sentence1,sentence2,label", ...Array.from({ length: 400 }, (_, i) => `${words[i % 8]} and ${words[(i * 3) % 8]},${words[(i + 1) % 8]},${i % 2}`)].join("\n") + "\n");
+  const out = join(dir, "out");
+  const child = spawn(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", "train", "--model", fixture("golden", "trainer", "tiny-bert-cased"), "--tokenizer", join(shared, "models", "bert-base-cased"),
+    "--train-file", csv, "--output-dir", out, "--num-train-epochs", "200", "--logging-steps", "5", "--disable-tqdm"], { env: { ...process.env, HF_DATASETS_CACHE: join(dir, "cache") }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve) => child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    if (/'loss'/.test(stderr)) resolve();
+  }));
+  child.kill("SIGINT");
+  assert.equal(await exited, 130, stderr);
+  assert.equal(stderr.match(/Interrupted: finishing the current step/g)?.length, 1, `rank 0 alone says it:\n${stderr}`);
+  const m = /Checkpoint saved to (\S+checkpoint-(\d+))\./.exec(stderr);
+  assert.ok(m, stderr);
+  assert.deepEqual(readdirSync(m[1]).filter((f) => f.startsWith("rng_state")).sort(), ["rng_state_0.safetensors", "rng_state_1.safetensors"]);
+  assert.match(stderr, new RegExp(`Resume with:\\n  finetune launch --nproc-per-node 2 -- train .*--resume-from-checkpoint ${m[1].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+  assert.doesNotMatch(stderr, /stopping the other ranks/);
 });
 
 test("bad rendezvous and mismatched models fail with errors that name the rank, the master and the cause", { skip, timeout: 120_000 }, async () => {

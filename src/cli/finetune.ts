@@ -148,7 +148,9 @@ function resumeCommand(argv: string[], checkpoint: string): string {
     if (/^--resume[-_]from[-_]checkpoint=/.test(a)) continue;
     args.push(a);
   }
-  return `finetune ${[...args, "--resume-from-checkpoint", checkpoint].map(shellQuote).join(" ")}`;
+  // Under `finetune launch` the resume runs the same way: the launcher's own options come first.
+  const launch = process.env.FINETUNE_LAUNCH_OPTIONS ? `launch ${process.env.FINETUNE_LAUNCH_OPTIONS} -- ` : "";
+  return `finetune ${launch}${[...args, "--resume-from-checkpoint", checkpoint].map(shellQuote).join(" ")}`;
 }
 
 interface DataOptions {
@@ -337,7 +339,9 @@ torchrun --no-python --nproc-per-node N node my_training.js works the same way: 
     .action(async (command: string[], o: { nprocPerNode: number; nnodes: number; nodeRank: number; masterAddr?: string; masterPort?: number }) => {
       // A finetune command runs this CLI in each rank.
       const program = FINETUNE_COMMANDS.has(command[0]) ? [fileURLToPath(import.meta.url), ...command] : command;
-      const r = await launch({ ...o, command: program });
+      // The launcher's options, for the resume command a rank prints after Ctrl-C.
+      const options = [`--nproc-per-node ${o.nprocPerNode}`, o.nnodes > 1 ? `--nnodes ${o.nnodes} --node-rank ${o.nodeRank}` : "", o.masterAddr ? `--master-addr ${shellQuote(o.masterAddr)}` : "", o.masterPort ? `--master-port ${o.masterPort}` : ""].filter(Boolean).join(" ");
+      const r = await launch({ ...o, command: program, env: { ...process.env, FINETUNE_LAUNCH_OPTIONS: options } });
       process.exitCode = r.exitCode;
     });
 

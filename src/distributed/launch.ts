@@ -1,7 +1,9 @@
 // `finetune launch`: torchrun's static launcher for Node programs. Starts one process per local rank
 // with torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, ROLE_RANK,
-// ROLE_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), forwards Ctrl-C, and when one rank fails stops the
-// others and exits with its code, naming it — a dead rank never leaves the rest waiting forever.
+// ROLE_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), passes Ctrl-C on once to every rank (the ranks run in a
+// process group of their own, so the terminal's signal reaches them only through the launcher: the
+// Trainer then finishes the step on all of them and saves), and when one rank fails stops the others
+// and exits with its code, naming it — a dead rank never leaves the rest waiting forever.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 
@@ -75,19 +77,26 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
   const children: { child: ChildProcess; rank: number; localRank: number }[] = [];
   let failed: LaunchResult["failed"];
   let stopping = false;
+  let interrupted = false;
+  const live = () => children.filter((c) => c.child.exitCode === null && c.child.signalCode === null);
   const stopOthers = (grace: number) => {
     stopping = true;
-    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGTERM");
+    for (const c of live()) c.child.kill("SIGTERM");
     setTimeout(() => {
-      for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+      for (const c of live()) c.child.kill("SIGKILL");
     }, grace).unref();
   };
   const onSignal = (sig: NodeJS.Signals) => {
-    // Ctrl-C reaches the ranks (same process group); a SIGTERM to the launcher is passed on.
-    if (sig === "SIGTERM") for (const c of children) c.child.kill("SIGTERM");
+    if (sig === "SIGINT") interrupted = true;
+    for (const c of live()) c.child.kill(sig);
+  };
+  // Ranks outlive nothing: if the launcher itself ends, they end with it.
+  const onExit = () => {
+    for (const c of live()) c.child.kill("SIGKILL");
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("exit", onExit);
   try {
     const exits = Array.from({ length: o.nprocPerNode }, (_, localRank) => {
       const rank = nodeRank * o.nprocPerNode + localRank;
@@ -96,7 +105,7 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
         GROUP_RANK: String(nodeRank), ROLE_RANK: String(rank), ROLE_WORLD_SIZE: String(worldSize), ROLE_NAME: "default",
         MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort), TORCHELASTIC_RUN_ID: "none",
       };
-      const child = spawn(exe, args, { env, stdio: "inherit" });
+      const child = spawn(exe, args, { env, stdio: "inherit", detached: true });
       children.push({ child, rank, localRank });
       return new Promise<void>((resolve) => {
         child.on("error", (e) => {
@@ -106,7 +115,9 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
           resolve();
         });
         child.on("exit", (code, signal) => {
-          if ((code !== 0 || signal) && !stopping) {
+          // After Ctrl-C a rank that stopped with 130 did what it was asked: the others are finishing too.
+          const stoppedAsAsked = interrupted && code === 130;
+          if ((code !== 0 || signal) && !stopping && !stoppedAsAsked) {
             failed ??= { rank, localRank, pid: child.pid ?? -1, code, signal };
             log(`finetune launch: rank ${rank} (local rank ${localRank}, pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the other ranks`);
             stopOthers(o.graceMs ?? 5000);
@@ -119,10 +130,11 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("exit", onExit);
   }
   if (!failed) {
-    // A rank stopped by the launcher's own SIGTERM (after Ctrl-C) still counts as a failure.
     const bad = children.find((c) => c.child.exitCode !== 0);
+    if (interrupted && bad && children.every((c) => c.child.exitCode === 0 || c.child.exitCode === 130)) return { exitCode: 130 };
     if (bad) failed = { rank: bad.rank, localRank: bad.localRank, pid: bad.child.pid ?? -1, code: bad.child.exitCode, signal: bad.child.signalCode };
   }
   if (!failed) return { exitCode: 0 };

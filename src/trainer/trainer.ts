@@ -261,6 +261,12 @@ export class Trainer {
     return out;
   }
 
+  #interrupt(): void {
+    if (this.#interrupted) return;
+    this.#interrupted = true;
+    this.#print("\nInterrupted: finishing the current step, then saving a checkpoint (Ctrl-C again to stop at once)…");
+  }
+
   /** Whether `flag` is true on any rank (one tiny all-reduce). */
   #anyRank(flag: boolean): boolean {
     return torch.tidy(() => {
@@ -512,14 +518,16 @@ export class Trainer {
     }
     this.#interrupted = false;
     this.#warnedNonFinite = false;
+    // This process's own Ctrl-Cs: under DDP another rank's may stop the run first (#anyRank), and that
+    // must not count as this one's first.
+    let sigints = 0;
     const onSigint = () => {
-      if (this.#interrupted) {
+      if (++sigints > 1) {
         // The second Ctrl-C: stop now. Checkpoints are written to a temporary name, so none is half written.
         process.stderr.write("\nInterrupted again: stopping now.\n");
         process.exit(130);
       }
-      this.#interrupted = true;
-      this.#print("\nInterrupted: finishing the current step, then saving a checkpoint (Ctrl-C again to stop at once)…");
+      this.#interrupt();
     };
     process.on("SIGINT", onSigint);
     const start = performance.now();
@@ -651,7 +659,7 @@ export class Trainer {
       // Let the event loop run (Ctrl-C's handler, output, timers) between optimizer steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
       // Ctrl-C reaches the ranks at different moments: they agree to stop at the same step.
-      if (this.worldSize > 1) this.#interrupted = this.#anyRank(this.#interrupted);
+      if (this.worldSize > 1 && this.#anyRank(this.#interrupted)) this.#interrupt();
       if (this.#interrupted) this.control.shouldSave = this.control.shouldTrainingStop = true;
       await this.#maybeLogSaveEvaluate(this.#lastGradNorm, learningRate);
       if (this.control.shouldEpochStop || this.control.shouldTrainingStop) break;
@@ -817,7 +825,11 @@ export class Trainer {
         if (this.#inTrain) {
           // Ctrl-C during a long evaluation takes effect within a batch.
           await new Promise<void>((resolve) => setImmediate(resolve));
-          if (this.#interrupted) throw new Interrupted("evaluation interrupted");
+          // Under DDP the ranks stop at the same batch: each waits for the others' gathers.
+          if (this.worldSize > 1 ? this.#anyRank(this.#interrupted) : this.#interrupted) {
+            this.#interrupt();
+            throw new Interrupted("evaluation interrupted");
+          }
         }
       }
     } catch (e) {
