@@ -13,6 +13,7 @@ import { AutoModelForSequenceClassification } from "../src/models/index.js";
 import { Trainer, TrainerCallback, TrainingArguments } from "../src/trainer/index.js";
 import { allReduce, barrier, isInitialized } from "../src/distributed/index.js";
 import { SIZES, type Size } from "./trainer_sizes.js";
+import { withoutStderr } from "./quiet.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shared = join(root, "..", "shared", "data");
@@ -42,13 +43,7 @@ class Timer extends TrainerCallback {
   }
 }
 const trainer = new Trainer({ model, args, trainDataset: train, processingClass: tokenizer, callbacks: [new Timer()] });
-const write = process.stderr.write.bind(process.stderr);
-process.stderr.write = (() => true) as typeof process.stderr.write;
-try {
-  await trainer.train();
-} finally {
-  process.stderr.write = write;
-}
+await withoutStderr(() => trainer.train());
 let allReduceMs: number | null = null;
 if (isInitialized()) {
   // A buffer the size of every gradient (fp32), all-reduced as DDP's buckets are, ten times.

@@ -11,6 +11,7 @@ import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification } from "../src/models/index.js";
 import { Trainer, TrainerCallback, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
 import { SIZES, type Size } from "./trainer_sizes.js";
+import { withoutStderr } from "./quiet.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shared = join(root, "..", "shared", "data");
@@ -42,13 +43,7 @@ class Timer extends TrainerCallback {
   }
 }
 const trainer = new Trainer({ model, args, trainDataset: train, processingClass: tokenizer, callbacks: [new Timer()] });
-const write = process.stderr.write.bind(process.stderr);
-process.stderr.write = (() => true) as typeof process.stderr.write;
-try {
-  await trainer.train();
-} finally {
-  process.stderr.write = write;
-}
+await withoutStderr(() => trainer.train());
 const elapsed = (stepEnds[steps] - begin) / 1000;
 console.log(JSON.stringify({
   samples_per_second: (steps * 8) / elapsed,
