@@ -96,7 +96,7 @@ export class DistributedDataParallel<M extends Module & { forward: Forward }> {
     }
   }
 
-  /** Frees the reducer (its autograd hooks stay on the parameters but do nothing). */
+  /** Frees the reducer, which takes its autograd hooks off the parameters (the module trains alone again). */
   destroy(): void {
     if (this.#reducer) c10d.reducerDestroy(this.#reducer);
     this.#reducer = null;

@@ -837,7 +837,12 @@ export class Trainer {
       if (wasTraining) this.model.train();
       throw e;
     }
-    const dropPadding = (t: Tensor) => (padding ? torch.keep(t.narrow(0, 0, t.shape[0] - padding).contiguous()) : t);
+    const dropPadding = (t: Tensor) => {
+      if (!padding) return t;
+      const kept = torch.tidy(() => t.narrow(0, 0, t.shape[0] - padding).contiguous());
+      t.dispose();
+      return kept;
+    };
     const predictions = preds.length ? dropPadding(concatPadded(preds, -100)) : torch.zeros([0]);
     const labelIds = labels.length ? dropPadding(concatPadded(labels, -100)) : null;
     torch.dispose([preds, labels]);
