@@ -13,6 +13,7 @@ import { _native } from "../src/torch/index.js";
 import { freePort, initProcessGroup, destroyProcessGroup } from "../src/distributed/index.js";
 import { shardBatches, shardPadding } from "../src/trainer/batch_shard.js";
 import { fixture, repoRoot } from "./helpers.js";
+import { normalizeArgv } from "../src/cli/finetune.js";
 
 const skip = _native.distributedBuilt ? false : "the addon was built without c10d (libgloo-dev missing when it was built)";
 const shared = join(repoRoot, "..", "shared", "data");
@@ -100,6 +101,11 @@ function assertSameRun(two: Result, one: Result, what: string): string {
   assert.ok(dp <= 1e-5, `${what}: final parameters differ by ${dp}`);
   return `${what}: max |Δloss| ${dl.toExponential(1)}, |Δgrad_norm| ${dg.toExponential(1)}, |Δparam| ${dp.toExponential(1)}`;
 }
+
+test("torchrun's --snake_case options are ours to rewrite; the program's arguments after -- are left as they are", () => {
+  assert.deepEqual(normalizeArgv(["node", "finetune", "launch", "--nproc_per_node", "2", "--", "prog.js", "--my_flag", "x_y"]),
+    ["node", "finetune", "launch", "--nproc-per-node", "2", "--", "prog.js", "--my_flag", "x_y"]);
+});
 
 test("accelerate's BatchSamplerShard: even batches completed from the first rows, dropLast drops the last round", () => {
   const batches = (n: number, b: number) => Array.from({ length: Math.ceil(n / b) }, (_, k) => Int32Array.from({ length: Math.min(b, n - k * b) }, (_, i) => k * b + i));

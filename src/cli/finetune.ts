@@ -386,9 +386,11 @@ function formatBytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 }
 
-/** HF's --snake_case flags are accepted by rewriting them to --kebab-case before parsing. */
+/** HF's --snake_case flags are accepted by rewriting them to --kebab-case before parsing (torchrun's --nproc_per_node too). */
 export function normalizeArgv(argv: string[]): string[] {
-  return argv.map((a) => (a.startsWith("--") && a.includes("_") ? a.replace(/^--([^=]+)/, (_, name: string) => `--${name.replace(/_/g, "-")}`) : a));
+  // Only ours: after a bare "--" (finetune launch -- program …) the arguments are the program's.
+  const end = argv.indexOf("--");
+  return argv.map((a, i) => ((end < 0 || i < end) && a.startsWith("--") && a.includes("_") ? a.replace(/^--([^=]+)/, (_, name: string) => `--${name.replace(/_/g, "-")}`) : a));
 }
 
 // Run when executed (also through the npm bin link), not when imported by tests.
