@@ -242,6 +242,16 @@ test("bad rendezvous and mismatched models fail with errors that name the rank, 
   assert.throws(() => initProcessGroup({ initMethod: "file:///tmp/x" }), /initMethod must be "env:\/\/" or "tcp:\/\/host:port"/);
   assert.throws(() => initProcessGroup({ backend: "nccl" }, { MASTER_ADDR: "h", MASTER_PORT: "1", RANK: "0", WORLD_SIZE: "1" }), /nccl backend needs a CUDA build of libtorch/);
 
+  // A collective a rank does not reach in time: the waiting rank says whom it waited for.
+  const stall = spawnSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", `
+    import * as torch from ${dist("torch/index.js")};
+    import { initProcessGroup, getRank, allReduce } from ${dist("distributed/index.js")};
+    initProcessGroup({ timeout: 2000 });
+    if (getRank() === 1) { const end = Date.now() + 6000; while (Date.now() < end); }
+    allReduce(torch.tensor([1]));`], { encoding: "utf8", timeout: 60_000 });
+  assert.notEqual(stall.status, 0);
+  assert.match(stall.stderr, /rank 0 of 2: all_reduce failed: .*Timed out.*\(waiting for rank 1: one of them did not reach this collective within the timeout/);
+
   // Rank 1's model is wider: c10d's verify, at wrap time, on both ranks.
   const mismatch = run(2, { BATCH: "4", HIDDEN_ON_RANK_1: "8" });
   assert.notEqual(mismatch.status, 0);

@@ -64,14 +64,27 @@ static std::string Who(const Group& g) {
   return "rank " + std::to_string(g.rank) + " of " + std::to_string(g.size) + ": ";
 }
 
+// gloo's timeout names no peer: say which ranks this one was waiting for, and what to look at.
+static std::string Explain(const Group& g, const std::string& msg) {
+  if (msg.find("Timed out") == std::string::npos && msg.find("timed out") == std::string::npos) return msg;
+  std::string others;
+  for (int r = 0; r < g.size; ++r) {
+    if (r == g.rank) continue;
+    others += (others.empty() ? "" : ", ") + std::to_string(r);
+  }
+  return msg + " (waiting for rank" + (g.size > 2 ? "s " : " ") + others +
+         ": one of them did not reach this collective within the timeout — it is stuck, much slower, or has died; "
+         "ddpTimeout / initProcessGroup's timeout sets the wait)";
+}
+
 template <typename F>
 static auto OnRank(const Napi::CallbackInfo& info, const Group& g, const char* what, F fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const c10::Error& e) {
-    throw Napi::Error::New(info.Env(), Who(g) + what + " failed: " + e.what_without_backtrace());
+    throw Napi::Error::New(info.Env(), Who(g) + what + " failed: " + Explain(g, e.what_without_backtrace()));
   } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), Who(g) + what + " failed: " + e.what());
+    throw Napi::Error::New(info.Env(), Who(g) + what + " failed: " + Explain(g, e.what()));
   }
 }
 
