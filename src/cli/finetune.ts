@@ -8,7 +8,7 @@ import { ClassLabel, loadDataset, type Dataset, type DatasetDict } from "../data
 import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedModel, type PreTrainedTokenizer } from "../index.js";
 import { fromPretrainedArchitecture } from "../models/index.js";
 import { launch } from "../distributed/index.js";
-import { exportOnnx, isOnnxDtype, ONNX_DTYPES, MAX_OPSET, MIN_OPSET } from "../export/index.js";
+import { exportOnnx, isOnnxDtype, ONNX_DTYPES, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "../export/index.js";
 import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
 import { FIELDS, toSnake } from "../trainer/training_args.js";
@@ -354,7 +354,7 @@ torchrun --no-python --nproc-per-node N node my_training.js works the same way: 
     .requiredOption("--output <dir>", "the folder to write")
     .option("--tokenizer <name|path>", "tokenizer to write beside it (default: the model's, when it has one)")
     .addOption(new Option("--dtype <list>", "which files, comma-separated: fp32 (onnx/model.onnx), fp16 (onnx/model_fp16.onnx), q8 (onnx/model_quantized.onnx, dynamic int8)").default("fp32"))
-    .option("--opset <n>", `ONNX opset, ${MIN_OPSET}-${MAX_OPSET}`, Number, 17)
+    .option("--opset <n>", `ONNX opset, ${MIN_OPSET}-${MAX_OPSET}`, Number, DEFAULT_OPSET)
     .addHelpText("after", `
 Example:
   finetune export onnx --model models/mrpc --output web/mrpc --dtype fp32,q8

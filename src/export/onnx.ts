@@ -15,6 +15,7 @@ export const ONNX_DTYPES: readonly OnnxDtype[] = ["fp32", "fp16", "q8"];
 export const ONNX_FILE: Record<OnnxDtype, string> = { fp32: "model.onnx", fp16: "model_fp16.onnx", q8: "model_quantized.onnx" };
 export const isOnnxDtype = (d: string): d is OnnxDtype => (ONNX_DTYPES as readonly string[]).includes(d);
 export const MIN_OPSET = 14;
+export const DEFAULT_OPSET = 17;
 export const MAX_OPSET = 21;
 
 export interface ExportOnnxOptions {
@@ -31,14 +32,21 @@ export interface ExportedFile {
   bytes: number;
 }
 
-/** The model's graph in one dtype, encoded. */
-export function onnxModelBytes(model: PreTrainedModel, o: { opset?: number; dtype?: OnnxDtype } = {}): Uint8Array {
-  const opset = o.opset ?? 17;
+/** The model's fp32 graph, its weights read once. */
+function modelGraph(model: PreTrainedModel, opset = DEFAULT_OPSET): OnnxGraph {
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) throw new RangeError(`exportOnnx: opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${opset}`);
-  const dtype = o.dtype ?? "fp32";
-  if (!isOnnxDtype(dtype)) throw new RangeError(`exportOnnx: dtype must be one of ${ONNX_DTYPES.join(", ")}, got ${String(dtype)}`);
   const g = new OnnxGraph({ opset, names: model.namedParameters() });
   model.onnx(g);
+  return g;
+}
+
+function checkDtype(dtype: OnnxDtype): void {
+  if (!isOnnxDtype(dtype)) throw new RangeError(`exportOnnx: dtype must be one of ${ONNX_DTYPES.join(", ")}, got ${String(dtype)}`);
+}
+
+/** `fp32` (a graph of a model's) in one dtype, encoded: the passes rewrite a copy, so fp32 serves every dtype. */
+function encodeAs(model: PreTrainedModel, fp32: OnnxGraph, dtype: OnnxDtype): Uint8Array {
+  const g = dtype === "fp32" ? fp32 : fp32.copy();
   if (dtype === "fp16") convertToFloat16(g);
   if (dtype === "q8") quantizeDynamicInt8(g);
   return g.encode({
@@ -48,12 +56,21 @@ export function onnxModelBytes(model: PreTrainedModel, o: { opset?: number; dtyp
   });
 }
 
+/** The model's graph in one dtype, encoded. */
+export function onnxModelBytes(model: PreTrainedModel, o: { opset?: number; dtype?: OnnxDtype } = {}): Uint8Array {
+  const dtype = o.dtype ?? "fp32";
+  checkDtype(dtype);
+  return encodeAs(model, modelGraph(model, o.opset), dtype);
+}
+
 /** Writes `dir` as transformers.js expects it; returns the files written with their sizes. */
 export function exportOnnx(model: PreTrainedModel, dir: string, o: ExportOnnxOptions = {}): ExportedFile[] {
   const dtypes = [...new Set(Array.isArray(o.dtype) ? o.dtype : [o.dtype ?? "fp32"])];
   if (!dtypes.length) throw new RangeError("exportOnnx: dtype is an empty list");
-  // Every graph is built before anything is written: a model that cannot be exported leaves dir as it was.
-  const graphs = dtypes.map((dtype) => [dtype, onnxModelBytes(model, { opset: o.opset, dtype })] as const);
+  dtypes.forEach(checkDtype);
+  // Every file's bytes are made before anything is written: a model that cannot be exported leaves dir as it was.
+  const fp32 = modelGraph(model, o.opset);
+  const graphs = dtypes.map((dtype) => [dtype, encodeAs(model, fp32, dtype)] as const);
   mkdirSync(join(dir, "onnx"), { recursive: true });
   const written: string[] = [];
   const config = model.config.toJsonString({ architectures: [model.constructor.name], torch_dtype: "float32" });

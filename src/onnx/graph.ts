@@ -70,8 +70,18 @@ export class OnnxGraph {
     return name;
   }
 
-  hasInput(name: string): boolean {
-    return this.inputs.some((i) => i.name === name);
+  /**
+   * An independent graph for a pass to rewrite (nodes, initializer records and names are its own;
+   * the weights' data arrays are shared, which the passes replace and never write into).
+   */
+  copy(): OnnxGraph {
+    const c = new OnnxGraph({ opset: this.opset });
+    c.nodes = this.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } }));
+    c.initializers = new Map([...this.initializers].map(([k, t]) => [k, { ...t }]));
+    c.inputs.push(...this.inputs);
+    c.outputs.push(...this.outputs);
+    c.#count = this.#count;
+    return c;
   }
 
   /** Names `value` as the graph output `name`. */

@@ -7,7 +7,7 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "..
 import { PretrainedConfig } from "../configuration_utils.js";
 import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
-import type { OnnxGraph } from "../../onnx/graph.js";
+import { DATA_TYPE, int, type OnnxGraph } from "../../onnx/graph.js";
 import * as onnx from "../../onnx/layers.js";
 
 export class RobertaConfig extends PretrainedConfig {
@@ -61,7 +61,7 @@ class RobertaEmbeddings extends Module {
   onnx(g: OnnxGraph, ids: string): string {
     const types = this.token_type_embeddings.numEmbeddings > 1 ? g.input("token_type_ids", "int64", onnx.BATCH_SEQ) : g.int64([0], []);
     const words = g.op("Add", [onnx.embedding(g, this.word_embeddings, ids), onnx.embedding(g, this.token_type_embeddings, types)]);
-    const notPad = g.op("Cast", [g.op("Not", [g.op("Equal", [ids, g.int64([this.paddingIdx], [])])])], { to: { i: 7 } });
+    const notPad = g.op("Cast", [g.op("Not", [g.op("Equal", [ids, g.int64([this.paddingIdx], [])])])], { to: int(DATA_TYPE.int64) });
     const positions = g.op("Add", [g.op("Mul", [g.op("CumSum", [notPad, g.int64([1], [])]), notPad]), g.int64([this.paddingIdx], [])]);
     return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [words, onnx.embedding(g, this.position_embeddings, positions)]));
   }
