@@ -250,6 +250,7 @@ export class Trainer {
     return Int32Array.from(out);
   }
 
+  /** This process's batches of row indices: the dataset (in `order`) cut into batches, and under DDP this rank's share of them (accelerate's BatchSamplerShard). */
   #batches(ds: Dataset, order: Int32Array | null, batchSize: number, dropLast: boolean): Int32Array[] {
     const n = ds.numRows;
     const idx = order ?? Int32Array.from({ length: n }, (_, i) => i);
@@ -258,7 +259,7 @@ export class Trainer {
       if (dropLast && s + batchSize > n) break;
       out.push(idx.subarray(s, s + batchSize));
     }
-    return out;
+    return shardBatches(out, batchSize, this.worldSize, this.processIndex, dropLast);
   }
 
   #interrupt(): void {
@@ -267,24 +268,12 @@ export class Trainer {
     this.#print("\nInterrupted: finishing the current step, then saving a checkpoint (Ctrl-C again to stop at once)…");
   }
 
-  /** Whether `flag` is true on any rank (one tiny all-reduce). */
-  #anyRank(flag: boolean): boolean {
-    return torch.tidy(() => {
-      const t = torch.tensor([flag ? 1 : 0], { dtype: "float32" });
-      allReduce(t, "max");
-      return t.item() > 0;
-    });
-  }
-
-  /** A number averaged over the ranks (itself when there is one). */
-  #meanOverRanks(v: number): number {
-    return this.worldSize === 1 ? v : this.#sumOverRanks(v) / this.worldSize;
-  }
-
-  #sumOverRanks(v: number): number {
+  /** A number reduced over the ranks (one tiny all-reduce); itself when there is one rank. */
+  #overRanks(v: number, op: "sum" | "max"): number {
+    if (this.worldSize === 1) return v;
     return torch.tidy(() => {
       const t = torch.tensor([v], { dtype: "float64" });
-      allReduce(t, "sum");
+      allReduce(t, op);
       return t.item();
     });
   }
@@ -303,11 +292,6 @@ export class Trainer {
       }
       return torch.cat(allGather(padded), 0);
     });
-  }
-
-  /** This process's share of the batches under DDP (accelerate's BatchSamplerShard); all of them otherwise. */
-  #shard(batches: Int32Array[], batchSize: number, dropLast: boolean): Int32Array[] {
-    return shardBatches(batches, batchSize, this.worldSize, this.processIndex, dropLast);
   }
 
   // How a dataset's batches are made: straight from Arrow when the collator is a plain
@@ -458,7 +442,7 @@ export class Trainer {
   #runShape(ds: Dataset): RunShape {
     const args = this.args;
     const ga = args.gradientAccumulationSteps;
-    const batchesPerEpoch = this.#shard(this.#batches(ds, null, args.perDeviceTrainBatchSize, args.dataloaderDropLast), args.perDeviceTrainBatchSize, args.dataloaderDropLast).length;
+    const batchesPerEpoch = this.#batches(ds, null, args.perDeviceTrainBatchSize, args.dataloaderDropLast).length;
     if (batchesPerEpoch === 0) throw new Error("Trainer: the training set is empty (or smaller than one batch with dataloaderDropLast)");
     // HF: a last, short accumulation group is an optimizer step of its own.
     const updatesPerEpoch = Math.max(Math.ceil(batchesPerEpoch / ga), 1);
@@ -518,7 +502,7 @@ export class Trainer {
     }
     this.#interrupted = false;
     this.#warnedNonFinite = false;
-    // This process's own Ctrl-Cs: under DDP another rank's may stop the run first (#anyRank), and that
+    // This process's own Ctrl-Cs: under DDP another rank's may stop the run first (#overRanks), and that
     // must not count as this one's first.
     let sigints = 0;
     const onSigint = () => {
@@ -612,7 +596,7 @@ export class Trainer {
   async #trainEpoch(ds: Dataset, columns: string[], epoch: number, skip: number, resumedFrom: string | null, nonEmbedding: number): Promise<boolean> {
     const args = this.args;
     const ga = args.gradientAccumulationSteps;
-    const batches = this.#shard(this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
+    const batches = this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
     const stepsInEpoch = batches.length;
     this.#call("onEpochBegin");
     // HF restores the RNG at the epoch's start, or, after skipping batches, right before the first one trained.
@@ -659,7 +643,7 @@ export class Trainer {
       // Let the event loop run (Ctrl-C's handler, output, timers) between optimizer steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
       // Ctrl-C reaches the ranks at different moments: they agree to stop at the same step.
-      if (this.worldSize > 1 && this.#anyRank(this.#interrupted)) this.#interrupt();
+      if (this.#overRanks(this.#interrupted ? 1 : 0, "max") > 0) this.#interrupt();
       if (this.#interrupted) this.control.shouldSave = this.control.shouldTrainingStop = true;
       await this.#maybeLogSaveEvaluate(this.#lastGradNorm, learningRate);
       if (this.control.shouldEpochStop || this.control.shouldTrainingStop) break;
@@ -720,7 +704,7 @@ export class Trainer {
     if (this.device === "cpu" || logDue) this.#checkFinite();
     if (logDue) {
       // HF: the loss since the last log, averaged over the ranks (_nested_gather(tr_loss).mean()).
-      const trLoss = this.#meanOverRanks(this.#trLoss!.take());
+      const trLoss = this.#overRanks(this.#trLoss!.take(), "sum") / this.worldSize;
       // transformers 5 keeps the full value in the log history (4.x rounded it to 4 digits).
       const loss = trLoss / (this.state.global_step - this.#globalStepLastLogged);
       const logs: LogEntry = { loss };
@@ -798,7 +782,7 @@ export class Trainer {
     // Under DDP each rank evaluates its shard; batches are gathered in the order of the whole set and
     // the rows that completed the last round are dropped at the end (accelerate's gather_for_metrics),
     // so the metrics are a one-process evaluation's.
-    const batches = this.#shard(this.#batches(ds, null, evalBatch, false), evalBatch, false);
+    const batches = this.#batches(ds, null, evalBatch, false);
     const padding = this.worldSize > 1 ? shardPadding(ds.numRows, evalBatch, this.worldSize) : 0;
     dataloaderBaseSeedDraw();
     const preds: Tensor[] = [];
@@ -826,7 +810,7 @@ export class Trainer {
           // Ctrl-C during a long evaluation takes effect within a batch.
           await new Promise<void>((resolve) => setImmediate(resolve));
           // Under DDP the ranks stop at the same batch: each waits for the others' gathers.
-          if (this.worldSize > 1 ? this.#anyRank(this.#interrupted) : this.#interrupted) {
+          if (this.#overRanks(this.#interrupted ? 1 : 0, "max") > 0) {
             this.#interrupt();
             throw new Interrupted("evaluation interrupted");
           }
@@ -957,7 +941,7 @@ export class Trainer {
    */
   /** HF's store_flos: this rank's operations (summed over the ranks under DDP) join total_flos. */
   #storeFlos(): void {
-    this.state.total_flos += this.worldSize > 1 ? this.#sumOverRanks(this.#currentFlos) : this.#currentFlos;
+    this.state.total_flos += this.#overRanks(this.#currentFlos, "sum");
     this.#currentFlos = 0;
   }
 
