@@ -78,22 +78,22 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
   let failed: LaunchResult["failed"];
   let stopping = false;
   let interrupted = false;
-  const live = () => children.filter((c) => c.child.exitCode === null && c.child.signalCode === null);
-  const stopOthers = (grace: number) => {
+  const grace = o.graceMs ?? 5000;
+  /** Sends sig to every rank still running. */
+  const signalLive = (sig: NodeJS.Signals) => {
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill(sig);
+  };
+  const stopOthers = () => {
     stopping = true;
-    for (const c of live()) c.child.kill("SIGTERM");
-    setTimeout(() => {
-      for (const c of live()) c.child.kill("SIGKILL");
-    }, grace).unref();
+    signalLive("SIGTERM");
+    setTimeout(() => signalLive("SIGKILL"), grace).unref();
   };
   const onSignal = (sig: NodeJS.Signals) => {
     if (sig === "SIGINT") interrupted = true;
-    for (const c of live()) c.child.kill(sig);
+    signalLive(sig);
   };
   // Ranks outlive nothing: if the launcher itself ends, they end with it.
-  const onExit = () => {
-    for (const c of live()) c.child.kill("SIGKILL");
-  };
+  const onExit = () => signalLive("SIGKILL");
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("exit", onExit);
@@ -111,7 +111,7 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
         child.on("error", (e) => {
           failed ??= { rank, localRank, pid: child.pid ?? -1, code: 127, signal: null };
           log(`finetune launch: rank ${rank} could not start '${exe}': ${e.message}`);
-          if (!stopping) stopOthers(o.graceMs ?? 5000);
+          if (!stopping) stopOthers();
           resolve();
         });
         child.on("exit", (code, signal) => {
@@ -120,7 +120,7 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
           if ((code !== 0 || signal) && !stopping && !stoppedAsAsked) {
             failed ??= { rank, localRank, pid: child.pid ?? -1, code, signal };
             log(`finetune launch: rank ${rank} (local rank ${localRank}, pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the other ranks`);
-            stopOthers(o.graceMs ?? 5000);
+            stopOthers();
           }
           resolve();
         });

@@ -26,11 +26,12 @@ let group: DefaultGroup | null = null;
 
 const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 
-function envInt(name: string, env: NodeJS.ProcessEnv): number | undefined {
+/** A torchrun variable (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_PORT, …) as a number; undefined when unset. */
+export function torchrunInt(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
   const v = env[name];
   if (v === undefined || v === "") return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`initProcessGroup: ${name}='${v}' is not a non-negative integer`);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}='${v}' is not a non-negative integer (torchrun and finetune launch set it)`);
   return n;
 }
 
@@ -45,15 +46,15 @@ export function initProcessGroup(o: InitProcessGroupOptions = {}, env: NodeJS.Pr
   let masterPort: number | undefined;
   if (initMethod === "env://") {
     masterAddr = env.MASTER_ADDR;
-    masterPort = envInt("MASTER_PORT", env);
+    masterPort = torchrunInt("MASTER_PORT", env);
   } else {
     const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(initMethod);
     if (!m) throw new Error(`initProcessGroup: initMethod must be "env://" or "tcp://host:port", got '${initMethod}'`);
     masterAddr = m[1].replace(/^\[|\]$/g, "");
     masterPort = Number(m[2]);
   }
-  const rank = o.rank ?? envInt("RANK", env);
-  const worldSize = o.worldSize ?? envInt("WORLD_SIZE", env);
+  const rank = o.rank ?? torchrunInt("RANK", env);
+  const worldSize = o.worldSize ?? torchrunInt("WORLD_SIZE", env);
   const missing = [
     masterAddr ? null : "MASTER_ADDR", masterPort === undefined ? "MASTER_PORT" : null, rank === undefined ? "RANK" : null, worldSize === undefined ? "WORLD_SIZE" : null,
   ].filter((x): x is string => x !== null);

@@ -2,6 +2,7 @@
 // JSON and the CLI, and HF's validation errors.
 import { SCHEDULER_TYPES, type SchedulerType } from "../optim/index.js";
 import { backends, cuda, torchVersion } from "../torch/index.js";
+import { torchrunInt } from "../distributed/index.js";
 
 export type IntervalStrategy = "no" | "steps" | "epoch";
 export type SaveStrategy = IntervalStrategy | "best";
@@ -355,15 +356,15 @@ export class TrainingArguments {
 
   /** Processes in the run: WORLD_SIZE as torchrun and `finetune launch` set it (1 otherwise), as HF's world_size. */
   get worldSize(): number {
-    return envRank("WORLD_SIZE") ?? 1;
+    return torchrunInt("WORLD_SIZE") ?? 1;
   }
   /** This process's rank (HF's process_index): RANK, 0 when not distributed. */
   get processIndex(): number {
-    return envRank("RANK") ?? 0;
+    return torchrunInt("RANK") ?? 0;
   }
   /** This process's rank on its node (HF's local_process_index): LOCAL_RANK, 0 when not distributed. */
   get localProcessIndex(): number {
-    return envRank("LOCAL_RANK") ?? 0;
+    return torchrunInt("LOCAL_RANK") ?? 0;
   }
   /** Whether this process logs: local rank 0 (or, with logOnEachNode false, rank 0), as HF's should_log. */
   get shouldLog(): boolean {
@@ -419,12 +420,4 @@ export class TrainingArguments {
     const base = Object.fromEntries(FIELDS.map((k) => [k, this[k]]));
     return new TrainingArguments({ ...base, ...changes } as TrainingArgumentsInit);
   }
-}
-
-function envRank(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === "") return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}='${v}' is not a non-negative integer (set by torchrun or finetune launch)`);
-  return n;
 }
