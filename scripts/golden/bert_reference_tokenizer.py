@@ -7,6 +7,10 @@ TypeScript under test (which runs @huggingface/tokenizers). Standard library onl
 Usage: python3 bert_reference_tokenizer.py VOCAB_TXT [--lowercase] < requests.jsonl > encodings.jsonl
 Each request: {"text": str, "pair": str|null, "truncation": "longest_first"|"only_first"|"only_second"|null,
 "max_length": int|null}. Each answer: {"input_ids", "token_type_ids", "attention_mask"} or {"error": str}.
+A request with "overflow": true (and optional "stride", "side": "right"|"left") answers {"rows": [...]}:
+every window as the Rust crate makes them (Encoding::truncate, then Encoding::merge_with's order for the
+overflow of a pair), each row with "offset_mapping" (character offsets in the original text, counted as
+Python's str indices) and "sequence_ids".
 """
 import json
 import sys
@@ -47,34 +51,41 @@ class Reference:
         self.lowercase = lowercase
 
     def basic(self, text):
-        out = []
-        for c in text:
+        return [w for w, _ in self.basic_aligned(text, 0)]
+
+    def basic_aligned(self, text, base):
+        """The words of text, each with the original index (base + position in text) of each of its characters."""
+        chars = []  # (normalized character, original index)
+        for k, c in enumerate(text):
             cp = ord(c)
             if cp == 0 or cp == 0xFFFD or is_control(c):
                 continue
             c = " " if is_whitespace(c) else c
-            out.append(f" {c} " if is_chinese(cp) else c)
-        text = "".join(out)
-        if self.lowercase:  # BERT's uncased models lowercase and strip accents together
-            text = "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn").lower()
+            pieces = [" ", c, " "] if is_chinese(cp) else [c]
+            for p in pieces:
+                if self.lowercase:  # BERT's uncased models lowercase and strip accents together
+                    p = "".join(ch for ch in unicodedata.normalize("NFD", p) if unicodedata.category(ch) != "Mn").lower()
+                chars += [(ch, base + k) for ch in p]
         words = []
-        for chunk in text.split():
-            word = ""
-            for c in chunk:
-                if is_punctuation(c):
-                    if word:
-                        words.append(word)
-                    words.append(c)
-                    word = ""
-                else:
-                    word += c
-            if word:
-                words.append(word)
-        return words
+        word = []
+        for ch, at in chars + [(" ", -1)]:
+            if ch.isspace() or is_punctuation(ch):
+                if word:
+                    words.append(word)
+                word = []
+                if not ch.isspace():
+                    words.append([(ch, at)])
+            else:
+                word.append((ch, at))
+        return [("".join(c for c, _ in w), [a for _, a in w]) for w in words]
 
     def wordpiece(self, word):
+        return [i for i, _ in self.wordpiece_spans(word)]
+
+    def wordpiece_spans(self, word):
+        """Each piece's id with its [start, end) in the word's characters; one [UNK] over the whole word when it fails."""
         if len(word) > 100:
-            return [self.vocab["[UNK]"]]
+            return [(self.vocab["[UNK]"], (0, len(word)))]
         pieces, start = [], 0
         while start < len(word):
             end, found = len(word), None
@@ -85,10 +96,33 @@ class Reference:
                     break
                 end -= 1
             if found is None:
-                return [self.vocab["[UNK]"]]
-            pieces.append(found)
+                return [(self.vocab["[UNK]"], (0, len(word)))]
+            pieces.append((found, (start, end)))
             start = end
         return pieces
+
+    def encode_with_offsets(self, text):
+        """(ids, offsets) of text without special tokens around it; offsets in the original text."""
+        ids, offsets, rest, base = [], [], text, 0
+
+        def words(part, at):
+            for w, origin in self.basic_aligned(part, at):
+                for i, (s, e) in self.wordpiece_spans(w):
+                    ids.append(i)
+                    offsets.append((origin[s], origin[e - 1] + 1))
+
+        while rest:
+            hits = [(rest.find(s), s) for s in SPECIALS if rest.find(s) >= 0]
+            if not hits:
+                break
+            pos, s = min(hits)
+            words(rest[:pos], base)
+            ids.append(self.vocab[s])
+            offsets.append((base + pos, base + pos + len(s)))
+            rest = rest[pos + len(s):]
+            base += pos + len(s)
+        words(rest, base)
+        return ids, offsets
 
     def encode_plain(self, text):
         # Special tokens written in the text are kept whole, before any normalization.
@@ -141,12 +175,90 @@ class Reference:
         return {"input_ids": ids, "token_type_ids": types, "attention_mask": [1] * len(ids)}
 
 
+def windows(n, max_len, stride, side):
+    """The [start, stop) ranges of Rust's Encoding::truncate: the kept window first, then the overflow."""
+    if max_len >= n:
+        return [(0, n)]
+    if max_len == 0:
+        return [(0, 0), (0, n)]
+    if stride >= max_len:
+        raise ValueError("stride must be smaller than max_len")
+    step, out = max_len - stride, []
+    if side == "right":
+        for start in range(0, n, step):
+            stop = min(start + max_len, n)
+            out.append((start, stop))
+            if stop == n:
+                break
+    else:
+        for stop in range(n, 0, -step):
+            start = max(stop - max_len, 0)
+            out.append((start, stop))
+            if start == 0:
+                break
+    return out
+
+
+def overflow_rows(ref, req):
+    a, ao = ref.encode_with_offsets(req["text"])
+    pair = req.get("pair")
+    b, bo = ref.encode_with_offsets(pair) if pair is not None else (None, None)
+    stride, side, strategy = req.get("stride", 0), req.get("side", "right"), req.get("truncation")
+    budget = req["max_length"] - (3 if b is not None else 2)
+    total = len(a) + (len(b) if b is not None else 0)
+    wa, wb = [(0, len(a))], [(0, len(b))] if b is not None else None
+    if total > budget:
+        if b is None:
+            wa = windows(len(a), budget, stride, side)
+        elif strategy == "longest_first":
+            n1, n2, swap = len(a), len(b), len(a) > len(b)
+            if swap:
+                n1, n2 = n2, n1
+            n2 = n1 if n1 > budget else max(n1, budget - n1)
+            if n1 + n2 > budget:
+                n1 = budget // 2
+                n2 = n1 + budget % 2
+            if swap:
+                n1, n2 = n2, n1
+            wa, wb = windows(len(a), n1, stride, side), windows(len(b), n2, stride, side)
+        else:
+            removed = total - budget
+            if strategy == "only_first":
+                wa = windows(len(a), len(a) - removed, stride, side)
+            else:
+                wb = windows(len(b), len(b) - removed, stride, side)
+    # Encoding::merge_with: the kept pair, then each overflowing first window with the kept second and
+    # with each overflowing second, then the kept first with each overflowing second.
+    if wb is None:
+        combos = [(x, None) for x in wa]
+    else:
+        combos = [(wa[0], wb[0])]
+        for x in wa[1:]:
+            combos += [(x, wb[0])] + [(x, y) for y in wb[1:]]
+        combos += [(wa[0], y) for y in wb[1:]]
+    cls, sep = ref.vocab["[CLS]"], ref.vocab["[SEP]"]
+    rows = []
+    for (s1, e1), second in combos:
+        ids, offs, seq, types = [cls] + a[s1:e1] + [sep], [(0, 0)] + ao[s1:e1] + [(0, 0)], [None] + [0] * (e1 - s1) + [None], [0] * (e1 - s1 + 2)
+        if second is not None:
+            s2, e2 = second
+            ids += b[s2:e2] + [sep]
+            offs += bo[s2:e2] + [(0, 0)]
+            seq += [1] * (e2 - s2) + [None]
+            types += [1] * (e2 - s2 + 1)
+        rows.append({"input_ids": ids, "token_type_ids": types, "offset_mapping": [list(o) for o in offs], "sequence_ids": seq})
+    return {"rows": rows}
+
+
 def main():
     ref = Reference(sys.argv[1], "--lowercase" in sys.argv[2:])
     for line in sys.stdin:
         req = json.loads(line)
         try:
-            out = ref.encode(req["text"], req.get("pair"), req.get("truncation"), req.get("max_length"))
+            if req.get("overflow"):
+                out = overflow_rows(ref, req)
+            else:
+                out = ref.encode(req["text"], req.get("pair"), req.get("truncation"), req.get("max_length"))
         except ValueError as e:
             out = {"error": str(e)}
         sys.stdout.write(json.dumps(out) + "\n")

@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { templateOf, applyTemplate, numSpecialTokens, type Template } from "./template.js";
-import { truncatePair, type TruncationStrategy } from "./truncation.js";
+import { truncatePair, windowPairs, type TruncationStrategy } from "./truncation.js";
 import { wordPieceOffsets, type BertNormalization } from "./offsets.js";
 import { Callable } from "./callable.js";
 import { writeFileAtomic } from "../util/files.js";
@@ -45,6 +45,8 @@ export type BatchEncoding = Record<string, unknown> & {
   input_ids: unknown;
   attention_mask?: unknown;
   token_type_ids?: unknown;
+  /** Per token of row batchIndex: 0/1 for the sequence it came from, null for special tokens and padding (HF's sequence_ids()). Absent on returnTensors: "pt" outputs. */
+  sequenceIds?: (batchIndex?: number) => (number | null)[];
 };
 
 export const VERY_LARGE_INTEGER = 1e30;
@@ -87,6 +89,8 @@ interface Row {
   special_tokens_mask: number[];
   offset_mapping: [number, number][] | null;
   overflow_to_sample_mapping: number;
+  /** Per token: 0 or 1 for the sequence it came from, null for a special token (HF's sequence_ids()). */
+  sequence_ids: (number | null)[];
 }
 
 /** What a call with `returnTensors: "pt"` returns: int64 tensors a model's forward takes as they are. */
@@ -102,6 +106,8 @@ export interface Encoding<Ids> {
   input_ids: Ids;
   attention_mask: Ids;
   token_type_ids?: Ids;
+  /** Per token of row batchIndex (default 0): 0/1 for the sequence it came from, null for special tokens and padding (HF's sequence_ids()). */
+  sequenceIds(batchIndex?: number): (number | null)[];
   [key: string]: unknown;
 }
 
@@ -353,22 +359,15 @@ export class PreTrainedTokenizer extends Callable {
         throw new RangeError(`maxLength ${maxLength} is smaller than the ${maxLength! - budget} special tokens this tokenizer adds`);
       }
       const w = truncatePair(a.ids, b?.ids ?? null, budget, strategy, stride, side);
-      const cut = (src: Encoded, ids: number[]) => {
-        if (!src.offsets) return null;
-        const start = side === "right" ? 0 : findStart(src.ids, ids);
-        return src.offsets.slice(start, start + ids.length);
-      };
-      // Without overflow only the first window counts; with it, every window is a row.
-      const combos: [number[], number[] | null][] = [];
-      const firsts = opts.returnOverflowingTokens ? w.first : [w.first[0]];
-      const seconds = w.second ? (opts.returnOverflowingTokens ? w.second : [w.second[0]]) : [null];
-      for (const s of seconds) for (const f of firsts) combos.push([f, s]);
-      for (const [f, s] of combos) {
-        const r = applyTemplate(this.#template, f, s, addSpecial);
+      // Without overflow only the kept pair counts; with it, every window pair is a row.
+      const pairsOfWindows = windowPairs(w);
+      for (const [f, s] of opts.returnOverflowingTokens ? pairsOfWindows : pairsOfWindows.slice(0, 1)) {
+        const r = applyTemplate(this.#template, f.ids, s?.ids ?? null, addSpecial);
         let offsets: [number, number][] | null = null;
         if (wantOffsets) {
-          const fo = cut(a, f)!;
-          const so = s && b ? cut(b, s)! : [];
+          // Each window's own stretch of its sequence's offsets.
+          const fo = a.offsets!.slice(f.start, f.start + f.ids.length);
+          const so = s && b ? b.offsets!.slice(s.start, s.start + s.ids.length) : [];
           let k1 = 0;
           let k2 = 0;
           offsets = r.sequenceIds.map((sid) => (sid === null ? [0, 0] : sid === 0 ? fo[k1++] : so[k2++]));
@@ -380,6 +379,7 @@ export class PreTrainedTokenizer extends Callable {
           special_tokens_mask: r.specialMask,
           offset_mapping: offsets,
           overflow_to_sample_mapping: i,
+          sequence_ids: r.sequenceIds,
         });
       }
     });
@@ -453,6 +453,7 @@ export class PreTrainedTokenizer extends Callable {
     r.attention_mask = fill(r.attention_mask, 0);
     r.special_tokens_mask = fill(r.special_tokens_mask, 1);
     if (r.offset_mapping) r.offset_mapping = fill(r.offset_mapping, [0, 0] as [number, number]);
+    r.sequence_ids = fill(r.sequence_ids, null);
   }
 
   #assemble(rows: Row[], o: EncodeOptions, keepBatch: boolean): BatchEncoding {
@@ -467,8 +468,17 @@ export class PreTrainedTokenizer extends Callable {
     if (o.returnOverflowingTokens) cols.overflow_to_sample_mapping = rows.map((r) => r.overflow_to_sample_mapping);
     if (o.returnTensors === "pt") return toTensors(cols, "int64") as BatchEncoding;
     if (o.returnTensors) throw new TypeError(`returnTensors must be "pt" or null, got ${JSON.stringify(o.returnTensors)}`);
-    if (keepBatch) return cols as BatchEncoding;
-    return Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, v[0]])) as BatchEncoding;
+    const out = (keepBatch ? cols : Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, v[0]]))) as BatchEncoding;
+    // HF's BatchEncoding.sequence_ids(batch_index): a method, not a column (a map does not store it).
+    Object.defineProperty(out, "sequenceIds", {
+      enumerable: false,
+      value: (batchIndex = 0): (number | null)[] => {
+        const row = rows[batchIndex];
+        if (!Number.isInteger(batchIndex) || row === undefined) throw new RangeError(`sequenceIds(): batch index ${batchIndex} is outside 0..${rows.length - 1}`);
+        return [...row.sequence_ids];
+      },
+    });
+    return out;
   }
 
   /**
@@ -576,10 +586,6 @@ function checkText(t: unknown, what: string): void {
   if (typeof t !== "string") {
     throw new TypeError(`${what} must be a string (or an array of strings for a batch), got ${t === null ? "null" : Array.isArray(t) ? "a nested array" : typeof t}`);
   }
-}
-
-function findStart(all: number[], part: number[]): number {
-  return all.length - part.length;
 }
 
 

@@ -3,16 +3,24 @@
 
 export type TruncationStrategy = "longest_first" | "only_first" | "only_second" | "do_not_truncate";
 
-export interface Windows {
-  /** The kept part of each sequence. */
-  first: number[][];
-  second: number[][] | null;
+/** One window of a sequence: its ids and where they start in the whole sequence (to slice its offsets). */
+export interface Window {
+  ids: number[];
+  start: number;
 }
 
+export interface Windows {
+  /** Each sequence's windows: the kept part first, then the overflow (Rust's Encoding::truncate order). */
+  first: Window[];
+  second: Window[] | null;
+}
+
+const whole = (ids: number[]): Window[] => [{ ids, start: 0 }];
+
 /** The windows of a sequence cut to `max` with `stride` tokens of overlap: the kept part, then the overflow. */
-export function windowsOf(ids: number[], max: number, stride: number, side: "right" | "left"): number[][] {
-  if (ids.length <= max) return [ids];
-  if (max === 0) return [[], ids];
+export function windowsOf(ids: number[], max: number, stride: number, side: "right" | "left"): Window[] {
+  if (ids.length <= max) return whole(ids);
+  if (max === 0) return [{ ids: [], start: 0 }, { ids, start: 0 }];
   if (stride >= max) throw new RangeError(`stride (${stride}) must be smaller than the truncated length (${max})`);
   const step = max - stride;
   const ranges: [number, number][] = [];
@@ -29,7 +37,7 @@ export function windowsOf(ids: number[], max: number, stride: number, side: "rig
       if (start === 0) break;
     }
   }
-  return ranges.map(([s, e]) => ids.slice(s, e));
+  return ranges.map(([s, e]) => ({ ids: ids.slice(s, e), start: s }));
 }
 
 /**
@@ -46,7 +54,7 @@ export function truncatePair(
   side: "right" | "left",
 ): Windows {
   const total = a.length + (b?.length ?? 0);
-  if (strategy === "do_not_truncate" || total <= maxLength) return { first: [a], second: b ? [b] : null };
+  if (strategy === "do_not_truncate" || total <= maxLength) return { first: whole(a), second: b ? whole(b) : null };
   const removed = total - maxLength;
   if (!b) {
     if (strategy === "only_second") throw new Error("truncation 'only_second' needs a second sequence (textPair)");
@@ -73,5 +81,25 @@ export function truncatePair(
     );
   }
   const cut = windowsOf(target, target.length - removed, stride, side);
-  return strategy === "only_first" ? { first: cut, second: [b] } : { first: [a], second: cut };
+  return strategy === "only_first" ? { first: cut, second: whole(b) } : { first: whole(a), second: cut };
+}
+
+/**
+ * The (first, second) window pairs that become rows, in the order the Rust tokenizer's
+ * Encoding::merge_with lists a pair's overflow and transformers flattens it ([encoding] +
+ * encoding.overflowing): the kept pair; then each overflowing first window with the kept second
+ * window and with each overflowing second window; then the kept first window with each overflowing
+ * second window.
+ */
+export function windowPairs(w: Windows): [Window, Window | null][] {
+  const [a0, ...aRest] = w.first;
+  if (!w.second) return w.first.map((a) => [a, null]);
+  const [b0, ...bRest] = w.second;
+  const out: [Window, Window | null][] = [[a0, b0]];
+  for (const a of aRest) {
+    out.push([a, b0]);
+    for (const b of bRest) out.push([a, b]);
+  }
+  for (const b of bRest) out.push([a0, b]);
+  return out;
 }
