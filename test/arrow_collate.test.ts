@@ -14,6 +14,8 @@ import { DataCollatorWithPadding, Trainer, TrainingArguments } from "../src/trai
 import { ArrowPaddingCollator } from "../src/trainer/arrow_collate.js";
 import { repoRoot } from "./helpers.js";
 import { silenced, tinyModel } from "./trainer_helpers.js";
+import { withEnv } from "./helpers.js";
+import { loadDataset } from "../src/datasets/index.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
 const noShared = existsSync(join(shared, "models", "bert-base-cased")) ? false : "../shared/data is absent";
@@ -110,4 +112,35 @@ test("training on 1,000,000 rows: memory does not grow with the dataset (no full
   const large = await growth(1_000_000);
   // Decoding 1,000,000 rows into JS arrays alone takes hundreds of MB.
   assert.ok(large - small < 60, `RSS grew ${large.toFixed(0)} MB training on 1,000,000 rows vs ${small.toFixed(0)} MB on 10,000`);
+});
+
+test("sliced Arrow chunks (a cast column on a mapped 3,668-row MRPC): int and float labels and token lists read as the row-by-row path", { skip: noShared }, async () => {
+  await withEnv({ HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-slices-")) }, async () => {
+    const tokenizer = await AutoTokenizer.fromPretrained(join(shared, "models", "bert-base-cased"));
+    const raw = await loadDataset("glue", "mrpc");
+    // map writes 1,000-row chunks; the cast column is one chunk, so the table slices it to line up.
+    const mapped = (await raw.train.map((ex) => tokenizer(ex.sentence1, ex.sentence2, { truncation: true }), { batched: true, disableProgressBar: true })).removeColumns(["sentence1", "sentence2", "idx"]);
+    assert.equal(mapped.numRows, 3668);
+    const asInt = mapped.castColumn("label", new Value("int64"));
+    // An STS-B-like float target: the label plus a fraction, so a row read from its neighbour shows.
+    const scored = await mapped.map((ex, i) => ({ score: (ex.label as number) + (i as number) / 4096 }), { withIndices: true, disableProgressBar: true });
+    const asFloat = scored.removeColumns("label").castColumn("score", new Value("float32")).renameColumn("score", "label");
+    const columns = ["input_ids", "token_type_ids", "attention_mask", "label"];
+    const collator = new DataCollatorWithPadding({ tokenizer });
+    for (const [ds, what] of [[asInt, "int64 label"], [asFloat, "float32 label"]] as const) {
+      const reader = ArrowPaddingCollator.for(collator, ds, columns);
+      assert.ok(reader, `${what}: handled by the Arrow path`);
+      const chunks = ds.arrowColumn("label").data;
+      assert.ok(chunks.some((d) => d.offset > 0) || ds.arrowColumn("input_ids").data.some((d) => d.offset > 0), `${what}: the table holds sliced chunks`);
+      const order = Int32Array.from({ length: ds.numRows }, (_, i) => (i * 7919) % ds.numRows);
+      for (let s = 0; s < order.length; s += 32) {
+        const rows = order.subarray(s, s + 32);
+        const data = ds.batchAt(rows, columns);
+        const slow = collator(Array.from(rows, (_, k) => Object.fromEntries(columns.map((c) => [c, data[c][k]]))));
+        const fast = reader!.collate(rows);
+        sameBatch(fast, slow, `${what}, rows ${rows[0]}…`);
+        torch.dispose([fast, slow]);
+      }
+    }
+  });
 });

@@ -94,9 +94,11 @@ export class ArrowPaddingCollator {
       Array.from(tableRows, (r) => {
         const [d, i] = l.chunks.locate(r);
         if (!d.getValid(i)) throw new Error(`row ${r}: column '${l.name}' is missing (null)`);
+        // A sliced Data has its offsets (and a flat column its values) already cut at d.offset, and the
+        // child's values at the child's offset: index them as Arrow's own getters do, without the offsets.
         const offsets = d.valueOffsets;
         const child = d.children[0];
-        return { values: child.values as IntArray, base: child.offset, start: offsets[d.offset + i], end: offsets[d.offset + i + 1] };
+        return { values: child.values as IntArray, start: offsets[i], end: offsets[i + 1] };
       }),
     );
     const lengths = spans[this.lists.findIndex((l) => l.name === "input_ids")].map((s) => s.end - s.start);
@@ -109,7 +111,7 @@ export class ArrowPaddingCollator {
         const len = s.end - s.start;
         if (len !== lengths[k]) throw new Error(`row ${tableRows[k]}: column '${l.name}' has ${len} values but input_ids has ${lengths[k]}`);
         const at = k * width + (this.side === "right" ? 0 : width - len);
-        for (let j = 0; j < len; j++) buf[at + j] = BigInt(s.values[s.base + s.start + j]);
+        for (let j = 0; j < len; j++) buf[at + j] = BigInt(s.values[s.start + j]);
       });
       out[l.name] = torch.tensor(buf, { shape: [n, width] });
     });
@@ -117,7 +119,7 @@ export class ArrowPaddingCollator {
       const values = Array.from(tableRows, (r) => {
         const [d, i] = this.label!.chunks.locate(r);
         if (!d.getValid(i)) throw new Error(`row ${r}: the label is missing (null)`);
-        return Number((d.values as IntArray | Float32Array | Float64Array)[d.offset + i]);
+        return Number((d.values as IntArray | Float32Array | Float64Array)[i]);
       });
       out.labels = this.label.float ? torch.tensor(Float32Array.from(values)) : torch.tensor(BigInt64Array.from(values, (v) => BigInt(v)));
     }
