@@ -44,7 +44,8 @@ const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert"
   intermediate_size: 32, max_position_embeddings: 16, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
 const args = new TrainingArguments({ outputDir: env.OUTPUT_DIR, perDeviceTrainBatchSize: Number(env.BATCH), gradientAccumulationSteps: Number(env.GA ?? 1),
   perDeviceEvalBatchSize: Number(env.EVAL_BATCH ?? 4), numTrainEpochs: Number(env.EPOCHS ?? 2), learningRate: 5e-3, warmupSteps: 2, loggingSteps: 1,
-  saveStrategy: env.SAVE_STEPS ? "steps" : "no", saveSteps: Number(env.SAVE_STEPS ?? 500), disableTqdm: true, optim: "adamw_torch", useCpu: true });
+  saveStrategy: env.SAVE_STEPS ? "steps" : "no", saveSteps: Number(env.SAVE_STEPS ?? 500), disableTqdm: true, optim: "adamw_torch", useCpu: true,
+  includeNumInputTokensSeen: true });
 class Kill extends TrainerCallback {
   onStepEnd(_a, state) { if (env.KILL_RANK === env.RANK && state.global_step === Number(env.KILL_AT)) process.kill(process.pid, "SIGKILL"); }
 }
@@ -59,6 +60,7 @@ if (trainer.processIndex === 0) writeFileSync(env.OUT, JSON.stringify({
   world: trainer.worldSize, globalStep: out.globalStep, metrics: out.metrics,
   losses: trainer.state.log_history.filter((e) => "loss" in e).map((e) => e.loss),
   gradNorms: trainer.state.log_history.filter((e) => "grad_norm" in e).map((e) => e.grad_norm),
+  tokensSeen: trainer.state.log_history.map((e) => e.num_input_tokens_seen),
   params: [...model.parameters()].map((p) => Array.from(p.detach().contiguous().dataSync())),
   predictions: pred.predictions.toArray(), testMetrics: pred.metrics,
 }));
@@ -70,6 +72,7 @@ interface Result {
   metrics: Record<string, number>;
   losses: number[];
   gradNorms: number[];
+  tokensSeen: number[];
   params: number[][];
   predictions: number[][];
   testMetrics: Record<string, number>;
@@ -99,6 +102,9 @@ function assertSameRun(two: Result, one: Result, what: string): string {
   assert.ok(dl <= 1e-5, `${what}: logged losses differ by ${dl}`);
   assert.ok(dg <= 1e-5, `${what}: grad norms differ by ${dg}`);
   assert.ok(dp <= 1e-5, `${what}: final parameters differ by ${dp}`);
+  // HF's include_num_input_tokens_seen: every rank's tokens summed, in every log entry (10 ids a row).
+  assert.deepEqual(two.tokensSeen, one.tokensSeen, `${what}: num_input_tokens_seen in each log entry`);
+  assert.equal(two.tokensSeen.at(-1), 64 * 10 * 2, `${what}: all epochs' tokens`);
   return `${what}: max |Δloss| ${dl.toExponential(1)}, |Δgrad_norm| ${dg.toExponential(1)}, |Δparam| ${dp.toExponential(1)}`;
 }
 
@@ -137,6 +143,30 @@ test("Trainer on 2 ranks × batch 4 (gloo) = 1 process × batch 8: logged losses
     // Only rank 0 speaks: one training block of log lines, not two.
     assert.equal(two.stderr.match(/'train_runtime'/g)?.length, 1, two.stderr);
   }
+});
+
+test("DDP broadcasts the whole state dict at wrap time: a frozen part initialised differently on each rank ends equal to rank 0's", { skip, timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-frozen-"));
+  const program = `
+import { writeFileSync } from "node:fs";
+import * as torch from ${dist("torch/index.js")};
+import { AutoModelForSequenceClassification } from ${dist("models/index.js")};
+import { initProcessGroup, DistributedDataParallel } from ${dist("distributed/index.js")};
+initProcessGroup({ backend: "gloo" });
+torch.manualSeed(100 + Number(process.env.RANK));
+const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 32, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16 });
+for (const [name, p] of model.namedParameters()) if (name.includes("embeddings")) p.requiresGrad = false;
+const ddp = new DistributedDataParallel(model);
+const state = Object.fromEntries([...model.namedParameters()].map(([n, p]) => [n, Array.from(p.detach().contiguous().dataSync())]));
+writeFileSync(${JSON.stringify(dir)} + "/rank" + process.env.RANK + ".json", JSON.stringify(state));
+ddp.destroy();
+`;
+  const r = spawnSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", program], { encoding: "utf8", timeout: 100_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const [a, b] = [0, 1].map((k) => JSON.parse(readFileSync(join(dir, `rank${k}.json`), "utf8")) as Record<string, number[]>);
+  const frozen = Object.keys(a).filter((n) => n.includes("embeddings"));
+  assert.ok(frozen.length >= 3, "the embeddings are frozen");
+  for (const n of Object.keys(a)) assert.deepEqual(b[n], a[n], `${n}${frozen.includes(n) ? " (frozen)" : ""}: rank 1 holds rank 0's values`);
 });
 
 test("evaluation on 2 ranks of a set of odd size (21 rows, batch 4) gives exactly the one-process predictions and metrics", { skip, timeout: 300_000 }, () => {

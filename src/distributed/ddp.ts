@@ -53,14 +53,17 @@ export class DistributedDataParallel<M extends Module & { forward: Forward }> {
     this.findUnusedParameters = o.findUnusedParameters ?? false;
     this.broadcastBuffers = o.broadcastBuffers ?? true;
     // Parameters once each (tied ones are one tensor), in module order, as Python's _build_params_for_reducer.
-    const params = [...module.namedParameters()].map(([, p]) => p).filter((p) => p.requiresGrad);
+    const all = [...module.namedParameters()].map(([, p]) => p);
+    const params = all.filter((p) => p.requiresGrad);
     if (!params.length) throw new Error("DistributedDataParallel: the module has no parameter that requires a gradient");
     this.#buffers = [...module.namedBuffers()].map(([, b]) => b);
     // The reducer verifies the shapes across ranks first, so a mismatch is reported before any broadcast.
     this.#reducer = c10d.reducerCreate(g.ref, params, {
       bucketCapBytes: Math.round(capMb * 1024 * 1024), findUnusedParameters: this.findUnusedParameters, gradientAsBucketView: o.gradientAsBucketView ?? false,
     });
-    broadcastCoalesced([...params, ...this.#buffers], BROADCAST_BUCKET_BYTES, 0);
+    // Python's _sync_module_states broadcasts the whole state dict: frozen parameters too (a frozen
+    // part initialised on rank 0 only must match on every rank), not just what the reducer syncs.
+    broadcastCoalesced([...all, ...this.#buffers], BROADCAST_BUCKET_BYTES, 0);
   }
 
   #need(): c10d.ReducerRef {

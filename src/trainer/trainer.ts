@@ -624,7 +624,8 @@ export class Trainer {
         this.#trLoss!.add(loss, this.state.global_step + 1, this.state.global_step - this.#globalStepLastLogged, args.loggingNanInfFilter);
         loss.dispose();
         this.#currentFlos += 6 * tokens * nonEmbedding;
-        if (args.includeNumInputTokensSeen) this.state.num_input_tokens_seen += tokens;
+        // HF: accelerator.gather(input_tokens).sum(): every rank's tokens, on every rank.
+        if (args.includeNumInputTokensSeen) this.state.num_input_tokens_seen += this.#overRanks(tokens, "sum");
         if (i + 1 < groupEnd) {
           this.#call("onSubstepEnd");
           if (this.control.shouldEpochStop || this.control.shouldTrainingStop) {
@@ -764,6 +765,7 @@ export class Trainer {
   #log(logs: LogEntry): void {
     // As HF's log(): the epoch joins the logs (the caller's dict too) once training has run.
     if (this.state.epoch !== null && logs.epoch === undefined) logs.epoch = this.state.epoch;
+    if (this.args.includeNumInputTokensSeen) logs.num_input_tokens_seen = this.state.num_input_tokens_seen;
     const entry: LogEntry = { ...logs, step: this.state.global_step };
     this.state.log_history.push(entry);
     this.#print(pyDict(logs));
