@@ -26,6 +26,7 @@ import { readJsonObject, writeJsonAtomic } from "../util/files.js";
 import { LockedError, tryLock, type FileLock } from "../util/file_lock.js";
 import { DistributedDataParallel, allGather, allReduce, barrier, initProcessGroup, isInitialized } from "../distributed/index.js";
 import { shardBatches, shardPadding } from "./batch_shard.js";
+import { getLengthGroupedIndices } from "./length_grouped.js";
 
 export interface EvalPrediction {
   predictions: Tensor;
@@ -229,8 +230,14 @@ export class Trainer {
     return ds === this.trainDataset ? "train dataset" : ds === this.evalDataset ? "eval dataset" : "dataset";
   }
 
-  /** Batches of row indices for one epoch: seeded per epoch (seed + epoch), grouped by length if asked. */
+  /**
+   * The row order of one epoch. Shuffled: a permutation from a generator seeded with seed + epoch
+   * (accelerate's SeedableRandomSampler). groupByLength: HF's LengthGroupedSampler over batches of
+   * perDeviceTrainBatchSize × gradientAccumulationSteps, drawn from the global generator (the Trainer
+   * gives it none), so it must be called where a DataLoader's sampler starts: after the base-seed draw.
+   */
   #epochOrder(ds: Dataset, epoch: number): Int32Array {
+    if (this.args.groupByLength) return getLengthGroupedIndices(this.#lengths(ds), this.args.perDeviceTrainBatchSize * this.args.gradientAccumulationSteps);
     const seed = (this.args.dataSeed ?? this.args.seed) + epoch;
     // A private draw, as accelerate's SeedableRandomSampler makes with a generator of its own: the CPU
     // generator is seeded and then restored, and the CUDA generators (dropout on a GPU) are not touched.
@@ -239,15 +246,14 @@ export class Trainer {
     const perm = torch.tidy(() => torch.randperm(ds.numRows).to("int32").dataSync() as Int32Array);
     torch.setRngState(saved);
     saved.dispose();
-    if (!this.args.groupByLength) return perm;
-    // HF's LengthGroupedSampler: megabatches of 50 batches, each sorted by length, longest first.
-    const lengths = ds.columnNames.includes(this.args.lengthColumnName)
-      ? (ds.column(this.args.lengthColumnName) as number[])
-      : (ds.column("input_ids") as number[][]).map((x) => x.length);
-    const mb = this.args.perDeviceTrainBatchSize * 50;
-    const out: number[] = [];
-    for (let s = 0; s < perm.length; s += mb) out.push(...Array.from(perm.subarray(s, s + mb)).sort((a, b) => lengths[b] - lengths[a]));
-    return Int32Array.from(out);
+    return perm;
+  }
+
+  /** HF's lengths for grouping: the lengthColumnName column if the dataset has one, else each row's input_ids length. */
+  #lengths(ds: Dataset): number[] {
+    if (ds.columnNames.includes(this.args.lengthColumnName)) return ds.column(this.args.lengthColumnName) as number[];
+    if (!ds.columnNames.includes("input_ids")) throw new Error(`groupByLength: the dataset has neither a '${this.args.lengthColumnName}' column nor input_ids to measure (columns: ${ds.columnNames.join(", ")})`);
+    return (ds.column("input_ids") as number[][]).map((x) => x.length);
   }
 
   /** This process's batches of row indices: the dataset (in `order`) cut into batches, and under DDP this rank's share of them (accelerate's BatchSamplerShard). */
@@ -596,14 +602,15 @@ export class Trainer {
   async #trainEpoch(ds: Dataset, columns: string[], epoch: number, skip: number, resumedFrom: string | null, nonEmbedding: number): Promise<boolean> {
     const args = this.args;
     const ga = args.gradientAccumulationSteps;
-    const batches = this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
-    const stepsInEpoch = batches.length;
     this.#call("onEpochBegin");
     // HF restores the RNG at the epoch's start, or, after skipping batches, right before the first one trained.
     let rngToSync = false;
     if (resumedFrom && skip === 0) this.#loadRngState(resumedFrom);
     else if (resumedFrom) rngToSync = true;
+    // The DataLoader's iterator: its base seed, then its sampler's order.
     dataloaderBaseSeedDraw();
+    const batches = this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
+    const stepsInEpoch = batches.length;
     let trained = false;
     for (let groupStart = skip; groupStart < stepsInEpoch; groupStart += ga) {
       const groupEnd = Math.min(groupStart + ga, stepsInEpoch);
@@ -787,6 +794,10 @@ export class Trainer {
     const batches = this.#batches(ds, null, evalBatch, false);
     const padding = this.worldSize > 1 ? shardPadding(ds.numRows, evalBatch, this.worldSize) : 0;
     dataloaderBaseSeedDraw();
+    // HF evaluates with a LengthGroupedSampler too under groupByLength, its permutation from the global
+    // generator. The same draw is taken, so dropout afterwards continues as in Python, but the rows stay
+    // in order: predictions line up with the dataset (HF's come out permuted; the metrics are the same).
+    if (this.args.groupByLength) torch.randperm(ds.numRows).dispose();
     const preds: Tensor[] = [];
     const labels: Tensor[] = [];
     // Each batch's mean loss, counted once per row (HF's loss.repeat(batch_size)), in gathered order.
