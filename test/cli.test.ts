@@ -239,6 +239,19 @@ test("the map cache tells runs apart: another --tokenizer or --text-columns neve
   assert.equal(cacheFiles().size, 4);
 });
 
+test("regression is decided by the label column's dtype, as run_glue: STS-B-like scores 1.0–5.0 are one float output, whole-number classes are classes", async () => {
+  const { numLabelsFor } = await import("../src/cli/finetune.js");
+  const { loadDataset } = await import("../src/datasets/index.js");
+  const dir = mkdtempSync(join(tmpdir(), "ft-cli-regression-"));
+  writeFileSync(join(dir, "stsb.csv"), "sentence1,sentence2,label\na,b,1.0\nc,d,5.0\ne,f,3.0\n");
+  writeFileSync(join(dir, "classes.csv"), "sentence1,sentence2,label\na,b,1\nc,d,5\ne,f,3\n");
+  writeFileSync(join(dir, "stsb.jsonl"), '{"label": 2.0}\n{"label": 4.0}\n');
+  const load = async (f: string) => (await loadDataset(f.endsWith(".csv") ? "csv" : "json", { dataFiles: join(dir, f), split: "train", cacheDir: dir })) as import("../src/datasets/index.js").Dataset;
+  assert.equal(numLabelsFor(await load("stsb.csv"), "label"), 1, "float64 labels: regression");
+  assert.equal(numLabelsFor(await load("stsb.jsonl"), "label"), 1, "JSON 2.0 is a double: regression");
+  assert.equal(numLabelsFor(await load("classes.csv"), "label"), 6, "int64 labels: classes 0..5");
+});
+
 test("a dataset with a ClassLabel gives the model its label names (as run_glue), so predictions say them", { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), "ft-cli-glue-"));
   const outDir = join(dir, "mrpc");

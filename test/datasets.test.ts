@@ -324,3 +324,26 @@ test("a hub dataset is downloaded into the cache (README configs, and refs/conve
     server.close();
   }
 });
+
+test("number literals keep their type as pyarrow reads them (1.0 is a double), and a file that is not UTF-8 is an error naming the file, line and byte", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-types-"));
+  writeFileSync(join(dir, "s.jsonl"), '{"text": "a", "score": 1.0, "n": 3, "tags": [0.5, 2]}\n{"text": "b", "score": 5, "n": 4, "tags": [1]}\n');
+  const jl = (await loadDataset("json", { dataFiles: join(dir, "s.jsonl"), split: "train", cacheDir: dir })) as Dataset;
+  assert.deepEqual([(jl.features.score as Value).dtype, (jl.features.n as Value).dtype], ["float64", "int64"]);
+  writeFileSync(join(dir, "s.json"), JSON.stringify([{ score: 2 }, { score: 3 }]).replace("2", "2e0"));
+  assert.equal(((await loadDataset("json", { dataFiles: join(dir, "s.json"), split: "train", cacheDir: dir })) as Dataset).features.score instanceof Value, true);
+  assert.equal((((await loadDataset("json", { dataFiles: join(dir, "s.json"), split: "train", cacheDir: dir })) as Dataset).features.score as Value).dtype, "float64");
+  writeFileSync(join(dir, "s.csv"), "text,score\na,1.0\nb,5.0\n");
+  assert.equal((((await loadDataset("csv", { dataFiles: join(dir, "s.csv"), split: "train", cacheDir: dir })) as Dataset).features.score as Value).dtype, "float64");
+
+  // "café" in Latin-1: 0xE9 where UTF-8 needs a continuation byte.
+  const latin1 = Buffer.concat([Buffer.from("a\tb\nline two\tok\ncaf"), Buffer.from([0xe9]), Buffer.from("\t1\n")]);
+  for (const [name, builder] of [["bad.tsv", "csv"], ["bad.txt", "text"], ["bad.jsonl", "json"]] as const) {
+    writeFileSync(join(dir, name), latin1);
+    await assert.rejects(
+      loadDataset(builder, { dataFiles: join(dir, name), split: "train", cacheDir: dir, delimiter: "\t" }),
+      new RegExp(`${name} is not UTF-8: byte 0xe9 at position 19 \\(line 3\\) is not valid UTF-8`),
+      `${builder} refuses a Latin-1 file`,
+    );
+  }
+});

@@ -248,3 +248,29 @@ test("after manualSeed, fromPretrained draws only the missing weights, in HF's o
     torch.dispose([...golden.values(), ...checkpoint.values()]);
   }
 });
+
+test("regression under bf16 autocast: the MSE takes the float32 labels as they are (HF's MSELoss under autocast), not labels rounded to bf16", () => {
+  torch.manualSeed(3);
+  const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16, num_labels: 1 });
+  model.eval();
+  // Targets bf16 cannot hold (3.8 becomes 3.796875): the loss shows which were used.
+  const targets = [1.1, 2.3, 3.8, 4.9];
+  torch.noGrad(() =>
+    torch.tidy(() => {
+      const input_ids = torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0], [2, 8, 9, 3], [2, 4, 3, 0]]);
+      const attention_mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 1], [1, 1, 1, 0]]);
+      const labels = torch.tensor(Float32Array.from(targets));
+      const out = torch.autocast({ deviceType: "cpu", dtype: "bfloat16" }, () => model.forward({ input_ids, attention_mask, labels }));
+      assert.equal(out.logits!.dtype, "bfloat16");
+      assert.equal(out.loss!.dtype, "float32");
+      // Independent: the bf16 logits widened, against the float32 targets, in doubles.
+      const logits = Array.from(out.logits!.float().dataSync() as Float32Array);
+      const f32 = Array.from(Float32Array.from(targets));
+      const want = logits.reduce((s, x, i) => s + (x - f32[i]) ** 2, 0) / logits.length;
+      assert.ok(Math.abs(out.loss!.item() - want) <= 1e-5 * Math.max(1, want), `loss ${out.loss!.item()} vs ${want}`);
+      const rounded = Array.from(torch.tensor(Float32Array.from(targets)).to("bfloat16").float().dataSync() as Float32Array);
+      const wrong = logits.reduce((s, x, i) => s + (x - rounded[i]) ** 2, 0) / logits.length;
+      assert.ok(Math.abs(want - wrong) > 1e-4, "the two readings differ on these targets");
+    }),
+  );
+});

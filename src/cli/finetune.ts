@@ -4,7 +4,7 @@
 import { realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
-import { ClassLabel, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
+import { ClassLabel, Value, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
 import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedModel, type PreTrainedTokenizer } from "../index.js";
 import { fromPretrainedArchitecture } from "../models/index.js";
 import { launch } from "../distributed/index.js";
@@ -112,10 +112,14 @@ export function stringToBool(v: string, flag: string): boolean {
   throw new Error(`${flag}: truthy value expected: got '${v}' but expected one of yes/no, true/false, t/f, y/n, 1/0 (case insensitive).`);
 }
 
-/** The classification head's size for the training labels: the ClassLabel's names, else the largest label + 1 (1 for real-valued labels: regression). */
+/**
+ * The classification head's size for the training labels: the ClassLabel's names; 1 (regression) when
+ * the label column's dtype is float32/float64, as run_glue decides; else the largest label + 1.
+ */
 export function numLabelsFor(ds: Dataset, column: string): number {
   const feature = ds.features.label;
   if (feature instanceof ClassLabel) return feature.names.length;
+  if (feature instanceof Value && (feature.dtype === "float32" || feature.dtype === "float64")) return 1;
   const values = ds.column("label") as unknown[];
   let max = -1;
   let real = false;

@@ -1,11 +1,12 @@
 // The packaged builders: csv (any delimiter, quoting on or off), json/jsonl, parquet, arrow, text.
 // Each reads one file into columns; load.ts concatenates files and applies features.
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import * as arrow from "apache-arrow";
 import { readArrowFile } from "./arrow_io.js";
 import { parse } from "csv-parse/sync";
 import { Value, featuresFromJson, type Feature, type Features } from "./features.js";
+import { readUtf8 } from "../util/files.js";
 
 export interface Columns {
   columns: Record<string, unknown[]>;
@@ -21,10 +22,6 @@ export interface CsvOptions {
   /** Row holding the column names (0), or null when the file has none. */
   header?: number | null;
   skipRows?: number;
-}
-
-function stripBom(s: string): string {
-  return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
 }
 
 /** Rows of fields through csv-parse: RFC 4180 quoting (or none), blank lines skipped as pandas does. */
@@ -96,7 +93,7 @@ export function readCsv(file: string, o: CsvOptions = {}): Columns {
   const delimiter = o.delimiter ?? ",";
   if (delimiter.length !== 1) throw new TypeError(`csv: delimiter must be one character, got ${JSON.stringify(delimiter)}`);
   const quoting = o.quoting === undefined ? true : typeof o.quoting === "number" ? o.quoting !== 3 : o.quoting;
-  const text = stripBom(readFileSync(file, "utf8"));
+  const text = readUtf8(file);
   if (text.trim() === "") throw new Error(`${file} is empty: no columns to parse (a CSV file needs at least a header line)`);
   let rows = parseCsv(text, delimiter, quoting, file);
   rows = rows.slice(o.skipRows ?? 0);
@@ -118,7 +115,7 @@ export function readCsv(file: string, o: CsvOptions = {}): Columns {
 }
 
 export function readJson(file: string, o: { field?: string } = {}): Columns {
-  const text = readFileSync(file, "utf8");
+  const text = readUtf8(file);
   if (text.trim() === "") throw new Error(`${file} is empty: no JSON to read`);
   let data: unknown;
   let lines = /\.jsonl$/i.test(file);
@@ -147,7 +144,55 @@ export function readJson(file: string, o: { field?: string } = {}): Columns {
     } else throw new Error(`${file}: expected an array of objects${o.field ? ` under field '${o.field}'` : ""}, or JSON Lines`);
   }
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  return { columns: Object.fromEntries(keys.map((k) => [k, rows.map((r) => r[k] ?? null)])), features: null };
+  const columns = Object.fromEntries(keys.map((k) => [k, rows.map((r) => r[k] ?? null)]));
+  // pyarrow's JSON reader types a number written with a point or an exponent (1.0, 2e3) as a double:
+  // JSON.parse loses that, so the literals are read again. A regression target of 1.0 … 5.0 stays float.
+  const floats = floatLiteralKeys(text, lines ? 1 : o.field ? 3 : 2);
+  const features: Features = {};
+  for (const k of floats) if (columns[k]?.every((v) => v === null || typeof v === "number")) features[k] = new Value("float64");
+  return { columns, features };
+}
+
+/**
+ * The keys of the row objects (the objects at `rowDepth` brackets deep: 1 in JSON Lines, 2 in an
+ * array of rows) whose value is at least once a number literal with a fraction or an exponent.
+ */
+export function floatLiteralKeys(text: string, rowDepth: number): Set<string> {
+  const out = new Set<string>();
+  let depth = 0;
+  let key: string | null = null;
+  let afterColon = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === rowDepth && !afterColon) {
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          key = null;
+        }
+      }
+      afterColon = false;
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      afterColon = false;
+    } else if (c === "}" || c === "]") {
+      depth--;
+      afterColon = false;
+    } else if (c === ":") afterColon = depth === rowDepth;
+    else if (c === "," || c === "\n") afterColon = false;
+    else if (afterColon && (c === "-" || (c >= "0" && c <= "9"))) {
+      let j = i;
+      while (j < text.length && /[-+0-9.eE]/.test(text[j])) j++;
+      if (key !== null && /[.eE]/.test(text.slice(i, j))) out.add(key);
+      afterColon = false;
+      i = j - 1;
+    }
+  }
+  return out;
 }
 
 function isJsonLines(text: string): boolean {
@@ -163,7 +208,7 @@ function isJsonLines(text: string): boolean {
 }
 
 export function readText(file: string): Columns {
-  const lines = readFileSync(file, "utf8").split(/\r?\n/);
+  const lines = readUtf8(file).split(/\r?\n/);
   if (lines[lines.length - 1] === "") lines.pop();
   return { columns: { text: lines }, features: null };
 }

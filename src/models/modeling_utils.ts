@@ -204,8 +204,11 @@ export abstract class PreTrainedModel extends Module {
     }
     switch (this.config.problemType) {
       case "regression": {
-        const y = labels.to(logits.dtype);
-        return n === 1 ? F.mseLoss(logits.squeeze(), y.squeeze()) : F.mseLoss(logits, y);
+        // HF's MSELoss takes the labels as they are (float32), and autocast runs mse_loss in float32:
+        // casting the labels to bf16/fp16 logits would round a target such as 3.8 to 3.796875.
+        const x = logits.float();
+        const y = labels.float();
+        return n === 1 ? F.mseLoss(x.squeeze(), y.squeeze()) : F.mseLoss(x, y);
       }
       case "single_label_classification":
         return F.crossEntropy(logits.view(-1, n), labels.view(-1));
