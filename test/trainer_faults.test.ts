@@ -193,3 +193,48 @@ test("a full disk: the error names the file, and no half-written checkpoint or f
     spawnSync("umount", [mount]);
   }
 });
+
+test("resume and loadBestModelAtEnd name the keys a checkpoint lacks or has extra (HF's warnings), never load a partial state silently", async () => {
+  const ds = toyDataset(24, 1);
+  // A checkpoint without the classifier's bias and with a weight no model has.
+  const tamper = (ckpt: string) => {
+    const file = join(ckpt, "model.safetensors");
+    const sd = torch.loadFile(file);
+    sd.get("classifier.bias")!.dispose();
+    sd.delete("classifier.bias");
+    sd.set("extra.weight", torch.zeros([2]));
+    torch.saveFile(sd, file);
+    torch.dispose([...sd.values()]);
+  };
+  const dir = out();
+  const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 3, saveSteps: 3, ...quiet });
+  await captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train());
+  tamper(join(dir, "checkpoint-3"));
+  const more = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 4, saveStrategy: "no", ...quiet });
+  const { text } = await captured(() => new Trainer({ model: tinyModel(), args: more, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: true }));
+  assert.match(text, /There were missing keys in the checkpoint model loaded: \['classifier\.bias'\]\./);
+  assert.match(text, /There were unexpected keys in the checkpoint model loaded: \['extra\.weight'\]\./);
+
+  class TamperFirst extends TrainerCallback {
+    override onSave(a: TrainingArguments, state: TrainerState): void {
+      if (state.global_step === 2) tamper(join(a.outputDir, "checkpoint-2"));
+    }
+  }
+  const best = out();
+  const bestArgs = new TrainingArguments({
+    outputDir: best, perDeviceTrainBatchSize: 4, maxSteps: 4, evalStrategy: "steps", evalSteps: 2, saveSteps: 2, loadBestModelAtEnd: true,
+    metricForBestModel: "eval_loss", learningRate: 1e-5, ...quiet,
+  });
+  // The first evaluation is made the best (its checkpoint is the tampered one) whatever the losses are.
+  const t = new Trainer({ model: tinyModel(), args: bestArgs, trainDataset: ds, evalDataset: ds, dataCollator: padCollator, callbacks: [new TamperFirst()] });
+  t.addCallback(new (class extends TrainerCallback {
+    override onEvaluate(_a: TrainingArguments, state: TrainerState): void {
+      if (state.global_step === 2) state.best_metric = null;
+      if (state.global_step === 4) state.best_metric = -Infinity; // nothing beats the first
+    }
+  })());
+  const r = await captured(() => t.train());
+  assert.equal(t.state.best_model_checkpoint, join(best, "checkpoint-2"));
+  assert.match(r.text, /Loading best model from .*checkpoint-2/);
+  assert.match(r.text, /There were missing keys in the checkpoint model loaded: \['classifier\.bias'\]\./);
+});

@@ -1,7 +1,7 @@
 // PreTrainedModel: what every architecture shares — fromPretrained (config, weights in safetensors,
 // sharded safetensors or pytorch_model.bin, key renaming, HF's loading warnings), fromConfig,
 // savePretrained, HF's weight init, and the loss rules of the classification heads.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import type { Tensor, DType } from "../torch/index.js";
@@ -149,6 +149,40 @@ export abstract class PreTrainedModel extends Module {
   /** fromPretrained that also returns HF's loading info (missing, unexpected, mismatched keys). */
   static async fromPretrainedWithInfo<T extends PreTrainedModel>(this: ModelClass<T>, nameOrPath: string, o: FromPretrainedOptions = {}): Promise<{ model: T; info: LoadingInfo }> {
     return loadPretrained(this, nameOrPath, o);
+  }
+
+  /**
+   * Loads the weights a savePretrained folder holds (model.safetensors, or its shards) into this model,
+   * as the Trainer does on resume and for the best model (HF's load_state_dict(state_dict, False) then
+   * _issue_warnings_after_load): what the folder lacks or has extra is warned about by name, never
+   * loaded silently; a tied weight stored once is not missing. Returns the keys.
+   */
+  loadSavedWeights(dir: string): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const single = join(dir, "model.safetensors");
+    const index = join(dir, "model.safetensors.index.json");
+    let tensors: Map<string, Tensor>;
+    if (existsSync(single)) tensors = torch.loadFile(single);
+    else if (existsSync(index)) {
+      const idx = readConfigJson(index) as { weight_map?: Record<string, string> };
+      if (!idx.weight_map || typeof idx.weight_map !== "object") throw new Error(`${index} has no weight_map`);
+      tensors = new Map();
+      try {
+        for (const shard of new Set(Object.values(idx.weight_map))) for (const [k, t] of torch.loadFile(join(dir, shard))) tensors.set(k, t);
+      } catch (e) {
+        torch.dispose(tensors);
+        throw e;
+      }
+    } else throw new Error(`${dir} holds no model weights (model.safetensors or model.safetensors.index.json)`);
+    try {
+      const tied = this.tiedKeys();
+      const { missingKeys, unexpectedKeys } = this.loadStateDict(tensors, { strict: false });
+      const missing = missingKeys.filter((k) => !tied.has(k));
+      if (missing.length) logger.warning(`There were missing keys in the checkpoint model loaded: ${PYLIST(missing)}.`);
+      if (unexpectedKeys.length) logger.warning(`There were unexpected keys in the checkpoint model loaded: ${PYLIST(unexpectedKeys)}.`);
+      return { missingKeys: missing, unexpectedKeys };
+    } finally {
+      torch.dispose(tensors);
+    }
   }
 
   /** config.json + model.safetensors (HF key names, {"format": "pt"}), each written atomically. */

@@ -1119,12 +1119,7 @@ export class Trainer {
   }
 
   #loadModelWeights(dir: string): void {
-    const weights = torch.loadFile(join(dir, "model.safetensors"));
-    try {
-      this.model.loadStateDict(weights, { strict: false });
-    } finally {
-      torch.dispose(weights);
-    }
+    this.model.loadSavedWeights(dir);
   }
 
   #loadCheckpoint(dir: string): void {
