@@ -66,6 +66,11 @@ test("train (snake_case flags too), evaluate and predict on CSV files", { skip }
   const lines = readFileSync(predictions, "utf8").trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(lines.length, 32);
   assert.deepEqual(Object.keys(lines[0]), ["index", "prediction", "label", "logits"]);
+  // GLUE's test split has no labels (-1): predict drops the column, as run_glue does, and writes every row.
+  const glue = join(dir, "glue-test.jsonl");
+  const g = run(["predict", "--model", outDir, "--dataset", "glue", "--dataset-config", "mrpc", "--split", "test", "--output", glue, "--output-dir", join(dir, "g"), "--per-device-eval-batch-size", "64"]);
+  assert.equal(g.status, 0, g.stderr);
+  assert.equal(readFileSync(glue, "utf8").trim().split("\n").length, 1725);
   const missing = run(["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--output-dir", outDir, "--text-columns", "question,answer"]);
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /finetune: text column 'question' is not in the dataset \(columns: sentence1, sentence2, label\)/);

@@ -309,7 +309,8 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     .requiredOption("--output <file>", "where to write the predictions (.jsonl)")
     .action(async (o: InferenceOptions & { output: string }) => {
     const { trainer, model, split } = await inferenceTrainer(o, false);
-    const pred = await trainer.predict(split);
+    // As run_glue: the labels are not inputs to a prediction (GLUE's test split holds -1 for "unknown").
+    const pred = await trainer.predict(split.columnNames.includes("label") ? split.removeColumns("label") : split);
     // Under `finetune launch` every rank predicted its shard and gathered them all: one writes the file.
     if (trainer.processIndex !== 0) return;
     const logits = pred.predictions.toArray() as number[][];
