@@ -238,3 +238,20 @@ test("resume and loadBestModelAtEnd name the keys a checkpoint lacks or has extr
   assert.match(r.text, /Loading best model from .*checkpoint-2/);
   assert.match(r.text, /There were missing keys in the checkpoint model loaded: \['classifier\.bias'\]\./);
 });
+
+test("a token id at or past vocab_size names the id, the row, the column and vocab_size (in the Trainer and in a bare forward)", async () => {
+  const ds = toyDataset(12, 3);
+  const ids = ds.column("input_ids") as number[][];
+  ids[7] = [...ids[7].slice(0, 3), 40, ...ids[7].slice(4)];
+  const bad = Dataset.fromDict({ input_ids: ids, attention_mask: ds.column("attention_mask") as number[][], label: ds.column("label") as number[] });
+  const args = new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: 4, maxSteps: 2, saveStrategy: "no", ...quiet });
+  await assert.rejects(
+    captured(() => new Trainer({ model: tinyModel(), args, trainDataset: bad, dataCollator: padCollator }).train()),
+    /train dataset: column 'input_ids' holds token id 40 at row 7 \(position 3\), but the model \(BertForSequenceClassification\) has vocab_size=40: ids must be 0\.\.39/,
+  );
+  const model = tinyModel();
+  assert.throws(
+    () => torch.tidy(() => model.forward({ input_ids: torch.tensor([[1, 2, 3], [4, 41, 5]]) })),
+    /Embedding: id 41 \(row 1, position 1\) is out of range for a table of 40 rows/,
+  );
+});

@@ -70,8 +70,29 @@ export class Embedding extends Module {
   }
 
   forward(ids: Tensor): Tensor {
-    return torch.embedding(ids, this.weight, this.paddingIdx);
+    try {
+      return torch.embedding(ids, this.weight, this.paddingIdx);
+    } catch (e) {
+      throw outOfRange(e as Error, ids, this.numEmbeddings) ?? e;
+    }
   }
+}
+
+/**
+ * libtorch says "index out of range in self": name the id, where it is, and the table's size. Only
+ * computed after the failure, so a correct batch costs nothing.
+ */
+function outOfRange(e: Error, ids: Tensor, n: number): Error | null {
+  if (!/index out of range/i.test(e.message)) return null;
+  const flat = torch.tidy(() => Array.from(ids.detach().cpu().to("int64").contiguous().dataSync() as BigInt64Array, Number));
+  const at = flat.findIndex((v) => v >= n || v < -n);
+  if (at < 0) return null;
+  const width = ids.ndim > 1 ? ids.shape[ids.ndim - 1] : flat.length;
+  const where = ids.ndim > 1 ? `row ${Math.floor(at / width)}, position ${at % width}` : `position ${at}`;
+  return new RangeError(
+    `Embedding: id ${flat[at]} (${where}) is out of range for a table of ${n} rows (ids must be 0..${n - 1}). ` +
+      `A token id at or past the model's vocab_size means the tokenizer and the model do not belong together (or the data was tokenized with another tokenizer).`,
+  );
 }
 
 export class LayerNorm extends Module {

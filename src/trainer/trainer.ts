@@ -27,6 +27,7 @@ import { LockedError, tryLock, type FileLock } from "../util/file_lock.js";
 import { DistributedDataParallel, allGather, allReduce, barrier, initProcessGroup, isInitialized } from "../distributed/index.js";
 import { shardBatches, shardPadding } from "./batch_shard.js";
 import { getLengthGroupedIndices } from "./length_grouped.js";
+import { checkLabels, checkTokenIds } from "./data_checks.js";
 
 export interface EvalPrediction {
   predictions: Tensor;
@@ -203,27 +204,13 @@ export class Trainer {
     return keep;
   }
 
-  #checkedLabels = new WeakSet<Dataset>();
-  /** Labels a classifier cannot take fail here, naming the column, the value and num_labels, not deep in the loss. */
-  #checkLabels(ds: Dataset, columns: string[]): void {
-    if (this.#checkedLabels.has(ds)) return;
-    const config = this.model.config;
-    const n = config.numLabels;
-    const problem = config.problemType;
-    if (problem === "regression" || problem === "multi_label_classification" || (problem === null && n === 1)) return;
-    for (const col of columns.filter((c) => c === "label" || c === "labels" || c === "label_ids")) {
-      const values = ds.column(col) as unknown[];
-      for (let r = 0; r < values.length; r++) {
-        const row = values[r];
-        for (const v of Array.isArray(row) ? (row.flat(4) as unknown[]) : [row]) {
-          if (v === -100 || v === null) continue; // ignore_index, as the loss ignores it
-          if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= n) {
-            throw new Error(`${this.#datasetName(ds)}: column '${col}' holds ${typeof v === "number" ? pyFloat(v).replace(/\.0$/, "") : JSON.stringify(v)} at row ${r}, but the model has num_labels=${n}, so labels must be integers 0..${n - 1} (or -100 to ignore). Set numLabels when loading the model, or fix the data.`);
-          }
-        }
-      }
-    }
-    this.#checkedLabels.add(ds);
+  #checked = new WeakSet<Dataset>();
+  /** Labels and token ids the model cannot take fail here, once per dataset, naming the column, the row and the value. */
+  #checkData(ds: Dataset, columns: string[]): void {
+    if (this.#checked.has(ds)) return;
+    checkLabels(this.model, ds, columns, this.#datasetName(ds));
+    checkTokenIds(this.model, ds, columns, this.#datasetName(ds), this.processingClass?.nameOrPath ?? null);
+    this.#checked.add(ds);
   }
 
   #datasetName(ds: Dataset): string {
@@ -463,8 +450,8 @@ export class Trainer {
     const args = this.args;
     const ds = this.trainDataset!;
     const columns = this.#columnsFor(ds);
-    this.#checkLabels(ds, columns);
-    if (this.evalDataset && args.evalStrategy !== "no") this.#checkLabels(this.evalDataset, this.#columnsFor(this.evalDataset));
+    this.#checkData(ds, columns);
+    if (this.evalDataset && args.evalStrategy !== "no") this.#checkData(this.evalDataset, this.#columnsFor(this.evalDataset));
     const shape = this.#runShape(ds);
     const { maxSteps, numTrainEpochs, updatesPerEpoch } = shape;
     const stepsOf = (v: number | null) => (v !== null && v < 1 ? Math.ceil(maxSteps * v) : (v ?? 0));
@@ -783,7 +770,7 @@ export class Trainer {
   // ---- evaluation ----
   async #loop(ds: Dataset, prefix: string): Promise<PredictionOutput> {
     const columns = this.#columnsFor(ds);
-    this.#checkLabels(ds, columns);
+    this.#checkData(ds, columns);
     const wasTraining = this.model.training;
     this.model.eval();
     const start = performance.now();
