@@ -113,3 +113,32 @@ test("zip bombs and lying sizes are refused before they inflate or allocate", ()
   assert.ok(performance.now() - t0 < 2000, "refused quickly");
   assert.ok(process.memoryUsage().rss - rssBefore < 512 << 20, "no gigabytes were allocated");
 });
+
+test("hostile pickles: every read is bounded and each failure names the byte (a GLOBAL without a newline does not loop)", () => {
+  const entries = readEntries(readFileSync(SOURCE));
+  const pkl = entries.find((e) => e.name.endsWith("data.pkl"))!;
+  const withPickle = (data: Buffer) => write(entries.map((x) => (x === pkl ? { name: pkl.name, data } : x)));
+  const rssBefore = process.memoryUsage().rss;
+  const t0 = performance.now();
+  // PROTO 2, then GLOBAL 'collections\nOrderedDict' with no newline after the name: no end of line anywhere.
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from("\x80\x02ccollections\nOrderedDict", "latin1"))), /pytorch_model\.bin: malformed pickle at byte 2 \(opcode 0x63\): GLOBAL's name has no newline/);
+  // BININT with 2 of its 4 bytes; BINUNICODE claiming 1 GB; LONG1 past the end.
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4a, 1, 2]))), /malformed pickle at byte 2 \(opcode 0x4a\): its 4-byte argument runs past the end of the pickle \(5 bytes\)/);
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x58, 0, 0, 0, 0x40, 0x41]))), /malformed pickle at byte 2 \(opcode 0x58\): its 1073741824-byte argument runs past the end/);
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x8a, 9, 1]))), /opcode 0x8a\): its 9-byte argument runs past the end/);
+  // Structure misuse: APPEND to an int, SETITEM on an empty stack, a memo never set, a call without a tuple.
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4b, 1, 0x4b, 2, 0x61, 0x2e]))), /byte 6 \(opcode 0x61\): appending to something that is not a list/);
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x73, 0x2e]))), /byte 2 \(opcode 0x73\): the stack is empty/);
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x68, 7, 0x2e]))), /byte 2 \(opcode 0x68\): memo 7 was never set/);
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4b, 1, 0x4b, 2, 0x52, 0x2e]))), /byte 6 \(opcode 0x52\): a call whose arguments are not a tuple/);
+  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4b, 1]))), /the pickle ends without STOP/);
+  assert.ok(performance.now() - t0 < 2000, "refused quickly");
+  assert.ok(process.memoryUsage().rss - rssBefore < 256 << 20, "memory did not grow");
+
+  // A truncated archive names what runs past its end; a folder is not a file.
+  const whole = readFileSync(write(entries));
+  const cut = join(mkdtempSync(join(tmpdir(), "ft-bin-cut-")), "pytorch_model.bin");
+  writeFileSync(cut, Buffer.concat([whole.subarray(0, 200), whole.subarray(whole.length - 22)]));
+  assert.throws(() => loadPytorchBin(cut), /pytorch_model\.bin: the zip central directory at byte \d+ \(\d+ bytes\) runs past the end of the file/);
+  assert.throws(() => loadPytorchBin(tmpdir()), new RegExp(`cannot read ${tmpdir()} \\(EISDIR`));
+});
