@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { _native } from "../src/torch/index.js";
 import { freePort, initProcessGroup, destroyProcessGroup } from "../src/distributed/index.js";
 import { shardBatches, shardPadding } from "../src/trainer/batch_shard.js";
@@ -33,6 +33,7 @@ import { Dataset } from ${dist("datasets/index.js")};
 import { AutoModelForSequenceClassification } from ${dist("models/index.js")};
 import { Trainer, TrainingArguments, TrainerCallback } from ${dist("trainer/index.js")};
 const env = process.env;
+if (env.PID_DIR) writeFileSync(env.PID_DIR + "/pid" + env.RANK, String(process.pid));
 const rows = (n, seed) => {
   torch.manualSeed(seed);
   const ids = torch.randint(2, 30, [n, 10]).toArray();
@@ -194,6 +195,76 @@ test("a rank killed mid-run: the launcher stops the other, exits non-zero naming
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(resumed.result!.globalStep, 16);
   assert.match(resumed.stderr, /Didn't find an RNG file in .*checkpoint-4: if you are resuming a training that was launched in a distributed fashion, reproducibility is not guaranteed/);
+});
+
+/** Whether a process is gone (a zombie awaiting its reaper counts as gone). */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? false;
+  } catch {
+    return true;
+  }
+}
+
+test("the launcher killed with SIGKILL leaves no rank behind (each notices and stops within 10 s, releasing the output-dir lock); SIGHUP stops the ranks as torchrun", { skip, timeout: 120_000 }, async () => {
+  for (const sig of ["SIGKILL", "SIGHUP"] as const) {
+    const dir = mkdtempSync(join(tmpdir(), "ft-ddp-orphans-"));
+    const env = { ...process.env, BATCH: "4", EPOCHS: "200", N_TRAIN: "64", PID_DIR: dir, OUTPUT_DIR: join(dir, "run"), OUT: join(dir, "out.json") };
+    const launcher = spawn(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", PROGRAM], { env, stdio: "ignore" });
+    const lock = join(dir, "run", ".finetune-ts.lock");
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(join(dir, "pid0")) && existsSync(join(dir, "pid1")) && existsSync(lock)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(existsSync(lock), "training started (the output dir is locked)");
+    const pids = [0, 1].map((r) => Number(readFileSync(join(dir, `pid${r}`), "utf8")));
+    launcher.kill(sig);
+    const killedAt = Date.now();
+    while (!pids.every(gone) && Date.now() - killedAt < 10_000) await new Promise((r) => setTimeout(r, 100));
+    const left = pids.filter((p) => !gone(p));
+    for (const p of left) process.kill(p, "SIGKILL");
+    assert.deepEqual(left, [], `${sig} to the launcher: ranks still running after 10 s`);
+    assert.ok(!existsSync(lock), `${sig}: the output-dir lock was released`);
+  }
+});
+
+test("a one-node launch listens on nothing beyond loopback: the ranks meet through a rendezvous file, gloo on the loopback interface", { skip, timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-lo-"));
+  const program = `
+import { readdirSync, readlinkSync, readFileSync, writeFileSync } from "node:fs";
+import * as torch from ${dist("torch/index.js")};
+import { initProcessGroup, barrier, allReduce } from ${dist("distributed/index.js")};
+initProcessGroup({ backend: "gloo" });
+const t = torch.ones([4]);
+allReduce(t);
+// This process's sockets (their inodes), found in the kernel's TCP tables with their local address and state.
+const inodes = new Set(readdirSync("/proc/self/fd").map((fd) => { try { return readlinkSync("/proc/self/fd/" + fd); } catch { return ""; } }).map((l) => /^socket:\[(\d+)\]$/.exec(l)?.[1]).filter(Boolean));
+const sockets = [];
+for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+  for (const line of readFileSync(table, "utf8").trim().split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (inodes.has(f[9])) sockets.push({ local: f[1].split(":")[0], state: f[3] });
+  }
+}
+writeFileSync(${JSON.stringify(dir)} + "/rank" + process.env.RANK + ".json", JSON.stringify({ sum: t.toArray(), sockets, env: { store: process.env.FINETUNE_RENDEZVOUS_FILE ?? null, ifname: process.env.GLOO_SOCKET_IFNAME ?? null } }));
+barrier();
+`;
+  const r = spawnSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", program], { encoding: "utf8", timeout: 100_000 });
+  assert.equal(r.status, 0, r.stderr);
+  // 127.0.0.1 in /proc/net/tcp, and ::1 or ::ffff:127.0.0.1 in tcp6.
+  const loopback = new Set(["0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"]);
+  for (const k of [0, 1]) {
+    const got = JSON.parse(readFileSync(join(dir, `rank${k}.json`), "utf8")) as { sum: number[]; sockets: { local: string; state: string }[]; env: { store: string | null; ifname: string | null } };
+    assert.deepEqual(got.sum, [2, 2, 2, 2], "the collective ran");
+    assert.ok(got.env.store && got.env.ifname, `rank ${k}: a rendezvous file and the loopback interface (${JSON.stringify(got.env)})`);
+    assert.ok(got.sockets.length > 0, `rank ${k}: gloo's sockets were found`);
+    for (const s of got.sockets) assert.ok(loopback.has(s.local), `rank ${k}: a socket on ${s.local} (state ${s.state}) is not on loopback`);
+    assert.ok(!got.sockets.some((s) => s.state === "0A" && !loopback.has(s.local)), "nothing listens beyond loopback");
+  }
+  assert.ok(!existsSync(dirname(JSON.parse(readFileSync(join(dir, "rank0.json"), "utf8")).env.store)), "the rendezvous folder is removed after the launch");
 });
 
 /** Starts a process and resolves with its exit code and stderr. */

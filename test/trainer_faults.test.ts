@@ -255,3 +255,46 @@ test("a token id at or past vocab_size names the id, the row, the column and voc
     /Embedding: id 41 \(row 1, position 1\) is out of range for a table of 40 rows/,
   );
 });
+
+test("a checkpoint's optimizer param_groups and scheduler.json are checked as a user's options are: wrong types, unknown keys and __proto__ fail naming the file", async () => {
+  const ds = toyDataset(24, 5);
+  const dir = out();
+  const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 4, saveSteps: 2, ...quiet });
+  await captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train());
+  const ckpt = join(dir, "checkpoint-2");
+  const resume = () => captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: ckpt }));
+  const optFile = join(ckpt, "optimizer.safetensors");
+  const original = readFileSync(optFile);
+  const meta = JSON.parse(torch.loadMetadata(optFile)["finetune_ts.optimizer"]) as { param_groups: Record<string, unknown>[]; scalars: unknown };
+  const withGroups = (edit: (g: Record<string, unknown>) => string) => {
+    const tensors = torch.loadFile(optFile);
+    const groups = JSON.stringify(meta.param_groups.map((g) => ({ ...g })));
+    const g0 = JSON.parse(groups) as Record<string, unknown>[];
+    const text = edit(g0[0]);
+    torch.saveFile(tensors, optFile, { format: "pt", "finetune_ts.optimizer": `{"param_groups": [${text}${g0.length > 1 ? "," + JSON.stringify(g0.slice(1)).slice(1, -1) : ""}], "scalars": ${JSON.stringify(meta.scalars)}}` });
+    torch.dispose([...tensors.values()]);
+  };
+  const file = optFile.replace(/[/.]/g, "\\$&");
+  withGroups((g) => JSON.stringify({ ...g, lr: "1e-3" }));
+  await assert.rejects(resume(), new RegExp(`${file}: loadStateDict\\(\\): parameter group 0: option 'lr' is "1e-3", expected a finite number`));
+  withGroups((g) => JSON.stringify(g).replace(/^\{/, '{"__proto__": {"polluted": true},'));
+  await assert.rejects(resume(), new RegExp(`${file}: loadStateDict\\(\\): parameter group 0 has an option '__proto__' this optimizer does not have`));
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, "no prototype was touched");
+  withGroups((g) => JSON.stringify({ ...g, momentum: 0.9 }));
+  await assert.rejects(resume(), /parameter group 0 has an option 'momentum' this optimizer does not have \(it has lr, betas, eps, weight_decay/);
+  withGroups((g) => JSON.stringify({ ...g, betas: [0.9] }));
+  await assert.rejects(resume(), /option 'betas' is \[0\.9\], expected a list of 2 numbers/);
+  withGroups((g) => JSON.stringify({ ...g, lr: -1 }));
+  await assert.rejects(resume(), new RegExp(`${file}: AdamW: invalid learning rate -1`));
+  writeFileSync(optFile, original);
+
+  const schedFile = join(ckpt, "scheduler.json");
+  const sched = JSON.parse(readFileSync(schedFile, "utf8")) as Record<string, unknown>;
+  writeFileSync(schedFile, JSON.stringify({ ...sched, last_epoch: "2" }));
+  await assert.rejects(resume(), new RegExp(`${schedFile.replace(/[/.]/g, "\\$&")}: LambdaLR\\.loadStateDict\\(\\): last_epoch must be an integer ≥ -1, got "2"`));
+  writeFileSync(schedFile, JSON.stringify({ ...sched, base_lrs: [1, 2, 3] }));
+  await assert.rejects(resume(), /scheduler\.json: LambdaLR\.loadStateDict\(\): base_lrs must be 2 non-negative numbers \(one per parameter group\), got \[1,2,3\]/);
+  writeFileSync(schedFile, JSON.stringify(sched));
+  const r = await resume();
+  assert.equal(r.result.globalStep, 4, "the restored files resume");
+});

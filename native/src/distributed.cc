@@ -17,6 +17,7 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/comm.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 #else
@@ -89,8 +90,9 @@ static auto OnRank(const Napi::CallbackInfo& info, const Group& g, const char* w
 }
 
 // (backend, masterAddr, masterPort, rank, worldSize, timeoutMs, storePrefix) → group. Rank 0 runs the
-// TCPStore server (as torch.distributed's env:// and tcp:// rendezvous do); every rank then builds
-// the gloo group, which connects to each peer through the store.
+// TCPStore server (as torch.distributed's env:// and tcp:// rendezvous do), or, for a masterAddr of
+// "file://PATH" (torch.distributed's file:// init method), every rank opens a FileStore and nothing
+// listens on a port; every rank then builds the gloo group, which connects to each peer through the store.
 FT_FN(distInit) {
   std::string backend = Str(info, 0);
   std::string host = Str(info, 1);
@@ -103,7 +105,17 @@ FT_FN(distInit) {
   g->rank = rank;
   g->size = size;
   g->backend = backend;
-  try {
+  const std::string filePrefix = "file://";
+  if (host.rfind(filePrefix, 0) == 0) {
+    std::string path = host.substr(filePrefix.size());
+    try {
+      g->store = c10::make_intrusive<c10d::PrefixStore>(Str(info, 6), c10::make_intrusive<c10d::FileStore>(path, size));
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      if (auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
+      throw Napi::Error::New(info.Env(), Who(*g) + "cannot open the rendezvous file " + path + ": " + msg);
+    }
+  } else try {
     c10d::TCPStoreOptions o;
     o.port = static_cast<std::uint16_t>(port);
     o.isServer = rank == 0;

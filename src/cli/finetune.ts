@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { ClassLabel, Value, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
 import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedModel, type PreTrainedTokenizer } from "../index.js";
 import { fromPretrainedArchitecture } from "../models/index.js";
-import { launch } from "../distributed/index.js";
+import { launch, watchLauncher } from "../distributed/index.js";
 import { exportOnnx, isOnnxDtype, ONNX_DTYPES, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "../export/index.js";
 import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
@@ -401,6 +401,8 @@ export function normalizeArgv(argv: string[]): string[] {
 // Run when executed (also through the npm bin link), not when imported by tests.
 const isMain = !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
+  // A rank of `finetune launch` stops when its launcher dies, from its first moment.
+  watchLauncher();
   program()
     .parseAsync(normalizeArgv(process.argv))
     .catch((e: Error) => {

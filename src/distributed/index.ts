@@ -6,4 +6,4 @@ export {
   type InitProcessGroupOptions, type Backend,
 } from "./process_group.js";
 export { DistributedDataParallel, type DDPOptions } from "./ddp.js";
-export { launch, freePort, type LaunchOptions, type LaunchResult } from "./launch.js";
+export { launch, freePort, watchLauncher, type LaunchOptions, type LaunchResult } from "./launch.js";

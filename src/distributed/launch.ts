@@ -5,7 +5,10 @@
 // Trainer then finishes the step on all of them and saves), and when one rank fails stops the others
 // and exits with its code, naming it — a dead rank never leaves the rest waiting forever.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface LaunchOptions {
   nprocPerNode: number;
@@ -47,6 +50,32 @@ function positiveInt(v: number, what: string, min = 1): void {
   if (!Number.isInteger(v) || v < min) throw new RangeError(`finetune launch: ${what} must be an integer ≥ ${min}, got ${v}`);
 }
 
+/** The loopback interface's name (lo on Linux, lo0 on macOS), for GLOO_SOCKET_IFNAME. */
+function loopbackInterface(): string | null {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (addrs?.some((a) => a.internal && (a.address === "127.0.0.1" || a.address === "::1"))) return name;
+  }
+  return null;
+}
+
+let watching = false;
+/**
+ * In a rank started by `finetune launch`: when the launcher dies (kill -9, a closed terminal), the rank
+ * is reparented; it notices within half a second and exits, which releases its output-dir lock. The
+ * launcher cannot do this for it when it was killed outright.
+ */
+export function watchLauncher(env: NodeJS.ProcessEnv = process.env): void {
+  const launcher = Number(env.FINETUNE_LAUNCHER_PID);
+  if (watching || !Number.isInteger(launcher) || launcher <= 0) return;
+  watching = true;
+  if (process.ppid !== launcher) return; // not this launcher's child (a nested program): nothing to watch
+  setInterval(() => {
+    if (process.ppid === launcher) return;
+    process.stderr.write(`finetune: the launcher (pid ${launcher}) is gone: rank ${env.RANK ?? "?"} stops (exit 1).\n`);
+    process.exit(1);
+  }, 500).unref();
+}
+
 /** Node runs scripts; anything else is executed as it is (torchrun --no-python). */
 function argvFor(command: string[]): [string, string[]] {
   const [first, ...rest] = command;
@@ -73,29 +102,53 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
     log("Setting OMP_NUM_THREADS environment variable for each process to be 1 in default, to avoid your system being overloaded, please further tune the variable for optimal performance in your application as needed.");
     base.OMP_NUM_THREADS = "1";
   }
+  // One node: the ranks meet through a rendezvous file and gloo talks over loopback, so nothing of the
+  // run listens beyond this machine. Across nodes the user's MASTER_ADDR and interface are used.
+  let rendezvousDir: string | null = null;
+  if (nnodes === 1) {
+    rendezvousDir = mkdtempSync(join(tmpdir(), "finetune-launch-"));
+    base.FINETUNE_RENDEZVOUS_FILE = join(rendezvousDir, "store");
+    const lo = loopbackInterface();
+    if (base.GLOO_SOCKET_IFNAME === undefined && lo) base.GLOO_SOCKET_IFNAME = lo;
+  }
+  base.FINETUNE_LAUNCHER_PID = String(process.pid);
   const [exe, args] = argvFor(o.command);
   const children: { child: ChildProcess; rank: number; localRank: number }[] = [];
   let failed: LaunchResult["failed"];
   let stopping = false;
   let interrupted = false;
   const grace = o.graceMs ?? 5000;
-  /** Sends sig to every rank still running. */
+  /** Sends sig to every rank still running: to its process group (a rank leads its own), so what it started gets it too. */
   const signalLive = (sig: NodeJS.Signals) => {
-    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill(sig);
+    for (const c of children) {
+      if (c.child.exitCode !== null || c.child.signalCode !== null || c.child.pid === undefined) continue;
+      try {
+        process.kill(-c.child.pid, sig);
+      } catch {
+        c.child.kill(sig);
+      }
+    }
   };
   const stopOthers = () => {
     stopping = true;
     signalLive("SIGTERM");
     setTimeout(() => signalLive("SIGKILL"), grace).unref();
   };
+  // As torchrun: Ctrl-C is passed on (each rank finishes its step and saves); SIGTERM, SIGHUP (the
+  // terminal closed) and SIGQUIT stop the ranks, SIGKILL after the grace period.
   const onSignal = (sig: NodeJS.Signals) => {
     if (sig === "SIGINT") interrupted = true;
     signalLive(sig);
+    if (sig !== "SIGINT") {
+      stopping = true;
+      setTimeout(() => signalLive("SIGKILL"), grace).unref();
+    }
   };
-  // Ranks outlive nothing: if the launcher itself ends, they end with it.
+  // Ranks outlive nothing: if the launcher itself ends, they end with it (a SIGKILL of the launcher
+  // runs no handler: each rank watches for it itself, watchLauncher).
   const onExit = () => signalLive("SIGKILL");
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+  for (const sig of signals) process.on(sig, onSignal);
   process.on("exit", onExit);
   try {
     const exits = Array.from({ length: o.nprocPerNode }, (_, localRank) => {
@@ -128,9 +181,9 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
     });
     await Promise.all(exits);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const sig of signals) process.off(sig, onSignal);
     process.off("exit", onExit);
+    if (rendezvousDir) rmSync(rendezvousDir, { recursive: true, force: true });
   }
   if (!failed) {
     const bad = children.find((c) => c.child.exitCode !== 0);

@@ -1,6 +1,8 @@
 // torch.distributed's default process group: initProcessGroup reads torchrun's environment (as
 // `finetune launch`, torchrun, SLURM's srun wrappers and Kubernetes' PyTorchJob set it), meets the
-// other ranks through libtorch's TCPStore and connects a gloo group; the collectives act on it.
+// other ranks through libtorch's TCPStore (or a FileStore, for a rendezvous file) and connects a gloo
+// group; the collectives act on it.
+import { watchLauncher } from "./launch.js";
 import { c10d, type Tensor } from "../torch/index.js";
 
 export type Backend = "gloo" | "nccl";
@@ -8,7 +10,10 @@ export type Backend = "gloo" | "nccl";
 export interface InitProcessGroupOptions {
   /** "gloo" (CPU tensors; the default) or "nccl" (CUDA tensors, one process per GPU). */
   backend?: Backend;
-  /** "env://" (default: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE from the environment) or "tcp://host:port". */
+  /**
+   * "env://" (default: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE from the environment, or the
+   * FINETUNE_RENDEZVOUS_FILE a one-node `finetune launch` sets), "tcp://host:port" or "file:///path".
+   */
   initMethod?: string;
   rank?: number;
   worldSize?: number;
@@ -44,12 +49,18 @@ export function initProcessGroup(o: InitProcessGroupOptions = {}, env: NodeJS.Pr
   const initMethod = o.initMethod ?? "env://";
   let masterAddr: string | undefined;
   let masterPort: number | undefined;
-  if (initMethod === "env://") {
+  // A rendezvous file (torch.distributed's file:// init method; `finetune launch` on one node passes
+  // FINETUNE_RENDEZVOUS_FILE): a FileStore, so nothing of the run listens on a network port.
+  const file = initMethod.startsWith("file://") ? initMethod.slice("file://".length) : initMethod === "env://" ? env.FINETUNE_RENDEZVOUS_FILE : undefined;
+  if (file) {
+    masterAddr = `file://${file}`;
+    masterPort = 1;
+  } else if (initMethod === "env://") {
     masterAddr = env.MASTER_ADDR;
     masterPort = torchrunInt("MASTER_PORT", env);
   } else {
     const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(initMethod);
-    if (!m) throw new Error(`initProcessGroup: initMethod must be "env://" or "tcp://host:port", got '${initMethod}'`);
+    if (!m) throw new Error(`initProcessGroup: initMethod must be "env://", "tcp://host:port" or "file:///path", got '${initMethod}'`);
     masterAddr = m[1].replace(/^\[|\]$/g, "");
     masterPort = Number(m[2]);
   }
@@ -66,6 +77,7 @@ export function initProcessGroup(o: InitProcessGroupOptions = {}, env: NodeJS.Pr
   if (!(masterPort! > 0 && masterPort! < 65536)) throw new Error(`initProcessGroup: MASTER_PORT must be a port number (1-65535), got ${masterPort}`);
   if (backend === "nccl") throw new Error("initProcessGroup: the nccl backend needs a CUDA build of libtorch ≥ 2 with NCCL, which this addon was not built against (gloo runs here)");
   const timeoutMs = o.timeout ?? DEFAULT_TIMEOUT_MS;
+  watchLauncher(env);
   const ref = c10d.c10dInit({ backend, masterAddr: masterAddr!, masterPort: masterPort!, rank: rank!, worldSize: worldSize!, timeoutMs, storePrefix: "default_pg" });
   group = { ref, rank: rank!, worldSize: worldSize!, backend };
 }

@@ -14,6 +14,27 @@ export interface OptimizerStateDict {
   param_groups: Record<string, unknown>[];
 }
 
+/** A saved group's options, each an option the live group has, of its type; everything else is an error naming it. */
+function checkedGroupOptions(saved: Record<string, unknown>, live: ParamGroup, gi: number): Record<string, unknown> {
+  if (saved === null || typeof saved !== "object" || Array.isArray(saved)) throw new TypeError(`loadStateDict(): parameter group ${gi} is not an object`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(saved)) {
+    if (k === "params") continue;
+    if (!Object.prototype.hasOwnProperty.call(live, k) || k === "__proto__" || k === "constructor") {
+      throw new Error(`loadStateDict(): parameter group ${gi} has an option '${k}' this optimizer does not have (it has ${Object.keys(live).filter((x) => x !== "params").join(", ")})`);
+    }
+    const want = (live as Record<string, unknown>)[k];
+    const sameType = Array.isArray(want)
+      ? Array.isArray(v) && v.length === want.length && v.every((x, i) => typeof x === typeof want[i] && (typeof x !== "number" || Number.isFinite(x)))
+      : typeof v === typeof want && (typeof v !== "number" || Number.isFinite(v));
+    if (!sameType && !(want === null || (v === null && want !== undefined))) {
+      throw new TypeError(`loadStateDict(): parameter group ${gi}: option '${k}' is ${JSON.stringify(v)}, expected ${Array.isArray(want) ? `a list of ${want.length} ${typeof want[0]}s` : `a finite ${typeof want}`} (as ${JSON.stringify(want)})`);
+    }
+    out[k] = Array.isArray(v) ? [...v] : v;
+  }
+  return out;
+}
+
 export abstract class Optimizer {
   readonly paramGroups: ParamGroup[] = [];
   readonly state = new Map<Tensor, Record<string, Tensor | number>>();
@@ -88,9 +109,17 @@ export abstract class Optimizer {
       if (!Array.isArray(ids) || ids.length !== this.paramGroups[gi].params.length) {
         throw new Error(`loadStateDict(): parameter group ${gi} has ${ids?.length} parameters in the state, ${this.paramGroups[gi].params.length} in the optimizer`);
       }
-      ids.forEach((id, k) => (byIndex[id] = this.paramGroups[gi].params[k]));
-      const { params: _ignored, ...opts } = g;
-      Object.assign(this.paramGroups[gi], opts);
+      ids.forEach((id, k) => {
+        if (!Number.isInteger(id) || id < 0) throw new Error(`loadStateDict(): parameter group ${gi} names parameter ${JSON.stringify(id)}, not an index`);
+        byIndex[id] = this.paramGroups[gi].params[k];
+      });
+    });
+    // The groups' options are checked as a user's would be, before any is applied: only the options
+    // this optimizer has, of the same type, in range (a saved state is input, not trusted code).
+    const options = sd.param_groups.map((g, gi) => checkedGroupOptions(g, this.paramGroups[gi], gi));
+    options.forEach((opts, gi) => this.validate({ ...this.paramGroups[gi], ...opts }));
+    options.forEach((opts, gi) => {
+      for (const [k, v] of Object.entries(opts)) (this.paramGroups[gi] as Record<string, unknown>)[k] = v;
     });
     for (const s of this.state.values()) dispose(s);
     this.state.clear();

@@ -104,9 +104,14 @@ export class LambdaLR {
   }
 
   loadStateDict(sd: { last_epoch: number; base_lrs?: number[] }): void {
-    if (!Number.isInteger(sd?.last_epoch)) throw new TypeError("LambdaLR.loadStateDict(): last_epoch must be an integer");
+    if (sd === null || typeof sd !== "object") throw new TypeError("LambdaLR.loadStateDict(): expected an object with last_epoch");
+    if (!Number.isInteger(sd.last_epoch) || sd.last_epoch < -1) throw new TypeError(`LambdaLR.loadStateDict(): last_epoch must be an integer ≥ -1, got ${JSON.stringify(sd.last_epoch)}`);
+    const lrs = sd.base_lrs;
+    if (lrs !== undefined && (!Array.isArray(lrs) || lrs.length !== this.baseLrs.length || !lrs.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0))) {
+      throw new TypeError(`LambdaLR.loadStateDict(): base_lrs must be ${this.baseLrs.length} non-negative numbers (one per parameter group), got ${JSON.stringify(lrs)}`);
+    }
     this.lastEpoch = sd.last_epoch;
-    if (sd.base_lrs) sd.base_lrs.forEach((lr, i) => (this.baseLrs[i] = lr));
+    if (lrs) lrs.forEach((lr, i) => (this.baseLrs[i] = lr));
     this.#apply();
   }
 }

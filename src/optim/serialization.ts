@@ -23,9 +23,22 @@ export function saveOptimizerState(opt: Optimizer | OptimizerStateDict, path: st
 export function loadOptimizerState(path: string): OptimizerStateDict {
   const meta = loadMetadata(path)[KEY];
   if (!meta) throw new Error(`${path}: not an optimizer state (no '${KEY}' metadata)`);
-  const { param_groups, scalars } = JSON.parse(meta) as { param_groups: Record<string, unknown>[]; scalars: Record<string, Record<string, number>> };
+  let parsed: { param_groups?: unknown; scalars?: unknown };
+  try {
+    parsed = JSON.parse(meta) as typeof parsed;
+  } catch (e) {
+    throw new Error(`${path}: the optimizer metadata is not valid JSON (${(e as Error).message})`);
+  }
+  const { param_groups, scalars } = parsed;
+  if (!Array.isArray(param_groups) || !param_groups.every((g) => g !== null && typeof g === "object" && !Array.isArray(g))) throw new Error(`${path}: param_groups must be a list of objects`);
+  if (scalars === null || typeof scalars !== "object" || Array.isArray(scalars)) throw new Error(`${path}: the optimizer scalars must be an object`);
   const state: OptimizerStateDict["state"] = {};
-  for (const [i, s] of Object.entries(scalars)) state[Number(i)] = { ...s };
+  for (const [i, s] of Object.entries(scalars)) {
+    if (!/^\d+$/.test(i) || s === null || typeof s !== "object" || !Object.values(s).every((v) => typeof v === "number" && Number.isFinite(v))) {
+      throw new Error(`${path}: the scalars of parameter '${i}' must be an object of finite numbers`);
+    }
+    state[Number(i)] = { ...(s as Record<string, number>) };
+  }
   const tensors = loadFile(path);
   for (const [key, t] of tensors) {
     const m = /^state\.(\d+)\.(.+)$/.exec(key);
@@ -35,5 +48,5 @@ export function loadOptimizerState(path: string): OptimizerStateDict {
     }
     (state[Number(m[1])] ??= {})[m[2]] = t;
   }
-  return { state, param_groups };
+  return { state, param_groups: param_groups as Record<string, unknown>[] };
 }

@@ -1123,10 +1123,23 @@ export class Trainer {
     } else if (!hasOptimizer || !hasScheduler) {
       throw new Error(`${dir} is missing ${hasOptimizer ? FILES.scheduler : FILES.optimizer}: cannot resume the ${hasOptimizer ? "learning-rate schedule" : "optimizer"} (the checkpoint is incomplete)`);
     } else {
-      const sd = loadOptimizerState(optimizer);
-      this.optimizer!.loadStateDict(sd);
-      torch.dispose(sd.state);
-      this.lrScheduler!.loadStateDict(readJsonObject(scheduler, FILES.scheduler) as never);
+      // Each file's content is checked as a user's options are; the error names the file.
+      const named = (file: string, fn: () => void) => {
+        try {
+          fn();
+        } catch (e) {
+          throw new Error((e as Error).message.includes(file) ? (e as Error).message : `${file}: ${(e as Error).message}`);
+        }
+      };
+      named(optimizer, () => {
+        const sd = loadOptimizerState(optimizer);
+        try {
+          this.optimizer!.loadStateDict(sd);
+        } finally {
+          torch.dispose(Object.values(sd.state).flatMap((s) => Object.values(s).filter((v): v is Tensor => typeof v !== "number")));
+        }
+      });
+      named(scheduler, () => this.lrScheduler!.loadStateDict(readJsonObject(scheduler, FILES.scheduler) as never));
     }
     if (this.scaler && existsSync(join(dir, FILES.scaler))) this.scaler.loadStateDict(readJsonObject(join(dir, FILES.scaler), FILES.scaler) as never);
   }
