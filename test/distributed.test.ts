@@ -241,11 +241,11 @@ initProcessGroup({ backend: "gloo" });
 const t = torch.ones([4]);
 allReduce(t);
 // This process's sockets (their inodes), found in the kernel's TCP tables with their local address and state.
-const inodes = new Set(readdirSync("/proc/self/fd").map((fd) => { try { return readlinkSync("/proc/self/fd/" + fd); } catch { return ""; } }).map((l) => /^socket:\[(\d+)\]$/.exec(l)?.[1]).filter(Boolean));
+const inodes = new Set(readdirSync("/proc/self/fd").map((fd) => { try { return readlinkSync("/proc/self/fd/" + fd); } catch { return ""; } }).map((l) => /^socket:\\[(\\d+)\\]$/.exec(l)?.[1]).filter(Boolean));
 const sockets = [];
 for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-  for (const line of readFileSync(table, "utf8").trim().split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
+  for (const line of readFileSync(table, "utf8").trim().split("\\n").slice(1)) {
+    const f = line.trim().split(/\\s+/);
     if (inodes.has(f[9])) sockets.push({ local: f[1].split(":")[0], state: f[3] });
   }
 }

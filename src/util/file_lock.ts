@@ -48,6 +48,17 @@ let exitHookInstalled = false;
 function releaseAllAtExit(): void {
   for (const p of held) rmSync(p, { force: true });
 }
+/**
+ * SIGTERM and SIGHUP (a launcher stopping its ranks, a closed terminal) end a process without its
+ * exit handlers: the locks are released first, then the signal is raised again with its default
+ * action, so the process still ends as signalled (unless the program handles the signal itself).
+ */
+function releaseOnSignal(sig: NodeJS.Signals): void {
+  releaseAllAtExit();
+  held.clear();
+  for (const s of ["SIGTERM", "SIGHUP"] as const) process.off(s, releaseOnSignal);
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+}
 
 export interface FileLock {
   readonly path: string;
@@ -100,6 +111,7 @@ export function tryLock(path: string, warn: (m: string) => void = (m) => console
       process.on("exit", releaseAllAtExit);
       exitHookInstalled = true;
     }
+    for (const s of ["SIGTERM", "SIGHUP"] as const) if (!process.listeners(s).includes(releaseOnSignal)) process.on(s, releaseOnSignal);
     return {
       path,
       release() {
