@@ -12,15 +12,22 @@ const page = [join(here, "index.html"), join(here, "..", "..", "..", "examples",
 const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json", ".onnx": "application/octet-stream", ".txt": "text/plain" };
 
 export function serveDeploy(modelsDir: string, port = 0): Promise<Server> {
-  const roots: Record<string, string> = {
-    transformers: dirname(fileURLToPath(import.meta.resolve("@huggingface/transformers"))),
-    ort: dirname(fileURLToPath(import.meta.resolve("onnxruntime-web"))),
-    models: modelsDir,
-  };
+  // A Map, not an object: "/constructor/x" or "/__proto__/x" must not find Object.prototype's members.
+  const roots = new Map<string, string>([
+    ["transformers", dirname(fileURLToPath(import.meta.resolve("@huggingface/transformers")))],
+    ["ort", dirname(fileURLToPath(import.meta.resolve("onnxruntime-web")))],
+    ["models", modelsDir],
+  ]);
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+    } catch {
+      res.writeHead(400).end("bad request: malformed URL or percent escape");
+      return;
+    }
     const [, top, ...rest] = path.split("/");
-    const root = roots[top];
+    const root = roots.get(top);
     const file = path === "/" ? page : root ? normalize(join(root, ...rest)) : "";
     // Only files under the three roots: "/models/../../etc/passwd" normalizes outside and is refused.
     const inside = file === page || (root !== undefined && file.startsWith(normalize(root) + sep));
@@ -28,8 +35,16 @@ export function serveDeploy(modelsDir: string, port = 0): Promise<Server> {
       res.writeHead(404).end("not found");
       return;
     }
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-    createReadStream(file).pipe(res);
+    const stream = createReadStream(file);
+    // A file that vanishes or cannot be read answers 500; the server keeps serving.
+    stream.on("error", () => {
+      if (!res.headersSent) res.writeHead(500).end("cannot read the file");
+      else res.destroy();
+    });
+    stream.once("open", () => {
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      stream.pipe(res);
+    });
   });
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
