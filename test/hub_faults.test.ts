@@ -224,3 +224,47 @@ test("two downloads of one file share one lock and one GET; a stale lock is take
   }
   assert.match(w2.lines.join("\n"), new RegExp(`taking over the lock .*${ETAG}.lock left by process ${deadPid}`));
 });
+
+test("a hub that hangs costs one timeout per load, not one per file: the rest of fromPretrained uses the cache at once", async () => {
+  const { AutoModelForSequenceClassification } = await import("../src/models/index.js");
+  const { fixture } = await import("./helpers.js");
+  const folder = fixture("golden", "trainer", "tiny-bert-cased");
+  // A hub serving the fixture's files, as the resolve endpoint answers.
+  const files = await serve((req, res) => {
+    const name = decodeURIComponent(new URL(req.url!, "http://x").pathname.split("/resolve/main/")[1] ?? "");
+    const path = join(folder, name);
+    if (!name || name.includes("..") || !existsSync(path)) {
+      res.writeHead(404, { "x-error-code": "EntryNotFound" });
+      res.end();
+      return;
+    }
+    const body = readFileSync(path);
+    res.writeHead(200, { "x-repo-commit": COMMIT, etag: `"${createHash("sha1").update(body).digest("hex")}"`, "content-length": String(body.length) });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  const cacheDir = mkdtempSync(join(tmpdir(), "ft-session-"));
+  await withEnv({ HF_HUB_CACHE: cacheDir, HF_ENDPOINT: files.url, HF_HUB_ETAG_TIMEOUT: "0.6" }, async () => {
+    const w0 = captureWarnings();
+    try {
+      await AutoModelForSequenceClassification.fromPretrained("org/tiny", { token: false });
+    } finally {
+      w0.restore();
+    }
+    const fetched = files.requests.filter((r) => r.startsWith("HEAD")).length;
+    assert.ok(fetched >= 2, `the load asked for several files (${fetched})`);
+    const silent = await serve(() => {
+      /* never answers */
+    });
+    const w = captureWarnings();
+    const t0 = performance.now();
+    try {
+      await AutoModelForSequenceClassification.fromPretrained("org/tiny", { token: false, endpoint: silent.url });
+    } finally {
+      w.restore();
+    }
+    const took = performance.now() - t0;
+    assert.equal(silent.requests.length, 1, `one request waited for (${silent.requests.join(", ")})`);
+    assert.ok(took < 0.6 * 1000 * 1.9, `one timeout, not one per file (${took.toFixed(0)} ms)`);
+    assert.equal(w.lines.filter((l) => /Could not check the hub/.test(l)).length, 1, w.lines.join("\n"));
+  });
+});

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { basename, join, resolve } from "node:path";
 import * as arrow from "apache-arrow";
 import { parse as parseYaml } from "yaml";
-import { hfHome, hfHubDownload, listRepoFiles, type HubOptions } from "../hub/index.js";
+import { HubSession, hfHome, hfHubDownload, listRepoFiles, type HubOptions } from "../hub/index.js";
 import { Dataset } from "./dataset.js";
 import { DatasetDict } from "./dataset_dict.js";
 import { featuresFromJson, inferFeature, type Features } from "./features.js";
@@ -197,7 +197,7 @@ function readmeYaml(path: string): Record<string, unknown> {
 async function loadHub(repoId: string, name: string | undefined, o: LoadDatasetOptions): Promise<DatasetDict> {
   // o.cacheDir is the datasets cache (map's files); hub files stay in the hub cache.
   const { cacheDir: _datasetsCache, ...hubOptions } = o;
-  const hub: HubOptions = { ...hubOptions, repoType: "dataset" };
+  const hub: HubOptions = HubSession.in({ ...hubOptions, repoType: "dataset" });
   const files = await listRepoFiles(repoId, hub);
   let splitFiles: Record<string, string[]> | null = null;
   let features: Features | null = o.features ?? null;

@@ -19,6 +19,27 @@ export interface HubOptions {
   localFilesOnly?: boolean;
   forceDownload?: boolean;
   endpoint?: string;
+  /** The load this request belongs to: once the hub did not answer, its other files come from the cache at once. */
+  session?: HubSession;
+}
+
+/**
+ * One load (a fromPretrained, a loadDataset) of several files. huggingface_hub waits out the timeout
+ * for each file when the hub hangs; here the first unreachable answer is remembered, and the load's
+ * other files are taken from the cache at once (or fail at once when not cached).
+ */
+export class HubSession {
+  /** Why the hub was found unreachable in this load, or null while it answers. */
+  unreachable: string | null = null;
+  /** The session in o, or a new one: what an entry point (fromPretrained, loadDataset) starts with. */
+  static in<T extends HubOptions>(o: T): T & { session: HubSession } {
+    return { ...o, session: o.session ?? new HubSession() };
+  }
+}
+
+/** Whether the error says the hub did not answer (not that it answered no). */
+function isUnreachable(e: unknown): boolean {
+  return e instanceof HubUnreachableError || (e instanceof HubError && !(e instanceof RepositoryNotFoundError) && (e.status === undefined || e.status >= 500));
 }
 
 function tokenFor(o: HubOptions): string | undefined {
@@ -201,6 +222,12 @@ export async function hfHubDownload(repoId: string, filename: string, o: HubOpti
     throw notCached(o.localFilesOnly ? "localFilesOnly is set" : "HF_HUB_OFFLINE is set");
   }
 
+  if (o.session?.unreachable) {
+    // Earlier in this load the hub did not answer: no second wait for it.
+    const c = o.forceDownload ? null : cached();
+    if (c && "path" in c) return c.path;
+    throw notCached(`the hub could not be reached earlier in this load (${o.session.unreachable})`);
+  }
   const token = tokenFor(o);
   const url = hubUrl(repoId, filename, { ...o, revision, repoType });
   let meta: FileMetadata;
@@ -208,6 +235,7 @@ export async function hfHubDownload(repoId: string, filename: string, o: HubOpti
     meta = await fileMetadata(url, token, repoId, filename, o, folder, revision);
   } catch (e) {
     if (!cacheMayAnswer(e)) throw e;
+    if (o.session && isUnreachable(e)) o.session.unreachable ??= (e as Error).message;
     const c = o.forceDownload ? null : cached();
     if (c && "path" in c) {
       warn(`Could not check the hub for a newer ${filename} of ${repoId} (${(e as Error).message}); using the cached copy of revision '${revision}'.`);
@@ -319,6 +347,11 @@ export async function listRepoFiles(repoId: string, o: HubOptions = {}): Promise
     if (files) return files;
     throw new LocalEntryNotFoundError(`${repoType} ${repoId} (revision '${revision}') is not in the cache (looked in ${folder}) and HF_HUB_OFFLINE is set`);
   }
+  if (o.session?.unreachable) {
+    const files = listCachedFiles(folder, revision);
+    if (files) return files;
+    throw new LocalEntryNotFoundError(`${repoType} ${repoId} (revision '${revision}') is not in the cache (looked in ${folder}) and the hub could not be reached earlier in this load (${o.session.unreachable})`);
+  }
   const url = `${o.endpoint ?? endpoint()}/api/${repoType}s/${repoId}/revision/${encodeURIComponent(revision)}`;
   let info: { sha?: unknown; siblings?: { rfilename?: unknown }[] };
   try {
@@ -327,6 +360,7 @@ export async function listRepoFiles(repoId: string, o: HubOptions = {}): Promise
     info = (await r.json()) as typeof info;
   } catch (e) {
     if (!cacheMayAnswer(e)) throw e;
+    if (o.session && isUnreachable(e)) o.session.unreachable ??= (e as Error).message;
     const files = listCachedFiles(folder, revision);
     if (files) {
       warn(`Could not list ${repoId} on the hub (${(e as Error).message}); using the cached snapshot of revision '${revision}'.`);

@@ -1,5 +1,5 @@
 // finetune-ts/hub: the Hugging Face cache and hub downloads.
-export { hfHubDownload, hubUrl, listRepoFiles, type HubOptions } from "./download.js";
+export { HubSession, hfHubDownload, hubUrl, listRepoFiles, type HubOptions } from "./download.js";
 export { resolveFile, isLocalDir } from "./resolve.js";
 export { hfHome, hubCacheDir, isOffline, endpoint, type RepoType } from "./constants.js";
 export { repoFolderName, tryLoadFromCache, listCachedFiles } from "./cache.js";

@@ -1,6 +1,7 @@
 // The Auto classes: pick the architecture by config.json's model_type, as transformers' Auto* do.
 import { join } from "node:path";
 import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./configuration_utils.js";
+import { HubSession } from "../hub/index.js";
 import { PreTrainedModel, type FromPretrainedOptions, type LoadingInfo } from "./modeling_utils.js";
 import { BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel } from "./bert/modeling_bert.js";
 import { DistilBertConfig, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel } from "./distilbert/modeling_distilbert.js";
@@ -24,13 +25,15 @@ function registry(name: string, map: Record<string, unknown>) {
   return {
     /** The model class for a model_type. */
     classFor: pick,
-    async fromPretrained(nameOrPath: string, o: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
+    async fromPretrained(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
+      const o = HubSession.in(options);
       const modelType = o.config?.modelType ?? (await loadConfigJson(nameOrPath, o)).json.model_type;
       if (typeof modelType !== "string") throw new Error(`${nameOrPath}/config.json has no 'model_type': cannot tell which architecture to build`);
       const cls = pick(modelType) as unknown as { fromPretrained(n: string, o: FromPretrainedOptions): Promise<PreTrainedModel> };
       return cls.fromPretrained(nameOrPath, o);
     },
-    async fromPretrainedWithInfo(nameOrPath: string, o: FromPretrainedOptions = {}): Promise<{ model: PreTrainedModel; info: LoadingInfo }> {
+    async fromPretrainedWithInfo(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<{ model: PreTrainedModel; info: LoadingInfo }> {
+      const o = HubSession.in(options);
       const modelType = o.config?.modelType ?? (await loadConfigJson(nameOrPath, o)).json.model_type;
       const cls = pick(String(modelType)) as unknown as { fromPretrainedWithInfo(n: string, o: FromPretrainedOptions): Promise<{ model: PreTrainedModel; info: LoadingInfo }> };
       return cls.fromPretrainedWithInfo(nameOrPath, o);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import type { Tensor, DType } from "../torch/index.js";
 import { Embedding, LayerNorm, Linear, Module, F, init } from "../nn/index.js";
-import { isLocalDir, resolveFile, type HubOptions } from "../hub/index.js";
+import { HubSession, isLocalDir, resolveFile, type HubOptions } from "../hub/index.js";
 import { writeFileAtomic } from "../util/files.js";
 import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./configuration_utils.js";
 import { loadPytorchBin } from "./pytorch_bin.js";
@@ -289,7 +289,8 @@ async function readWeights(nameOrPath: string, o: FromPretrainedOptions): Promis
   throw new Error(`Error no file named model.safetensors, model.safetensors.index.json or pytorch_model.bin found ${where}.`);
 }
 
-async function loadPretrained<T extends PreTrainedModel>(cls: ModelClass<T>, nameOrPath: string, o: FromPretrainedOptions): Promise<{ model: T; info: LoadingInfo }> {
+async function loadPretrained<T extends PreTrainedModel>(cls: ModelClass<T>, nameOrPath: string, options: FromPretrainedOptions): Promise<{ model: T; info: LoadingInfo }> {
+  const o = HubSession.in(options);
   let config = o.config;
   if (!config) {
     const { json } = await loadConfigJson(nameOrPath, o);

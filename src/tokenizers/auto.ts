@@ -2,7 +2,7 @@
 // tokenizer.json (+ tokenizer_config.json, special_tokens_map.json), or for a BERT-family
 // checkpoint that has only vocab.txt, from the same pipeline built from the vocabulary.
 import { readFileSync } from "node:fs";
-import { resolveFile, type HubOptions } from "../hub/index.js";
+import { HubSession, resolveFile, type HubOptions } from "../hub/index.js";
 import { readJsonObject as readJson } from "../util/files.js";
 import { PreTrainedTokenizer, tokenContent } from "./tokenizer.js";
 import { bertTokenizerJson, parseVocabTxt } from "./bert_vocab.js";
@@ -32,7 +32,8 @@ function defaultSpecials(cls: string): Record<string, string> {
 }
 
 export class AutoTokenizer {
-  static async fromPretrained(nameOrPath: string, o: FromPretrainedOptions = {}): Promise<PreTrainedTokenizer> {
+  static async fromPretrained(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<PreTrainedTokenizer> {
+    const o = HubSession.in(options);
     if (typeof nameOrPath !== "string" || nameOrPath === "") throw new TypeError(`fromPretrained(): expected a model name or folder, got ${JSON.stringify(nameOrPath)}`);
     const find = (f: string) => resolveFile(nameOrPath, f, { ...o, optional: true });
     const [tokJsonPath, configPath, mapPath] = await Promise.all([find("tokenizer.json"), find("tokenizer_config.json"), find("special_tokens_map.json")]);
