@@ -298,3 +298,23 @@ test("a checkpoint's optimizer param_groups and scheduler.json are checked as a 
   const r = await resume();
   assert.equal(r.result.globalStep, 4, "the restored files resume");
 });
+
+test("what a killed run staged and never renamed (tmp-checkpoint-N-<pid>/, *.tmp-<pid>-*) is removed when a later run takes the output dir; a live writer's is kept", async () => {
+  const ds = toyDataset(24, 5);
+  const dir = out();
+  const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 2, saveSteps: 2, ...quiet });
+  await captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train());
+  const dead = 2 ** 22 + 12345; // above Linux's default pid_max: no such process
+  mkdirSync(join(dir, `tmp-checkpoint-4-${dead}`));
+  writeFileSync(join(dir, `tmp-checkpoint-4-${dead}`, "model.safetensors"), Buffer.alloc(3 << 20));
+  mkdirSync(join(dir, "tmp-checkpoint-6-ddp"));
+  writeFileSync(join(dir, "checkpoint-2", `optimizer.safetensors.tmp-${dead}-1700000000000-0`), "half");
+  writeFileSync(join(dir, `all_results.json.tmp-${dead}-1700000000000-3`), "half");
+  const live = join(dir, `trainer_state.json.tmp-${process.ppid}-1700000000000-1`);
+  writeFileSync(live, "another process is writing this");
+  const more = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 3, saveStrategy: "no", ...quiet });
+  const { text } = await captured(() => new Trainer({ model: tinyModel(), args: more, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: true }));
+  assert.match(text, new RegExp(`Removed what an interrupted run left in .* \\(3\\.0 MiB\\): .*tmp-checkpoint-4-${dead}`));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes("tmp")).sort(), [`trainer_state.json.tmp-${process.ppid}-1700000000000-1`]);
+  assert.deepEqual(readdirSync(join(dir, "checkpoint-2")).filter((f) => f.includes(".tmp-")), []);
+});

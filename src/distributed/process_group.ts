@@ -3,6 +3,7 @@
 // other ranks through libtorch's TCPStore (or a FileStore, for a rendezvous file) and connects a gloo
 // group; the collectives act on it.
 import { watchLauncher } from "./launch.js";
+import * as torch from "../torch/index.js";
 import { c10d, type Tensor } from "../torch/index.js";
 
 export type Backend = "gloo" | "nccl";
@@ -132,4 +133,28 @@ export function destroyProcessGroup(): void {
   if (!group) return;
   c10d.c10dDestroy(group.ref);
   group = null;
+}
+
+/** A number reduced over the ranks of the default group (one tiny all-reduce in float64). */
+export function reduceNumber(v: number, op: "sum" | "max"): number {
+  return torch.tidy(() => {
+    const t = torch.tensor([v], { dtype: "float64" });
+    allReduce(t, op);
+    return t.item();
+  });
+}
+
+/** Every rank's tensor in rank order along dim 0, each padded with `pad` to the largest size in every other dimension. */
+export function gatherPadded(t: Tensor, pad: number): Tensor {
+  return torch.tidy(() => {
+    const shapes = allGather(torch.tensor(t.shape, { dtype: "int64" })).map((s) => s.toArray() as number[]);
+    const target = t.shape.map((_, d) => Math.max(...shapes.map((s) => s[d])));
+    let padded = t;
+    for (let d = 1; d < target.length; d++) {
+      if (padded.shape[d] === target[d]) continue;
+      const fill = torch.full(padded.shape.map((n, k) => (k === d ? target[d] - n : n)), pad, { dtype: t.dtype });
+      padded = torch.cat([padded, fill], d);
+    }
+    return torch.cat(allGather(padded), 0);
+  });
 }

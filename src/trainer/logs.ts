@@ -76,3 +76,19 @@ export function runningTrainingBlock(o: { examples: number; epochs: number; batc
     `  Number of trainable parameters = ${n(o.parameters)}`,
   ].join("\n");
 }
+
+/** HF's metrics_format: runtimes as h:mm:ss.cc, total_flos in GF, floats rounded to 4 digits. */
+export function formatMetric(key: string, v: number): string {
+  if (key.includes("_runtime")) {
+    const s = Math.trunc(v);
+    const cs = Math.trunc(Math.abs(v - s) * 100);
+    return `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}.${String(cs).padStart(2, "0")}`;
+  }
+  if (key === "total_flos") return `${Math.floor(v / 2 ** 30)}GF`;
+  if (Number.isInteger(v) && key !== "epoch" && !key.endsWith("loss")) return String(v);
+  return pyFloat(Math.round(v * 1e4) / 1e4);
+}
+
+export function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+}

@@ -2,38 +2,39 @@
 // port): unused columns dropped, seeded shuffling, gradient accumulation with HF's epoch ends, AdamW
 // with HF's weight-decay grouping, warmup + schedule, clipping, bf16/fp16 autocast, logging,
 // evaluation, checkpoints (atomic), rotation, best model, resume, Ctrl-C, one run per output dir.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import { AdamW, GradScaler, clipGradNormTensor, getScheduler, loadOptimizerState, saveOptimizerState, warmupStepsFor, type LambdaLR, type Optimizer } from "../optim/index.js";
+import { GradScaler, clipGradNormTensor, type LambdaLR, type Optimizer } from "../optim/index.js";
 import type { Dataset } from "../datasets/index.js";
 import { progressBar, type Progress } from "../util/progress.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { PreTrainedModel, isEnabledFor, setVerbosity, type ModelInputs } from "../models/index.js";
 import { DataCollatorWithPadding, type Batch, type Features } from "./data_collator.js";
-import { ArrowPaddingCollator } from "./arrow_collate.js";
 import { LossTracker } from "./loss_tracker.js";
 import { TrainingArguments } from "./training_args.js";
 import {
-  CallbackHandler, DefaultFlowCallback, TrainerCallback, TrainerControl, TrainerState, isExportable,
-  type CallbackArgs, type CallbackState, type EventName, type LogEntry,
+  CallbackHandler, DefaultFlowCallback, TrainerCallback, TrainerControl, TrainerState, exportCallbackStates, restoreCallbackStates,
+  type CallbackArgs, type EventName, type LogEntry,
 } from "./trainer_callback.js";
-import { EvalTable, pyDict, pyFloat, runningTrainingBlock } from "./logs.js";
+import { EvalTable, pyDict, runningTrainingBlock } from "./logs.js";
+import { printMetrics, writeMetrics } from "./metrics_files.js";
+import { CheckpointUploads } from "./checkpoint_uploads.js";
+import { createOptimizer, createScheduler, optimizerStep } from "./optimization.js";
 import { reportersFor, type Reporter } from "./reporters.js";
-import { uploadFolder } from "../hub/index.js";
 import { readJsonObject, writeJsonAtomic } from "../util/files.js";
-import { LockedError, tryLock, type FileLock } from "../util/file_lock.js";
-import { DistributedDataParallel, allGather, allReduce, barrier, initProcessGroup, isInitialized } from "../distributed/index.js";
-import { shardBatches, shardPadding } from "./batch_shard.js";
-import { getLengthGroupedIndices } from "./length_grouped.js";
+import { DistributedDataParallel, barrier, gatherPadded, initProcessGroup, isInitialized, reduceNumber } from "../distributed/index.js";
 import { checkLabels, checkTokenIds } from "./data_checks.js";
+import { BatchMaker, batchesOf, dataloaderBaseSeedDraw, defaultCollator, epochOrder, signatureColumns } from "./batching.js";
+import { Interrupted, evaluationLoop, type ComputeMetrics, type PredictionOutput } from "./evaluation_loop.js";
+import {
+  FILES, LOCK_FILE, checkpointDir, latestCheckpoint, loadRngState, loadTrainingState, lockOutputDir, refuseEarlierRun, removeLeftovers,
+  renameIntoPlace, rngFile, rotateCheckpoints, saveRngState, writeCheckpointFiles,
+} from "./checkpoints.js";
 
-export interface EvalPrediction {
-  predictions: Tensor;
-  labelIds: Tensor;
-}
-export type ComputeMetrics = (p: EvalPrediction) => Record<string, number | number[]> | Promise<Record<string, number | number[]>>;
+export type { ComputeMetrics, EvalPrediction, PredictionOutput } from "./evaluation_loop.js";
+export { optimizerStep } from "./optimization.js";
 
 export interface TrainOutput {
   globalStep: number;
@@ -42,12 +43,6 @@ export interface TrainOutput {
   /** Ctrl-C stopped the run: a checkpoint was saved, and the model is not the finished one. */
   interrupted: boolean;
 }
-export interface PredictionOutput {
-  predictions: Tensor;
-  labelIds: Tensor | null;
-  metrics: Record<string, number>;
-}
-
 export interface TrainerInit {
   model?: PreTrainedModel;
   args: TrainingArguments;
@@ -63,19 +58,10 @@ export interface TrainerInit {
   modelInit?: () => PreTrainedModel | Promise<PreTrainedModel>;
 }
 
-const CHECKPOINT = /^checkpoint-(\d+)$/;
-const FILES = { state: "trainer_state.json", args: "training_args.json", optimizer: "optimizer.safetensors", scheduler: "scheduler.json", scaler: "scaler.json", rng: "rng_state.safetensors" };
-/** Held in the output dir while a run trains there: a second run is refused instead of mixing checkpoints. */
-const LOCK_FILE = ".finetune-ts.lock";
-const MODEL_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "config.json"];
-
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
-
-/** Thrown inside an evaluation that Ctrl-C stopped; training then saves and ends. */
-class Interrupted extends Error {}
 
 /** The arithmetic of a run (HF's set_initial_training_values). */
 interface RunShape {
@@ -129,6 +115,7 @@ export class Trainer {
     if (!o.model && !o.modelInit) throw new TypeError("Trainer: give model or modelInit");
     if (o.model && !(o.model instanceof PreTrainedModel)) throw new TypeError("Trainer: model must be a PreTrainedModel");
     this.args = o.args;
+    this.#uploads = new CheckpointUploads(this.args);
     // HF seeds first thing in Trainer.__init__: a model made by modelInit (or after) draws from it.
     torch.manualSeed(this.args.seed);
     this.model = o.model as PreTrainedModel;
@@ -194,14 +181,7 @@ export class Trainer {
 
   // ---- data ----
   #columnsFor(ds: Dataset): string[] {
-    if (!this.args.removeUnusedColumns) return ds.columnNames;
-    const accepted = new Set([...(this.model.constructor as typeof PreTrainedModel).inputNames, "label", "label_ids", ...(this.args.labelNames ?? [])]);
-    const keep = ds.columnNames.filter((c) => accepted.has(c));
-    const dropped = ds.columnNames.filter((c) => !accepted.has(c));
-    if (dropped.length && process.env.TRANSFORMERS_VERBOSITY === "info") {
-      this.#print(`The following columns in the dataset don't have a corresponding argument in \`${this.model.constructor.name}.forward\` and have been ignored: ${dropped.join(", ")}. If ${dropped.join(", ")} are not expected by \`${this.model.constructor.name}.forward\`,  you can safely ignore this message.`);
-    }
-    return keep;
+    return signatureColumns(this.model, this.args, ds, (l) => this.#print(l));
   }
 
   #checked = new WeakSet<Dataset>();
@@ -217,42 +197,9 @@ export class Trainer {
     return ds === this.trainDataset ? "train dataset" : ds === this.evalDataset ? "eval dataset" : "dataset";
   }
 
-  /**
-   * The row order of one epoch. Shuffled: a permutation from a generator seeded with seed + epoch
-   * (accelerate's SeedableRandomSampler). groupByLength: HF's LengthGroupedSampler over batches of
-   * perDeviceTrainBatchSize × gradientAccumulationSteps, drawn from the global generator (the Trainer
-   * gives it none), so it must be called where a DataLoader's sampler starts: after the base-seed draw.
-   */
-  #epochOrder(ds: Dataset, epoch: number): Int32Array {
-    if (this.args.groupByLength) return getLengthGroupedIndices(this.#lengths(ds), this.args.perDeviceTrainBatchSize * this.args.gradientAccumulationSteps);
-    const seed = (this.args.dataSeed ?? this.args.seed) + epoch;
-    // A private draw, as accelerate's SeedableRandomSampler makes with a generator of its own: the CPU
-    // generator is seeded and then restored, and the CUDA generators (dropout on a GPU) are not touched.
-    const saved = torch.getRngState();
-    torch.manualSeed(seed, "cpu");
-    const perm = torch.tidy(() => torch.randperm(ds.numRows).to("int32").dataSync() as Int32Array);
-    torch.setRngState(saved);
-    saved.dispose();
-    return perm;
-  }
-
-  /** HF's lengths for grouping: the lengthColumnName column if the dataset has one, else each row's input_ids length. */
-  #lengths(ds: Dataset): number[] {
-    if (ds.columnNames.includes(this.args.lengthColumnName)) return ds.column(this.args.lengthColumnName) as number[];
-    if (!ds.columnNames.includes("input_ids")) throw new Error(`groupByLength: the dataset has neither a '${this.args.lengthColumnName}' column nor input_ids to measure (columns: ${ds.columnNames.join(", ")})`);
-    return (ds.column("input_ids") as number[][]).map((x) => x.length);
-  }
-
-  /** This process's batches of row indices: the dataset (in `order`) cut into batches, and under DDP this rank's share of them (accelerate's BatchSamplerShard). */
+  /** This process's batches of row indices (the dataset in `order`, sharded under DDP). */
   #batches(ds: Dataset, order: Int32Array | null, batchSize: number, dropLast: boolean): Int32Array[] {
-    const n = ds.numRows;
-    const idx = order ?? Int32Array.from({ length: n }, (_, i) => i);
-    const out: Int32Array[] = [];
-    for (let s = 0; s < n; s += batchSize) {
-      if (dropLast && s + batchSize > n) break;
-      out.push(idx.subarray(s, s + batchSize));
-    }
-    return shardBatches(out, batchSize, this.worldSize, this.processIndex, dropLast);
+    return batchesOf(ds, order, batchSize, dropLast, this.worldSize, this.processIndex);
   }
 
   #interrupt(): void {
@@ -263,94 +210,29 @@ export class Trainer {
 
   /** A number reduced over the ranks (one tiny all-reduce); itself when there is one rank. */
   #overRanks(v: number, op: "sum" | "max"): number {
-    if (this.worldSize === 1) return v;
-    return torch.tidy(() => {
-      const t = torch.tensor([v], { dtype: "float64" });
-      allReduce(t, op);
-      return t.item();
-    });
+    return this.worldSize === 1 ? v : reduceNumber(v, op);
   }
 
-  /** Under DDP, every rank's batch in rank order (padded with `pad` to a common size in every other dimension); the batch itself otherwise. */
+  /** Under DDP, every rank's batch in rank order (padded to a common size); the batch itself otherwise. */
   #gatherBatch(t: Tensor, pad: number): Tensor {
-    if (this.worldSize === 1) return t;
-    return torch.tidy(() => {
-      const shapes = allGather(torch.tensor(t.shape, { dtype: "int64" })).map((s) => s.toArray() as number[]);
-      const target = t.shape.map((_, d) => Math.max(...shapes.map((s) => s[d])));
-      let padded = t;
-      for (let d = 1; d < target.length; d++) {
-        if (padded.shape[d] === target[d]) continue;
-        const fill = torch.full(padded.shape.map((n, k) => (k === d ? target[d] - n : n)), pad, { dtype: t.dtype });
-        padded = torch.cat([padded, fill], d);
-      }
-      return torch.cat(allGather(padded), 0);
-    });
+    return this.worldSize === 1 ? t : gatherPadded(t, pad);
   }
 
-  // How a dataset's batches are made: straight from Arrow when the collator is a plain
-  // DataCollatorWithPadding, else the collator over the batch's rows (decoded per batch, never the
-  // whole dataset, so memory does not grow with it).
-  #readers = new WeakMap<Dataset, { columns: string; reader: ArrowPaddingCollator | null }>();
-
+  #batchMaker: BatchMaker | null = null;
   #collate(ds: Dataset, rows: Int32Array, columns: string[]): ModelInputs {
-    const key = columns.join("\u0000");
-    let r = this.#readers.get(ds);
-    if (!r || r.columns !== key) {
-      r = { columns: key, reader: ArrowPaddingCollator.for(this.dataCollator, ds, columns) };
-      this.#readers.set(ds, r);
-    }
-    let batch: Batch;
-    if (r.reader) batch = r.reader.collate(rows);
-    else {
-      const data = ds.batchAt(rows, columns);
-      batch = this.dataCollator(Array.from(rows, (_, k) => Object.fromEntries(columns.map((c) => [c, data[c][k]]))));
-    }
-    const out: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(batch)) {
-      if (this.device !== "cpu") {
-        out[k] = t.to(this.device);
-        t.dispose();
-      } else out[k] = t;
-    }
-    return out as ModelInputs;
+    this.#batchMaker ??= new BatchMaker(this.dataCollator, this.device);
+    return this.#batchMaker.collate(ds, rows, columns);
   }
 
   // ---- optimizer ----
   #createOptimizer(): void {
-    if (this.optimizer) return;
-    const decay: Tensor[] = [];
-    const noDecay: Tensor[] = [];
-    // HF's get_decay_parameter_names: everything but biases and LayerNorm weights decays.
-    const normParams = new Set<Tensor>();
-    for (const [, m] of this.model.namedModules()) {
-      if (m.constructor.name === "LayerNorm") for (const p of m.parameters()) normParams.add(p);
-    }
-    for (const [name, p] of this.model.namedParameters()) {
-      if (!p.requiresGrad) continue;
-      if (name.endsWith("bias") || normParams.has(p)) noDecay.push(p);
-      else decay.push(p);
-    }
-    this.optimizer = new AdamW(
-      [
-        { params: decay, weight_decay: this.args.weightDecay },
-        { params: noDecay, weight_decay: 0 },
-      ].filter((g) => g.params.length),
-      { lr: this.args.learningRate, betas: [this.args.adamBeta1, this.args.adamBeta2], eps: this.args.adamEpsilon, fused: this.args.optim === "adamw_torch_fused" },
-    );
+    this.optimizer ??= createOptimizer(this.model, this.args);
   }
 
   #createScheduler(maxSteps: number): void {
     // As HF: a schedule the Trainer made is made anew for each run (its length may differ); one given is kept.
     if (this.lrScheduler && !this.#createdScheduler) return;
-    const kw = this.args.lrSchedulerKwargs;
-    this.lrScheduler = getScheduler(this.args.lrSchedulerType, this.optimizer!, {
-      numWarmupSteps: warmupStepsFor(maxSteps, this.args),
-      numTrainingSteps: maxSteps,
-      numCycles: kw.num_cycles,
-      lrEnd: kw.lr_end,
-      power: kw.power,
-      timescale: kw.timescale,
-    });
+    this.lrScheduler = createScheduler(this.args, this.optimizer!, maxSteps);
     this.#createdScheduler = true;
   }
 
@@ -381,16 +263,18 @@ export class Trainer {
     const args = this.args;
     if (!this.trainDataset) throw new Error("Trainer: training requires a trainDataset.");
     const resume = o.resumeFromCheckpoint ?? args.resumeFromCheckpoint ?? null;
-    const checkpoint = resume === true ? this.#latestCheckpoint() : resume === false || resume === null ? null : resume;
+    const checkpoint = resume === true ? latestCheckpoint(args.outputDir) : resume === false || resume === null ? null : resume;
     if (resume === true && !checkpoint) throw new Error(`No valid checkpoint found in output directory (${args.outputDir})`);
     if (checkpoint && !existsSync(join(checkpoint, FILES.state))) throw new Error(`Can't find a valid checkpoint at ${checkpoint}`);
     const dir = args.outputDir;
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`output_dir ${dir} exists and is not a directory`);
     mkdirSync(dir, { recursive: true });
     // Under DDP the process that saves holds the output dir for the run (the others write only their RNG files).
-    const lock = this.args.shouldSave ? this.#lockOutputDir() : null;
+    const lock = this.args.shouldSave ? lockOutputDir(dir, (l) => this.#print(l)) : null;
     try {
-      if (!checkpoint && this.args.shouldSave) this.#refuseEarlierRun();
+      // Holding the lock, nothing else writes here: what a killed run staged and never renamed goes.
+      if (this.args.shouldSave) removeLeftovers(dir, (l) => this.#print(l));
+      if (!checkpoint && this.args.shouldSave) refuseEarlierRun(dir, this.args.overwriteOutputDir, (l) => this.#print(l));
       if (this.modelInit) {
         torch.manualSeed(args.seed);
         this.model = await this.modelInit();
@@ -401,34 +285,6 @@ export class Trainer {
       return await this.#innerTrainingLoop(checkpoint);
     } finally {
       lock?.release();
-    }
-  }
-
-  /** A run from scratch does not write over an earlier run's checkpoints or model unless overwriteOutputDir says so. */
-  #refuseEarlierRun(): void {
-    const dir = this.args.outputDir;
-    const checkpoints = readdirSync(dir).filter((d) => CHECKPOINT.test(d)).sort();
-    const model = MODEL_FILES.filter((f) => existsSync(join(dir, f)));
-    if (!checkpoints.length && !model.length) return;
-    if (!this.args.overwriteOutputDir) {
-      const listed = `${checkpoints.slice(0, 3).join(", ")}${checkpoints.length > 3 ? ", …" : ""}`;
-      const what = [checkpoints.length ? `${checkpoints.length} checkpoint${checkpoints.length > 1 ? "s" : ""} (${listed})` : "", model.length ? `a saved model (${model.join(", ")})` : ""].filter(Boolean).join(" and ");
-      throw new Error(
-        `Output directory (${dir}) already holds ${what} of an earlier run. Resume it with resumeFromCheckpoint: true (--resume-from-checkpoint true), ` +
-          `train from scratch over it with overwriteOutputDir: true (--overwrite-output-dir), or choose another outputDir.`,
-      );
-    }
-    // A run from scratch must not mix its checkpoints with the old run's (resume would pick those).
-    for (const c of checkpoints) rmSync(join(dir, c), { recursive: true, force: true });
-    if (checkpoints.length) this.#print(`overwrite_output_dir: removed ${checkpoints.length} checkpoint(s) of the earlier run in ${dir}`);
-  }
-
-  #lockOutputDir(): FileLock {
-    try {
-      return tryLock(join(this.args.outputDir, LOCK_FILE), (m) => this.#print(`warning: ${m}`));
-    } catch (e) {
-      if (e instanceof LockedError) throw new Error(`Another training run is using the output dir ${this.args.outputDir}: ${e.message}. Two runs in one output dir would mix their checkpoints; give this one its own outputDir.`);
-      throw e;
     }
   }
 
@@ -568,8 +424,7 @@ export class Trainer {
     this.#log(metrics);
     this.#call("onTrainEnd");
     for (const r of this.#reporters) r.close();
-    await Promise.all(this.#pending.splice(0));
-    if (this.#pushError) throw new Error(`pushToHub: uploading a checkpoint failed: ${this.#pushError.message}`);
+    await this.#uploads.settle();
     this.model.eval();
     return { globalStep: this.state.global_step, trainingLoss: trainLoss, metrics, interrupted: this.#interrupted };
   }
@@ -596,7 +451,7 @@ export class Trainer {
     else if (resumedFrom) rngToSync = true;
     // The DataLoader's iterator: its base seed, then its sampler's order.
     dataloaderBaseSeedDraw();
-    const batches = this.#batches(ds, this.#epochOrder(ds, epoch), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
+    const batches = this.#batches(ds, epochOrder(ds, epoch, args), args.perDeviceTrainBatchSize, args.dataloaderDropLast);
     const stepsInEpoch = batches.length;
     let trained = false;
     for (let groupStart = skip; groupStart < stepsInEpoch; groupStart += ga) {
@@ -771,42 +626,19 @@ export class Trainer {
   async #loop(ds: Dataset, prefix: string): Promise<PredictionOutput> {
     const columns = this.#columnsFor(ds);
     this.#checkData(ds, columns);
-    const wasTraining = this.model.training;
-    this.model.eval();
-    const start = performance.now();
-    const evalBatch = this.args.perDeviceEvalBatchSize;
     // Under DDP each rank evaluates its shard; batches are gathered in the order of the whole set and
     // the rows that completed the last round are dropped at the end (accelerate's gather_for_metrics),
     // so the metrics are a one-process evaluation's.
-    const batches = this.#batches(ds, null, evalBatch, false);
-    const padding = this.worldSize > 1 ? shardPadding(ds.numRows, evalBatch, this.worldSize) : 0;
-    dataloaderBaseSeedDraw();
-    // HF evaluates with a LengthGroupedSampler too under groupByLength, its permutation from the global
-    // generator. The same draw is taken, so dropout afterwards continues as in Python, but the rows stay
-    // in order: predictions line up with the dataset (HF's come out permuted; the metrics are the same).
-    if (this.args.groupByLength) torch.randperm(ds.numRows).dispose();
-    const preds: Tensor[] = [];
-    const labels: Tensor[] = [];
-    // Each batch's mean loss, counted once per row (HF's loss.repeat(batch_size)), in gathered order.
-    const losses: { loss: number; rows: number }[] = [];
-    try {
-      for (const rows of batches) {
-        const batch = this.#collate(ds, rows, columns);
-        torch.noGrad(() =>
-          torch.tidy(() => {
-            const out = this.#mixedPrecision(() => this.model.forward(batch));
-            if (out.loss) {
-              const each = this.worldSize > 1 ? allGather(out.loss.detach().float().reshape(1)).map((t) => t.item()) : [out.loss.item()];
-              for (const loss of each) losses.push({ loss, rows: rows.length });
-            }
-            const logits = out.logits ?? (out.startLogits && out.endLogits ? torch.stack([out.startLogits, out.endLogits], -1) : undefined);
-            if (logits && !this.args.predictionLossOnly) preds.push(torch.keep(this.#gatherBatch(logits.float().cpu(), -100)));
-            if (batch.labels) labels.push(torch.keep(this.#gatherBatch(batch.labels.cpu(), -100)));
-          }),
-        );
-        torch.dispose(batch);
-        this.#call("onPredictionStep");
-        if (this.#inTrain) {
+    return evaluationLoop(
+      {
+        model: this.model, args: this.args, worldSize: this.worldSize, computeMetrics: this.computeMetrics, columns,
+        batches: this.#batches(ds, null, this.args.perDeviceEvalBatchSize, false),
+        collate: (rows) => this.#collate(ds, rows, columns),
+        forward: (batch) => this.#mixedPrecision(() => this.model.forward(batch)),
+        gatherBatch: (t, pad) => this.#gatherBatch(t, pad),
+        afterBatch: async () => {
+          this.#call("onPredictionStep");
+          if (!this.#inTrain) return;
           // Ctrl-C during a long evaluation takes effect within a batch.
           await new Promise<void>((resolve) => setImmediate(resolve));
           // Under DDP the ranks stop at the same batch: each waits for the others' gathers.
@@ -814,47 +646,11 @@ export class Trainer {
             this.#interrupt();
             throw new Interrupted("evaluation interrupted");
           }
-        }
-      }
-    } catch (e) {
-      torch.dispose([preds, labels]);
-      if (wasTraining) this.model.train();
-      throw e;
-    }
-    const dropPadding = (t: Tensor) => {
-      if (!padding) return t;
-      const kept = torch.tidy(() => t.narrow(0, 0, t.shape[0] - padding).contiguous());
-      t.dispose();
-      return kept;
-    };
-    const predictions = preds.length ? dropPadding(concatPadded(preds, -100)) : torch.zeros([0]);
-    const labelIds = labels.length ? dropPadding(concatPadded(labels, -100)) : null;
-    torch.dispose([preds, labels]);
-    let lossSum = 0;
-    let lossCount = 0;
-    let drop = padding;
-    for (const { loss, rows } of losses.reverse()) {
-      const kept = rows - Math.min(drop, rows);
-      drop -= rows - kept;
-      lossSum += loss * kept;
-      lossCount += kept;
-    }
-    const metrics: Record<string, number> = {};
-    if (this.computeMetrics && labelIds) {
-      const m = await this.computeMetrics({ predictions, labelIds });
-      for (const [k, v] of Object.entries(m)) if (typeof v === "number") metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
-    }
-    if (lossCount) metrics[`${prefix}_loss`] = lossSum / lossCount;
-    const runtime = (performance.now() - start) / 1000;
-    metrics[`${prefix}_runtime`] = round(runtime, 4);
-    metrics[`${prefix}_samples_per_second`] = round(ds.numRows / runtime, 3);
-    metrics[`${prefix}_steps_per_second`] = round(batches.length / runtime, 3);
-    // HF orders eval_loss first.
-    const ordered: Record<string, number> = {};
-    if (`${prefix}_loss` in metrics) ordered[`${prefix}_loss`] = metrics[`${prefix}_loss`];
-    Object.assign(ordered, metrics);
-    if (wasTraining) this.model.train();
-    return { predictions, labelIds, metrics: ordered };
+        },
+      },
+      ds,
+      prefix,
+    );
   }
 
   /** Evaluates on evalDataset (or the given one); metrics are prefixed eval_, logged, and carry the epoch once trained. */
@@ -878,23 +674,12 @@ export class Trainer {
   // ---- metrics and state files (HF's log_metrics, save_metrics, save_state) ----
   /** Prints `***** train metrics *****` and the metrics, formatted as HF's log_metrics. */
   logMetrics(split: string, metrics: Record<string, number>): void {
-    if (this.processIndex !== 0) return;
-    const formatted = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, formatMetric(k, v)]));
-    const kw = Math.max(...Object.keys(formatted).map((k) => k.length));
-    const vw = Math.max(...Object.values(formatted).map((v) => v.length));
-    const lines = [`***** ${split} metrics *****`, ...Object.keys(formatted).sort().map((k) => `  ${k.padEnd(kw)} = ${formatted[k].padStart(vw)}`)];
-    process.stdout.write(lines.join("\n") + "\n");
+    if (this.processIndex === 0) printMetrics(split, metrics);
   }
 
   /** Writes `{split}_results.json` and merges the metrics into all_results.json in outputDir. */
   saveMetrics(split: string, metrics: Record<string, number>, combined = true): void {
-    if (this.processIndex !== 0) return;
-    mkdirSync(this.args.outputDir, { recursive: true });
-    writeJsonAtomic(join(this.args.outputDir, `${split}_results.json`), sortKeys(metrics), 4);
-    if (!combined) return;
-    const all = join(this.args.outputDir, "all_results.json");
-    const merged = existsSync(all) ? { ...readJsonObject(all, "all_results.json"), ...metrics } : { ...metrics };
-    writeJsonAtomic(all, sortKeys(merged), 4);
+    if (this.processIndex === 0) writeMetrics(this.args.outputDir, split, metrics, combined);
   }
 
   /** Writes trainer_state.json to outputDir (HF's save_state). */
@@ -905,12 +690,6 @@ export class Trainer {
   }
 
   // ---- checkpoints ----
-  #latestCheckpoint(): string | null {
-    if (!existsSync(this.args.outputDir)) return null;
-    const steps = readdirSync(this.args.outputDir).map((d) => CHECKPOINT.exec(d)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1]));
-    return steps.length ? join(this.args.outputDir, `checkpoint-${Math.max(...steps)}`) : null;
-  }
-
   /** The name of a parameter holding nan/inf, or null. */
   #nonFiniteParameter(): string | null {
     for (const [name, p] of this.model.namedParameters()) {
@@ -921,17 +700,13 @@ export class Trainer {
 
   /** The RNG file of this process: rng_state for one process, rng_state_<rank> under DDP (as HF's). */
   #rngFile(dir: string): string {
-    return join(dir, this.worldSize > 1 ? FILES.rng.replace(".safetensors", `_${this.processIndex}.safetensors`) : FILES.rng);
+    return rngFile(dir, this.worldSize, this.processIndex);
   }
 
-  #saveRngState(dir: string): void {
-    const rng = new Map<string, Tensor>([["cpu", torch.getRngState()]]);
-    for (let d = 0; d < torch.cuda.deviceCount(); d++) rng.set(`cuda:${d}`, torch.getRngState(`cuda:${d}`));
-    try {
-      torch.saveFile(rng, this.#rngFile(dir));
-    } finally {
-      torch.dispose([...rng.values()]);
-    }
+  /** HF's store_flos: this rank's operations (summed over the ranks under DDP) join total_flos. */
+  #storeFlos(): void {
+    this.state.total_flos += this.#overRanks(this.#currentFlos, "sum");
+    this.#currentFlos = 0;
   }
 
   /**
@@ -939,12 +714,6 @@ export class Trainer {
    * temporary folder, each other rank adds its RNG file to it, and only then is it renamed into place;
    * barriers keep the ranks in step so that no rank reads a checkpoint before it is whole.
    */
-  /** HF's store_flos: this rank's operations (summed over the ranks under DDP) join total_flos. */
-  #storeFlos(): void {
-    this.state.total_flos += this.#overRanks(this.#currentFlos, "sum");
-    this.#currentFlos = 0;
-  }
-
   #saveCheckpoint(): void {
     this.#storeFlos();
     if (this.worldSize === 1) return this.#writeCheckpoint();
@@ -955,9 +724,9 @@ export class Trainer {
     barrier();
     if (!args.shouldSave && !args.saveOnlyModel) {
       // Without a shared disk (another node) the folder is not here: the RNG file goes to this node's checkpoint.
-      const target = existsSync(tmp) ? tmp : join(args.outputDir, `checkpoint-${this.state.global_step}`);
+      const target = existsSync(tmp) ? tmp : checkpointDir(args.outputDir, this.state.global_step);
       mkdirSync(target, { recursive: true });
-      this.#saveRngState(target);
+      saveRngState(this.#rngFile(target));
     }
     barrier();
     if (args.shouldSave) this.#publishCheckpoint(tmp);
@@ -974,23 +743,10 @@ export class Trainer {
     mkdirSync(args.outputDir, { recursive: true });
     // Unique per process: even without the output-dir lock, two writers never share a temporary folder.
     const tmp = ddpTmp ?? join(args.outputDir, `tmp-${name}-${process.pid}`);
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    try {
-      this.model.savePretrained(tmp);
-      this.processingClass?.savePretrained(tmp);
-      if (!args.saveOnlyModel) {
-        saveOptimizerState(this.optimizer!, join(tmp, FILES.optimizer));
-        writeJsonAtomic(join(tmp, FILES.scheduler), this.lrScheduler!.stateDict());
-        if (this.scaler) writeJsonAtomic(join(tmp, FILES.scaler), this.scaler.stateDict());
-        this.#saveRngState(tmp);
-      }
-      writeJsonAtomic(join(tmp, FILES.state), this.state.toJSON());
-      writeJsonAtomic(join(tmp, FILES.args), args.toJSON());
-    } catch (e) {
-      rmSync(tmp, { recursive: true, force: true });
-      throw new Error(`saving checkpoint ${final} failed: ${(e as Error).message}`);
-    }
+    writeCheckpointFiles(tmp, final, {
+      model: this.model, tokenizer: this.processingClass, state: this.state, args,
+      training: args.saveOnlyModel ? null : { optimizer: this.optimizer!, scheduler: this.lrScheduler!, scaler: this.scaler, rngFile: this.#rngFile(tmp) },
+    });
     // Under DDP the other ranks add their RNG files first; #saveCheckpoint publishes it after them.
     if (!ddpTmp) this.#publishCheckpoint(tmp);
   }
@@ -1007,102 +763,40 @@ export class Trainer {
   /** Renames a whole checkpoint into place, then uploads (pushToHub) and rotates. */
   #publishCheckpoint(tmp: string): void {
     const args = this.args;
-    const final = join(args.outputDir, `checkpoint-${this.state.global_step}`);
-    try {
-      rmSync(final, { recursive: true, force: true });
-      renameSync(tmp, final);
-    } catch (e) {
-      rmSync(tmp, { recursive: true, force: true });
-      throw new Error(`saving checkpoint ${final} failed: ${(e as Error).message}`);
-    }
-    if (args.pushToHub) {
-      // In the background, as HF's every_save strategy (training goes on while it uploads; the loop
-      // yields to the event loop between steps); a failure is reported when training ends. The
-      // folder is not rotated away while its upload runs.
-      this.#uploading.add(final);
-      const upload = this.#push(final, `Training in progress, step ${this.state.global_step}`, (p) => !/^(model\.safetensors|config\.json|tokenizer.*|special_tokens_map\.json|vocab\.txt)$/.test(p));
-      this.#pending.push(
-        upload
-          .catch((e: Error) => {
-            this.#pushError ??= e;
-          })
-          .finally(() => {
-            this.#uploading.delete(final);
-            if (existsSync(args.outputDir)) this.#rotate();
-          }),
-      );
-    }
+    const final = checkpointDir(args.outputDir, this.state.global_step);
+    renameIntoPlace(tmp, final);
+    // In the background (the loop yields to the event loop between steps); rotated once it is done.
+    if (args.pushToHub) this.#uploads.pushCheckpoint(final, this.state.global_step, () => existsSync(args.outputDir) && this.#rotate());
     this.#rotate();
   }
 
-  /** HF's stateful_callbacks: each exportable callback's state (a list when a class appears twice). */
+  /** HF's stateful_callbacks: each exportable callback's state. */
   #exportCallbackStates(): void {
-    const out: Record<string, CallbackState | CallbackState[]> = {};
-    for (const cb of [...this.callbacks, this.control]) {
-      if (!isExportable(cb)) continue;
-      const name = cb.constructor.name;
-      const s = cb.state();
-      const prev = out[name];
-      out[name] = prev === undefined ? s : Array.isArray(prev) ? [...prev, s] : [prev, s];
-    }
-    this.state.stateful_callbacks = out;
+    this.state.stateful_callbacks = exportCallbackStates([...this.callbacks, this.control]);
   }
 
   /** HF's _load_callback_state, on when restoreCallbackStatesFromCheckpoint is set. */
   #restoreCallbackStates(): void {
     if (!this.args.restoreCallbackStatesFromCheckpoint) return;
-    const notFound: string[] = [];
-    for (const [name, data] of Object.entries(this.state.stateful_callbacks)) {
-      const states = Array.isArray(data) ? data : [data];
-      const targets = [...this.callbacks, this.control].filter((cb) => cb.constructor.name === name && isExportable(cb));
-      if (!targets.length) notFound.push(name);
-      targets.forEach((cb, i) => {
-        if (states[i] && isExportable(cb)) cb.restoreState(states[i]);
-      });
-    }
+    const notFound = restoreCallbackStates([...this.callbacks, this.control], this.state.stateful_callbacks);
     if (notFound.length) this.#print(`Checkpoint included callbacks not included in current configuration. Ignoring. (${notFound.join(", ")})`);
   }
 
-  #pending: Promise<void>[] = [];
-  #pushError: Error | null = null;
-  /** Checkpoint folders whose upload is still running: rotation leaves them for later. */
-  #uploading = new Set<string>();
-
-  async #push(folder: string, message: string, ignore: (p: string) => boolean): Promise<void> {
-    await uploadFolder(this.args.hubModelId!, folder, {
-      token: this.args.hubToken ?? undefined, private: this.args.hubPrivateRepo, commitMessage: message, ignore,
-    });
-  }
+  readonly #uploads: CheckpointUploads;
 
   /** Uploads the output folder (model, tokenizer, logs; not the checkpoints) to hubModelId, as HF's push_to_hub. */
   async pushToHub(o: { commitMessage?: string } = {}): Promise<void> {
     if (this.processIndex !== 0) return; // as HF: the first process uploads for the run
     if (!this.args.hubModelId) throw new Error("pushToHub(): set hubModelId (or pushToHub: true, which names the repo after outputDir)");
-    await Promise.all(this.#pending.splice(0));
+    await this.#uploads.wait();
     this.saveModel();
     writeJsonAtomic(join(this.args.outputDir, FILES.args), this.args.toJSON());
-    await this.#push(this.args.outputDir, o.commitMessage ?? "End of training", (p) => /^(checkpoint-\d+|tmp-checkpoint-\d+[-\d]*)(\/|$)/.test(p) || p === LOCK_FILE);
+    await this.#uploads.push(this.args.outputDir, o.commitMessage ?? "End of training", (p) => /^(checkpoint-\d+|tmp-checkpoint-\d+[-\d]*)(\/|$)/.test(p) || p === LOCK_FILE);
   }
 
   /** Keeps at most saveTotalLimit checkpoints, oldest deleted first, never the best one. */
   #rotate(): void {
-    const limit = this.args.saveTotalLimit;
-    if (limit === null) return;
-    const all = readdirSync(this.args.outputDir)
-      .map((d) => CHECKPOINT.exec(d))
-      .filter((m): m is RegExpExecArray => !!m)
-      .map((m) => ({ step: Number(m[1]), path: join(this.args.outputDir, m[0]) }))
-      .sort((a, b) => a.step - b.step);
-    const best = this.state.best_model_checkpoint;
-    // With a best model and a limit of 1, HF keeps 2 so the last checkpoint survives too.
-    const keep = best && limit === 1 && all.at(-1)?.path !== best ? 2 : limit;
-    let excess = all.length - keep;
-    for (const c of all) {
-      if (excess <= 0) break;
-      if (c.path === best || this.#uploading.has(c.path)) continue;
-      rmSync(c.path, { recursive: true, force: true });
-      excess--;
-    }
+    rotateCheckpoints(this.args.outputDir, this.args.saveTotalLimit, this.state.best_model_checkpoint, this.#uploads.busy);
   }
 
   #loadModelWeights(dir: string): void {
@@ -1115,49 +809,18 @@ export class Trainer {
     if (typeof saved.global_step !== "number") throw new Error(`${join(dir, FILES.state)}: no global_step (is it a trainer_state.json?)`);
     this.state = TrainerState.fromJSON({ ...this.state.toJSON(), ...saved, max_steps: this.state.max_steps });
     this.#restoreCallbackStates();
-    const optimizer = join(dir, FILES.optimizer);
-    const scheduler = join(dir, FILES.scheduler);
-    const [hasOptimizer, hasScheduler] = [existsSync(optimizer), existsSync(scheduler)];
-    if (!hasOptimizer && !hasScheduler) {
-      this.#print(`warning: ${dir} holds no optimizer or scheduler state (saved with saveOnlyModel?): AdamW's moments restart from zero and the learning-rate schedule from its first step.`);
-    } else if (!hasOptimizer || !hasScheduler) {
-      throw new Error(`${dir} is missing ${hasOptimizer ? FILES.scheduler : FILES.optimizer}: cannot resume the ${hasOptimizer ? "learning-rate schedule" : "optimizer"} (the checkpoint is incomplete)`);
-    } else {
-      // Each file's content is checked as a user's options are; the error names the file.
-      const named = (file: string, fn: () => void) => {
-        try {
-          fn();
-        } catch (e) {
-          throw new Error((e as Error).message.includes(file) ? (e as Error).message : `${file}: ${(e as Error).message}`);
-        }
-      };
-      named(optimizer, () => {
-        const sd = loadOptimizerState(optimizer);
-        try {
-          this.optimizer!.loadStateDict(sd);
-        } finally {
-          torch.dispose(Object.values(sd.state).flatMap((s) => Object.values(s).filter((v): v is Tensor => typeof v !== "number")));
-        }
-      });
-      named(scheduler, () => this.lrScheduler!.loadStateDict(readJsonObject(scheduler, FILES.scheduler) as never));
-    }
-    if (this.scaler && existsSync(join(dir, FILES.scaler))) this.scaler.loadStateDict(readJsonObject(join(dir, FILES.scaler), FILES.scaler) as never);
+    loadTrainingState(dir, this.optimizer!, this.lrScheduler!, this.scaler, (l) => this.#print(l));
   }
 
   #loadRngState(dir: string): void {
-    const file = this.#rngFile(dir);
-    if (!existsSync(file)) {
+    if (!loadRngState(this.#rngFile(dir))) {
       // HF's messages: a checkpoint of another world size has its RNG files under other names.
       this.#print(
         this.worldSize > 1
           ? `Didn't find an RNG file for process ${this.processIndex} in ${dir}: if you are resuming a training that wasn't launched in a distributed fashion, reproducibility is not guaranteed.`
           : `Didn't find an RNG file in ${dir}: if you are resuming a training that was launched in a distributed fashion, reproducibility is not guaranteed.`,
       );
-      return;
     }
-    const rng = torch.loadFile(file);
-    for (const [device, s] of rng) if (device === "cpu" || torch.cuda.isAvailable()) torch.setRngState(s, device);
-    torch.dispose(rng);
   }
 
   /** Saves the model (and tokenizer) to outputDir or dir, as HF's save_model; says so when the weights are not finite. */
@@ -1174,79 +837,4 @@ export class Trainer {
   weightsAreFinite(): boolean {
     return this.#nonFiniteParameter() === null;
   }
-}
-
-/**
- * The optimizer's step (through the GradScaler under fp16), then the schedule's, which stays put
- * when the scaler skipped the step for inf/nan gradients (accelerate's optimizer_step_was_skipped,
- * as HF's loop checks it). Returns the learning rate the step used (what HF logs) and whether the
- * step was skipped.
- */
-export function optimizerStep(optimizer: Optimizer, scheduler: LambdaLR, scaler: GradScaler | null, afterStep: () => void = () => {}): { learningRate: number; skipped: boolean } {
-  let skipped = false;
-  if (scaler) {
-    skipped = !scaler.step(optimizer);
-    scaler.update();
-  } else optimizer.step();
-  afterStep();
-  const learningRate = scheduler.getLastLr()[0];
-  if (!skipped) scheduler.step();
-  return { learningRate, skipped };
-}
-
-/**
- * What iterating a torch DataLoader takes from the global generator: one int64 for the workers' base
- * seed (_BaseDataLoaderIter: `torch.empty((), dtype=torch.int64).random_()`, one 64-bit draw). HF's
- * loaders have no generator of their own, so each train epoch and each evaluation takes one; taking
- * it here keeps dropout's draws where a Python run has them.
- */
-function dataloaderBaseSeedDraw(): void {
-  // randint over a range of 2^32 or more draws one 64-bit number, as random_() on int64 does.
-  torch.randint(0, 2 ** 53, []).dispose();
-}
-
-/** HF's metrics_format: runtimes as h:mm:ss.cc, total_flos in GF, floats rounded to 4 digits. */
-function formatMetric(key: string, v: number): string {
-  if (key.includes("_runtime")) {
-    const s = Math.trunc(v);
-    const cs = Math.trunc(Math.abs(v - s) * 100);
-    return `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}.${String(cs).padStart(2, "0")}`;
-  }
-  if (key === "total_flos") return `${Math.floor(v / 2 ** 30)}GF`;
-  if (Number.isInteger(v) && key !== "epoch" && !key.endsWith("loss")) return String(v);
-  return pyFloat(round(v, 4));
-}
-
-function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
-}
-
-/** Concatenates along dim 0, padding dim 1 with padIndex when lengths differ (HF's nested_concat). */
-function concatPadded(ts: Tensor[], padIndex: number): Tensor {
-  if (ts[0].ndim < 2 || ts.every((t) => t.shape[1] === ts[0].shape[1])) return torch.cat(ts, 0);
-  const width = Math.max(...ts.map((t) => t.shape[1]));
-  return torch.tidy(() =>
-    torch.cat(
-      ts.map((t) => {
-        if (t.shape[1] === width) return t;
-        const pad = torch.full([t.shape[0], width - t.shape[1], ...t.shape.slice(2)], padIndex, { dtype: t.dtype });
-        return torch.cat([t, pad], 1);
-      }),
-      0,
-    ),
-  );
-}
-
-/** transformers' default_data_collator: stacks features that are already the same length. */
-function defaultCollator(features: Features[]): Batch {
-  const out: Batch = {};
-  for (const k of Object.keys(features[0])) {
-    const key = k === "label" || k === "label_ids" ? "labels" : k;
-    const values = features.map((f) => f[k]);
-    if (values.every((v) => typeof v === "number" || Array.isArray(v))) {
-      const floats = values.flat(4).some((v) => typeof v === "number" && !Number.isInteger(v));
-      out[key] = torch.tensor(values as never, { dtype: floats ? "float32" : "int64" });
-    }
-  }
-  return out;
 }

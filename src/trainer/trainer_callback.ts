@@ -243,3 +243,30 @@ export class EarlyStoppingCallback extends TrainerCallback implements Exportable
     if (typeof s.attributes.early_stopping_patience_counter === "number") this.earlyStoppingPatienceCounter = s.attributes.early_stopping_patience_counter;
   }
 }
+
+/** HF's stateful_callbacks: each exportable callback's state by class name (a list when a class appears twice). */
+export function exportCallbackStates(callbacks: readonly object[]): Record<string, CallbackState | CallbackState[]> {
+  const out: Record<string, CallbackState | CallbackState[]> = {};
+  for (const cb of callbacks) {
+    if (!isExportable(cb)) continue;
+    const name = cb.constructor.name;
+    const s = cb.state();
+    const prev = out[name];
+    out[name] = prev === undefined ? s : Array.isArray(prev) ? [...prev, s] : [prev, s];
+  }
+  return out;
+}
+
+/** HF's _load_callback_state: restores each saved state into the callbacks of its class; returns the classes not found. */
+export function restoreCallbackStates(callbacks: readonly object[], saved: Record<string, CallbackState | CallbackState[]>): string[] {
+  const notFound: string[] = [];
+  for (const [name, data] of Object.entries(saved)) {
+    const states = Array.isArray(data) ? data : [data];
+    const targets = callbacks.filter((cb) => cb.constructor.name === name && isExportable(cb));
+    if (!targets.length) notFound.push(name);
+    targets.forEach((cb, i) => {
+      if (states[i] && isExportable(cb)) cb.restoreState(states[i]);
+    });
+  }
+  return notFound;
+}

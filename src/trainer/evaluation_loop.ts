@@ -1,0 +1,140 @@
+// HF's evaluation_loop: the model in eval mode over a dataset's batches, logits and labels gathered
+// in the dataset's order (under DDP every rank's batch, the rows that completed the last round
+// dropped as accelerate's gather_for_metrics does), the mean loss per row, computeMetrics, and HF's
+// speed metrics; Ctrl-C stops it within a batch.
+import * as torch from "../torch/index.js";
+import type { Tensor } from "../torch/index.js";
+import type { Dataset } from "../datasets/index.js";
+import type { ModelInputs, PreTrainedModel } from "../models/index.js";
+import { allGather } from "../distributed/index.js";
+import { shardPadding } from "./batch_shard.js";
+import { dataloaderBaseSeedDraw } from "./batching.js";
+import type { TrainingArguments } from "./training_args.js";
+
+export interface EvalPrediction {
+  predictions: Tensor;
+  labelIds: Tensor;
+}
+export type ComputeMetrics = (p: EvalPrediction) => Record<string, number | number[]> | Promise<Record<string, number | number[]>>;
+
+export interface PredictionOutput {
+  predictions: Tensor;
+  labelIds: Tensor | null;
+  metrics: Record<string, number>;
+}
+
+/** Thrown inside an evaluation that Ctrl-C stopped; training then saves and ends. */
+export class Interrupted extends Error {}
+
+/** What the loop needs of the Trainer. */
+export interface LoopContext {
+  model: PreTrainedModel;
+  args: TrainingArguments;
+  worldSize: number;
+  computeMetrics?: ComputeMetrics;
+  columns: string[];
+  /** This process's batches of rows, in order. */
+  batches: Int32Array[];
+  collate(rows: Int32Array): ModelInputs;
+  /** The forward under the run's mixed precision. */
+  forward(batch: ModelInputs): { loss?: Tensor; logits?: Tensor; startLogits?: Tensor; endLogits?: Tensor };
+  /** Under DDP every rank's batch in rank order; the batch itself otherwise. */
+  gatherBatch(t: Tensor, pad: number): Tensor;
+  /** After each batch: callbacks, and a Ctrl-C check that throws Interrupted. */
+  afterBatch(): Promise<void>;
+}
+
+/** Concatenates along dim 0, padding dim 1 with padIndex when lengths differ (HF's nested_concat). */
+function concatPadded(ts: Tensor[], padIndex: number): Tensor {
+  if (ts[0].ndim < 2 || ts.every((t) => t.shape[1] === ts[0].shape[1])) return torch.cat(ts, 0);
+  const width = Math.max(...ts.map((t) => t.shape[1]));
+  return torch.tidy(() =>
+    torch.cat(
+      ts.map((t) => {
+        if (t.shape[1] === width) return t;
+        const pad = torch.full([t.shape[0], width - t.shape[1], ...t.shape.slice(2)], padIndex, { dtype: t.dtype });
+        return torch.cat([t, pad], 1);
+      }),
+      0,
+    ),
+  );
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: string): Promise<PredictionOutput> {
+  const { model, args, worldSize, batches } = ctx;
+  const wasTraining = model.training;
+  model.eval();
+  const start = performance.now();
+  const padding = worldSize > 1 ? shardPadding(ds.numRows, args.perDeviceEvalBatchSize, worldSize) : 0;
+  dataloaderBaseSeedDraw();
+  // HF evaluates with a LengthGroupedSampler too under groupByLength, its permutation from the global
+  // generator. The same draw is taken, so dropout afterwards continues as in Python, but the rows stay
+  // in order: predictions line up with the dataset (HF's come out permuted; the metrics are the same).
+  if (args.groupByLength) torch.randperm(ds.numRows).dispose();
+  const preds: Tensor[] = [];
+  const labels: Tensor[] = [];
+  // Each batch's mean loss, counted once per row (HF's loss.repeat(batch_size)), in gathered order.
+  const losses: { loss: number; rows: number }[] = [];
+  try {
+    for (const rows of batches) {
+      const batch = ctx.collate(rows);
+      torch.noGrad(() =>
+        torch.tidy(() => {
+          const out = ctx.forward(batch);
+          if (out.loss) {
+            const each = worldSize > 1 ? allGather(out.loss.detach().float().reshape(1)).map((t) => t.item()) : [out.loss.item()];
+            for (const loss of each) losses.push({ loss, rows: rows.length });
+          }
+          const logits = out.logits ?? (out.startLogits && out.endLogits ? torch.stack([out.startLogits, out.endLogits], -1) : undefined);
+          if (logits && !args.predictionLossOnly) preds.push(torch.keep(ctx.gatherBatch(logits.float().cpu(), -100)));
+          if (batch.labels) labels.push(torch.keep(ctx.gatherBatch(batch.labels.cpu(), -100)));
+        }),
+      );
+      torch.dispose(batch);
+      await ctx.afterBatch();
+    }
+  } catch (e) {
+    torch.dispose([preds, labels]);
+    if (wasTraining) model.train();
+    throw e;
+  }
+  const dropPadding = (t: Tensor) => {
+    if (!padding) return t;
+    const kept = torch.tidy(() => t.narrow(0, 0, t.shape[0] - padding).contiguous());
+    t.dispose();
+    return kept;
+  };
+  const predictions = preds.length ? dropPadding(concatPadded(preds, -100)) : torch.zeros([0]);
+  const labelIds = labels.length ? dropPadding(concatPadded(labels, -100)) : null;
+  torch.dispose([preds, labels]);
+  let lossSum = 0;
+  let lossCount = 0;
+  let drop = padding;
+  for (const { loss, rows } of losses.reverse()) {
+    const kept = rows - Math.min(drop, rows);
+    drop -= rows - kept;
+    lossSum += loss * kept;
+    lossCount += kept;
+  }
+  const metrics: Record<string, number> = {};
+  if (ctx.computeMetrics && labelIds) {
+    const m = await ctx.computeMetrics({ predictions, labelIds });
+    for (const [k, v] of Object.entries(m)) if (typeof v === "number") metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
+  }
+  if (lossCount) metrics[`${prefix}_loss`] = lossSum / lossCount;
+  const runtime = (performance.now() - start) / 1000;
+  metrics[`${prefix}_runtime`] = round(runtime, 4);
+  metrics[`${prefix}_samples_per_second`] = round(ds.numRows / runtime, 3);
+  metrics[`${prefix}_steps_per_second`] = round(batches.length / runtime, 3);
+  // HF orders eval_loss first.
+  const ordered: Record<string, number> = {};
+  if (`${prefix}_loss` in metrics) ordered[`${prefix}_loss`] = metrics[`${prefix}_loss`];
+  Object.assign(ordered, metrics);
+  if (wasTraining) model.train();
+  return { predictions, labelIds, metrics: ordered };
+}
