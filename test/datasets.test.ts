@@ -296,6 +296,10 @@ test("a hub dataset is downloaded into the cache (README configs, and refs/conve
         },
       },
     },
+    "datasets/org/emptyconv": {
+      v2: { commit: "4".repeat(40), files: { "data.csv": "a\n1\n" } },
+      "refs/convert/parquet": { commit: "5".repeat(40), files: { "README.md": "no parquet here" } },
+    },
     "datasets/org/converted": {
       main: { commit: "2".repeat(40), files: { "data.csv": "a\n1\n" } },
       "refs/convert/parquet": { commit: "3".repeat(40), files: { "default/train/0000.parquet": await make({ a: [1, 2, 3] }) } },
@@ -312,6 +316,9 @@ test("a hub dataset is downloaded into the cache (README configs, and refs/conve
     await assert.rejects(loadDataset("org/tiny"), /Config name is missing\.\nPlease pick one among the available configs: \["tiny","other"\]/);
     assert.deepEqual(((await loadDataset("org/tiny", "other", { split: "train" })) as Dataset).column("x"), [1, 2]);
     assert.deepEqual(((await loadDataset("org/converted", { split: "train" })) as Dataset).column("a"), [1, 2, 3]);
+    // A revision the hub does not have says so; a conversion branch without parquet files says that.
+    await assert.rejects(loadDataset("org/converted", { revision: "v9" }), /revision not found/);
+    await assert.rejects(loadDataset("org/emptyconv", { revision: "v2" }), /org\/emptyconv at revision 'v2': no 'configs' in its README\.md, and its refs\/convert\/parquet branch holds no parquet files/);
     process.env.HF_HUB_OFFLINE = "1";
     const before = server.requests.length;
     assert.deepEqual(((await loadDataset("org/tiny", "tiny", { split: "test" })) as Dataset).column("sentence"), ["meh"]);

@@ -189,6 +189,16 @@ test("a full disk: the error names the file, and no half-written checkpoint or f
     const { result } = await captured(() => run.train().then(() => null, (e: Error) => e));
     assert.match(result!.message, new RegExp(`saving checkpoint ${mount}/run/checkpoint-2 failed: .*(no space left on device|ENOSPC)`, "i"));
     assert.deepEqual(readdirSync(join(mount, "run")).filter((d) => d !== ".finetune-ts.lock"), [], "no checkpoint and no temporary folder left");
+    // The final save on a full disk names the file and what it was doing.
+    writeFileSync(join(mount, "filler"), Buffer.alloc(0));
+    for (let k = 0; ; k++) {
+      try {
+        writeFileSync(join(mount, `filler-${k}`), Buffer.alloc(4096));
+      } catch {
+        break;
+      }
+    }
+    assert.throws(() => run.saveModel(join(mount, "run")), new RegExp(`cannot write ${mount}/run/(model\\.safetensors|config\\.json|tokenizer\\.json)[^:]*: no space left on device`));
   } finally {
     spawnSync("umount", [mount]);
   }
@@ -317,4 +327,15 @@ test("what a killed run staged and never renamed (tmp-checkpoint-N-<pid>/, *.tmp
   assert.match(text, new RegExp(`Removed what an interrupted run left in .* \\(3\\.0 MiB\\): .*tmp-checkpoint-4-${dead}`));
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes("tmp")).sort(), [`trainer_state.json.tmp-${process.ppid}-1700000000000-1`]);
   assert.deepEqual(readdirSync(join(dir, "checkpoint-2")).filter((f) => f.includes(".tmp-")), []);
+});
+
+test("an I/O error names the path and what was being done: a folder where a weights file should be, one where it is read", () => {
+  const dir = out();
+  const target = join(dir, "model.safetensors");
+  mkdirSync(target);
+  writeFileSync(join(target, "inside"), "a folder in the way");
+  assert.throws(() => torch.saveFile({ w: torch.zeros([2]) }, target), new RegExp(`cannot write ${target.replace(/[/.]/g, "\\$&")} \\(renaming it into place\\): a directory is in the way`));
+  assert.deepEqual(readdirSync(dir), ["model.safetensors"], "no temporary file left");
+  assert.throws(() => torch.loadFile(target), new RegExp(`cannot read ${target.replace(/[/.]/g, "\\$&")} \\(.*directory`));
+  assert.throws(() => torch.loadFile(join(dir, "absent.safetensors")), /cannot read .*absent\.safetensors \(ENOENT/);
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // finetune: the course's workflow from the command line — train, evaluate, predict — through the
 // public API only. Every TrainingArguments field is a flag, as --kebab-case or HF's --snake_case.
-import { realpathSync, writeFileSync } from "node:fs";
+import { existsSync, realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { ClassLabel, Value, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
@@ -11,7 +11,6 @@ import { launch, watchLauncher } from "../distributed/index.js";
 import { exportOnnx, isOnnxDtype, ONNX_DTYPES, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "../export/index.js";
 import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
-import { FIELDS, toSnake } from "../trainer/training_args.js";
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/bf-16/, "bf16").replace(/fp-16/, "fp16");
 const BOOLEAN = new Set(["overwriteOutputDir", "evalOnStart", "loggingFirstStep", "loggingNanInfFilter", "saveOnlyModel", "useCpu", "bf16", "fp16", "tf32", "dataloaderDropLast", "disableTqdm", "removeUnusedColumns", "loadBestModelAtEnd", "greaterIsBetter", "groupByLength", "pushToHub", "hubPrivateRepo", "predictionLossOnly", "includeNumInputTokensSeen", "restoreCallbackStatesFromCheckpoint"]);
@@ -84,9 +83,9 @@ const HELP: Record<string, string> = {
 function trainingFlags(cmd: Command): Command {
   // HF's older name, still in scripts and docs.
   cmd.addOption(new Option("--evaluation-strategy <value>", "HF's older name for --eval-strategy").hideHelp());
-  for (const f of FIELDS) {
+  for (const f of TrainingArguments.fields) {
     const flag = `--${kebab(f)}`;
-    const desc = `${HELP[f] ?? f} (also --${toSnake(f)})`;
+    const desc = `${HELP[f] ?? f} (also --${TrainingArguments.snakeName(f)})`;
     if (BOOLEAN.has(f)) cmd.addOption(new Option(`${flag} [bool]`, `${desc}; a value may follow: true/false, yes/no, 1/0`).argParser((v) => stringToBool(v, flag)));
     else if (STRING.has(f)) cmd.addOption(new Option(`${flag} <value>`, desc));
     else if (LIST.has(f)) cmd.addOption(new Option(`${flag} <a,b>`, desc).argParser((v) => v.split(",")));
@@ -216,9 +215,19 @@ async function prepare(o: DataOptions & { model: string; tokenizer?: string }) {
 
 function trainingArgs(opts: Record<string, unknown>): TrainingArguments {
   const init: Record<string, unknown> = {};
-  for (const f of FIELDS) if (opts[f] !== undefined) init[f] = opts[f];
+  for (const f of TrainingArguments.fields) if (opts[f] !== undefined) init[f] = opts[f];
   if (opts.evaluationStrategy !== undefined && init.evalStrategy === undefined) init.evalStrategy = opts.evaluationStrategy;
-  if (init.resumeFromCheckpoint === "true") init.resumeFromCheckpoint = true;
+  // A checkpoint folder, or a bool read as every other flag's (True, yes, 1: the latest; false, no, 0: none).
+  const resume = init.resumeFromCheckpoint;
+  if (typeof resume === "string" && !existsSync(resume)) {
+    let b: boolean | null = null;
+    try {
+      b = stringToBool(resume, "--resume-from-checkpoint");
+    } catch {
+      // not a bool: a checkpoint path (the Trainer says when it does not exist)
+    }
+    if (b !== null) init.resumeFromCheckpoint = b ? true : null;
+  }
   // As HF's run_glue, which sets transformers' verbosity to info on the main process.
   init.logLevel ??= "info";
   return TrainingArguments.fromDict(init);
@@ -248,6 +257,16 @@ Examples:
 Models and data come from a local folder, the Hugging Face cache (HF_HOME, HF_HUB_OFFLINE=1) or the hub.
 Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case.`);
 
+  trainCommand(prog);
+  evaluateCommand(prog);
+  predictCommand(prog);
+  launchCommand(prog);
+  exportCommand(prog);
+  return prog;
+}
+
+/** finetune train: fine-tune a model on a dataset and save it (run_glue's flow). */
+function trainCommand(prog: Command): void {
   const train = dataOptions(prog.command("train").description("fine-tune a model and save it to --output-dir"))
     .requiredOption("--model <name|path>", "checkpoint to start from (hub name or folder)")
     .option("--tokenizer <name|path>", "tokenizer, if not the model's")
@@ -261,10 +280,10 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     // As HF's run_glue: a ClassLabel's names become the model's labels, so predictions say "equivalent".
     const names = trainSet.features.label instanceof ClassLabel ? trainSet.features.label.names : null;
     const labels = names ? { id2label: Object.fromEntries(names.map((n, i) => [String(i), n])), label2id: Object.fromEntries(names.map((n, i) => [n, i])) } : {};
-    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn), ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false, ...labels })) as PreTrainedModel;
     const args = trainingArgs(opts);
     // Before the model loads, so that its loading notes follow the level too.
     if (args.logLevel !== "passive") setVerbosity(args.logLevel);
+    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn), ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false, ...labels })) as PreTrainedModel;
     const evalSet = tokenized.splits.includes("validation") ? tokenized.get("validation") : undefined;
     const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer, computeMetrics: evalSet ? await metricsFor(o) : undefined });
     trainer.resumeHint = (checkpoint) => `Resume with:\n  ${resumeCommand(process.argv.slice(2), checkpoint)}`;
@@ -280,16 +299,17 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     trainer.saveModel();
     if (trainer.processIndex === 0) console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
   });
+}
 
-  type InferenceOptions = DataOptions & { model: string; split: string; outputDir: string; perDeviceEvalBatchSize: number; metric?: string; dataset?: string; datasetConfig?: string };
-  const inferenceCommand = (name: string, description: string, split: string) =>
-    dataOptions(prog.command(name).description(description))
+type InferenceOptions = DataOptions & { model: string; split: string; outputDir: string; perDeviceEvalBatchSize: number; metric?: string; dataset?: string; datasetConfig?: string };
+const inferenceCommand = (prog: Command, name: string, description: string, split: string) =>
+  dataOptions(prog.command(name).description(description))
       .requiredOption("--model <name|path>", "the trained model")
       .option("--split <name>", `split to ${name}`, split)
       .option("--output-dir <dir>", "scratch folder for the Trainer", `finetune-${name}`)
       .option("--per-device-eval-batch-size <n>", "batch size", Number, 8);
-  /** The trained model, its tokenizer and the tokenized split, behind a Trainer that only evaluates. */
-  const inferenceTrainer = async (o: InferenceOptions, withMetrics: boolean) => {
+/** The trained model, its tokenizer and the tokenized split, behind a Trainer that only evaluates. */
+const inferenceTrainer = async (o: InferenceOptions, withMetrics: boolean) => {
     const { tokenizer, tokenized } = await prepare(o);
     const model = (await AutoModelForSequenceClassification.fromPretrained(o.model)) as PreTrainedModel;
     const args = new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize });
@@ -297,15 +317,20 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     return { trainer, model, split: splitOf(tokenized, o.split) };
   };
 
-  inferenceCommand("evaluate", "evaluate a trained model on a split", "validation")
+/** finetune evaluate: a trained model's metrics on a split. */
+function evaluateCommand(prog: Command): void {
+  inferenceCommand(prog, "evaluate", "evaluate a trained model on a split", "validation")
     .option("--metric <name>", "metric (default: glue's for --dataset glue, else accuracy)")
     .action(async (o: InferenceOptions) => {
       const { trainer, split } = await inferenceTrainer(o, true);
       const metrics = await trainer.evaluate({ evalDataset: split });
       if (trainer.processIndex === 0) console.log(JSON.stringify(metrics));
     });
+}
 
-  inferenceCommand("predict", "write predictions for a split (JSON Lines: index, prediction, label names, logits)", "test")
+/** finetune predict: a trained model's predictions for a split, as JSON Lines. */
+function predictCommand(prog: Command): void {
+  inferenceCommand(prog, "predict", "write predictions for a split (JSON Lines: index, prediction, label names, logits)", "test")
     .requiredOption("--output <file>", "where to write the predictions (.jsonl)")
     .action(async (o: InferenceOptions & { output: string }) => {
     const { trainer, model, split } = await inferenceTrainer(o, false);
@@ -322,7 +347,10 @@ Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case
     writeFileSync(o.output, lines.join("\n") + "\n");
     console.log(`wrote ${lines.length} predictions to ${o.output}`);
     });
+}
 
+/** finetune launch: torchrun's static launcher. */
+function launchCommand(prog: Command): void {
   prog
     .command("launch")
     .description("run a program on N processes with torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, …) for distributed training")
@@ -349,7 +377,10 @@ torchrun --no-python --nproc-per-node N node my_training.js works the same way: 
       const r = await launch({ ...o, command: program, env: { ...process.env, FINETUNE_LAUNCH_OPTIONS: options } });
       process.exitCode = r.exitCode;
     });
+}
 
+/** finetune export onnx: the folder transformers.js and onnxruntime load. */
+function exportCommand(prog: Command): void {
   prog
     .command("export")
     .description("export a trained model for deployment")
@@ -382,7 +413,6 @@ then, in a page or in Node with transformers.js:
       console.log(`${model.constructor.name} → ${o.output} (opset ${o.opset})`);
       for (const f of files) console.log(`  ${f.path.padEnd(Math.max(...files.map((x) => x.path.length)))}  ${formatBytes(f.bytes)}`);
     });
-  return prog;
 }
 
 const FINETUNE_COMMANDS = new Set(["train", "evaluate", "predict", "export"]);

@@ -232,8 +232,10 @@ async function loadHub(repoId: string, name: string | undefined, o: LoadDatasetO
   if (!splitFiles) {
     // The hub's automatic parquet conversion: refs/convert/parquet with {config}/{split}/NNNN.parquet.
     const conv = await listRepoFiles(repoId, { ...hub, revision: "refs/convert/parquet" }).catch(() => null);
-    if (!conv) throw new Error(`${repoId}: no 'configs' in its README.md and no refs/convert/parquet branch; cannot tell which files make which split`);
+    const at = o.revision ? ` at revision '${o.revision}'` : "";
+    if (!conv) throw new Error(`${repoId}${at}: no 'configs' in its README.md and no refs/convert/parquet branch; cannot tell which files make which split`);
     const configs = [...new Set(conv.filter((f) => f.endsWith(".parquet")).map((f) => f.split("/")[0]))];
+    if (!configs.length) throw new Error(`${repoId}${at}: no 'configs' in its README.md, and its refs/convert/parquet branch holds no parquet files; cannot tell which files make which split`);
     if (!name && configs.length > 1) throw new Error(`Config name is missing.\nPlease pick one among the available configs: ${JSON.stringify(configs)}`);
     config = name ?? configs[0];
     if (!configs.includes(config)) throw new Error(`BuilderConfig '${config}' not found. Available: ${JSON.stringify(configs)}`);

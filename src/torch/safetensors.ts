@@ -2,7 +2,7 @@
 // tensor's dtype, shape and byte range, then the raw little-endian data. Reading fills each
 // tensor's own memory straight from the file (no intermediate buffer); writing goes to a
 // temporary name that is renamed into place, so a crash never leaves a half-written file.
-import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync, fsyncSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync, fsyncSync } from "node:fs";
 import { native } from "./native.js";
 import { BYTES, type DType } from "./dtype.js";
 import { Tensor } from "./tensor.js";
@@ -41,7 +41,15 @@ export class SafetensorsFile {
 
   constructor(path: string) {
     this.path = path;
-    this.#fd = openSync(path, "r");
+    try {
+      this.#fd = openSync(path, "r");
+      if (fstatSync(this.#fd).isDirectory()) {
+        closeSync(this.#fd);
+        throw Object.assign(new Error("it is a directory"), { code: "EISDIR" });
+      }
+    } catch (e) {
+      throw new Error(`cannot read ${path} (${(e as Error).message})`);
+    }
     try {
       const size = fstatSync(this.#fd).size;
       if (size < 8) throw new SafetensorsError(path, `file is ${size} bytes, too short for the 8-byte header length`);
@@ -207,7 +215,18 @@ export function saveFile(tensors: Map<string, Tensor> | Record<string, Tensor>, 
   lenBuf.writeBigUInt64LE(BigInt(headerBuf.length));
 
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, "w");
+  // Node's messages name the syscall ("ENOSPC: no space left on device, write"), not the file.
+  const failed = (e: unknown, doing: string) => {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "ENOSPC" ? "no space left on device" : err.code === "EISDIR" ? "a directory is in the way" : err.message;
+    return Object.assign(new Error(`cannot write ${path} (${doing}): ${why}`), { code: err.code });
+  };
+  let fd: number;
+  try {
+    fd = openSync(tmp, "w");
+  } catch (e) {
+    throw failed(e, "creating its temporary file");
+  }
   try {
     writeSync(fd, lenBuf);
     writeSync(fd, headerBuf);
@@ -225,14 +244,23 @@ export function saveFile(tensors: Map<string, Tensor> | Record<string, Tensor>, 
     fsyncSync(fd);
     closeSync(fd);
   } catch (e) {
-    closeSync(fd);
+    try {
+      closeSync(fd);
+    } catch {
+      // closed already
+    }
     try {
       unlinkSync(tmp);
     } catch {
       // already gone
     }
-    throw e;
+    throw failed(e, "writing the tensors");
   }
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw failed(e, "renaming it into place");
+  }
 }
 

@@ -21,7 +21,7 @@ export const LOCK_FILE = ".finetune-ts.lock";
 const MODEL_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "config.json"];
 /** What a run stages before renaming: a checkpoint folder (tmp-checkpoint-N-<pid> or -ddp) and atomic writes (<file>.tmp-<pid>-…). */
 const STAGED_FOLDER = /^tmp-checkpoint-\d+-(\d+|ddp)$/;
-const STAGED_FILE = /\.tmp-(\d+)-\d+-\d+$/;
+const STAGED_FILE = /\.tmp-(\d+)-\d+(-\d+)?$/;
 
 export function checkpointDir(outputDir: string, step: number): string {
   return join(outputDir, `checkpoint-${step}`);

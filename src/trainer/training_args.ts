@@ -197,6 +197,12 @@ export const toCamel = (k: string): string => k.replace(/_([a-z0-9])/g, (_, c: s
 const RENAMED: Record<string, keyof TrainingArgumentsInit> = { evaluationStrategy: "evalStrategy", noCuda: "useCpu", useCpu: "useCpu" };
 
 export class TrainingArguments {
+  /** Every field's name (camelCase), in HF's order: what a command line offers as flags. */
+  static readonly fields: readonly (keyof TrainingArgumentsInit)[] = FIELDS;
+  /** A field's name as HF's TrainingArguments spells it (learningRate → learning_rate). */
+  static snakeName(field: string): string {
+    return toSnake(field);
+  }
   [key: string]: unknown;
   readonly outputDir!: string;
   readonly evalStrategy!: IntervalStrategy;
