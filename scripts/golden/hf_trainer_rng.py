@@ -77,7 +77,8 @@ def main():
     opt, sched = adamw_linear(model, LR, WD, warmup, max_steps)
 
     logs, eval_losses = [], []
-    tr_loss = 0.0
+    # trainer.py: tr_loss = torch.tensor(0.0) … tr_loss = tr_loss + tr_loss_step (a float32 tensor on the device)
+    tr_loss = torch.tensor(0.0)
     model.train()
     opt.zero_grad(set_to_none=True)
     for epoch in range(EPOCHS):
@@ -103,7 +104,7 @@ def main():
                 #     loss = loss / self.current_gradient_accumulation_steps   (= len(batch_samples))
                 loss = loss / len(group)
                 loss.backward()
-                tr_loss += float(loss.detach())
+                tr_loss = tr_loss + loss.detach()
             # trainer.py: _grad_norm = self.accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
             grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM))
             opt.step()
@@ -112,9 +113,11 @@ def main():
             sched.step()
             opt.zero_grad(set_to_none=True)
             # trainer.py, _maybe_log_save_evaluate (logging_steps=1):
-            #     logs["loss"] = round(tr_loss_scalar / (self.state.global_step - self._globalstep_last_logged), 4)
-            logs.append({"loss": round(tr_loss, 4), "grad_norm": grad_norm, "learning_rate": learning_rate})
-            tr_loss = 0.0
+            #     tr_loss_scalar = self._nested_gather(tr_loss).mean().item()
+            #     logs["loss"] = tr_loss_scalar / (self.state.global_step - self._globalstep_last_logged)
+            # (transformers 5 logs the full value; 4.x wrapped it in round(…, 4).)
+            logs.append({"loss": tr_loss.item(), "grad_norm": grad_norm, "learning_rate": learning_rate})
+            tr_loss = torch.tensor(0.0)
         # trainer_callback.py, DefaultFlowCallback.on_epoch_end: eval_strategy "epoch" → evaluate.
         base_seed_draw()  # trainer.py, evaluation_loop: for step, inputs in enumerate(dataloader)
         eval_losses.append(eval_loss(model, val, EVAL_BATCH))
