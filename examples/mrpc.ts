@@ -23,7 +23,10 @@ const computeMetrics = ({ predictions, labelIds }: EvalPrediction) =>
 const trainer = new Trainer({ model, args, trainDataset: tokenized["train"],
   evalDataset: tokenized["validation"], dataCollator, processingClass: tokenizer, computeMetrics });
 const out = await trainer.train();            // TrainOutput { globalStep: 1377, trainingLoss, metrics }
-const pred = await trainer.predict(tokenized["validation"]);   // predictions [408, 2], labelIds [408]
+const predictions = await trainer.predict(tokenized["validation"]);
+console.log(predictions.predictions.shape, predictions.label_ids.shape);      // [408, 2] [408]
+const preds = predictions.predictions.argmax(-1);
+const scores = metric.compute({ predictions: preds, references: predictions.labelIds });   // { accuracy, f1 }
 
 // Use it: save the fine-tuned model (and its tokenizer), then classify new pairs with a pipeline.
 trainer.saveModel();
@@ -32,4 +35,4 @@ console.log(classifier([
   { text: "The company said its quarterly profit rose 10 percent.", textPair: "Quarterly profit at the company rose by a tenth, it said." },
   { text: "The bill passed the Senate on Tuesday.", textPair: "Shares of the retailer fell sharply in early trading." },
 ]));                                          // [{ label: "LABEL_1", score: … }, { label: …, score: … }]
-console.log(JSON.stringify({ globalStep: out.globalStep, trainingLoss: out.trainingLoss, predictions: pred.predictions.shape, labelIds: pred.labelIds?.shape }));
+console.log(JSON.stringify({ globalStep: out.globalStep, trainingLoss: out.trainingLoss, predictions: predictions.predictions.shape, labelIds: predictions.labelIds.shape, accuracy: scores.accuracy, f1: scores.f1 }));

@@ -12,13 +12,13 @@ import { ClassLabel, Dataset, Sequence, Value } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { DataCollatorWithPadding, Trainer, TrainingArguments } from "../src/trainer/index.js";
 import { ArrowPaddingCollator } from "../src/trainer/arrow_collate.js";
-import { repoRoot } from "./helpers.js";
+import { repoRoot, needs } from "./helpers.js";
 import { silenced, tinyModel } from "./trainer_helpers.js";
 import { withEnv } from "./helpers.js";
 import { loadDataset } from "../src/datasets/index.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
-const noShared = existsSync(join(shared, "models", "bert-base-cased")) ? false : "../shared/data is absent";
+const noShared = needs("shared", existsSync(join(shared, "models", "bert-base-cased")), "../shared/data is absent");
 
 function sameBatch(a: Record<string, torch.Tensor>, b: Record<string, torch.Tensor>, what: string): void {
   assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), `${what}: fields`);

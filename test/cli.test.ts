@@ -6,10 +6,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fixture, repoRoot } from "./helpers.js";
+import { fixture, repoRoot, needs } from "./helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
-const skip = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
+const skip = needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent");
 const cli = join(repoRoot, "dist", "src", "cli", "finetune.js");
 const tiny = fixture("golden", "trainer", "tiny-bert-cased");
 const tokenizer = join(shared, "models", "bert-base-cased");

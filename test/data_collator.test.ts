@@ -8,10 +8,10 @@ import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { DataCollatorWithPadding } from "../src/trainer/index.js";
 import { Dataset } from "../src/datasets/index.js";
 import * as torch from "../src/torch/index.js";
-import { repoRoot } from "./helpers.js";
+import { repoRoot, needs } from "./helpers.js";
 
 const model = join(repoRoot, "..", "shared", "data", "models", "bert-base-cased");
-const skip = existsSync(model) ? false : "../shared/data is absent";
+const skip = needs("shared", existsSync(model), "../shared/data is absent");
 
 test("pads a batch to its longest, renames label to labels, int64 tensors", { skip }, async () => {
   const tokenizer = await AutoTokenizer.fromPretrained(model);

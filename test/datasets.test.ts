@@ -9,10 +9,10 @@ import { inspect } from "node:util";
 import { ClassLabel, Dataset, DatasetDict, Sequence, Value, loadDataset, loadFromDisk } from "../src/datasets/index.js";
 import * as torch from "../src/torch/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
-import { repoRoot } from "./helpers.js";
+import { repoRoot, needs } from "./helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
-const noShared = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
+const noShared = needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent");
 
 async function withHfCache<T>(fn: (cache: string) => Promise<T>): Promise<T> {
   const saved = { ...process.env };

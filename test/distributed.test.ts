@@ -12,12 +12,12 @@ import { dirname, join } from "node:path";
 import { _native } from "../src/torch/index.js";
 import { freePort, initProcessGroup, destroyProcessGroup } from "../src/distributed/index.js";
 import { shardBatches, shardPadding } from "../src/trainer/batch_shard.js";
-import { fixture, repoRoot } from "./helpers.js";
+import { fixture, repoRoot, needs } from "./helpers.js";
 import { normalizeArgv } from "../src/cli/finetune.js";
 
-const skip = _native.distributedBuilt ? false : "the addon was built without c10d (libgloo-dev missing when it was built)";
+const skip = needs("c10d", _native.distributedBuilt, "the addon was built without c10d (libgloo-dev missing when it was built)");
 const shared = join(repoRoot, "..", "shared", "data");
-const noShared = existsSync(join(shared, "models", "bert-base-cased")) ? false : "../shared/data is absent";
+const noShared = needs("shared", existsSync(join(shared, "models", "bert-base-cased")), "../shared/data is absent");
 const cli = join(repoRoot, "dist", "src", "cli", "finetune.js");
 const dist = (p: string) => JSON.stringify(join(repoRoot, "dist", "src", p));
 
@@ -141,6 +141,9 @@ test("Trainer on 2 ranks × batch 4 (gloo) = 1 process × batch 8: logged losses
     t.diagnostic(assertSameRun(two.result!, one.result!, `accumulation ${ga}`));
     // Speed counts the samples of every rank, as HF's: the same examples × epochs in both runs.
     assert.equal(Math.round(two.result!.metrics.train_samples_per_second * two.result!.metrics.train_runtime), 64 * 2);
+    // The launcher says how the ranks split the cores, which is what their thread setup does.
+    assert.match(two.stderr, /finetune launch: each of the 2 local ranks uses \d+ of the \d+ cores; set OMP_NUM_THREADS \(or FINETUNE_THREADS\) to choose/);
+    assert.doesNotMatch(two.stderr, /Setting OMP_NUM_THREADS/);
     // Only rank 0 speaks: one training block of log lines, not two.
     assert.equal(two.stderr.match(/'train_runtime'/g)?.length, 1, two.stderr);
   }

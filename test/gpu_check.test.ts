@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "./helpers.js";
+import { needs, repoRoot } from "./helpers.js";
 
 const findLibtorch = join(repoRoot, "scripts", "find-libtorch.mjs");
 const ask = (libtorch: string, what: string) =>
@@ -59,7 +59,7 @@ const shared = join(repoRoot, "..", "shared", "data");
 const nodeHeaders = ["/usr/include/node", join(process.execPath, "..", "..", "include", "node")].find((d) => existsSync(join(d, "node_api.h")));
 const skipScript = !existsSync(join(debianLib, "libtorch_cpu.so"))
   ? "needs Debian's libtorch-dev (to lay out as a pip torch)"
-  : !existsSync(join(shared, "hf-home"))
+  : needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent")
     ? "../shared/data is absent"
     : !nodeHeaders
       ? "Node's headers (node_api.h) are not installed"

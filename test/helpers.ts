@@ -8,6 +8,18 @@ import { Tensor, tidy } from "../src/torch/index.js";
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root, from test/ (sources) or dist/test/ (compiled). */
 export const repoRoot = here.includes(`${join("dist", "test")}`) ? join(here, "..", "..") : join(here, "..");
+/**
+ * A test's skip reason when something it needs is absent — unless this run requires it
+ * (FINETUNE_REQUIRE_SHARED=1, FINETUNE_REQUIRE_C10D=1, FINETUNE_REQUIRE_ONNXRUNTIME=1, as .ci/run
+ * sets them): then its absence fails the test file, so CI cannot pass by skipping.
+ */
+export function needs(kind: "shared" | "c10d" | "onnxruntime", available: boolean, reason: string): false | string {
+  if (available) return false;
+  const variable = `FINETUNE_REQUIRE_${kind.toUpperCase()}`;
+  if (process.env[variable] === "1") throw new Error(`${variable}=1, but ${reason}: this run requires it, so the tests that need it fail instead of skipping`);
+  return reason;
+}
+
 export const fixture = (...parts: string[]): string => join(repoRoot, "test", "fixtures", ...parts);
 
 /** |actual − expected| ≤ atol + rtol·|expected| elementwise (numpy.allclose), with the worst offender in the message. */

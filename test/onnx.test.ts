@@ -16,11 +16,20 @@ import { exportOnnx, onnxModelBytes, type OnnxDtype } from "../src/export/index.
 import { toHalfBits, quantizeSymmetricInt8 } from "../src/onnx/index.js";
 
 import type { Tensor as OrtTensor } from "onnxruntime-node";
+import { needs } from "./helpers.js";
 
 // A dev dependency: where only the production packages are installed (the GPU machine's pack), skip.
 const ortModule = await import("onnxruntime-node").catch(() => undefined);
-const noOrt = ortModule ? false : "onnxruntime-node is not installed (a dev dependency: npm ci installs it)";
+const noOrt = needs("onnxruntime", !!ortModule, "onnxruntime-node is not installed (a dev dependency: npm ci installs it)");
 const ort = ortModule ?? ({} as typeof import("onnxruntime-node"));
+
+// onnxruntime's int8 MatMul on x86 without VNNI (AVX2's vpmaddubsw) adds pairs of uint8 × int8
+// products in 16 bits, which saturate for full-range int8 weights (onnxruntime's quantization docs
+// name this "saturation issue" of U8S8 on non-VNNI machines): there the noise on these deliberately
+// wide weights is about twice as large. The criterion that matters, the same predictions, is the
+// MRPC test's.
+const cpuFlags = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
+const Q8_NOISE = /\b(avx512_vnni|avx_vnni|asimddp)\b/.test(cpuFlags) || process.arch !== "x64" ? 0.2 : 0.4;
 
 type Auto = { fromConfig(c: Record<string, unknown>): PreTrainedModel };
 const HEADS: [string, Auto, string[]][] = [
@@ -111,7 +120,7 @@ for (const [arch, config] of Object.entries(CONFIGS)) {
             // q8: embeddings and weights in int8, activations quantized to uint8 at every MatMul; on
             // these deliberately wide random weights the noise reaches ~10% of the output's range
             // (the q8 criterion that matters, the same predictions, is checked on MRPC in onnx_mrpc).
-            const tol = dtype === "fp32" ? 1e-4 : dtype === "fp16" ? 1e-2 : 0.2 * Math.max(scale, 1);
+            const tol = dtype === "fp32" ? 1e-4 : dtype === "fp16" ? 1e-2 : Q8_NOISE * Math.max(scale, 1);
             assert.ok(d <= tol, `${dtype} ${name}: max |onnxruntime − ours| = ${d} > ${tol} (outputs up to ${scale})`);
             report.push(`${dtype} ${name} ${d.toExponential(1)}`);
           }

@@ -15,7 +15,7 @@ import { exportOnnx } from "../src/export/index.js";
 import * as torch from "../src/torch/index.js";
 import { trainAndExport } from "../examples/deploy-browser/train.js";
 import { serveDeploy } from "../examples/deploy-browser/serve.js";
-import { repoRoot, withEnv } from "./helpers.js";
+import { repoRoot, withEnv, needs } from "./helpers.js";
 
 import type { Tensor as TjsTensor } from "@huggingface/transformers";
 
@@ -25,8 +25,8 @@ const ort = (ortModule ?? {}) as typeof import("onnxruntime-node");
 const tjs = (tjsModule ?? {}) as typeof import("@huggingface/transformers");
 const puppeteer = ((puppeteerModule ?? {}) as typeof import("puppeteer-core")).default;
 const shared = join(repoRoot, "..", "shared", "data");
-const noShared = !ortModule || !tjsModule || !puppeteerModule ? "onnxruntime-node, @huggingface/transformers or puppeteer-core is not installed (dev dependencies: npm ci)"
-  : existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
+const noShared = needs("onnxruntime", !!ortModule && !!tjsModule && !!puppeteerModule, "onnxruntime-node, @huggingface/transformers or puppeteer-core is not installed (dev dependencies: npm ci)")
+  || needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent");
 const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const noBrowser = noShared || (existsSync(chromium) ? false : `no Chromium at ${chromium} (scripts/setup.sh installs Debian's chromium; CHROMIUM=path overrides)`);
 

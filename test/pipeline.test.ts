@@ -10,10 +10,10 @@ import * as torch from "../src/torch/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, setWarningSink, type PreTrainedModel } from "../src/models/index.js";
 import { pipeline } from "../src/pipelines/index.js";
-import { fixture, repoRoot } from "./helpers.js";
+import { fixture, repoRoot, needs } from "./helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
-const noShared = existsSync(join(shared, "models", "bert-base-cased")) ? false : "../shared/data is absent";
+const noShared = needs("shared", existsSync(join(shared, "models", "bert-base-cased")), "../shared/data is absent");
 
 test("text-classification: [{ label, score }] from id2label, softmax of the model's logits, pairs, batches, topK", { skip: noShared }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "ft-pipeline-"));

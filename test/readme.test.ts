@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import ts from "typescript";
-import { repoRoot } from "./helpers.js";
+import { needs, repoRoot } from "./helpers.js";
 
 const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
 const blocks = [...readme.matchAll(/^```ts( compile-only)?\n([\s\S]*?)^```/gm)].map((m, i) => ({
@@ -50,7 +50,7 @@ test("every TypeScript block of README.md compiles under strict", () => {
 
 for (const b of blocks.filter((x) => !x.compileOnly)) {
   const needsData = /loadDataset|fromPretrained/.test(b.code);
-  test(`README.md's ${b.name} (line ${b.line}) runs`, { skip: needsData && !existsSync(join(shared, "hf-home")) ? "../shared/data is absent" : false, timeout: 120_000 }, () => {
+  test(`README.md's ${b.name} (line ${b.line}) runs`, { skip: needsData && needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent"), timeout: 120_000 }, () => {
     // Run as README says a program of your own runs: `npx tsx file.ts`, from inside the package, so
     // "finetune-ts/…" resolves to dist/ through package.json's exports.
     const file = join(repoRoot, "dist", "readme-blocks", `${b.name}.ts`);

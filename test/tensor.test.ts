@@ -359,3 +359,15 @@ test("RNG state can be saved and restored for exact resume", () => {
     assert.throws(() => torch.setRngState(torch.zeros([3])), /uint8/);
   });
 });
+
+test("configureThreads: OMP_NUM_THREADS is honoured as PyTorch honours it; FINETUNE_THREADS and an explicit count win over it", async () => {
+  const { withEnv } = await import("./helpers.js");
+  const before = torch.getNumThreads();
+  try {
+    await withEnv({ OMP_NUM_THREADS: "1", FINETUNE_THREADS: undefined, LOCAL_WORLD_SIZE: undefined }, () => assert.equal(torch.configureThreads({ precision: "fp32" }).threads, 1));
+    await withEnv({ OMP_NUM_THREADS: "1", FINETUNE_THREADS: "2" }, () => assert.equal(torch.configureThreads({ precision: "fp32" }).threads, 2));
+    await withEnv({ OMP_NUM_THREADS: "1" }, () => assert.equal(torch.configureThreads({ threads: 2 }).threads, 2));
+  } finally {
+    torch.setNumThreads(before);
+  }
+});

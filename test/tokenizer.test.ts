@@ -9,11 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../src/tokenizers/index.js";
-import { repoRoot } from "./helpers.js";
+import { repoRoot, needs } from "./helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
 const hfHome = join(shared, "hf-home");
-const noShared = existsSync(hfHome) ? false : "../shared/data is absent (tests that need the real MRPC data and tokenizer files skip)";
+const noShared = needs("shared", existsSync(hfHome), "../shared/data is absent (tests that need the real MRPC data and tokenizer files skip)");
 const python = (() => {
   for (const py of ["python3", "/usr/bin/python3"]) {
     try {

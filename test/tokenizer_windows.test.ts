@@ -10,12 +10,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../src/tokenizers/index.js";
-import { repoRoot } from "./helpers.js";
+import { repoRoot, needs } from "./helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
 const squadFile = join(shared, "squad", "dev-v1.1.json");
 const modelDir = (name: string) => join(shared, "models", name);
-const noShared = existsSync(squadFile) && existsSync(modelDir("bert-base-cased")) ? false : "../shared/data (SQuAD dev, bert-base-cased) is absent";
+const noShared = needs("shared", existsSync(squadFile) && existsSync(modelDir("bert-base-cased")), "../shared/data (SQuAD dev, bert-base-cased) is absent");
 
 interface Req { text: string; pair: string | null; truncation: "only_first" | "only_second" | "longest_first"; max_length: number; stride: number; side: "left" | "right" }
 interface Row { input_ids: number[]; token_type_ids: number[]; offset_mapping: [number, number][]; sequence_ids: (number | null)[] }

@@ -9,12 +9,12 @@ import * as torch from "../src/torch/index.js";
 import { setVerbosity, setWarningSink } from "../src/models/index.js";
 import { EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, crc32c } from "../src/trainer/index.js";
 import * as evaluate from "../src/evaluate/index.js";
-import { fixture, repoRoot } from "./helpers.js";
+import { fixture, repoRoot, needs } from "./helpers.js";
 import { pyDict, pyG4 } from "../src/trainer/logs.js";
 import { captured, out, padCollator, quiet, runCourseGolden, silenced, tinyModel, toyDataset, zip } from "./trainer_helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
-const noShared = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
+const noShared = needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent");
 process.env.HF_DATASETS_DISABLE_PROGRESS_BARS = "1";
 
 test("the course's loop on MRPC equals PyTorch: 300 steps of losses, grad norms, LRs, eval losses", { skip: noShared }, async (t) => {

@@ -12,11 +12,11 @@ import { loadDataset } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, setWarningSink, type PreTrainedModel } from "../src/models/index.js";
 import { Trainer, TrainingArguments } from "../src/trainer/index.js";
-import { fixture, repoRoot, withEnv } from "./helpers.js";
+import { fixture, repoRoot, withEnv, needs } from "./helpers.js";
 import { silenced } from "./trainer_helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
-const noShared = existsSync(join(shared, "hf-home")) ? false : "../shared/data is absent";
+const noShared = needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent");
 
 test("the same seed gives HF's numbers: every loss, grad_norm, learning rate and eval loss of a 42-step run with dropout", { skip: noShared }, async () => {
   const golden = JSON.parse(readFileSync(fixture("golden", "trainer", "hf_trainer_rng.json"), "utf8"));

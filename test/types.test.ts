@@ -67,6 +67,31 @@ export async function datasetTypes(tokenizer: PreTrainedTokenizer): Promise<void
   void tokenized.train.removeColumns(["sentence1", "sentence2", "idx"]).column("sentence1");
 }
 
+// Type-checked only: the course's lines after trainer.predict, the glue metric's result and a head's logits.
+export async function courseResultTypes(trainer: import("../src/trainer/index.js").Trainer, tokenizer: PreTrainedTokenizer): Promise<void> {
+  const evaluate = await import("../src/evaluate/index.js");
+  const { AutoModelForSequenceClassification } = await import("../src/models/index.js");
+  const raw = await loadDataset("glue", "mrpc");
+  const tokenized = await raw.map((ex) => tokenizer(ex.sentence1, ex.sentence2, { truncation: true }), { batched: true });
+  const predictions = await trainer.predict(tokenized["validation"]);
+  const shape: number[] = predictions.label_ids.shape;
+  const metric = await evaluate.load("glue", "mrpc");
+  const scores = metric.compute({ predictions: predictions.predictions.argmax(-1), references: predictions.labelIds });
+  const accuracy: number = scores.accuracy;
+  const f1: number = scores.f1;
+  // @ts-expect-error mrpc's metric has no matthews_correlation
+  void scores.matthews_correlation;
+  const stsb: number = (await evaluate.load("glue", "stsb")).compute({ predictions: [1], references: [1] }).pearson;
+  const model = await AutoModelForSequenceClassification.fromPretrained("bert-base-cased", { numLabels: 2 });
+  const logits: Tensor = model.forward(tokenizer("a", "b", { returnTensors: "pt" })).logits;
+  void [shape, accuracy, f1, stsb, logits];
+  // An untyped dataset (csv) may have no labels: labelIds can be null.
+  const csv = await loadDataset("csv", { dataFiles: "x.csv", split: "train" });
+  // @ts-expect-error labelIds may be null for rows the type checker cannot know
+  const maybe: Tensor = (await trainer.predict(csv)).labelIds;
+  void maybe;
+}
+
 test("the course's program (examples/mrpc.ts) has no cast and no expression of type any", () => {
   const file = join(repoRoot, "examples", "mrpc.ts");
   const config = ts.readConfigFile(join(repoRoot, "tsconfig.json"), ts.sys.readFile);

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { networkInterfaces, tmpdir } from "node:os";
+import { availableParallelism, networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface LaunchOptions {
@@ -97,10 +97,11 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
   const masterPort = o.masterPort ?? (nnodes > 1 ? 29500 : await freePort());
   const worldSize = nnodes * o.nprocPerNode;
   const base = { ...(o.env ?? process.env) };
-  if (o.nprocPerNode > 1 && base.OMP_NUM_THREADS === undefined) {
-    // As torchrun: one thread per process unless told otherwise, so the ranks do not overload the cores.
-    log("Setting OMP_NUM_THREADS environment variable for each process to be 1 in default, to avoid your system being overloaded, please further tune the variable for optimal performance in your application as needed.");
-    base.OMP_NUM_THREADS = "1";
+  if (o.nprocPerNode > 1 && base.OMP_NUM_THREADS === undefined && base.FINETUNE_THREADS === undefined) {
+    // torchrun sets OMP_NUM_THREADS=1; here each rank's thread setup splits the cores between the
+    // local ranks instead (LOCAL_WORLD_SIZE), which is what this line says.
+    const cores = availableParallelism();
+    log(`finetune launch: each of the ${o.nprocPerNode} local ranks uses ${Math.max(1, Math.floor(cores / o.nprocPerNode))} of the ${cores} cores; set OMP_NUM_THREADS (or FINETUNE_THREADS) to choose.`);
   }
   // One node: the ranks meet through a rendezvous file and gloo talks over loopback, so nothing of the
   // run listens beyond this machine. Across nodes the user's MASTER_ADDR and interface are used.

@@ -7,7 +7,10 @@ export interface ComputeArgs {
   [option: string]: unknown;
 }
 
-export abstract class Metric {
+/** What compute() returns: the metric's values by name. */
+export type MetricResult = Record<string, number | number[]>;
+
+export abstract class Metric<R extends MetricResult = MetricResult> {
   abstract readonly name: string;
   readonly configName: string;
   #predictions: number[] = [];
@@ -17,7 +20,7 @@ export abstract class Metric {
     this.configName = configName;
   }
 
-  protected abstract score(predictions: number[], references: number[], options: Record<string, unknown>): Record<string, number | number[]>;
+  protected abstract score(predictions: number[], references: number[], options: Record<string, unknown>): R;
 
   /** Adds one prediction/reference pair. */
   add(o: { prediction: number | bigint | boolean; reference: number | bigint | boolean }): void {
@@ -32,7 +35,7 @@ export abstract class Metric {
   }
 
   /** The metric over the given inputs, or over everything added since the last compute(). */
-  compute(args: ComputeArgs = {}): Record<string, number | number[]> {
+  compute(args: ComputeArgs = {}): R {
     const { predictions, references, ...options } = args;
     let p: number[];
     let r: number[];

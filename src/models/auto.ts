@@ -2,20 +2,21 @@
 import { join } from "node:path";
 import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./configuration_utils.js";
 import { HubSession } from "../hub/index.js";
-import { PreTrainedModel, type FromPretrainedOptions, type LoadingInfo } from "./modeling_utils.js";
+import { PreTrainedModel, type BaseModelOutput, type FromPretrainedOptions, type LoadingInfo, type LogitsOutput, type ModelWithOutput, type QuestionAnsweringOutput } from "./modeling_utils.js";
 import { BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel } from "./bert/modeling_bert.js";
 import { DistilBertConfig, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel } from "./distilbert/modeling_distilbert.js";
 import { RobertaConfig, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaModel } from "./roberta/modeling_roberta.js";
 import { isLocalDir, type HubOptions } from "../hub/index.js";
 
-type AnyModelClass = new (config: PretrainedConfig) => PreTrainedModel;
+type ModelClass<M extends PreTrainedModel> = new (config: PretrainedConfig) => M;
 type ConfigClass = new (values?: Json) => PretrainedConfig;
 
 const CONFIGS: Record<string, ConfigClass> = { bert: BertConfig, distilbert: DistilBertConfig, roberta: RobertaConfig };
 
-function registry(name: string, map: Record<string, unknown>) {
-  const byType = map as Record<string, AnyModelClass>;
-  const pick = (modelType: string): AnyModelClass => {
+/** An Auto class over the architectures of `map`: what it loads is typed as their union (a head's forward returns its logits). */
+function registry<M extends PreTrainedModel>(name: string, map: Record<string, ModelClass<M>>) {
+  const byType = map;
+  const pick = (modelType: string): ModelClass<M> => {
     const cls = byType[modelType];
     if (!cls) {
       throw new Error(`Unrecognized configuration class for this kind of ${name}: model_type '${modelType}'. Model type should be one of ${Object.keys(byType).join(", ")}.`);
@@ -25,21 +26,21 @@ function registry(name: string, map: Record<string, unknown>) {
   return {
     /** The model class for a model_type. */
     classFor: pick,
-    async fromPretrained(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
+    async fromPretrained(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<M> {
       const o = HubSession.in(options);
       const modelType = o.config?.modelType ?? (await loadConfigJson(nameOrPath, o)).json.model_type;
       if (typeof modelType !== "string") throw new Error(`${nameOrPath}/config.json has no 'model_type': cannot tell which architecture to build`);
-      const cls = pick(modelType) as unknown as { fromPretrained(n: string, o: FromPretrainedOptions): Promise<PreTrainedModel> };
+      const cls = pick(modelType) as unknown as { fromPretrained(n: string, o: FromPretrainedOptions): Promise<M> };
       return cls.fromPretrained(nameOrPath, o);
     },
-    async fromPretrainedWithInfo(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<{ model: PreTrainedModel; info: LoadingInfo }> {
+    async fromPretrainedWithInfo(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<{ model: M; info: LoadingInfo }> {
       const o = HubSession.in(options);
       const modelType = o.config?.modelType ?? (await loadConfigJson(nameOrPath, o)).json.model_type;
-      const cls = pick(String(modelType)) as unknown as { fromPretrainedWithInfo(n: string, o: FromPretrainedOptions): Promise<{ model: PreTrainedModel; info: LoadingInfo }> };
+      const cls = pick(String(modelType)) as unknown as { fromPretrainedWithInfo(n: string, o: FromPretrainedOptions): Promise<{ model: M; info: LoadingInfo }> };
       return cls.fromPretrainedWithInfo(nameOrPath, o);
     },
     /** HF's from_config: a randomly initialised model for a config object, config.json values, or a config.json path. */
-    fromConfig(config: PretrainedConfig | Json | string): PreTrainedModel {
+    fromConfig(config: PretrainedConfig | Json | string): M {
       if (typeof config === "string") config = readConfigJson(isLocalDir(config) ? join(config, "config.json") : config);
       const c = config instanceof PretrainedConfig ? config : AutoConfig.forModel(String(config.model_type ?? ""), config);
       const cls = pick(c.modelType);
@@ -62,15 +63,15 @@ export const AutoConfig = {
   },
 };
 
-export const AutoModel = registry("AutoModel", { bert: BertModel, distilbert: DistilBertModel, roberta: RobertaModel });
-export const AutoModelForSequenceClassification = registry("AutoModelForSequenceClassification", {
+export const AutoModel = registry<ModelWithOutput<BaseModelOutput>>("AutoModel", { bert: BertModel, distilbert: DistilBertModel, roberta: RobertaModel });
+export const AutoModelForSequenceClassification = registry<ModelWithOutput<LogitsOutput>>("AutoModelForSequenceClassification", {
   bert: BertForSequenceClassification, distilbert: DistilBertForSequenceClassification, roberta: RobertaForSequenceClassification,
 });
-export const AutoModelForTokenClassification = registry("AutoModelForTokenClassification", {
+export const AutoModelForTokenClassification = registry<ModelWithOutput<LogitsOutput>>("AutoModelForTokenClassification", {
   bert: BertForTokenClassification, distilbert: DistilBertForTokenClassification, roberta: RobertaForTokenClassification,
 });
-export const AutoModelForQuestionAnswering = registry("AutoModelForQuestionAnswering", { bert: BertForQuestionAnswering });
-export const AutoModelForMaskedLM = registry("AutoModelForMaskedLM", { bert: BertForMaskedLM });
+export const AutoModelForQuestionAnswering = registry<ModelWithOutput<QuestionAnsweringOutput>>("AutoModelForQuestionAnswering", { bert: BertForQuestionAnswering });
+export const AutoModelForMaskedLM = registry<ModelWithOutput<LogitsOutput>>("AutoModelForMaskedLM", { bert: BertForMaskedLM });
 
 const ARCHITECTURES: Record<string, unknown> = {
   BertModel, BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering, BertForMaskedLM,

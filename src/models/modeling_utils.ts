@@ -38,6 +38,23 @@ export interface ModelOutput {
   attentions?: Tensor[];
 }
 
+/** What a head's forward always returns (HF's SequenceClassifierOutput, TokenClassifierOutput, MaskedLMOutput): logits. */
+export interface LogitsOutput extends ModelOutput {
+  logits: Tensor;
+}
+/** HF's QuestionAnsweringModelOutput: the span's start and end logits. */
+export interface QuestionAnsweringOutput extends ModelOutput {
+  startLogits: Tensor;
+  endLogits: Tensor;
+}
+/** HF's BaseModelOutputWithPooling: the last layer's hidden states (and the pooler's output where the model has one). */
+export interface BaseModelOutput extends ModelOutput {
+  lastHiddenState: Tensor;
+}
+
+/** A model whose forward returns O: what an Auto class for a head loads (its logits are not optional). */
+export type ModelWithOutput<O extends ModelOutput> = { forward(inputs: ModelInputs, o?: ForwardOptions): O } & PreTrainedModel;
+
 export interface FromPretrainedOptions extends HubOptions {
   config?: PretrainedConfig;
   /** HF's num_labels etc.: set on the loaded config. */

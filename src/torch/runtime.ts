@@ -53,7 +53,8 @@ export function configureThreads(
   // Processes sharing the machine (LOCAL_WORLD_SIZE under `finetune launch`/torchrun) split its cores.
   const cores = Math.max(1, Math.floor(availableParallelism() / Math.max(1, env("LOCAL_WORLD_SIZE") ?? 1)));
   const bf16 = o.precision === "bf16";
-  const threads = o.threads ?? env("FINETUNE_THREADS") ?? (bf16 ? cores : Math.max(1, Math.floor(cores / 2)));
+  // OMP_NUM_THREADS, when set, is honoured as PyTorch honours it (torchrun's ranks, a user's shell).
+  const threads = o.threads ?? env("FINETUNE_THREADS") ?? env("OMP_NUM_THREADS") ?? (bf16 ? cores : Math.max(1, Math.floor(cores / 2)));
   const blas = o.blasThreads ?? env("FINETUNE_BLAS_THREADS") ?? (bf16 ? 1 : cores);
   setNumThreads(threads);
   setBlasThreads(blas);

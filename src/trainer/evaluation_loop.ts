@@ -19,9 +19,20 @@ export type ComputeMetrics = (p: EvalPrediction) => Record<string, number | numb
 
 export interface PredictionOutput {
   predictions: Tensor;
+  /** The labels, when the dataset has a label column (null otherwise). */
   labelIds: Tensor | null;
+  /** HF's name for labelIds (the course prints predictions.label_ids.shape). */
+  label_ids: Tensor | null;
   metrics: Record<string, number>;
 }
+
+const LABEL_COLUMNS = ["label", "labels", "label_ids"];
+type LabelColumn = "label" | "labels" | "label_ids";
+/**
+ * predict()'s output for a dataset of rows T: when T is known to have a label column (a typed GLUE
+ * dataset, say), labelIds is a Tensor, never null; for untyped rows it may be null.
+ */
+export type PredictionOutputFor<T> = string extends keyof T ? PredictionOutput : [Extract<keyof T, LabelColumn>] extends [never] ? PredictionOutput : PredictionOutput & { labelIds: Tensor; label_ids: Tensor };
 
 /** Thrown inside an evaluation that Ctrl-C stopped; training then saves and ends. */
 export class Interrupted extends Error {}
@@ -110,7 +121,8 @@ export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: stri
     return kept;
   };
   const predictions = preds.length ? dropPadding(concatPadded(preds, -100)) : torch.zeros([0]);
-  const labelIds = labels.length ? dropPadding(concatPadded(labels, -100)) : null;
+  // A dataset with a label column always gives labels (an empty tensor for an empty dataset).
+  const labelIds = labels.length ? dropPadding(concatPadded(labels, -100)) : ctx.columns.some((c) => LABEL_COLUMNS.includes(c)) ? torch.zeros([0], { dtype: "int64" }) : null;
   torch.dispose([preds, labels]);
   let lossSum = 0;
   let lossCount = 0;
@@ -136,5 +148,5 @@ export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: stri
   if (`${prefix}_loss` in metrics) ordered[`${prefix}_loss`] = metrics[`${prefix}_loss`];
   Object.assign(ordered, metrics);
   if (wasTraining) model.train();
-  return { predictions, labelIds, metrics: ordered };
+  return { predictions, labelIds, label_ids: labelIds, metrics: ordered };
 }

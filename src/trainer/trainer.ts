@@ -27,13 +27,13 @@ import { readJsonObject, writeJsonAtomic } from "../util/files.js";
 import { DistributedDataParallel, barrier, gatherPadded, initProcessGroup, isInitialized, reduceNumber } from "../distributed/index.js";
 import { checkLabels, checkTokenIds } from "./data_checks.js";
 import { BatchMaker, batchesOf, dataloaderBaseSeedDraw, defaultCollator, epochOrder, signatureColumns } from "./batching.js";
-import { Interrupted, evaluationLoop, type ComputeMetrics, type PredictionOutput } from "./evaluation_loop.js";
+import { Interrupted, evaluationLoop, type ComputeMetrics, type PredictionOutput, type PredictionOutputFor } from "./evaluation_loop.js";
 import {
   FILES, LOCK_FILE, checkpointDir, latestCheckpoint, loadRngState, loadTrainingState, lockOutputDir, refuseEarlierRun, removeLeftovers,
   renameIntoPlace, rngFile, rotateCheckpoints, saveRngState, writeCheckpointFiles,
 } from "./checkpoints.js";
 
-export type { ComputeMetrics, EvalPrediction, PredictionOutput } from "./evaluation_loop.js";
+export type { ComputeMetrics, EvalPrediction, PredictionOutput, PredictionOutputFor } from "./evaluation_loop.js";
 export { optimizerStep } from "./optimization.js";
 
 export interface TrainOutput {
@@ -665,10 +665,11 @@ export class Trainer {
   }
 
   /** Predictions (logits) and labels for a dataset, with test_ metrics. */
-  async predict(ds: Dataset, o: { metricKeyPrefix?: string } = {}): Promise<PredictionOutput> {
-    const out = await this.#loop(ds, o.metricKeyPrefix ?? "test");
+  async predict<T extends object>(ds: Dataset<T>, o: { metricKeyPrefix?: string } = {}): Promise<PredictionOutputFor<T>> {
+    const out = await this.#loop(ds as unknown as Dataset, o.metricKeyPrefix ?? "test");
     this.#call("onPredict", { metrics: out.metrics });
-    return out;
+    // The loop gives labels whenever the dataset has a label column, which is what the type says.
+    return out as PredictionOutputFor<T>;
   }
 
   // ---- metrics and state files (HF's log_metrics, save_metrics, save_state) ----

@@ -5,7 +5,7 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { PretrainedConfig } from "../configuration_utils.js";
-import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
+import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type BaseModelOutput, type LogitsOutput, type QuestionAnsweringOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import type { OnnxGraph } from "../../onnx/graph.js";
 import * as onnx from "../../onnx/layers.js";
@@ -240,7 +240,7 @@ export class BertModel extends BertPreTrainedModel {
     if (o.init !== false) this.postInit();
   }
 
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): BaseModelOutput {
     const ids = inputs.input_ids;
     if (!ids) throw new TypeError("BertModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
@@ -278,7 +278,7 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
     this.postInit();
   }
 
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.bert.forward(inputs, o);
     const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
     const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
@@ -303,7 +303,7 @@ export class BertForTokenClassification extends BertPreTrainedModel {
     this.postInit();
   }
 
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.bert.forward(inputs, o);
     const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
@@ -327,7 +327,7 @@ export class BertForQuestionAnswering extends BertPreTrainedModel {
     this.postInit();
   }
 
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): QuestionAnsweringOutput {
     const out = this.bert.forward(inputs, o);
     const [start, end] = this.qa_outputs.forward(out.lastHiddenState!).split(1, -1).map((t) => t.squeeze(-1).contiguous());
     let loss: Tensor | undefined;
@@ -422,7 +422,7 @@ export class BertForMaskedLM extends BertPreTrainedModel {
     }
   }
 
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.bert.forward(inputs, o);
     const logits = this.cls.predictions.forward(out.lastHiddenState!);
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.need<number>("vocab_size")), inputs.labels.view(-1)) : undefined;

@@ -4,7 +4,7 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { PretrainedConfig } from "../configuration_utils.js";
-import { PreTrainedModel, finfoMin, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
+import { PreTrainedModel, finfoMin, type ForwardOptions, type ModelInputs, type BaseModelOutput, type LogitsOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import type { OnnxGraph } from "../../onnx/graph.js";
 import * as onnx from "../../onnx/layers.js";
@@ -161,7 +161,7 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     this.transformer = this.registerModule("transformer", new Transformer(config));
     if (o.init !== false) this.postInit();
   }
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): BaseModelOutput {
     const ids = inputs.input_ids;
     if (!ids) throw new TypeError("DistilBertModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
@@ -206,7 +206,7 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
     this.dropout = this.registerModule("dropout", new Dropout(config.need("seq_classif_dropout")));
     this.postInit();
   }
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.distilbert.forward(inputs, o);
     const pooled = this.pre_classifier.forward(out.lastHiddenState!.select(1, 0)).relu();
     const logits = this.classifier.forward(this.dropout.forward(pooled));
@@ -231,7 +231,7 @@ export class DistilBertForTokenClassification extends DistilBertPreTrainedModel 
     this.classifier = this.registerModule("classifier", new Linear(config.need("dim"), config.numLabels));
     this.postInit();
   }
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.distilbert.forward(inputs, o);
     const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;

@@ -5,7 +5,7 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { PretrainedConfig } from "../configuration_utils.js";
-import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type ModelOutput } from "../modeling_utils.js";
+import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type BaseModelOutput, type LogitsOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { DATA_TYPE, int, type OnnxGraph } from "../../onnx/graph.js";
 import * as onnx from "../../onnx/layers.js";
@@ -246,7 +246,7 @@ export class RobertaModel extends RobertaPreTrainedModel {
     if (o.init !== false) this.postInit();
   }
 
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): BaseModelOutput {
     const ids = inputs.input_ids;
     if (!ids) throw new TypeError("RobertaModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
@@ -316,7 +316,7 @@ export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
     this.postInit();
   }
 
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.roberta.forward(inputs, o);
     const logits = this.classifier.forward(out.lastHiddenState!);
     const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
@@ -340,7 +340,7 @@ export class RobertaForTokenClassification extends RobertaPreTrainedModel {
     this.postInit();
   }
 
-  forward(inputs: ModelInputs, o: ForwardOptions = {}): ModelOutput {
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.roberta.forward(inputs, o);
     const logits = this.classifier.forward(this.dropout.forward(out.lastHiddenState!));
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
