@@ -40,6 +40,10 @@ for (let r = 0; r < runs; r++) {
   cached += performance.now() - t;
   rmSync(cache, { recursive: true, force: true });
 }
-rows.push(["loadDataset('glue', 'mrpc', split train)", load / runs], ["map(tokenize, batched) cold", cold / runs], ["map(tokenize, batched) cached", cached / runs]);
+rows.push(
+  ["loadDataset('glue', 'mrpc', split train)", load / runs],
+  ["map(tokenize, batched) cold", cold / runs],
+  ["map(tokenize, batched) cached", cached / runs],
+);
 console.log(`MRPC train, ${n} examples, mean of ${runs} runs (each with a fresh datasets cache)`);
 for (const [name, ms] of rows) console.log(`${name.padEnd(42)} ${ms.toFixed(1).padStart(8)} ms  ${((n / ms) * 1000).toFixed(0).padStart(9)} examples/s`);

@@ -24,7 +24,13 @@ interface Run {
 const last = (out: Buffer): Run => JSON.parse(out.toString().trim().split("\n").pop()!) as Run;
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("FINETUNE_") && k !== "OMP_NUM_THREADS"));
 const one = (precision: string) => last(execFileSync(process.execPath, [run, size, precision, steps, "16"], { env }));
-const two = (precision: string) => last(execFileSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", run, size, precision, steps, "8"], { env, stdio: ["ignore", "pipe", "ignore"] }));
+const two = (precision: string) =>
+  last(
+    execFileSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", run, size, precision, steps, "8"], {
+      env,
+      stdio: ["ignore", "pipe", "ignore"],
+    }),
+  );
 const best = (runs: Run[]) => runs.reduce((a, b) => (b.samples_per_second > a.samples_per_second ? b : a));
 
 console.log(`Trainer on MRPC train, ${size} BERT, ${steps} steps of 16 rows (1 rank × 16, or 2 ranks × 8), best of ${repeat}`);
@@ -38,5 +44,7 @@ for (const precision of ["fp32", "bf16"]) {
     b.push(two(precision));
   }
   const [x, y] = [best(a), best(b)];
-  console.log(`| ${precision} | ${x.samples_per_second.toFixed(1)} (ATen ${x.threads}, BLAS ${x.blas_threads}) | ${y.samples_per_second.toFixed(1)} (ATen ${y.threads}, BLAS ${y.blas_threads} each) | ${(y.samples_per_second / x.samples_per_second).toFixed(2)}× | ${y.all_reduce_ms!.toFixed(1)} ms (${((x.parameters * 4) / 2 ** 20).toFixed(0)} MiB) |`);
+  console.log(
+    `| ${precision} | ${x.samples_per_second.toFixed(1)} (ATen ${x.threads}, BLAS ${x.blas_threads}) | ${y.samples_per_second.toFixed(1)} (ATen ${y.threads}, BLAS ${y.blas_threads} each) | ${(y.samples_per_second / x.samples_per_second).toFixed(2)}× | ${y.all_reduce_ms!.toFixed(1)} ms (${((x.parameters * 4) / 2 ** 20).toFixed(0)} MiB) |`,
+  );
 }

@@ -18,7 +18,12 @@ import { withoutStderr } from "./quiet.js";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shared = join(root, "..", "shared", "data");
 if (!existsSync(join(shared, "hf-home"))) throw new Error(`needs ${shared}`);
-Object.assign(process.env, { HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_DISABLE_PROGRESS_BARS: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "bench-ddp-")) });
+Object.assign(process.env, {
+  HF_HOME: join(shared, "hf-home"),
+  HF_HUB_OFFLINE: "1",
+  HF_DATASETS_DISABLE_PROGRESS_BARS: "1",
+  HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "bench-ddp-")),
+});
 const [size, precision, stepsArg, batchArg] = process.argv.slice(2);
 const steps = Number(stepsArg);
 const batch = Number(batchArg);
@@ -29,8 +34,15 @@ const train = await raw.map((ex) => tokenizer(ex.sentence1, ex.sentence2, { trun
 torch.manualSeed(42);
 const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 28996, num_labels: 2, ...SIZES[size as Size] });
 const args = new TrainingArguments({
-  outputDir: mkdtempSync(join(tmpdir(), "bench-ddp-out-")), maxSteps: steps, perDeviceTrainBatchSize: batch, saveStrategy: "no", loggingStrategy: "no",
-  disableTqdm: true, bf16: precision === "bf16", learningRate: 5e-5, optim: "adamw_torch",
+  outputDir: mkdtempSync(join(tmpdir(), "bench-ddp-out-")),
+  maxSteps: steps,
+  perDeviceTrainBatchSize: batch,
+  saveStrategy: "no",
+  loggingStrategy: "no",
+  disableTqdm: true,
+  bf16: precision === "bf16",
+  learningRate: 5e-5,
+  optim: "adamw_torch",
 });
 let begin = 0;
 let end = 0;
@@ -55,8 +67,14 @@ if (isInitialized()) {
   flat.dispose();
 }
 if (trainer.processIndex === 0) {
-  console.log(JSON.stringify({
-    world: trainer.worldSize, threads: torch.getNumThreads(), blas_threads: torch.getBlasThreads(), parameters: model.numParameters(),
-    samples_per_second: (steps * batch * trainer.worldSize) / ((end - begin) / 1000), all_reduce_ms: allReduceMs,
-  }));
+  console.log(
+    JSON.stringify({
+      world: trainer.worldSize,
+      threads: torch.getNumThreads(),
+      blas_threads: torch.getBlasThreads(),
+      parameters: model.numParameters(),
+      samples_per_second: (steps * batch * trainer.worldSize) / ((end - begin) / 1000),
+      all_reduce_ms: allReduceMs,
+    }),
+  );
 }

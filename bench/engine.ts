@@ -64,8 +64,21 @@ function ours(threads: number, blas: number): Results {
     const a = torch.ones([1], { device });
     const b = torch.ones([1], { device });
     const N = 20000;
-    r.op_call_us = (timeit(() => torch.tidy(() => { for (let i = 0; i < N; i++) a.add(b); }), 1.0, 1) / N) * 1e6;
-    for (const [dtype, name] of [["float32", "fp32"], ["bfloat16", "bf16"]] as const) {
+    r.op_call_us =
+      (timeit(
+        () =>
+          torch.tidy(() => {
+            for (let i = 0; i < N; i++) a.add(b);
+          }),
+        1.0,
+        1,
+      ) /
+        N) *
+      1e6;
+    for (const [dtype, name] of [
+      ["float32", "fp32"],
+      ["bfloat16", "bf16"],
+    ] as const) {
       const x = torch.randn([1024, 1024], { device, dtype });
       const y = torch.randn([1024, 1024], { device, dtype });
       r[`matmul_${name}_gflops`] = (2 * 1024 ** 3) / timeit(() => x.matmul(y).dispose()) / 1e9;
@@ -76,7 +89,9 @@ function ours(threads: number, blas: number): Results {
     const ym = torch.randint(0, 10, [64], { device });
     r.mlp_step_ms = trainStep(mlp, () => F.crossEntropy(mlp.forward(xm), ym), false) * 1e3;
     // The same eager attention math as the Python side (matmul, scale, mask, softmax, matmul).
-    const enc = new EncoderLayer({ hidden_size: 256, num_heads: 4, intermediate_size: 1024, layer_norm_eps: 1e-12, attn_implementation: "eager" }).to({ device });
+    const enc = new EncoderLayer({ hidden_size: 256, num_heads: 4, intermediate_size: 1024, layer_norm_eps: 1e-12, attn_implementation: "eager" }).to({
+      device,
+    });
     const xe = torch.randn([8, 128, 256], { device });
     const mask = torch.zeros([8, 1, 1, 128], { device });
     r.encoder_step_fp32_ms = trainStep(enc, () => enc.forward(xe, mask).float().pow(2).mean(), false) * 1e3;

@@ -20,7 +20,12 @@ if ((precision !== "fp16" && precision !== "bf16") || !outPath) throw new Error(
 const BATCH = 32;
 const WARMUP_STEPS = 10;
 const shared = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared", "data");
-Object.assign(process.env, { HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_DISABLE_PROGRESS_BARS: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "speed-")) });
+Object.assign(process.env, {
+  HF_HOME: join(shared, "hf-home"),
+  HF_HUB_OFFLINE: "1",
+  HF_DATASETS_DISABLE_PROGRESS_BARS: "1",
+  HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "speed-")),
+});
 
 const raw = await loadDataset("glue", "mrpc");
 const tokenizer = await AutoTokenizer.fromPretrained(join(shared, "models", "bert-base-cased"));
@@ -41,13 +46,27 @@ class Timer extends TrainerCallback {
   }
 }
 const args = new TrainingArguments({
-  outputDir: mkdtempSync(join(tmpdir(), "speed-out-")), numTrainEpochs: Number(epochsArg), perDeviceTrainBatchSize: BATCH,
-  perDeviceEvalBatchSize: BATCH, learningRate: 2e-5, evalStrategy: "epoch", saveStrategy: "no", loggingStrategy: "epoch",
-  fp16: precision === "fp16", bf16: precision === "bf16", disableTqdm: true, seed: 42,
+  outputDir: mkdtempSync(join(tmpdir(), "speed-out-")),
+  numTrainEpochs: Number(epochsArg),
+  perDeviceTrainBatchSize: BATCH,
+  perDeviceEvalBatchSize: BATCH,
+  learningRate: 2e-5,
+  evalStrategy: "epoch",
+  saveStrategy: "no",
+  loggingStrategy: "epoch",
+  fp16: precision === "fp16",
+  bf16: precision === "bf16",
+  disableTqdm: true,
+  seed: 42,
 });
 const trainer = new Trainer({
-  model, args, processingClass: tokenizer, dataCollator: new DataCollatorWithPadding({ tokenizer }),
-  trainDataset: tokenized.train, evalDataset: tokenized.validation, callbacks: [new Timer()],
+  model,
+  args,
+  processingClass: tokenizer,
+  dataCollator: new DataCollatorWithPadding({ tokenizer }),
+  trainDataset: tokenized.train,
+  evalDataset: tokenized.validation,
+  callbacks: [new Timer()],
 });
 const result = await trainer.train();
 // From the launch (gpu-check.sh passes its time), else from Node's start: the addon's load included.
@@ -63,10 +82,27 @@ for (let s = WARMUP_STEPS + 1; s < stepEnds.length; s++) {
   steps++;
 }
 const evals = trainer.state.log_history.filter((e) => "eval_loss" in e).map((e) => e.eval_loss);
-writeFileSync(outPath, JSON.stringify({
-  impl: "finetune-ts", precision, epochs: Number(epochsArg), batch: BATCH, device: torch.cuda.isAvailable() ? "cuda" : "cpu",
-  samples_per_second: steps ? (steps * BATCH) / seconds : null, timed_steps: steps, global_step: result.globalStep,
-  total_flos: result.metrics.total_flos, train_runtime: result.metrics.train_runtime, wall_seconds: wall,
-  train_loss: result.trainingLoss, eval_losses: evals, libtorch: torch.torchVersion,
-}, null, 1));
+writeFileSync(
+  outPath,
+  JSON.stringify(
+    {
+      impl: "finetune-ts",
+      precision,
+      epochs: Number(epochsArg),
+      batch: BATCH,
+      device: torch.cuda.isAvailable() ? "cuda" : "cpu",
+      samples_per_second: steps ? (steps * BATCH) / seconds : null,
+      timed_steps: steps,
+      global_step: result.globalStep,
+      total_flos: result.metrics.total_flos,
+      train_runtime: result.metrics.train_runtime,
+      wall_seconds: wall,
+      train_loss: result.trainingLoss,
+      eval_losses: evals,
+      libtorch: torch.torchVersion,
+    },
+    null,
+    1,
+  ),
+);
 console.log(`${outPath}: finetune-ts ${precision}, ${result.globalStep} steps, ${wall.toFixed(1)} s from process start`);

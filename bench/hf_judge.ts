@@ -43,7 +43,12 @@ if (!hfPath || !outPath) throw new Error("usage: node dist/bench/hf_judge.js HF.
 const tolerance = rest[0] === "--tolerance" ? Number(rest[1]) : null;
 const hf = JSON.parse(readFileSync(hfPath, "utf8")) as HfRun;
 const shared = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared", "data");
-Object.assign(process.env, { HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_DISABLE_PROGRESS_BARS: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "judge-")) });
+Object.assign(process.env, {
+  HF_HOME: join(shared, "hf-home"),
+  HF_HUB_OFFLINE: "1",
+  HF_DATASETS_DISABLE_PROGRESS_BARS: "1",
+  HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "judge-")),
+});
 
 const started = performance.now();
 const raw = await loadDataset("glue", "mrpc");
@@ -54,14 +59,32 @@ torch.manualSeed(hf.model_seed);
 const model = await AutoModelForSequenceClassification.fromPretrained(hf.ckpt, { numLabels: hf.num_labels, attnImplementation: "eager" });
 setWarningSink(null);
 const args = new TrainingArguments({
-  outputDir: mkdtempSync(join(tmpdir(), "judge-out-")), seed: hf.seed, numTrainEpochs: hf.epochs, perDeviceTrainBatchSize: hf.batch,
-  perDeviceEvalBatchSize: hf.eval_batch, gradientAccumulationSteps: hf.gradient_accumulation_steps, learningRate: hf.learning_rate,
-  weightDecay: hf.weight_decay, warmupSteps: hf.warmup_steps, maxGradNorm: hf.max_grad_norm, loggingSteps: 1, evalStrategy: "epoch",
-  saveStrategy: "no", disableTqdm: true, useCpu: hf.device === "cpu", torchThreads: hf.torch_threads,
+  outputDir: mkdtempSync(join(tmpdir(), "judge-out-")),
+  seed: hf.seed,
+  numTrainEpochs: hf.epochs,
+  perDeviceTrainBatchSize: hf.batch,
+  perDeviceEvalBatchSize: hf.eval_batch,
+  gradientAccumulationSteps: hf.gradient_accumulation_steps,
+  learningRate: hf.learning_rate,
+  weightDecay: hf.weight_decay,
+  warmupSteps: hf.warmup_steps,
+  maxGradNorm: hf.max_grad_norm,
+  loggingSteps: 1,
+  evalStrategy: "epoch",
+  saveStrategy: "no",
+  disableTqdm: true,
+  useCpu: hf.device === "cpu",
+  torchThreads: hf.torch_threads,
   optim: hf.optim === "adamw_torch_fused" ? "adamw_torch_fused" : "adamw_torch",
 });
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const trainer = new Trainer({ model, args, processingClass: tokenizer, trainDataset: tokenized.train.select(range(hf.n_train)), evalDataset: tokenized.validation.select(range(hf.n_eval)) });
+const trainer = new Trainer({
+  model,
+  args,
+  processingClass: tokenizer,
+  trainDataset: tokenized.train.select(range(hf.n_train)),
+  evalDataset: tokenized.validation.select(range(hf.n_eval)),
+});
 await trainer.train();
 const seconds = (performance.now() - started) / 1000;
 
@@ -87,7 +110,9 @@ const lines = [
   `HF's Trainer (transformers ${hf.transformers}, torch ${hf.torch}, optim ${hf.optim}) vs finetune-ts (libtorch ${torch.torchVersion}) on ${hf.device}, accumulation ${ga}`,
 ];
 if (inflated) lines.push("HF sums the micro-batch losses of a group for this model (transformers#47688): 'ours' below is ours × the group's micro-batches");
-lines.push(`${"step".padStart(4)} ${"HF loss".padStart(10)} ${"ours".padStart(10)} ${"|Δ|".padStart(9)}  ${"HF gnorm".padStart(10)} ${"ours".padStart(10)} ${"|Δ|/g".padStart(9)}  ${"HF lr".padStart(10)} ${"ours".padStart(10)}`);
+lines.push(
+  `${"step".padStart(4)} ${"HF loss".padStart(10)} ${"ours".padStart(10)} ${"|Δ|".padStart(9)}  ${"HF gnorm".padStart(10)} ${"ours".padStart(10)} ${"|Δ|/g".padStart(9)}  ${"HF lr".padStart(10)} ${"ours".padStart(10)}`,
+);
 for (let i = 0; i < Math.max(a.length, b.length); i++) {
   const k = inflated ? (groupSizes[i] ?? 1) : 1;
   const [x, y0]: LogEntry[] = [a[i] ?? {}, b[i] ?? {}];
@@ -98,7 +123,9 @@ for (let i = 0; i < Math.max(a.length, b.length); i++) {
   worst.loss = Math.max(worst.loss, Number.isNaN(dl) ? Infinity : dl);
   worst.gradNorm = Math.max(worst.gradNorm, Number.isNaN(dg) ? Infinity : dg);
   worst.learningRate = Math.max(worst.learningRate, Number.isNaN(dr) ? Infinity : dr);
-  lines.push(`${String(i + 1).padStart(4)} ${cell(num(x.loss))} ${cell(num(y.loss))} ${dl.toExponential(1).padStart(9)}  ${cell(num(x.grad_norm))} ${cell(num(y.grad_norm))} ${dg.toExponential(1).padStart(9)}  ${cell(num(x.learning_rate))} ${cell(num(y.learning_rate))}`);
+  lines.push(
+    `${String(i + 1).padStart(4)} ${cell(num(x.loss))} ${cell(num(y.loss))} ${dl.toExponential(1).padStart(9)}  ${cell(num(x.grad_norm))} ${cell(num(y.grad_norm))} ${dg.toExponential(1).padStart(9)}  ${cell(num(x.learning_rate))} ${cell(num(y.learning_rate))}`,
+  );
 }
 const [ea, eb] = [evals(hf.log_history), evals(ours)];
 for (let i = 0; i < Math.max(ea.length, eb.length); i++) {
@@ -113,6 +140,13 @@ lines.push(
     (tolerance === null ? "" : ` — ${within ? "within" : "NOT within"} ${tolerance}`),
 );
 console.log(lines.join("\n"));
-writeFileSync(outPath, JSON.stringify({ device: hf.device, gradient_accumulation_steps: ga, hf_sums_accumulated_losses: inflated, worst, tolerance, within, seconds, log_history: ours }, null, 1));
+writeFileSync(
+  outPath,
+  JSON.stringify(
+    { device: hf.device, gradient_accumulation_steps: ga, hf_sums_accumulated_losses: inflated, worst, tolerance, within, seconds, log_history: ours },
+    null,
+    1,
+  ),
+);
 torch.dispose([...model.parameters()]);
 process.exitCode = within ? 0 : 1;

@@ -13,8 +13,14 @@ const configs = (process.env.BENCH_CONFIGS ?? "1/2,2/1").split(",").map((c) => c
 
 torch.manualSeed(0);
 const model = AutoModelForSequenceClassification.fromConfig({
-  model_type: "bert", vocab_size: 28996, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
-  num_labels: 2, _attn_implementation: "eager",
+  model_type: "bert",
+  vocab_size: 28996,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  num_labels: 2,
+  _attn_implementation: "eager",
 });
 model.train();
 const ids = torch.keep(torch.randint(1, 28996, [8, 128]));
@@ -36,15 +42,27 @@ function ours(bf16: boolean): number {
   return (performance.now() - t) / 1000 / steps;
 }
 
-console.log(`bert-base-sized BertForSequenceClassification (${(model.numParameters() / 1e6).toFixed(1)}M parameters), batch 8 x seq 128, fwd+bwd, mean of ${steps} steps`);
+console.log(
+  `bert-base-sized BertForSequenceClassification (${(model.numParameters() / 1e6).toFixed(1)}M parameters), batch 8 x seq 128, fwd+bwd, mean of ${steps} steps`,
+);
 for (const [threads, blas] of configs) {
   const py = [process.env.PYTHON, "/usr/bin/python3", "python3"].find((p) => p) as string;
-  const theirs = JSON.parse(execFileSync(py, [script, String(threads), String(blas), String(steps)]).toString().trim().split("\n").pop()!) as Record<string, number>;
+  const theirs = JSON.parse(
+    execFileSync(py, [script, String(threads), String(blas), String(steps)])
+      .toString()
+      .trim()
+      .split("\n")
+      .pop()!,
+  ) as Record<string, number>;
   torch.setNumThreads(threads);
   torch.setBlasThreads(blas);
-  const rows = [["fp32", ours(false), theirs.fp32], ["bf16 autocast", ours(true), theirs.bf16]] as const;
+  const rows = [
+    ["fp32", ours(false), theirs.fp32],
+    ["bf16 autocast", ours(true), theirs.bf16],
+  ] as const;
   console.log(`\nATen threads ${threads}, OpenBLAS threads ${blas} — finetune-ts (libtorch ${torch.torchVersion}) vs PyTorch ${theirs.torch_version}`);
   console.log("| precision     | finetune-ts (s/step) | PyTorch (s/step) | speed ratio |");
   console.log("|---------------|----------------------|------------------|-------------|");
-  for (const [name, a, b] of rows) console.log(`| ${name.padEnd(13)} | ${a.toFixed(3).padStart(20)} | ${b.toFixed(3).padStart(16)} | ${(b / a).toFixed(2).padStart(10)}× |`);
+  for (const [name, a, b] of rows)
+    console.log(`| ${name.padEnd(13)} | ${a.toFixed(3).padStart(20)} | ${b.toFixed(3).padStart(16)} | ${(b / a).toFixed(2).padStart(10)}× |`);
 }

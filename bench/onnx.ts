@@ -31,7 +31,10 @@ const SIZES: Record<string, Record<string, unknown>> = {
 
 const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
 const validation = (await loadDataset("glue", "mrpc")).validation;
-const pairs = validation.column("sentence1").slice(0, nPairs).map((text, i) => ({ text, textPair: validation.column("sentence2")[i] }));
+const pairs = validation
+  .column("sentence1")
+  .slice(0, nPairs)
+  .map((text, i) => ({ text, textPair: validation.column("sentence2")[i] }));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Per-pair milliseconds (median, and mean) after 5 warm-up pairs. */
@@ -46,7 +49,9 @@ async function time(run: (p: { text: string; textPair: string }) => Promise<unkn
   return { median: median(ms), mean: ms.reduce((a, b) => a + b, 0) / ms.length };
 }
 
-console.log(`MRPC validation, ${pairs.length} pairs one at a time (tokenization included), ${threads} threads; libtorch ${torch.torchVersion}, onnxruntime-node ${ort.env.versions.node}`);
+console.log(
+  `MRPC validation, ${pairs.length} pairs one at a time (tokenization included), ${threads} threads; libtorch ${torch.torchVersion}, onnxruntime-node ${ort.env.versions.node}`,
+);
 for (const size of models) {
   torch.manualSeed(0);
   const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: tokenizer.vocabSize, num_labels: 2, ...SIZES[size] });
@@ -56,7 +61,10 @@ for (const size of models) {
   const ours = new TextClassificationPipeline(model, tokenizer);
   let base = { median: Infinity, mean: Infinity };
   let split = "";
-  for (const [aten, blas] of [[threads, 1], [1, threads]]) {
+  for (const [aten, blas] of [
+    [threads, 1],
+    [1, threads],
+  ]) {
     torch.setNumThreads(aten);
     torch.setBlasThreads(blas);
     const t = await time((p) => ours(p));
@@ -65,16 +73,33 @@ for (const size of models) {
   console.log(`\n${size} BERT (${(model.numParameters() / 1e6).toFixed(1)}M parameters)`);
   console.log("| runtime | file | size | ms/pair (median) | ms/pair (mean) | vs libtorch |");
   console.log("|---|---|---|---|---|---|");
-  console.log(`| libtorch pipeline (fp32, threads ATen/OpenBLAS ${split}) | safetensors | ${(model.numParameters() * 4 / 2 ** 20).toFixed(1)} MiB | ${base.median.toFixed(2)} | ${base.mean.toFixed(2)} | 1.00× |`);
+  console.log(
+    `| libtorch pipeline (fp32, threads ATen/OpenBLAS ${split}) | safetensors | ${((model.numParameters() * 4) / 2 ** 20).toFixed(1)} MiB | ${base.median.toFixed(2)} | ${base.mean.toFixed(2)} | 1.00× |`,
+  );
   for (const f of files.filter((f) => f.path.endsWith(".onnx"))) {
-    const session = await ort.InferenceSession.create(readFileSync(f.path), { graphOptimizationLevel: "all", intraOpNumThreads: threads, interOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(readFileSync(f.path), {
+      graphOptimizationLevel: "all",
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+    });
     const t = await time(async (p) => {
       const enc = tokenizer(p.text, p.textPair, { truncation: true });
-      const tensor = (row: number[]) => new ort.Tensor("int64", BigInt64Array.from(row, (v) => BigInt(v)), [1, row.length]);
-      const out = await session.run({ input_ids: tensor(enc.input_ids), attention_mask: tensor(enc.attention_mask), token_type_ids: tensor(enc.token_type_ids!) });
+      const tensor = (row: number[]) =>
+        new ort.Tensor(
+          "int64",
+          BigInt64Array.from(row, (v) => BigInt(v)),
+          [1, row.length],
+        );
+      const out = await session.run({
+        input_ids: tensor(enc.input_ids),
+        attention_mask: tensor(enc.attention_mask),
+        token_type_ids: tensor(enc.token_type_ids!),
+      });
       return out.logits.data;
     });
-    console.log(`| onnxruntime-node | ${f.path.slice(dir.length + 1)} | ${(f.bytes / 2 ** 20).toFixed(1)} MiB | ${t.median.toFixed(2)} | ${t.mean.toFixed(2)} | ${(base.median / t.median).toFixed(2)}× |`);
+    console.log(
+      `| onnxruntime-node | ${f.path.slice(dir.length + 1)} | ${(f.bytes / 2 ** 20).toFixed(1)} MiB | ${t.median.toFixed(2)} | ${t.mean.toFixed(2)} | ${(base.median / t.median).toFixed(2)}× |`,
+    );
     await session.release();
   }
 }

@@ -31,8 +31,16 @@ const adamwFused = time(true);
 let t = performance.now();
 for (let i = 0; i < steps; i++) clipGradNorm(params, 1.0);
 const clip = (performance.now() - t) / steps;
-const py = JSON.parse(execFileSync(process.env.PYTHON ?? "/usr/bin/python3", [join(root, "bench", "optimizer_torch.py"), String(steps), String(threads)]).toString().trim().split("\n").pop()!);
-console.log(`AdamW step over bert-base parameters (${params.reduce((n, p) => n + p.numel(), 0).toLocaleString("en-US")} values, ${params.length} tensors), ${threads} threads, ms per step:`);
+const py = JSON.parse(
+  execFileSync(process.env.PYTHON ?? "/usr/bin/python3", [join(root, "bench", "optimizer_torch.py"), String(steps), String(threads)])
+    .toString()
+    .trim()
+    .split("\n")
+    .pop()!,
+);
+console.log(
+  `AdamW step over bert-base parameters (${params.reduce((n, p) => n + p.numel(), 0).toLocaleString("en-US")} values, ${params.length} tensors), ${threads} threads, ms per step:`,
+);
 console.log("| | finetune-ts | finetune-ts, fused | torch.optim.AdamW (plain) | torch.optim.AdamW (foreach) |");
 console.log("|---|---|---|---|---|");
 console.log(`| AdamW.step | ${adamw.toFixed(1)} | ${adamwFused.toFixed(1)} | ${py.plain_ms.toFixed(1)} | ${py.foreach_ms.toFixed(1)} |`);

@@ -49,7 +49,10 @@ process.env.HF_HOME = join(shared, "hf-home");
 process.env.HF_HUB_OFFLINE = "1";
 const ours = await AutoTokenizer.fromPretrained("bert-base-cased");
 ours(s1, s2, { truncation: true });
-const tjs = (await import(transformersJs())) as { AutoTokenizer: { from_pretrained(n: string): Promise<(a: string[], o: object) => unknown> }; env: Record<string, unknown> };
+const tjs = (await import(transformersJs())) as {
+  AutoTokenizer: { from_pretrained(n: string): Promise<(a: string[], o: object) => unknown> };
+  env: Record<string, unknown>;
+};
 tjs.env.allowRemoteModels = false;
 tjs.env.localModelPath = join(shared, "models") + "/";
 const theirs = await tjs.AutoTokenizer.from_pretrained("bert-base-cased");
@@ -79,11 +82,17 @@ await coldTime(makeOurs, 1); // JIT warm-up for both sides
 await coldTime(makeTheirs, 1);
 const rowsOut: [string, number, number][] = [
   ["cold (fresh tokenizer, one pass)", await coldTime(makeOurs), await coldTime(makeTheirs)],
-  ["warm (same tokenizer, repeated)", time(() => ours(s1, s2, { truncation: true })), time(() => theirs(s1, { text_pair: s2, truncation: true, padding: false, return_tensor: false }))],
+  [
+    "warm (same tokenizer, repeated)",
+    time(() => ours(s1, s2, { truncation: true })),
+    time(() => theirs(s1, { text_pair: s2, truncation: true, padding: false, return_tensor: false })),
+  ],
 ];
 console.log(`MRPC train: ${rows.length} pairs, truncation: true, one batched call; examples/s`);
 console.log(`| ${"".padEnd(34)} | finetune-ts | transformers.js 3.8 | speed ratio |`);
 console.log(`|${"-".repeat(36)}|-------------|---------------------|-------------|`);
 for (const [name, a, b] of rowsOut) {
-  console.log(`| ${name.padEnd(34)} | ${(rows.length / a).toFixed(0).padStart(11)} | ${(rows.length / b).toFixed(0).padStart(19)} | ${(b / a).toFixed(2).padStart(10)}× |`);
+  console.log(
+    `| ${name.padEnd(34)} | ${(rows.length / a).toFixed(0).padStart(11)} | ${(rows.length / b).toFixed(0).padStart(19)} | ${(b / a).toFixed(2).padStart(10)}× |`,
+  );
 }

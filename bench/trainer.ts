@@ -15,10 +15,19 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
 const shared = join(root, "..", "shared", "data");
 const sizes = (process.env.BENCH_SIZES ?? "tiny,mini,base").split(",") as Size[];
-const steps: Record<Size, number> = { tiny: Number(process.env.BENCH_STEPS_TINY ?? 200), mini: Number(process.env.BENCH_STEPS_MINI ?? 100), base: Number(process.env.BENCH_STEPS_BASE ?? 6) };
-const SPLITS: [number, number][] = [[1, 2], [2, 1]];
+const steps: Record<Size, number> = {
+  tiny: Number(process.env.BENCH_STEPS_TINY ?? 200),
+  mini: Number(process.env.BENCH_STEPS_MINI ?? 100),
+  base: Number(process.env.BENCH_STEPS_BASE ?? 6),
+};
+const SPLITS: [number, number][] = [
+  [1, 2],
+  [2, 1],
+];
 const TUNED_MALLOC = { MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "268435456", MALLOC_TOP_PAD_: "67108864" };
-const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MALLOC_") && k !== "FINETUNE_MALLOC" && k !== "FINETUNE_COUNT_NATIVE_CALLS"));
+const clean = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.startsWith("MALLOC_") && k !== "FINETUNE_MALLOC" && k !== "FINETUNE_COUNT_NATIVE_CALLS"),
+);
 
 interface Run {
   samples_per_second: number;
@@ -32,7 +41,13 @@ function ours(size: Size, precision: string, n: number, [a, b]: [number, number]
   return last(execFileSync(process.execPath, [join(here, "trainer_run.js"), size, precision, String(n), String(a), String(b), optim], { env }));
 }
 function theirs(size: Size, precision: string, n: number, [a, b]: [number, number]): Run {
-  return last(execFileSync(process.env.PYTHON ?? "/usr/bin/python3", [join(root, "bench", "trainer_torch.py"), shared, size, String(n), String(a), String(b), precision], { env: { ...clean, ...TUNED_MALLOC } }));
+  return last(
+    execFileSync(
+      process.env.PYTHON ?? "/usr/bin/python3",
+      [join(root, "bench", "trainer_torch.py"), shared, size, String(n), String(a), String(b), precision],
+      { env: { ...clean, ...TUNED_MALLOC } },
+    ),
+  );
 }
 function best(runs: [Run, [number, number]][]): [Run, [number, number]] {
   return runs.reduce((x, y) => (y[0].samples_per_second > x[0].samples_per_second ? y : x));
@@ -42,13 +57,22 @@ function best(runs: [Run, [number, number]][]): [Run, [number, number]] {
 const repeat = (size: Size) => Number((size === "base" ? process.env.BENCH_REPEAT_BASE : process.env.BENCH_REPEAT) ?? (size === "base" ? 1 : 2));
 const repeated = <T>(size: Size, fn: () => T): T[] => Array.from({ length: repeat(size) }, fn);
 
-console.log("The course's run on MRPC train (batch 8, dynamic padding): samples/s from the first step, finetune-ts Trainer vs a PyTorch loop, each at its best thread split");
-console.log("| model | precision | steps | finetune-ts (threads) | PyTorch (threads) | ratio | finetune-ts, adamw_torch_fused | ratio | first step ms (ours / theirs) | peak RSS MB (ours / theirs) |");
+console.log(
+  "The course's run on MRPC train (batch 8, dynamic padding): samples/s from the first step, finetune-ts Trainer vs a PyTorch loop, each at its best thread split",
+);
+console.log(
+  "| model | precision | steps | finetune-ts (threads) | PyTorch (threads) | ratio | finetune-ts, adamw_torch_fused | ratio | first step ms (ours / theirs) | peak RSS MB (ours / theirs) |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const size of sizes) {
   for (const precision of ["fp32", "bf16"]) {
     const n = steps[size];
-    const runs = repeated(size, () => SPLITS.map((s): [[Run, [number, number]], [Run, [number, number]]] => [[ours(size, precision, n, s), s], [theirs(size, precision, n, s), s]])).flat();
+    const runs = repeated(size, () =>
+      SPLITS.map((s): [[Run, [number, number]], [Run, [number, number]]] => [
+        [ours(size, precision, n, s), s],
+        [theirs(size, precision, n, s), s],
+      ]),
+    ).flat();
     const [o, os] = best(runs.map((r) => r[0]));
     const [t, ts] = best(runs.map((r) => r[1]));
     const f = best(repeated(size, (): [Run, [number, number]] => [ours(size, precision, n, os, clean, "adamw_torch_fused"), os]))[0];

@@ -16,7 +16,12 @@ import { withoutStderr } from "./quiet.js";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shared = join(root, "..", "shared", "data");
 if (!existsSync(join(shared, "hf-home"))) throw new Error(`needs ${shared}`);
-Object.assign(process.env, { HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_DISABLE_PROGRESS_BARS: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "bench-tr-")) });
+Object.assign(process.env, {
+  HF_HOME: join(shared, "hf-home"),
+  HF_HUB_OFFLINE: "1",
+  HF_DATASETS_DISABLE_PROGRESS_BARS: "1",
+  HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "bench-tr-")),
+});
 const [size, precision, stepsArg, aten, blas, optim] = process.argv.slice(2);
 const steps = Number(stepsArg);
 
@@ -24,10 +29,23 @@ const raw = await loadDataset("glue", "mrpc", { split: "train" });
 const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
 const train = await raw.map((ex) => tokenizer(ex.sentence1, ex.sentence2, { truncation: true }), { batched: true });
 torch.manualSeed(42);
-const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 28996, num_labels: 2, _attn_implementation: "eager", ...SIZES[size as Size] });
+const model = AutoModelForSequenceClassification.fromConfig({
+  model_type: "bert",
+  vocab_size: 28996,
+  num_labels: 2,
+  _attn_implementation: "eager",
+  ...SIZES[size as Size],
+});
 const args = new TrainingArguments({
-  outputDir: mkdtempSync(join(tmpdir(), "bench-tr-out-")), maxSteps: steps, saveStrategy: "no", loggingStrategy: "no", disableTqdm: true,
-  bf16: precision === "bf16", torchThreads: Number(aten), blasThreads: Number(blas), learningRate: 5e-5,
+  outputDir: mkdtempSync(join(tmpdir(), "bench-tr-out-")),
+  maxSteps: steps,
+  saveStrategy: "no",
+  loggingStrategy: "no",
+  disableTqdm: true,
+  bf16: precision === "bf16",
+  torchThreads: Number(aten),
+  blasThreads: Number(blas),
+  learningRate: 5e-5,
   optim: optim === "adamw_torch_fused" ? "adamw_torch_fused" : "adamw_torch",
 });
 const stepEnds: number[] = [];
@@ -45,10 +63,12 @@ class Timer extends TrainerCallback {
 const trainer = new Trainer({ model, args, trainDataset: train, processingClass: tokenizer, callbacks: [new Timer()] });
 await withoutStderr(() => trainer.train());
 const elapsed = (stepEnds[steps] - begin) / 1000;
-console.log(JSON.stringify({
-  samples_per_second: (steps * 8) / elapsed,
-  first_step_ms: stepEnds[1] - begin,
-  peak_rss_mb: process.resourceUsage().maxRSS / 1024,
-  native_calls_per_step: torch.nativeCallCount() === null || steps < 3 ? null : calls[steps] - calls[steps - 1],
-  malloc_tuned: torch._native.mallocTuned,
-}));
+console.log(
+  JSON.stringify({
+    samples_per_second: (steps * 8) / elapsed,
+    first_step_ms: stepEnds[1] - begin,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    native_calls_per_step: torch.nativeCallCount() === null || steps < 3 ? null : calls[steps] - calls[steps - 1],
+    malloc_tuned: torch._native.mallocTuned,
+  }),
+);

@@ -39,17 +39,33 @@ function makeSplit(n: number, seed: number): Dataset {
 const raw = new DatasetDict({ train: makeSplit(2048, 1), validation: makeSplit(512, 2) });
 torch.manualSeed(42);
 const model = AutoModelForSequenceClassification.fromConfig({
-  model_type: "bert", vocab_size: VOCAB, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 128,
-  max_position_embeddings: LEN, num_labels: 2,
+  model_type: "bert",
+  vocab_size: VOCAB,
+  hidden_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  intermediate_size: 128,
+  max_position_embeddings: LEN,
+  num_labels: 2,
 });
 const metric = await evaluate.load("accuracy");
 const args = new TrainingArguments({
-  outputDir: process.env.OUTPUT_DIR ?? "models/main-job", evalStrategy: "epoch", saveStrategy: "no", numTrainEpochs: 6,
-  perDeviceTrainBatchSize: 32, learningRate: 2e-3, warmupRatio: 0.1, weightDecay: 0.01, loggingSteps: 64,
-  logLevel: "info",  // HF's log_level: show the "***** Running training *****" block
+  outputDir: process.env.OUTPUT_DIR ?? "models/main-job",
+  evalStrategy: "epoch",
+  saveStrategy: "no",
+  numTrainEpochs: 6,
+  perDeviceTrainBatchSize: 32,
+  learningRate: 2e-3,
+  warmupRatio: 0.1,
+  weightDecay: 0.01,
+  loggingSteps: 64,
+  logLevel: "info", // HF's log_level: show the "***** Running training *****" block
 });
 const trainer = new Trainer({
-  model, args, trainDataset: raw.train, evalDataset: raw.validation,
+  model,
+  args,
+  trainDataset: raw.train,
+  evalDataset: raw.validation,
   dataCollator: (features) => ({
     input_ids: torch.tensor(padded(features, "input_ids")),
     attention_mask: torch.tensor(padded(features, "attention_mask")),
@@ -57,7 +73,9 @@ const trainer = new Trainer({
   }),
   computeMetrics: ({ predictions, labelIds }: EvalPrediction) => metric.compute({ predictions: predictions.argmax(-1), references: labelIds! }),
 });
-console.log(`Training a ${model.numParameters().toLocaleString("en-US")}-parameter BERT on "does token ${FIRST} come before token ${SECOND}?" (libtorch ${torch.torchVersion})`);
+console.log(
+  `Training a ${model.numParameters().toLocaleString("en-US")}-parameter BERT on "does token ${FIRST} come before token ${SECOND}?" (libtorch ${torch.torchVersion})`,
+);
 const out = await trainer.train();
 console.log(`train_loss ${out.trainingLoss.toFixed(4)}, ${out.metrics.train_samples_per_second} samples/s`);
 

@@ -16,7 +16,9 @@ const nativeDir = join(root, "native");
 const jobs = Number(process.env.JOBS ?? "2");
 // The ops' glue is generated from native/ops.yaml (scripts/gen-ops.mjs) before anything compiles.
 execFileSync(process.execPath, [join(root, "scripts", "gen-ops.mjs")], { stdio: "inherit" });
-const describe = execFileSync(process.execPath, [join(root, "scripts", "find-libtorch.mjs"), "describe"]).toString().trim();
+const describe = execFileSync(process.execPath, [join(root, "scripts", "find-libtorch.mjs"), "describe"])
+  .toString()
+  .trim();
 console.log(`building the addon against ${describe}`);
 
 const onPath = (cmd) => {
@@ -45,7 +47,9 @@ function target() {
     items.flatMap((item) => {
       const m = /^<!(@?)\((.*)\)$/.exec(item);
       if (!m) return [item];
-      const out = execFileSync("sh", ["-c", m[2].replace(/^node /, `"${process.execPath}" `)], { cwd: nativeDir }).toString().trim();
+      const out = execFileSync("sh", ["-c", m[2].replace(/^node /, `"${process.execPath}" `)], { cwd: nativeDir })
+        .toString()
+        .trim();
       return m[1] === "@" ? out.split(/\s+/).filter(Boolean) : [out];
     });
   const removed = new Set(t["cflags_cc!"] ?? []);
@@ -82,9 +86,16 @@ async function buildDirect() {
   const objDir = join(nativeDir, "build", "Release", "obj.direct");
   mkdirSync(objDir, { recursive: true });
   const common = [
-    "-fPIC", "-pthread", "-m64", ...t.cflags, ...(process.env.FT_EXTRA_CXXFLAGS ?? "").split(/\s+/).filter(Boolean),
-    ...t.defines.map((d) => `-D${d}`), `-DNODE_GYP_MODULE_NAME=${t.name}`, "-DBUILDING_NODE_EXTENSION",
-    `-I${nodeHeaders()}`, ...t.includes.map((i) => `-I${i}`),
+    "-fPIC",
+    "-pthread",
+    "-m64",
+    ...t.cflags,
+    ...(process.env.FT_EXTRA_CXXFLAGS ?? "").split(/\s+/).filter(Boolean),
+    ...t.defines.map((d) => `-D${d}`),
+    `-DNODE_GYP_MODULE_NAME=${t.name}`,
+    "-DBUILDING_NODE_EXTENSION",
+    `-I${nodeHeaders()}`,
+    ...t.includes.map((i) => `-I${i}`),
   ];
   const queue = t.sources.map((src) => ({ src: join(nativeDir, src), obj: join(objDir, src.replace(/[/\\]/g, "_").replace(/\.cc$/, ".o")) }));
   const started = Date.now();

@@ -22,7 +22,9 @@ function fromPython() {
     try {
       const out = execFileSync(py, ["-c", "import torch, os; print(os.path.dirname(torch.__file__))"], {
         stdio: ["ignore", "pipe", "ignore"],
-      }).toString().trim();
+      })
+        .toString()
+        .trim();
       const found = out && layoutOf(out);
       if (found) return found;
     } catch {
@@ -56,10 +58,7 @@ function locate() {
   }
   const found = fromPython() ?? fromDebian();
   if (!found) {
-    throw new Error(
-      "libtorch not found: set LIBTORCH to a libtorch or pip torch folder, install torch for python3, " +
-        "or `apt-get install libtorch-dev`",
-    );
+    throw new Error("libtorch not found: set LIBTORCH to a libtorch or pip torch folder, install torch for python3, " + "or `apt-get install libtorch-dev`");
   }
   return found;
 }

@@ -1,12 +1,26 @@
 // finetune-ts: the course's workflow in TypeScript. Layers: finetune-ts/torch, /nn, /optim, /hub, /tokenizers.
 export { AutoTokenizer, PreTrainedTokenizer, type BatchEncoding, type TensorEncoding, type EncodeOptions } from "./tokenizers/index.js";
 export {
-  DataCollatorWithPadding, TrainingArguments, Trainer, TrainerCallback, EarlyStoppingCallback,
-  type EvalPrediction, type TrainOutput, type PredictionOutput,
+  DataCollatorWithPadding,
+  TrainingArguments,
+  Trainer,
+  TrainerCallback,
+  EarlyStoppingCallback,
+  type EvalPrediction,
+  type TrainOutput,
+  type PredictionOutput,
 } from "./trainer/index.js";
 export {
-  AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoModelForQuestionAnswering,
-  AutoModelForMaskedLM, PretrainedConfig, PreTrainedModel, setVerbosity, type LogLevel,
+  AutoConfig,
+  AutoModel,
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  AutoModelForQuestionAnswering,
+  AutoModelForMaskedLM,
+  PretrainedConfig,
+  PreTrainedModel,
+  setVerbosity,
+  type LogLevel,
 } from "./models/index.js";
 export { pipeline, TextClassificationPipeline, type LabelScore, type TextPair } from "./pipelines/index.js";
 export { exportOnnx, type OnnxDtype } from "./export/index.js";

@@ -29,7 +29,10 @@ function toyCsv(dir: string, n: number): string {
 }
 
 function run(args: string[], extraEnv: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [cli, ...args], { env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-cli-cache-")), ...extraEnv }, encoding: "utf8" });
+  return spawnSync(process.execPath, [cli, ...args], {
+    env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-cli-cache-")), ...extraEnv },
+    encoding: "utf8",
+  });
 }
 
 test("--help explains the commands and every TrainingArguments flag", () => {
@@ -37,7 +40,15 @@ test("--help explains the commands and every TrainingArguments flag", () => {
   assert.equal(top.status, 0);
   assert.match(top.stdout, /Commands:\n  train \[options\]/);
   const train = run(["train", "--help"]);
-  for (const flag of ["--learning-rate <n>", "--eval-strategy <value>", "--bf16 [bool]", "--resume-from-checkpoint <value>", "--text-columns <a,b>", "--no-quoting"]) assert.ok(train.stdout.includes(flag), flag);
+  for (const flag of [
+    "--learning-rate <n>",
+    "--eval-strategy <value>",
+    "--bf16 [bool]",
+    "--resume-from-checkpoint <value>",
+    "--text-columns <a,b>",
+    "--no-quoting",
+  ])
+    assert.ok(train.stdout.includes(flag), flag);
   assert.match(train.stdout, /peak learning rate of AdamW \(default 5e-5\) \(also --learning_rate\)/);
   const bad = run(["train", "--model", tiny, "--learning-rate", "fast"]);
   assert.notEqual(bad.status, 0);
@@ -49,8 +60,30 @@ test("train (snake_case flags too), evaluate and predict on CSV files", { skip }
   const train = toyCsv(dir, 96);
   const val = toyCsv(dir, 32);
   const outDir = join(dir, "out");
-  const r = run(["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--validation-file", val, "--output_dir", outDir,
-    "--num_train_epochs", "2", "--per-device-train-batch-size", "16", "--learning-rate", "1e-3", "--eval-strategy", "epoch", "--save-strategy", "no", "--disable-tqdm"]);
+  const r = run([
+    "train",
+    "--model",
+    tiny,
+    "--tokenizer",
+    tokenizer,
+    "--train-file",
+    train,
+    "--validation-file",
+    val,
+    "--output_dir",
+    outDir,
+    "--num_train_epochs",
+    "2",
+    "--per-device-train-batch-size",
+    "16",
+    "--learning-rate",
+    "1e-3",
+    "--eval-strategy",
+    "epoch",
+    "--save-strategy",
+    "no",
+    "--disable-tqdm",
+  ]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /\*\*\*\*\* Running training \*\*\*\*\*\n  Num examples = 96\n  Num Epochs = 2/);
   assert.match(r.stderr, /\| Epoch \| Training Loss \| Validation Loss \| Accuracy \|/);
@@ -63,12 +96,31 @@ test("train (snake_case flags too), evaluate and predict on CSV files", { skip }
   const predictions = join(dir, "preds.jsonl");
   const p = run(["predict", "--model", outDir, "--test-file", val, "--output", predictions, "--output-dir", join(dir, "p")]);
   assert.equal(p.status, 0, p.stderr);
-  const lines = readFileSync(predictions, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(predictions, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 32);
   assert.deepEqual(Object.keys(lines[0]), ["index", "prediction", "label", "logits"]);
   // GLUE's test split has no labels (-1): predict drops the column, as run_glue does, and writes every row.
   const glue = join(dir, "glue-test.jsonl");
-  const g = run(["predict", "--model", outDir, "--dataset", "glue", "--dataset-config", "mrpc", "--split", "test", "--output", glue, "--output-dir", join(dir, "g"), "--per-device-eval-batch-size", "64"]);
+  const g = run([
+    "predict",
+    "--model",
+    outDir,
+    "--dataset",
+    "glue",
+    "--dataset-config",
+    "mrpc",
+    "--split",
+    "test",
+    "--output",
+    glue,
+    "--output-dir",
+    join(dir, "g"),
+    "--per-device-eval-batch-size",
+    "64",
+  ]);
   assert.equal(g.status, 0, g.stderr);
   assert.equal(readFileSync(glue, "utf8").trim().split("\n").length, 1725);
   const missing = run(["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--output-dir", outDir, "--text-columns", "question,answer"]);
@@ -78,11 +130,23 @@ test("train (snake_case flags too), evaluate and predict on CSV files", { skip }
 
 test("the course's program (examples/mrpc.ts) runs on MRPC", { skip }, () => {
   const r = spawnSync(process.execPath, [join(repoRoot, "dist", "examples", "mrpc.js")], {
-    env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-mrpc-")), CHECKPOINT: tiny, TOKENIZER: "bert-base-cased", MAX_STEPS: "20", OUTPUT_DIR: mkdtempSync(join(tmpdir(), "ft-mrpc-out-")) },
+    env: {
+      ...env,
+      HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-mrpc-")),
+      CHECKPOINT: tiny,
+      TOKENIZER: "bert-base-cased",
+      MAX_STEPS: "20",
+      OUTPUT_DIR: mkdtempSync(join(tmpdir(), "ft-mrpc-out-")),
+    },
     encoding: "utf8",
   });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { ...JSON.parse(r.stdout.trim().split("\n").pop()!), globalStep: 20, predictions: [408, 2], labelIds: [408] });
+  assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), {
+    ...JSON.parse(r.stdout.trim().split("\n").pop()!),
+    globalStep: 20,
+    predictions: [408, 2],
+    labelIds: [408],
+  });
   // The pipeline over the saved model classified the two new pairs.
   assert.equal((r.stdout.match(/label: 'LABEL_[01]', score: 0\.\d+/g) ?? []).length, 2, r.stdout);
 });
@@ -109,8 +173,26 @@ test("Ctrl-C: the step finishes, a checkpoint is saved, exit 130 with no final m
   const dir = mkdtempSync(join(tmpdir(), "ft-sigint-"));
   const train = toyCsv(dir, 256);
   const outDir = join(dir, "out dir");
-  const common = ["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--output-dir", outDir, "--max-steps", "400",
-    "--per-device-train-batch-size", "4", "--logging-steps", "1", "--save-strategy", "no", "--disable-tqdm"];
+  const common = [
+    "train",
+    "--model",
+    tiny,
+    "--tokenizer",
+    tokenizer,
+    "--train-file",
+    train,
+    "--output-dir",
+    outDir,
+    "--max-steps",
+    "400",
+    "--per-device-train-batch-size",
+    "4",
+    "--logging-steps",
+    "1",
+    "--save-strategy",
+    "no",
+    "--disable-tqdm",
+  ];
   const r = await interrupt(common, /(\{'loss'[^\n]*\n){5}/);
   assert.equal(r.code, 130, r.stderr);
   const m = /Training interrupted at step (\d+)\. Checkpoint saved to (.+)\.\nResume with:\n {2}(finetune train .*)\n/.exec(r.stderr);
@@ -136,9 +218,34 @@ test("Ctrl-C during a long evaluation stops within a batch", { skip }, async () 
   const dir = mkdtempSync(join(tmpdir(), "ft-sigint-eval-"));
   const train = toyCsv(dir, 64);
   const val = toyCsv(dir, 3000);
-  const args = (out: string) => ["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", train, "--validation-file", val, "--output-dir", out,
-    "--max-steps", "50", "--per-device-train-batch-size", "4", "--per-device-eval-batch-size", "1", "--logging-steps", "2", "--eval-strategy", "steps",
-    "--eval-steps", "2", "--save-strategy", "no", "--disable-tqdm"];
+  const args = (out: string) => [
+    "train",
+    "--model",
+    tiny,
+    "--tokenizer",
+    tokenizer,
+    "--train-file",
+    train,
+    "--validation-file",
+    val,
+    "--output-dir",
+    out,
+    "--max-steps",
+    "50",
+    "--per-device-train-batch-size",
+    "4",
+    "--per-device-eval-batch-size",
+    "1",
+    "--logging-steps",
+    "2",
+    "--eval-strategy",
+    "steps",
+    "--eval-steps",
+    "2",
+    "--save-strategy",
+    "no",
+    "--disable-tqdm",
+  ];
   // The loss line of step 2 comes just before its evaluation of 3,000 batches starts.
   const r = await interrupt(args(join(dir, "a")), /\{'loss'/);
   assert.equal(r.code, 130, r.stderr);
@@ -151,13 +258,16 @@ test("a second Ctrl-C stops at once, while the first is still finishing (here: a
   const dir = mkdtempSync(join(tmpdir(), "ft-sigint-twice-"));
   const script = join(dir, "slow_metrics.mjs");
   const src = (m: string) => JSON.stringify(join(repoRoot, "dist", m));
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     import { Trainer, TrainingArguments } from ${src("src/trainer/index.js")};
     import { out, padCollator, tinyModel, toyDataset } from ${src("test/trainer_helpers.js")};
     const args = new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: 4, maxSteps: 20, evalStrategy: "steps", evalSteps: 2, saveStrategy: "no", disableTqdm: true });
     const computeMetrics = async () => { process.stderr.write("metrics-start\\n"); await new Promise((r) => setTimeout(r, 20000)); return {}; };
     await new Trainer({ model: tinyModel(), args, trainDataset: toyDataset(32, 1), evalDataset: toyDataset(8, 2), dataCollator: padCollator, computeMetrics }).train();
-  `);
+  `,
+  );
   const child = spawn(process.execPath, [script]);
   let stderr = "";
   const t0 = performance.now();
@@ -174,11 +284,28 @@ test("a second Ctrl-C stops at once, while the first is still finishing (here: a
 });
 test("boolean flags read as HF's string_to_bool; num_labels from the label values; divergence and a used output dir fail clearly", { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), "ft-cli-flags-"));
-  const base = (outDir: string, data: string) => ["train", "--model", tiny, "--tokenizer", tokenizer, "--train-file", data, "--output-dir", outDir, "--per-device-train-batch-size", "8", "--disable-tqdm"];
+  const base = (outDir: string, data: string) => [
+    "train",
+    "--model",
+    tiny,
+    "--tokenizer",
+    tokenizer,
+    "--train-file",
+    data,
+    "--output-dir",
+    outDir,
+    "--per-device-train-batch-size",
+    "8",
+    "--disable-tqdm",
+  ];
   const data = toyCsv(dir, 32);
   const bad = run([...base(join(dir, "x"), data), "--bf16", "maybe"]);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--bf16: truthy value expected: got 'maybe' but expected one of yes\/no, true\/false, t\/f, y\/n, 1\/0 \(case insensitive\)/);
+  // --resume-from-checkpoint follows the same rule: True is the latest checkpoint (none here), not a folder named "True".
+  const resumeTrue = run([...base(join(dir, "none"), data), "--resume-from-checkpoint", "True"]);
+  assert.equal(resumeTrue.status, 1);
+  assert.match(resumeTrue.stderr, /No valid checkpoint found in output directory \(.*none\)/);
 
   const old = run([...base(join(dir, "old-name"), data), "--evaluation_strategy", "epoch"]);
   assert.equal(old.status, 1);
@@ -192,7 +319,10 @@ test("boolean flags read as HF's string_to_bool; num_labels from the label value
   assert.ok(existsSync(join(outDir, "checkpoint-2", "optimizer.safetensors")), "--save-only-model NO keeps the optimizer state");
   const again = run([...base(outDir, data), "--max-steps", "2"]);
   assert.equal(again.status, 1);
-  assert.match(again.stderr, /finetune: Output directory \(.*off\) already holds 1 checkpoint \(checkpoint-2\) and a saved model \(model\.safetensors, config\.json\) of an earlier run/);
+  assert.match(
+    again.stderr,
+    /finetune: Output directory \(.*off\) already holds 1 checkpoint \(checkpoint-2\) and a saved model \(model\.safetensors, config\.json\) of an earlier run/,
+  );
   assert.equal(run([...base(outDir, data), "--max-steps", "2", "--overwrite-output-dir"]).status, 0, "--overwrite-output-dir trains over it");
 
   // Labels 0 and 2 (no 1): a head of 3 labels, not of 2 (the count of distinct values).
@@ -221,12 +351,32 @@ test("the map cache tells runs apart: another --tokenizer or --text-columns neve
   const cacheEnv = { HF_DATASETS_CACHE: join(dir, "datasets-cache") };
   const cacheFiles = () => {
     const found: string[] = [];
-    const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : /^cache-[0-9a-f]{16}\.arrow$/.test(e.name) && found.push(e.name)));
+    const walk = (d: string) =>
+      readdirSync(d, { withFileTypes: true }).forEach((e) =>
+        e.isDirectory() ? walk(join(d, e.name)) : /^cache-[0-9a-f]{16}\.arrow$/.test(e.name) && found.push(e.name),
+      );
     walk(cacheEnv.HF_DATASETS_CACHE);
     return new Set(found);
   };
   const train = (name: string, extra: string[]) => {
-    const r = run(["train", "--model", tiny, "--train-file", data, "--output-dir", join(dir, name), "--max-steps", "1", "--save-strategy", "no", "--disable-tqdm", ...extra], cacheEnv);
+    const r = run(
+      [
+        "train",
+        "--model",
+        tiny,
+        "--train-file",
+        data,
+        "--output-dir",
+        join(dir, name),
+        "--max-steps",
+        "1",
+        "--save-strategy",
+        "no",
+        "--disable-tqdm",
+        ...extra,
+      ],
+      cacheEnv,
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /differs from what fn computes/);
   };
@@ -251,7 +401,12 @@ test("regression is decided by the label column's dtype, as run_glue: STS-B-like
   writeFileSync(join(dir, "stsb.csv"), "sentence1,sentence2,label\na,b,1.0\nc,d,5.0\ne,f,3.0\n");
   writeFileSync(join(dir, "classes.csv"), "sentence1,sentence2,label\na,b,1\nc,d,5\ne,f,3\n");
   writeFileSync(join(dir, "stsb.jsonl"), '{"label": 2.0}\n{"label": 4.0}\n');
-  const load = async (f: string) => (await loadDataset(f.endsWith(".csv") ? "csv" : "json", { dataFiles: join(dir, f), split: "train", cacheDir: dir })) as import("../src/datasets/index.js").Dataset;
+  const load = async (f: string) =>
+    (await loadDataset(f.endsWith(".csv") ? "csv" : "json", {
+      dataFiles: join(dir, f),
+      split: "train",
+      cacheDir: dir,
+    })) as import("../src/datasets/index.js").Dataset;
   assert.equal(numLabelsFor(await load("stsb.csv"), "label"), 1, "float64 labels: regression");
   assert.equal(numLabelsFor(await load("stsb.jsonl"), "label"), 1, "JSON 2.0 is a double: regression");
   assert.equal(numLabelsFor(await load("classes.csv"), "label"), 6, "int64 labels: classes 0..5");
@@ -260,7 +415,24 @@ test("regression is decided by the label column's dtype, as run_glue: STS-B-like
 test("a dataset with a ClassLabel gives the model its label names (as run_glue), so predictions say them", { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), "ft-cli-glue-"));
   const outDir = join(dir, "mrpc");
-  const r = run(["train", "--model", tiny, "--tokenizer", tokenizer, "--dataset", "glue", "--dataset-config", "mrpc", "--output-dir", outDir, "--max-steps", "1", "--save-strategy", "no", "--disable-tqdm"]);
+  const r = run([
+    "train",
+    "--model",
+    tiny,
+    "--tokenizer",
+    tokenizer,
+    "--dataset",
+    "glue",
+    "--dataset-config",
+    "mrpc",
+    "--output-dir",
+    outDir,
+    "--max-steps",
+    "1",
+    "--save-strategy",
+    "no",
+    "--disable-tqdm",
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const config = JSON.parse(readFileSync(join(outDir, "config.json"), "utf8"));
   assert.deepEqual(config.id2label, { "0": "not_equivalent", "1": "equivalent" });
@@ -271,11 +443,19 @@ test("export onnx: the folder transformers.js loads, the model's tokenizer besid
   const dir = mkdtempSync(join(tmpdir(), "ft-cli-export-"));
   // A trained-model folder as `finetune train` leaves it: weights, config and tokenizer together.
   const model = join(dir, "model");
-  const save = spawnSync(process.execPath, ["--input-type=module", "-e", `
+  const save = spawnSync(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `
     import { AutoModelForSequenceClassification, AutoTokenizer } from ${JSON.stringify(join(repoRoot, "dist", "src", "index.js"))};
     const m = await AutoModelForSequenceClassification.fromPretrained(${JSON.stringify(tiny)});
     m.savePretrained(${JSON.stringify(model)});
-    (await AutoTokenizer.fromPretrained(${JSON.stringify(tokenizer)})).savePretrained(${JSON.stringify(model)});`], { encoding: "utf8", env });
+    (await AutoTokenizer.fromPretrained(${JSON.stringify(tokenizer)})).savePretrained(${JSON.stringify(model)});`,
+    ],
+    { encoding: "utf8", env },
+  );
   assert.equal(save.status, 0, save.stderr);
 
   const help = run(["export", "onnx", "--help"]);
@@ -285,7 +465,8 @@ test("export onnx: the folder transformers.js loads, the model's tokenizer besid
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /BertForSequenceClassification → .* \(opset 17\)/);
   assert.match(ok.stdout, /onnx\/model_quantized\.onnx\s+\d+(\.\d)? KiB/);
-  for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx", "onnx/model_quantized.onnx"]) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx", "onnx/model_quantized.onnx"])
+    assert.ok(existsSync(join(out, f)), f);
   assert.equal(existsSync(join(out, "onnx", "model_fp16.onnx")), false, "only the dtypes asked for");
 
   const bad = run(["export", "onnx", "--model", model, "--output", out, "--dtype", "fp32,int4"]);

@@ -43,7 +43,9 @@ function drifted(file: string): { checked: number; problems: string[] } {
       const a = actual.split("\n");
       const e = expected.split("\n");
       const line = a.findIndex((l, k) => l !== e[k]);
-      problems.push(`${copyClass} is no longer a copy of ${originClass} with ${from}->${to}: line ${line + 1} of the class reads\n  ${a[line]}\nbut the original gives\n  ${e[line]}`);
+      problems.push(
+        `${copyClass} is no longer a copy of ${originClass} with ${from}->${to}: line ${line + 1} of the class reads\n  ${a[line]}\nbut the original gives\n  ${e[line]}`,
+      );
     }
   }
   return { checked, problems };

@@ -109,13 +109,21 @@ function trainingStepMatches(fused: boolean): void {
 test("the Trainer's per-epoch shuffle leaves the CUDA generator alone (dropout on a GPU continues as in HF)", { skip }, async () => {
   // A CPU run (useCpu) with dropout: nothing in it may draw from or reseed the GPU's generator, so its
   // state after two epochs is the one the Trainer's manualSeed(seed) left.
-  const t = new Trainer({ model: tinyModel(0.1), args: new TrainingArguments({ outputDir: out(), numTrainEpochs: 2, perDeviceTrainBatchSize: 8, useCpu: true, saveStrategy: "no", ...quiet }), trainDataset: toyDataset(24, 1), dataCollator: padCollator });
+  const t = new Trainer({
+    model: tinyModel(0.1),
+    args: new TrainingArguments({ outputDir: out(), numTrainEpochs: 2, perDeviceTrainBatchSize: 8, useCpu: true, saveStrategy: "no", ...quiet }),
+    trainDataset: toyDataset(24, 1),
+    dataCollator: padCollator,
+  });
   torch.manualSeed(t.args.seed);
   const expected = torch.getRngState("cuda");
   await silenced(() => t.train());
   const after = torch.getRngState("cuda");
   try {
-    assert.ok(torch.tidy(() => after.equal(expected)), "the CUDA generator was reseeded or drawn from by a CPU run");
+    assert.ok(
+      torch.tidy(() => after.equal(expected)),
+      "the CUDA generator was reseeded or drawn from by a CPU run",
+    );
   } finally {
     torch.dispose([expected, after]);
   }
@@ -175,14 +183,27 @@ test("GradScaler on cuda: overflowing steps are skipped and halve the scale, gro
     const want = !stepped[i - 1] ? scales[i - 1] / 2 : goodRun > 0 && goodRun % 3 === 0 ? scales[i - 1] * 2 : scales[i - 1];
     assert.equal(scales[i], want, `scale before step ${i + 1}`);
   }
-  assert.ok(scales.some((s, i) => i > 0 && s > scales[i - 1]), "the scale grew again after good steps");
+  assert.ok(
+    scales.some((s, i) => i > 0 && s > scales[i - 1]),
+    "the scale grew again after good steps",
+  );
 });
 
 test("the Trainer in fp16 and bf16 on cuda learns the toy task as fp32 does", { skip }, async () => {
   const train = async (precision: "fp32" | "fp16" | "bf16") => {
     const t = new Trainer({
       model: tinyModel(0),
-      args: new TrainingArguments({ outputDir: out(), numTrainEpochs: 3, perDeviceTrainBatchSize: 16, learningRate: 5e-3, saveStrategy: "no", loggingSteps: 1, fp16: precision === "fp16", bf16: precision === "bf16", ...quiet }),
+      args: new TrainingArguments({
+        outputDir: out(),
+        numTrainEpochs: 3,
+        perDeviceTrainBatchSize: 16,
+        learningRate: 5e-3,
+        saveStrategy: "no",
+        loggingSteps: 1,
+        fp16: precision === "fp16",
+        bf16: precision === "bf16",
+        ...quiet,
+      }),
       trainDataset: toyDataset(96, 1),
       dataCollator: padCollator,
     });
@@ -194,7 +215,9 @@ test("the Trainer in fp16 and bf16 on cuda learns the toy task as fp32 does", { 
   for (const p of ["fp16", "bf16"] as const) {
     const low = await train(p);
     assert.equal(low.losses.length, fp32.losses.length);
-    low.losses.forEach((l, i) => assert.ok(Number.isFinite(l) && Math.abs(l - fp32.losses[i]) <= 5e-2, `${p} loss at step ${i + 1}: ${l} vs fp32 ${fp32.losses[i]}`));
+    low.losses.forEach((l, i) =>
+      assert.ok(Number.isFinite(l) && Math.abs(l - fp32.losses[i]) <= 5e-2, `${p} loss at step ${i + 1}: ${l} vs fp32 ${fp32.losses[i]}`),
+    );
   }
 });
 
@@ -211,7 +234,10 @@ test("SDPA through the flash and memory-efficient kernels equals the composed at
       const [q, k, v] = [0, 1, 2].map(() => torch.randn([2, 4, 128, 64], { device: "cuda" }));
       const reference = torch.scaledDotProductAttention(q, k, v, { composed: true });
       only(true, false, false);
-      assert.deepEqual([torch.backends.cuda.flashSdpEnabled(), torch.backends.cuda.memEfficientSdpEnabled(), torch.backends.cuda.mathSdpEnabled()], [true, false, false]);
+      assert.deepEqual(
+        [torch.backends.cuda.flashSdpEnabled(), torch.backends.cuda.memEfficientSdpEnabled(), torch.backends.cuda.mathSdpEnabled()],
+        [true, false, false],
+      );
       const flash = torch.scaledDotProductAttention(q.half(), k.half(), v.half());
       assertClose(flash.float(), reference, { rtol: 1e-2, atol: 2e-3, what: "flash (float16)" });
       // Flash has no float32 kernel: with it alone, float32 must fail rather than fall back quietly.
@@ -219,7 +245,11 @@ test("SDPA through the flash and memory-efficient kernels equals the composed at
       only(false, true, false);
       const mask = torch.randn([2, 1, 128, 128], { device: "cuda" });
       const efficient = torch.scaledDotProductAttention(q, k, v, { attnMask: mask });
-      assertClose(efficient, torch.scaledDotProductAttention(q, k, v, { attnMask: mask, composed: true }), { rtol: 1e-4, atol: 1e-5, what: "memory-efficient (float32, additive mask)" });
+      assertClose(efficient, torch.scaledDotProductAttention(q, k, v, { attnMask: mask, composed: true }), {
+        rtol: 1e-4,
+        atol: 1e-5,
+        what: "memory-efficient (float32, additive mask)",
+      });
     });
   } finally {
     only(...saved);

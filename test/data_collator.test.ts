@@ -34,7 +34,10 @@ test("pads a batch to its longest, renames label to labels, int64 tensors", { sk
   const multiple = new DataCollatorWithPadding({ tokenizer, padToMultipleOf: 8 })(features);
   assert.equal(multiple.input_ids.shape[1] % 8, 0);
   torch.dispose(multiple);
-  const reg = collator([{ input_ids: [101, 102], label_ids: 0.5 }, { input_ids: [101, 7, 102], label_ids: 2 }]);
+  const reg = collator([
+    { input_ids: [101, 102], label_ids: 0.5 },
+    { input_ids: [101, 7, 102], label_ids: 2 },
+  ]);
   assert.equal(reg.labels.dtype, "float32", "non-integer labels (regression) become float32");
   torch.dispose(reg);
   assert.throws(() => collator([]), /non-empty array of features/);
@@ -43,28 +46,32 @@ test("pads a batch to its longest, renames label to labels, int64 tensors", { sk
   assert.throws(() => new DataCollatorWithPadding({} as never), /\{ tokenizer \} is required/);
 });
 
-test("the course's batch of columns: ds.slice(0, 8) without the text columns collates as the same rows do", { skip: existsSync(join(repoRoot, "..", "shared", "data", "hf-home")) ? skip : "../shared/data is absent" }, async () => {
-  const tokenizer = await AutoTokenizer.fromPretrained(model);
-  const ds = Dataset.fromDict({
-    sentence1: ["A fairly long first sentence here", "Short", "Middle sized one"],
-    sentence2: ["and its pair", "pair", "a pair"],
-    label: [1, 0, 1],
-    idx: [0, 1, 2],
-  });
-  const tokenized = await ds.map((ex) => tokenizer(ex.sentence1, ex.sentence2, { truncation: true }), { batched: true });
-  // Python's tokenized["train"][:8] and its slice rules: negative and out-of-range indices.
-  assert.deepEqual(tokenized.slice(0, 8).label, [1, 0, 1]);
-  assert.deepEqual(tokenized.slice(-2).idx, [1, 2]);
-  assert.deepEqual(tokenized.slice(2, 1).idx, []);
-  assert.deepEqual(tokenized.slice().idx, [0, 1, 2]);
-  const { sentence1, sentence2, idx, ...samples } = tokenized.slice(0, 8);
-  assert.equal(sentence1.length + sentence2.length + idx.length, 9);
-  const collator = new DataCollatorWithPadding({ tokenizer, returnTensors: "pt" });
-  const fromColumns = collator(samples);
-  const fromRows = collator(tokenized.removeColumns(["sentence1", "sentence2", "idx"]).toList());
-  assert.deepEqual(Object.keys(fromColumns).sort(), ["attention_mask", "input_ids", "labels", "token_type_ids"]);
-  for (const k of Object.keys(fromRows)) torch.tidy(() => assert.ok(fromColumns[k].equal(fromRows[k]), k));
-  torch.dispose([...Object.values(fromColumns), ...Object.values(fromRows)]);
-  assert.throws(() => collator({ input_ids: [[1, 2]], labels: [1, 0] }), /column 'labels' has 2 values, 'input_ids' has 1/);
-  assert.throws(() => new DataCollatorWithPadding({ tokenizer, returnTensors: "np" as never }), /returnTensors must be "pt"/);
-});
+test(
+  "the course's batch of columns: ds.slice(0, 8) without the text columns collates as the same rows do",
+  { skip: existsSync(join(repoRoot, "..", "shared", "data", "hf-home")) ? skip : "../shared/data is absent" },
+  async () => {
+    const tokenizer = await AutoTokenizer.fromPretrained(model);
+    const ds = Dataset.fromDict({
+      sentence1: ["A fairly long first sentence here", "Short", "Middle sized one"],
+      sentence2: ["and its pair", "pair", "a pair"],
+      label: [1, 0, 1],
+      idx: [0, 1, 2],
+    });
+    const tokenized = await ds.map((ex) => tokenizer(ex.sentence1, ex.sentence2, { truncation: true }), { batched: true });
+    // Python's tokenized["train"][:8] and its slice rules: negative and out-of-range indices.
+    assert.deepEqual(tokenized.slice(0, 8).label, [1, 0, 1]);
+    assert.deepEqual(tokenized.slice(-2).idx, [1, 2]);
+    assert.deepEqual(tokenized.slice(2, 1).idx, []);
+    assert.deepEqual(tokenized.slice().idx, [0, 1, 2]);
+    const { sentence1, sentence2, idx, ...samples } = tokenized.slice(0, 8);
+    assert.equal(sentence1.length + sentence2.length + idx.length, 9);
+    const collator = new DataCollatorWithPadding({ tokenizer, returnTensors: "pt" });
+    const fromColumns = collator(samples);
+    const fromRows = collator(tokenized.removeColumns(["sentence1", "sentence2", "idx"]).toList());
+    assert.deepEqual(Object.keys(fromColumns).sort(), ["attention_mask", "input_ids", "labels", "token_type_ids"]);
+    for (const k of Object.keys(fromRows)) torch.tidy(() => assert.ok(fromColumns[k].equal(fromRows[k]), k));
+    torch.dispose([...Object.values(fromColumns), ...Object.values(fromRows)]);
+    assert.throws(() => collator({ input_ids: [[1, 2]], labels: [1, 0] }), /column 'labels' has 2 values, 'input_ids' has 1/);
+    assert.throws(() => new DataCollatorWithPadding({ tokenizer, returnTensors: "np" as never }), /returnTensors must be "pt"/);
+  },
+);

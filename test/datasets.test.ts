@@ -47,7 +47,10 @@ test('loadDataset("glue", "mrpc") from the HF cache: splits, features, rows, lab
     assert.equal(raw.validation.column("label").filter((l) => l === 1).length, 279);
     assert.equal(train.at(-1).idx, train.column("idx")[3667]);
     assert.equal(String(train), "Dataset({\n    features: ['sentence1', 'sentence2', 'label', 'idx'],\n    num_rows: 3668\n})");
-    assert.match(inspect(raw), /^DatasetDict\(\{\n    train: Dataset\(\{\n        features: \['sentence1', 'sentence2', 'label', 'idx'\],\n        num_rows: 3668\n    \}\)\n    validation: Dataset/);
+    assert.match(
+      inspect(raw),
+      /^DatasetDict\(\{\n    train: Dataset\(\{\n        features: \['sentence1', 'sentence2', 'label', 'idx'\],\n        num_rows: 3668\n    \}\)\n    validation: Dataset/,
+    );
     const val = (await loadDataset("glue", "mrpc", { split: "validation[:10]" })) as Dataset;
     assert.equal(val.numRows, 10);
     await assert.rejects(loadDataset("glue", "mrpc", { split: "dev" }), /Unknown split "dev"\. Should be one of \["train","validation","test"\]/);
@@ -62,7 +65,12 @@ test('loadDataset("glue", "mrpc") from the HF cache: splits, features, rows, lab
 
 test("GLUE's TSVs load through the csv builder with quoting off (they hold unbalanced quotes)", { skip: noShared }, async () => {
   const dir = join(shared, "glue", "MRPC");
-  const dd = (await loadDataset("csv", { dataFiles: { train: join(dir, "train.tsv"), validation: join(dir, "dev.tsv") }, delimiter: "\t", quoting: false, cacheDir: mkdtempSync(join(tmpdir(), "ft-c-")) })) as DatasetDict;
+  const dd = (await loadDataset("csv", {
+    dataFiles: { train: join(dir, "train.tsv"), validation: join(dir, "dev.tsv") },
+    delimiter: "\t",
+    quoting: false,
+    cacheDir: mkdtempSync(join(tmpdir(), "ft-c-")),
+  })) as DatasetDict;
   assert.deepEqual(dd.numRows, { train: 3668, validation: 408 });
   assert.deepEqual(dd.train.columnNames, ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"], "the UTF-8 BOM is not part of the first name");
   assert.equal(String(dd.train.features.Quality), "Value(dtype='int64', id=None)");
@@ -95,7 +103,10 @@ test("in-memory constructors, row/column access, select, filter, shuffle, sort, 
   const cast = ds.castColumn("label", new ClassLabel({ names: ["neg", "pos"] }));
   assert.equal((cast.features.label as ClassLabel).int2str(cast.at(1).label as number), "pos");
   assert.deepEqual(ds.castColumn("score", new Value("float32")).features.score, new Value("float32"));
-  assert.deepEqual(Dataset.fromList([{ a: 1 }, { a: 2, b: "x" }]).toList(), [{ a: 1, b: null }, { a: 2, b: "x" }]);
+  assert.deepEqual(Dataset.fromList([{ a: 1 }, { a: 2, b: "x" }]).toList(), [
+    { a: 1, b: null },
+    { a: 2, b: "x" },
+  ]);
   const gen = await Dataset.fromGenerator(function* () {
     for (let i = 0; i < 3; i++) yield { i, sq: i * i };
   });
@@ -107,20 +118,32 @@ test("in-memory constructors, row/column access, select, filter, shuffle, sort, 
 
 test("map: batched and per row, removeColumns, tokenizer-like outputs in HF's small int types, torch format", async () => {
   const ds = Dataset.fromDict({ text: ["a b", "c", "d e f"], label: [1, 0, 1] });
-  const mapped = await ds.map((b) => {
-    const batch = b as { text: string[] };
-    return { input_ids: batch.text.map((t) => t.split(" ").map((w) => w.charCodeAt(0))), attention_mask: batch.text.map((t) => t.split(" ").map(() => 1)) };
-  }, { batched: true, batchSize: 2 });
+  const mapped = await ds.map(
+    (b) => {
+      const batch = b as { text: string[] };
+      return { input_ids: batch.text.map((t) => t.split(" ").map((w) => w.charCodeAt(0))), attention_mask: batch.text.map((t) => t.split(" ").map(() => 1)) };
+    },
+    { batched: true, batchSize: 2 },
+  );
   assert.deepEqual(mapped.columnNames, ["text", "label", "input_ids", "attention_mask"]);
   assert.deepEqual(mapped.features.input_ids, new Sequence(new Value("int32")));
   assert.deepEqual(mapped.features.attention_mask, new Sequence(new Value("int8")));
   assert.deepEqual(mapped.at(2).input_ids, [100, 101, 102]);
   const perRow = await ds.map((r) => ({ n: (r as { text: string }).text.length }), { removeColumns: "text" });
   assert.deepEqual(perRow.toDict(), { label: [1, 0, 1], n: [3, 1, 5] });
-  const expanded = await ds.map((b) => ({ word: (b as { text: string[] }).text.flatMap((t) => t.split(" ")) }), { batched: true, removeColumns: ["text", "label"] });
+  const expanded = await ds.map((b) => ({ word: (b as { text: string[] }).text.flatMap((t) => t.split(" ")) }), {
+    batched: true,
+    removeColumns: ["text", "label"],
+  });
   assert.deepEqual(expanded.column("word"), ["a", "b", "c", "d", "e", "f"]);
-  await assert.rejects(ds.map(() => ({ x: [1] }), { batched: true }), /returned 1 rows; to change the number of rows, remove the input columns/);
-  await assert.rejects(ds.map(() => ({}), { removeColumns: "nope" }), /Column 'nope' not in the dataset/);
+  await assert.rejects(
+    ds.map(() => ({ x: [1] }), { batched: true }),
+    /returned 1 rows; to change the number of rows, remove the input columns/,
+  );
+  await assert.rejects(
+    ds.map(() => ({}), { removeColumns: "nope" }),
+    /Column 'nope' not in the dataset/,
+  );
   const pt = await mapped.withFormat("torch", ["label", "input_ids"]);
   const row = pt.at(0) as Record<string, torch.Tensor>;
   assert.deepEqual(Object.keys(row), ["label", "input_ids"]);
@@ -146,7 +169,10 @@ test("map's cache: an identical map is served from the cache file, a changed fn 
     assert.equal(calls, 6, "served from the cache: fn called on the first batch only");
     assert.deepEqual(second.column("n"), first.column("n"));
     assert.equal(second.fingerprint, first.fingerprint);
-    const changed = await raw.map((b: unknown) => { calls++; return { n: (b as { sentence1: string[] }).sentence1.map((s) => s.length + 1) }; }, o);
+    const changed = await raw.map((b: unknown) => {
+      calls++;
+      return { n: (b as { sentence1: string[] }).sentence1.map((s) => s.length + 1) };
+    }, o);
     assert.equal(calls, 11, "a changed function recomputes");
     assert.equal(changed.column("n")[0], (first.column("n")[0] as number) + 1);
     await raw.map(fn, { batched: true, batchSize: 200 });
@@ -167,12 +193,19 @@ test("map's cache: an identical map is served from the cache file, a changed fn 
     } finally {
       console.warn = warn;
     }
-    assert.match(warnings.join("\n"), /differs from what fn computes now for the first rows: fn depends on something its source and the tokenizers it calls do not show/);
+    assert.match(
+      warnings.join("\n"),
+      /differs from what fn computes now for the first rows: fn depends on something its source and the tokenizers it calls do not show/,
+    );
     const files: string[] = [];
     const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : files.push(e.name)));
     walk(cache);
     assert.ok(files.filter((f) => /^cache-[0-9a-f]{16}\.arrow$/.test(f)).length >= 3);
-    assert.deepEqual(files.filter((f) => f.includes(".tmp-")), [], "cache files appear atomically");
+    assert.deepEqual(
+      files.filter((f) => f.includes(".tmp-")),
+      [],
+      "cache files appear atomically",
+    );
   });
 });
 
@@ -182,7 +215,8 @@ test("map's cache and tokenizers: the course's tokenize_function with bert-base-
     const cased = await AutoTokenizer.fromPretrained(join(shared, "models", "bert-base-cased"));
     const uncased = await AutoTokenizer.fromPretrained(join(shared, "models", "bert-base-uncased"));
     // The course's function, made twice: the same source text, a different tokenizer inside.
-    const tokenizeFunction = (tokenizer: typeof cased) => (example: Record<string, string[]>) => tokenizer(example.sentence1, example.sentence2, { truncation: true });
+    const tokenizeFunction = (tokenizer: typeof cased) => (example: Record<string, string[]>) =>
+      tokenizer(example.sentence1, example.sentence2, { truncation: true });
     const warnings: string[] = [];
     const warn = console.warn;
     console.warn = (m: unknown) => void warnings.push(String(m));
@@ -235,10 +269,16 @@ test("saveToDisk/loadFromDisk, toJSON, toParquet round-trip with features; bad f
   assert.deepEqual(fromParquet.toDict(), flat.toDict());
   assert.ok(fromParquet.features.label instanceof ClassLabel, "features come back from the parquet 'huggingface' metadata");
   writeFileSync(join(dir, "text.txt"), "line one\nline two\n");
-  assert.deepEqual(((await loadDataset("text", { dataFiles: join(dir, "text.txt"), split: "train", cacheDir: dir })) as Dataset).column("text"), ["line one", "line two"]);
+  assert.deepEqual(((await loadDataset("text", { dataFiles: join(dir, "text.txt"), split: "train", cacheDir: dir })) as Dataset).column("text"), [
+    "line one",
+    "line two",
+  ]);
   const saved = join(dir, "single");
   ds.saveToDisk(saved);
-  assert.deepEqual((await loadDataset("arrow", { dataFiles: join(saved, "data-00000-of-00001.arrow"), split: "train", cacheDir: dir }) as Dataset).toDict(), ds.toDict());
+  assert.deepEqual(
+    ((await loadDataset("arrow", { dataFiles: join(saved, "data-00000-of-00001.arrow"), split: "train", cacheDir: dir })) as Dataset).toDict(),
+    ds.toDict(),
+  );
 
   writeFileSync(join(dir, "bad.parquet"), "PAR1 this is not parquet");
   await assert.rejects(loadDataset("parquet", { dataFiles: join(dir, "bad.parquet"), cacheDir: dir }), /bad\.parquet: not a readable parquet file/);
@@ -254,7 +294,7 @@ test("saveToDisk/loadFromDisk, toJSON, toParquet round-trip with features; bad f
 
 test("csv/tsv read as pandas reads them: blank lines skipped, NA cells null, integer columns with gaps float64, short rows padded", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ft-csv-"));
-  writeFileSync(join(dir, "t.csv"), "\uFEFFid,score,flag,name,label\n1,0.5,True,a,0\n\n2,NA,False,,1\n   \n3,inf,true,\"c, d\",\n4,-1e3,FALSE,NaN,1\n5,2\n");
+  writeFileSync(join(dir, "t.csv"), '\uFEFFid,score,flag,name,label\n1,0.5,True,a,0\n\n2,NA,False,,1\n   \n3,inf,true,"c, d",\n4,-1e3,FALSE,NaN,1\n5,2\n');
   const ds = (await loadDataset("csv", { dataFiles: join(dir, "t.csv"), split: "train", cacheDir: dir })) as Dataset;
   assert.deepEqual(ds.toDict(), {
     id: [1, 2, 3, 4, 5],
@@ -263,9 +303,18 @@ test("csv/tsv read as pandas reads them: blank lines skipped, NA cells null, int
     name: ["a", null, "c, d", null, null],
     label: [0, 1, null, 1, null],
   });
-  assert.deepEqual(Object.fromEntries(Object.entries(ds.features).map(([k, f]) => [k, (f as { dtype: string }).dtype])), { id: "int64", score: "float64", flag: "bool", name: "string", label: "float64" });
-  writeFileSync(join(dir, "t.tsv"), "a\tb\n\"x\ty\n\nz\t1\n");
-  assert.deepEqual(((await loadDataset("csv", { dataFiles: join(dir, "t.tsv"), split: "train", quoting: false, cacheDir: dir })) as Dataset).toDict(), { a: ['"x', "z"], b: ["y", "1"] });
+  assert.deepEqual(Object.fromEntries(Object.entries(ds.features).map(([k, f]) => [k, (f as { dtype: string }).dtype])), {
+    id: "int64",
+    score: "float64",
+    flag: "bool",
+    name: "string",
+    label: "float64",
+  });
+  writeFileSync(join(dir, "t.tsv"), 'a\tb\n"x\ty\n\nz\t1\n');
+  assert.deepEqual(((await loadDataset("csv", { dataFiles: join(dir, "t.tsv"), split: "train", quoting: false, cacheDir: dir })) as Dataset).toDict(), {
+    a: ['"x', "z"],
+    b: ["y", "1"],
+  });
   writeFileSync(join(dir, "empty.csv"), "\n\n");
   await assert.rejects(loadDataset("csv", { dataFiles: join(dir, "empty.csv"), cacheDir: dir }), /empty\.csv is empty: no columns to parse/);
   writeFileSync(join(dir, "empty.jsonl"), "\n");
@@ -283,7 +332,8 @@ test("a hub dataset is downloaded into the cache (README configs, and refs/conve
     return new Uint8Array(readFileSync(p));
   };
   const features = { sentence: new Value("string"), label: new ClassLabel({ names: ["neg", "pos"] }) };
-  const readme = "---\nconfigs:\n- config_name: tiny\n  data_files:\n  - split: train\n    path: tiny/train-*\n  - split: test\n    path: tiny/test-*\n- config_name: other\n  data_files: other/*.parquet\n---\n# A tiny dataset\n";
+  const readme =
+    "---\nconfigs:\n- config_name: tiny\n  data_files:\n  - split: train\n    path: tiny/train-*\n  - split: test\n    path: tiny/test-*\n- config_name: other\n  data_files: other/*.parquet\n---\n# A tiny dataset\n";
   const server = await startHubServer({
     "datasets/org/tiny": {
       main: {
@@ -318,7 +368,10 @@ test("a hub dataset is downloaded into the cache (README configs, and refs/conve
     assert.deepEqual(((await loadDataset("org/converted", { split: "train" })) as Dataset).column("a"), [1, 2, 3]);
     // A revision the hub does not have says so; a conversion branch without parquet files says that.
     await assert.rejects(loadDataset("org/converted", { revision: "v9" }), /revision not found/);
-    await assert.rejects(loadDataset("org/emptyconv", { revision: "v2" }), /org\/emptyconv at revision 'v2': no 'configs' in its README\.md, and its refs\/convert\/parquet branch holds no parquet files/);
+    await assert.rejects(
+      loadDataset("org/emptyconv", { revision: "v2" }),
+      /org\/emptyconv at revision 'v2': no 'configs' in its README\.md, and its refs\/convert\/parquet branch holds no parquet files/,
+    );
     process.env.HF_HUB_OFFLINE = "1";
     const before = server.requests.length;
     assert.deepEqual(((await loadDataset("org/tiny", "tiny", { split: "test" })) as Dataset).column("sentence"), ["meh"]);
@@ -338,14 +391,27 @@ test("number literals keep their type as pyarrow reads them (1.0 is a double), a
   const jl = (await loadDataset("json", { dataFiles: join(dir, "s.jsonl"), split: "train", cacheDir: dir })) as Dataset;
   assert.deepEqual([(jl.features.score as Value).dtype, (jl.features.n as Value).dtype], ["float64", "int64"]);
   writeFileSync(join(dir, "s.json"), JSON.stringify([{ score: 2 }, { score: 3 }]).replace("2", "2e0"));
-  assert.equal(((await loadDataset("json", { dataFiles: join(dir, "s.json"), split: "train", cacheDir: dir })) as Dataset).features.score instanceof Value, true);
-  assert.equal((((await loadDataset("json", { dataFiles: join(dir, "s.json"), split: "train", cacheDir: dir })) as Dataset).features.score as Value).dtype, "float64");
+  assert.equal(
+    ((await loadDataset("json", { dataFiles: join(dir, "s.json"), split: "train", cacheDir: dir })) as Dataset).features.score instanceof Value,
+    true,
+  );
+  assert.equal(
+    (((await loadDataset("json", { dataFiles: join(dir, "s.json"), split: "train", cacheDir: dir })) as Dataset).features.score as Value).dtype,
+    "float64",
+  );
   writeFileSync(join(dir, "s.csv"), "text,score\na,1.0\nb,5.0\n");
-  assert.equal((((await loadDataset("csv", { dataFiles: join(dir, "s.csv"), split: "train", cacheDir: dir })) as Dataset).features.score as Value).dtype, "float64");
+  assert.equal(
+    (((await loadDataset("csv", { dataFiles: join(dir, "s.csv"), split: "train", cacheDir: dir })) as Dataset).features.score as Value).dtype,
+    "float64",
+  );
 
   // "café" in Latin-1: 0xE9 where UTF-8 needs a continuation byte.
   const latin1 = Buffer.concat([Buffer.from("a\tb\nline two\tok\ncaf"), Buffer.from([0xe9]), Buffer.from("\t1\n")]);
-  for (const [name, builder] of [["bad.tsv", "csv"], ["bad.txt", "text"], ["bad.jsonl", "json"]] as const) {
+  for (const [name, builder] of [
+    ["bad.tsv", "csv"],
+    ["bad.txt", "text"],
+    ["bad.jsonl", "json"],
+  ] as const) {
     writeFileSync(join(dir, name), latin1);
     await assert.rejects(
       loadDataset(builder, { dataFiles: join(dir, name), split: "train", cacheDir: dir, delimiter: "\t" }),

@@ -18,7 +18,15 @@ test("serve.ts: /constructor/x, /__proto__/x, a bad percent escape and ../ answe
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
     const status = async (path: string) => (await fetch(base + path)).status;
-    for (const path of ["/constructor/x", "/__proto__/x", "/hasOwnProperty/x", "/toString", "/models/../../../../etc/passwd", "/models/%2e%2e/%2e%2e/etc/passwd", "/nothing"]) {
+    for (const path of [
+      "/constructor/x",
+      "/__proto__/x",
+      "/hasOwnProperty/x",
+      "/toString",
+      "/models/../../../../etc/passwd",
+      "/models/%2e%2e/%2e%2e/etc/passwd",
+      "/nothing",
+    ]) {
       assert.equal(await status(path), 404, path);
     }
     assert.equal(await status("/models/%E0%A4%A"), 400, "a malformed percent escape");

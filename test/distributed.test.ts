@@ -87,7 +87,13 @@ function run(nproc: number, env: Record<string, string>): { status: number | nul
   const t = performance.now();
   const r = spawnSync(process.execPath, cmd, { encoding: "utf8", env: { ...process.env, OUTPUT_DIR: join(dir, "run"), OUT: out, ...env }, timeout: 240_000 });
   const elapsed = (performance.now() - t) / 1000;
-  return { status: r.status, stderr: r.stderr, stdout: r.stdout, elapsed, result: existsSync(out) ? (JSON.parse(readFileSync(out, "utf8")) as Result) : undefined };
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    stdout: r.stdout,
+    elapsed,
+    result: existsSync(out) ? (JSON.parse(readFileSync(out, "utf8")) as Result) : undefined,
+  };
 }
 
 const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
@@ -110,48 +116,91 @@ function assertSameRun(two: Result, one: Result, what: string): string {
 }
 
 test("torchrun's --snake_case options are ours to rewrite; the program's arguments after -- are left as they are", () => {
-  assert.deepEqual(normalizeArgv(["node", "finetune", "launch", "--nproc_per_node", "2", "--", "prog.js", "--my_flag", "x_y"]),
-    ["node", "finetune", "launch", "--nproc-per-node", "2", "--", "prog.js", "--my_flag", "x_y"]);
+  assert.deepEqual(normalizeArgv(["node", "finetune", "launch", "--nproc_per_node", "2", "--", "prog.js", "--my_flag", "x_y"]), [
+    "node",
+    "finetune",
+    "launch",
+    "--nproc-per-node",
+    "2",
+    "--",
+    "prog.js",
+    "--my_flag",
+    "x_y",
+  ]);
 });
 
 test("accelerate's BatchSamplerShard: even batches completed from the first rows, dropLast drops the last round", () => {
-  const batches = (n: number, b: number) => Array.from({ length: Math.ceil(n / b) }, (_, k) => Int32Array.from({ length: Math.min(b, n - k * b) }, (_, i) => k * b + i));
-  const shard = (n: number, r: number, drop = false) => shardBatches(batches(n, 3).filter((b) => !drop || b.length === 3), 3, 2, r, drop).map((b) => Array.from(b));
+  const batches = (n: number, b: number) =>
+    Array.from({ length: Math.ceil(n / b) }, (_, k) => Int32Array.from({ length: Math.min(b, n - k * b) }, (_, i) => k * b + i));
+  const shard = (n: number, r: number, drop = false) =>
+    shardBatches(
+      batches(n, 3).filter((b) => !drop || b.length === 3),
+      3,
+      2,
+      r,
+      drop,
+    ).map((b) => Array.from(b));
   // 21 rows in batches of 3: 7 batches, the 8th of rank 1 is the first batch again.
-  assert.deepEqual(shard(21, 0), [[0, 1, 2], [6, 7, 8], [12, 13, 14], [18, 19, 20]]);
-  assert.deepEqual(shard(21, 1), [[3, 4, 5], [9, 10, 11], [15, 16, 17], [0, 1, 2]]);
+  assert.deepEqual(shard(21, 0), [
+    [0, 1, 2],
+    [6, 7, 8],
+    [12, 13, 14],
+    [18, 19, 20],
+  ]);
+  assert.deepEqual(shard(21, 1), [
+    [3, 4, 5],
+    [9, 10, 11],
+    [15, 16, 17],
+    [0, 1, 2],
+  ]);
   // 22: the short last batch [21] is completed with 0, 1.
-  assert.deepEqual(shard(22, 1), [[3, 4, 5], [9, 10, 11], [15, 16, 17], [21, 0, 1]]);
+  assert.deepEqual(shard(22, 1), [
+    [3, 4, 5],
+    [9, 10, 11],
+    [15, 16, 17],
+    [21, 0, 1],
+  ]);
   // 20: [18, 19] completed with 0 on rank 0, and rank 1 gets the next rows 1, 2, 3.
   assert.deepEqual(shard(20, 0).at(-1), [18, 19, 0]);
   assert.deepEqual(shard(20, 1).at(-1), [1, 2, 3]);
   // Fewer rows than one round: repeated.
   assert.deepEqual([shard(2, 0), shard(2, 1)], [[[0, 1, 0]], [[1, 0, 1]]]);
-  assert.deepEqual(shard(22, 1, true), [[3, 4, 5], [9, 10, 11], [15, 16, 17]]);
+  assert.deepEqual(shard(22, 1, true), [
+    [3, 4, 5],
+    [9, 10, 11],
+    [15, 16, 17],
+  ]);
   assert.equal(shardPadding(21, 4, 2), 3);
   assert.equal(shardPadding(24, 4, 2), 0);
 });
 
-test("Trainer on 2 ranks × batch 4 (gloo) = 1 process × batch 8: logged losses, grad norms, final weights; with accumulation 2 too", { skip, timeout: 300_000 }, (t) => {
-  for (const ga of ["1", "2"]) {
-    const two = run(2, { BATCH: "4", GA: ga });
-    assert.equal(two.status, 0, two.stderr);
-    const one = run(1, { BATCH: "8", GA: ga });
-    assert.equal(one.status, 0, one.stderr);
-    t.diagnostic(assertSameRun(two.result!, one.result!, `accumulation ${ga}`));
-    // Speed counts the samples of every rank, as HF's: the same examples × epochs in both runs.
-    assert.equal(Math.round(two.result!.metrics.train_samples_per_second * two.result!.metrics.train_runtime), 64 * 2);
-    // The launcher says how the ranks split the cores, which is what their thread setup does.
-    assert.match(two.stderr, /finetune launch: each of the 2 local ranks uses \d+ of the \d+ cores; set OMP_NUM_THREADS \(or FINETUNE_THREADS\) to choose/);
-    assert.doesNotMatch(two.stderr, /Setting OMP_NUM_THREADS/);
-    // Only rank 0 speaks: one training block of log lines, not two.
-    assert.equal(two.stderr.match(/'train_runtime'/g)?.length, 1, two.stderr);
-  }
-});
+test(
+  "Trainer on 2 ranks × batch 4 (gloo) = 1 process × batch 8: logged losses, grad norms, final weights; with accumulation 2 too",
+  { skip, timeout: 300_000 },
+  (t) => {
+    for (const ga of ["1", "2"]) {
+      const two = run(2, { BATCH: "4", GA: ga });
+      assert.equal(two.status, 0, two.stderr);
+      const one = run(1, { BATCH: "8", GA: ga });
+      assert.equal(one.status, 0, one.stderr);
+      t.diagnostic(assertSameRun(two.result!, one.result!, `accumulation ${ga}`));
+      // Speed counts the samples of every rank, as HF's: the same examples × epochs in both runs.
+      assert.equal(Math.round(two.result!.metrics.train_samples_per_second * two.result!.metrics.train_runtime), 64 * 2);
+      // The launcher says how the ranks split the cores, which is what their thread setup does.
+      assert.match(two.stderr, /finetune launch: each of the 2 local ranks uses \d+ of the \d+ cores; set OMP_NUM_THREADS \(or FINETUNE_THREADS\) to choose/);
+      assert.doesNotMatch(two.stderr, /Setting OMP_NUM_THREADS/);
+      // Only rank 0 speaks: one training block of log lines, not two.
+      assert.equal(two.stderr.match(/'train_runtime'/g)?.length, 1, two.stderr);
+    }
+  },
+);
 
-test("DDP broadcasts the whole state dict at wrap time: a frozen part initialised differently on each rank ends equal to rank 0's", { skip, timeout: 120_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-frozen-"));
-  const program = `
+test(
+  "DDP broadcasts the whole state dict at wrap time: a frozen part initialised differently on each rank ends equal to rank 0's",
+  { skip, timeout: 120_000 },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "ft-ddp-frozen-"));
+    const program = `
 import { writeFileSync } from "node:fs";
 import * as torch from ${dist("torch/index.js")};
 import { AutoModelForSequenceClassification } from ${dist("models/index.js")};
@@ -165,13 +214,17 @@ const state = Object.fromEntries([...model.namedParameters()].map(([n, p]) => [n
 writeFileSync(${JSON.stringify(dir)} + "/rank" + process.env.RANK + ".json", JSON.stringify(state));
 ddp.destroy();
 `;
-  const r = spawnSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", program], { encoding: "utf8", timeout: 100_000 });
-  assert.equal(r.status, 0, r.stderr);
-  const [a, b] = [0, 1].map((k) => JSON.parse(readFileSync(join(dir, `rank${k}.json`), "utf8")) as Record<string, number[]>);
-  const frozen = Object.keys(a).filter((n) => n.includes("embeddings"));
-  assert.ok(frozen.length >= 3, "the embeddings are frozen");
-  for (const n of Object.keys(a)) assert.deepEqual(b[n], a[n], `${n}${frozen.includes(n) ? " (frozen)" : ""}: rank 1 holds rank 0's values`);
-});
+    const r = spawnSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", program], {
+      encoding: "utf8",
+      timeout: 100_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const [a, b] = [0, 1].map((k) => JSON.parse(readFileSync(join(dir, `rank${k}.json`), "utf8")) as Record<string, number[]>);
+    const frozen = Object.keys(a).filter((n) => n.includes("embeddings"));
+    assert.ok(frozen.length >= 3, "the embeddings are frozen");
+    for (const n of Object.keys(a)) assert.deepEqual(b[n], a[n], `${n}${frozen.includes(n) ? " (frozen)" : ""}: rank 1 holds rank 0's values`);
+  },
+);
 
 test("evaluation on 2 ranks of a set of odd size (21 rows, batch 4) gives exactly the one-process predictions and metrics", { skip, timeout: 300_000 }, () => {
   const two = run(2, { BATCH: "4", EPOCHS: "1", N_EVAL: "21" });
@@ -184,21 +237,36 @@ test("evaluation on 2 ranks of a set of odd size (21 rows, batch 4) gives exactl
   assert.equal(two.result!.testMetrics.test_n, 21);
 });
 
-test("a rank killed mid-run: the launcher stops the other, exits non-zero naming it; one process resumes the checkpoint and finishes", { skip, timeout: 300_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-kill-"));
-  const env = { BATCH: "4", EPOCHS: "2", SAVE_STEPS: "4", KILL_RANK: "1", KILL_AT: "6", OUTPUT_DIR: join(dir, "run") };
-  const killed = run(2, env);
-  assert.notEqual(killed.status, 0);
-  assert.match(killed.stderr, /finetune launch: rank 1 \(local rank 1, pid \d+\) was killed by SIGKILL; stopping the other ranks/);
-  assert.ok(killed.elapsed < 120, `the launch ended ${killed.elapsed.toFixed(0)} s after starting`);
-  // The checkpoint of step 4 is whole (both ranks' RNG files); none of step 8 was started.
-  assert.deepEqual(readdirSync(join(dir, "run")).filter((d) => d.startsWith("checkpoint-")), ["checkpoint-4"]);
-  assert.deepEqual(readdirSync(join(dir, "run", "checkpoint-4")).filter((f) => f.startsWith("rng_state")).sort(), ["rng_state_0.safetensors", "rng_state_1.safetensors"]);
-  const resumed = run(1, { ...env, BATCH: "8", KILL_RANK: "none", RESUME: "1" });
-  assert.equal(resumed.status, 0, resumed.stderr);
-  assert.equal(resumed.result!.globalStep, 16);
-  assert.match(resumed.stderr, /Didn't find an RNG file in .*checkpoint-4: if you are resuming a training that was launched in a distributed fashion, reproducibility is not guaranteed/);
-});
+test(
+  "a rank killed mid-run: the launcher stops the other, exits non-zero naming it; one process resumes the checkpoint and finishes",
+  { skip, timeout: 300_000 },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "ft-ddp-kill-"));
+    const env = { BATCH: "4", EPOCHS: "2", SAVE_STEPS: "4", KILL_RANK: "1", KILL_AT: "6", OUTPUT_DIR: join(dir, "run") };
+    const killed = run(2, env);
+    assert.notEqual(killed.status, 0);
+    assert.match(killed.stderr, /finetune launch: rank 1 \(local rank 1, pid \d+\) was killed by SIGKILL; stopping the other ranks/);
+    assert.ok(killed.elapsed < 120, `the launch ended ${killed.elapsed.toFixed(0)} s after starting`);
+    // The checkpoint of step 4 is whole (both ranks' RNG files); none of step 8 was started.
+    assert.deepEqual(
+      readdirSync(join(dir, "run")).filter((d) => d.startsWith("checkpoint-")),
+      ["checkpoint-4"],
+    );
+    assert.deepEqual(
+      readdirSync(join(dir, "run", "checkpoint-4"))
+        .filter((f) => f.startsWith("rng_state"))
+        .sort(),
+      ["rng_state_0.safetensors", "rng_state_1.safetensors"],
+    );
+    const resumed = run(1, { ...env, BATCH: "8", KILL_RANK: "none", RESUME: "1" });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.equal(resumed.result!.globalStep, 16);
+    assert.match(
+      resumed.stderr,
+      /Didn't find an RNG file in .*checkpoint-4: if you are resuming a training that was launched in a distributed fashion, reproducibility is not guaranteed/,
+    );
+  },
+);
 
 /** Whether a process is gone (a zombie awaiting its reaper counts as gone). */
 function gone(pid: number): boolean {
@@ -214,29 +282,40 @@ function gone(pid: number): boolean {
   }
 }
 
-test("the launcher killed with SIGKILL leaves no rank behind (each notices and stops within 10 s, releasing the output-dir lock); SIGHUP stops the ranks as torchrun", { skip, timeout: 120_000 }, async () => {
-  for (const sig of ["SIGKILL", "SIGHUP"] as const) {
-    const dir = mkdtempSync(join(tmpdir(), "ft-ddp-orphans-"));
-    const env = { ...process.env, BATCH: "4", EPOCHS: "200", N_TRAIN: "64", PID_DIR: dir, OUTPUT_DIR: join(dir, "run"), OUT: join(dir, "out.json") };
-    const launcher = spawn(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", PROGRAM], { env, stdio: "ignore" });
-    const lock = join(dir, "run", ".finetune-ts.lock");
-    const deadline = Date.now() + 60_000;
-    while (!(existsSync(join(dir, "pid0")) && existsSync(join(dir, "pid1")) && existsSync(lock)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(existsSync(lock), "training started (the output dir is locked)");
-    const pids = [0, 1].map((r) => Number(readFileSync(join(dir, `pid${r}`), "utf8")));
-    launcher.kill(sig);
-    const killedAt = Date.now();
-    while (!pids.every(gone) && Date.now() - killedAt < 10_000) await new Promise((r) => setTimeout(r, 100));
-    const left = pids.filter((p) => !gone(p));
-    for (const p of left) process.kill(p, "SIGKILL");
-    assert.deepEqual(left, [], `${sig} to the launcher: ranks still running after 10 s`);
-    assert.ok(!existsSync(lock), `${sig}: the output-dir lock was released`);
-  }
-});
+test(
+  "the launcher killed with SIGKILL leaves no rank behind (each notices and stops within 10 s, releasing the output-dir lock); SIGHUP stops the ranks as torchrun",
+  { skip, timeout: 120_000 },
+  async () => {
+    for (const sig of ["SIGKILL", "SIGHUP"] as const) {
+      const dir = mkdtempSync(join(tmpdir(), "ft-ddp-orphans-"));
+      const env = { ...process.env, BATCH: "4", EPOCHS: "200", N_TRAIN: "64", PID_DIR: dir, OUTPUT_DIR: join(dir, "run"), OUT: join(dir, "out.json") };
+      const launcher = spawn(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", PROGRAM], {
+        env,
+        stdio: "ignore",
+      });
+      const lock = join(dir, "run", ".finetune-ts.lock");
+      const deadline = Date.now() + 60_000;
+      while (!(existsSync(join(dir, "pid0")) && existsSync(join(dir, "pid1")) && existsSync(lock)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.ok(existsSync(lock), "training started (the output dir is locked)");
+      const pids = [0, 1].map((r) => Number(readFileSync(join(dir, `pid${r}`), "utf8")));
+      launcher.kill(sig);
+      const killedAt = Date.now();
+      while (!pids.every(gone) && Date.now() - killedAt < 10_000) await new Promise((r) => setTimeout(r, 100));
+      const left = pids.filter((p) => !gone(p));
+      for (const p of left) process.kill(p, "SIGKILL");
+      assert.deepEqual(left, [], `${sig} to the launcher: ranks still running after 10 s`);
+      assert.ok(!existsSync(lock), `${sig}: the output-dir lock was released`);
+    }
+  },
+);
 
-test("a one-node launch listens on nothing beyond loopback: the ranks meet through a rendezvous file, gloo on the loopback interface", { skip, timeout: 120_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-lo-"));
-  const program = `
+test(
+  "a one-node launch listens on nothing beyond loopback: the ranks meet through a rendezvous file, gloo on the loopback interface",
+  { skip, timeout: 120_000 },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "ft-ddp-lo-"));
+    const program = `
 import { readdirSync, readlinkSync, readFileSync, writeFileSync } from "node:fs";
 import * as torch from ${dist("torch/index.js")};
 import { initProcessGroup, barrier, allReduce } from ${dist("distributed/index.js")};
@@ -255,20 +334,28 @@ for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
 writeFileSync(${JSON.stringify(dir)} + "/rank" + process.env.RANK + ".json", JSON.stringify({ sum: t.toArray(), sockets, env: { store: process.env.FINETUNE_RENDEZVOUS_FILE ?? null, ifname: process.env.GLOO_SOCKET_IFNAME ?? null } }));
 barrier();
 `;
-  const r = spawnSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", program], { encoding: "utf8", timeout: 100_000 });
-  assert.equal(r.status, 0, r.stderr);
-  // 127.0.0.1 in /proc/net/tcp, and ::1 or ::ffff:127.0.0.1 in tcp6.
-  const loopback = new Set(["0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"]);
-  for (const k of [0, 1]) {
-    const got = JSON.parse(readFileSync(join(dir, `rank${k}.json`), "utf8")) as { sum: number[]; sockets: { local: string; state: string }[]; env: { store: string | null; ifname: string | null } };
-    assert.deepEqual(got.sum, [2, 2, 2, 2], "the collective ran");
-    assert.ok(got.env.store && got.env.ifname, `rank ${k}: a rendezvous file and the loopback interface (${JSON.stringify(got.env)})`);
-    assert.ok(got.sockets.length > 0, `rank ${k}: gloo's sockets were found`);
-    for (const s of got.sockets) assert.ok(loopback.has(s.local), `rank ${k}: a socket on ${s.local} (state ${s.state}) is not on loopback`);
-    assert.ok(!got.sockets.some((s) => s.state === "0A" && !loopback.has(s.local)), "nothing listens beyond loopback");
-  }
-  assert.ok(!existsSync(dirname(JSON.parse(readFileSync(join(dir, "rank0.json"), "utf8")).env.store)), "the rendezvous folder is removed after the launch");
-});
+    const r = spawnSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", program], {
+      encoding: "utf8",
+      timeout: 100_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    // 127.0.0.1 in /proc/net/tcp, and ::1 or ::ffff:127.0.0.1 in tcp6.
+    const loopback = new Set(["0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"]);
+    for (const k of [0, 1]) {
+      const got = JSON.parse(readFileSync(join(dir, `rank${k}.json`), "utf8")) as {
+        sum: number[];
+        sockets: { local: string; state: string }[];
+        env: { store: string | null; ifname: string | null };
+      };
+      assert.deepEqual(got.sum, [2, 2, 2, 2], "the collective ran");
+      assert.ok(got.env.store && got.env.ifname, `rank ${k}: a rendezvous file and the loopback interface (${JSON.stringify(got.env)})`);
+      assert.ok(got.sockets.length > 0, `rank ${k}: gloo's sockets were found`);
+      for (const s of got.sockets) assert.ok(loopback.has(s.local), `rank ${k}: a socket on ${s.local} (state ${s.state}) is not on loopback`);
+      assert.ok(!got.sockets.some((s) => s.state === "0A" && !loopback.has(s.local)), "nothing listens beyond loopback");
+    }
+    assert.ok(!existsSync(dirname(JSON.parse(readFileSync(join(dir, "rank0.json"), "utf8")).env.store)), "the rendezvous folder is removed after the launch");
+  },
+);
 
 /** Starts a process and resolves with its exit code and stderr. */
 function start(args: string[], env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
@@ -280,56 +367,129 @@ function start(args: string[], env: Record<string, string>): Promise<{ status: n
   });
 }
 
-test("torchrun's contract without the launcher (as torchrun, SLURM or a PyTorchJob start ranks), and two nodes' launchers meeting at one master", { skip, timeout: 300_000 }, async (t) => {
-  const reference = run(2, { BATCH: "4", EPOCHS: "1" });
-  assert.equal(reference.status, 0, reference.stderr);
-  const program = ["--input-type=module", "-e", PROGRAM];
-  const common = { BATCH: "4", EPOCHS: "1", WORLD_SIZE: "2", LOCAL_WORLD_SIZE: "1", MASTER_ADDR: "127.0.0.1", OMP_NUM_THREADS: "1" };
+test(
+  "torchrun's contract without the launcher (as torchrun, SLURM or a PyTorchJob start ranks), and two nodes' launchers meeting at one master",
+  { skip, timeout: 300_000 },
+  async (t) => {
+    const reference = run(2, { BATCH: "4", EPOCHS: "1" });
+    assert.equal(reference.status, 0, reference.stderr);
+    const program = ["--input-type=module", "-e", PROGRAM];
+    const common = { BATCH: "4", EPOCHS: "1", WORLD_SIZE: "2", LOCAL_WORLD_SIZE: "1", MASTER_ADDR: "127.0.0.1", OMP_NUM_THREADS: "1" };
 
-  // Two processes given the variables directly, each as rank 0 of its own "node".
-  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-env-"));
-  let port = String(await freePort());
-  const env = (rank: number) => ({ ...common, RANK: String(rank), LOCAL_RANK: "0", GROUP_RANK: String(rank), MASTER_PORT: port, OUTPUT_DIR: join(dir, "run"), OUT: join(dir, "out.json") });
-  const direct = await Promise.all([start(program, env(0)), start(program, env(1))]);
-  direct.forEach((r, i) => assert.equal(r.status, 0, `rank ${i}: ${r.stderr}`));
-  const viaEnv = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as Result;
-  assert.deepEqual(viaEnv.losses, reference.result!.losses);
+    // Two processes given the variables directly, each as rank 0 of its own "node".
+    const dir = mkdtempSync(join(tmpdir(), "ft-ddp-env-"));
+    let port = String(await freePort());
+    const env = (rank: number) => ({
+      ...common,
+      RANK: String(rank),
+      LOCAL_RANK: "0",
+      GROUP_RANK: String(rank),
+      MASTER_PORT: port,
+      OUTPUT_DIR: join(dir, "run"),
+      OUT: join(dir, "out.json"),
+    });
+    const direct = await Promise.all([start(program, env(0)), start(program, env(1))]);
+    direct.forEach((r, i) => assert.equal(r.status, 0, `rank ${i}: ${r.stderr}`));
+    const viaEnv = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as Result;
+    assert.deepEqual(viaEnv.losses, reference.result!.losses);
 
-  // Two launchers, --nnodes 2, one process each, meeting at node 0's master port.
-  const dir2 = mkdtempSync(join(tmpdir(), "ft-ddp-nodes-"));
-  port = String(await freePort());
-  const node = (rank: number) => start([cli, "launch", "--nnodes", "2", "--node-rank", String(rank), "--nproc-per-node", "1", "--master-addr", "127.0.0.1", "--master-port", port, "--", process.execPath, ...program],
-    { BATCH: "4", EPOCHS: "1", OUTPUT_DIR: join(dir2, "run"), OUT: join(dir2, "out.json") });
-  const nodes = await Promise.all([node(0), node(1)]);
-  nodes.forEach((r, i) => assert.equal(r.status, 0, `node ${i}: ${r.stderr}`));
-  const viaNodes = JSON.parse(readFileSync(join(dir2, "out.json"), "utf8")) as Result;
-  assert.deepEqual(viaNodes.losses, reference.result!.losses);
-  t.diagnostic(`${viaNodes.losses.length} logged losses equal to the one-launcher run, both ways`);
-});
+    // Two launchers, --nnodes 2, one process each, meeting at node 0's master port.
+    const dir2 = mkdtempSync(join(tmpdir(), "ft-ddp-nodes-"));
+    port = String(await freePort());
+    const node = (rank: number) =>
+      start(
+        [
+          cli,
+          "launch",
+          "--nnodes",
+          "2",
+          "--node-rank",
+          String(rank),
+          "--nproc-per-node",
+          "1",
+          "--master-addr",
+          "127.0.0.1",
+          "--master-port",
+          port,
+          "--",
+          process.execPath,
+          ...program,
+        ],
+        { BATCH: "4", EPOCHS: "1", OUTPUT_DIR: join(dir2, "run"), OUT: join(dir2, "out.json") },
+      );
+    const nodes = await Promise.all([node(0), node(1)]);
+    nodes.forEach((r, i) => assert.equal(r.status, 0, `node ${i}: ${r.stderr}`));
+    const viaNodes = JSON.parse(readFileSync(join(dir2, "out.json"), "utf8")) as Result;
+    assert.deepEqual(viaNodes.losses, reference.result!.losses);
+    t.diagnostic(`${viaNodes.losses.length} logged losses equal to the one-launcher run, both ways`);
+  },
+);
 
-test("Ctrl-C to `finetune launch -- train`: every rank finishes the step, one checkpoint with both RNG files, exit 130, a resume command through the launcher", { skip: skip || noShared, timeout: 300_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ft-ddp-int-"));
-  const words = ["cat", "dog", "bird", "fish", "tree", "car", "house", "river"];
-  const csv = join(dir, "train.csv");
-  writeFileSync(csv, ["sentence1,sentence2,label", ...Array.from({ length: 400 }, (_, i) => `${words[i % 8]} and ${words[(i * 3) % 8]},${words[(i + 1) % 8]},${i % 2}`)].join("\n") + "\n");
-  const out = join(dir, "out");
-  const child = spawn(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", "train", "--model", fixture("golden", "trainer", "tiny-bert-cased"), "--tokenizer", join(shared, "models", "bert-base-cased"),
-    "--train-file", csv, "--output-dir", out, "--num-train-epochs", "200", "--logging-steps", "5", "--disable-tqdm"], { env: { ...process.env, HF_DATASETS_CACHE: join(dir, "cache") }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  await new Promise<void>((resolve) => child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-    if (/'loss'/.test(stderr)) resolve();
-  }));
-  child.kill("SIGINT");
-  assert.equal(await exited, 130, stderr);
-  assert.equal(stderr.match(/Interrupted: finishing the current step/g)?.length, 1, `rank 0 alone says it:\n${stderr}`);
-  const m = /Checkpoint saved to (\S+checkpoint-(\d+))\./.exec(stderr);
-  assert.ok(m, stderr);
-  assert.deepEqual(readdirSync(m[1]).filter((f) => f.startsWith("rng_state")).sort(), ["rng_state_0.safetensors", "rng_state_1.safetensors"]);
-  assert.match(stderr, new RegExp(`Resume with:\\n  finetune launch --nproc-per-node 2 -- train .*--resume-from-checkpoint ${m[1].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
-  assert.doesNotMatch(stderr, /stopping the other ranks/);
-});
+test(
+  "Ctrl-C to `finetune launch -- train`: every rank finishes the step, one checkpoint with both RNG files, exit 130, a resume command through the launcher",
+  { skip: skip || noShared, timeout: 300_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ft-ddp-int-"));
+    const words = ["cat", "dog", "bird", "fish", "tree", "car", "house", "river"];
+    const csv = join(dir, "train.csv");
+    writeFileSync(
+      csv,
+      ["sentence1,sentence2,label", ...Array.from({ length: 400 }, (_, i) => `${words[i % 8]} and ${words[(i * 3) % 8]},${words[(i + 1) % 8]},${i % 2}`)].join(
+        "\n",
+      ) + "\n",
+    );
+    const out = join(dir, "out");
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        "launch",
+        "--nproc-per-node",
+        "2",
+        "--",
+        "train",
+        "--model",
+        fixture("golden", "trainer", "tiny-bert-cased"),
+        "--tokenizer",
+        join(shared, "models", "bert-base-cased"),
+        "--train-file",
+        csv,
+        "--output-dir",
+        out,
+        "--num-train-epochs",
+        "200",
+        "--logging-steps",
+        "5",
+        "--disable-tqdm",
+      ],
+      { env: { ...process.env, HF_DATASETS_CACHE: join(dir, "cache") }, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (/'loss'/.test(stderr)) resolve();
+      }),
+    );
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, stderr);
+    assert.equal(stderr.match(/Interrupted: finishing the current step/g)?.length, 1, `rank 0 alone says it:\n${stderr}`);
+    const m = /Checkpoint saved to (\S+checkpoint-(\d+))\./.exec(stderr);
+    assert.ok(m, stderr);
+    assert.deepEqual(
+      readdirSync(m[1])
+        .filter((f) => f.startsWith("rng_state"))
+        .sort(),
+      ["rng_state_0.safetensors", "rng_state_1.safetensors"],
+    );
+    assert.match(
+      stderr,
+      new RegExp(`Resume with:\\n  finetune launch --nproc-per-node 2 -- train .*--resume-from-checkpoint ${m[1].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`),
+    );
+    assert.doesNotMatch(stderr, /stopping the other ranks/);
+  },
+);
 
 test("bad rendezvous and mismatched models fail with errors that name the rank, the master and the cause", { skip, timeout: 120_000 }, async () => {
   // A master nobody serves: rank 1 gives up after the timeout, naming where it looked.
@@ -343,16 +503,33 @@ test("bad rendezvous and mismatched models fail with errors that name the rank, 
   destroyProcessGroup();
   assert.throws(() => initProcessGroup({}, {}), /env:\/\/ needs MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE/);
   assert.throws(() => initProcessGroup({}, { MASTER_ADDR: "h", MASTER_PORT: "29500", RANK: "2", WORLD_SIZE: "2" }), /RANK 2 is not below WORLD_SIZE 2/);
-  assert.throws(() => initProcessGroup({ initMethod: "file:///tmp/x" }), /initMethod must be "env:\/\/" or "tcp:\/\/host:port"/);
-  assert.throws(() => initProcessGroup({ backend: "nccl" }, { MASTER_ADDR: "h", MASTER_PORT: "1", RANK: "0", WORLD_SIZE: "1" }), /nccl backend needs a CUDA build of libtorch/);
+  assert.throws(() => initProcessGroup({ initMethod: "udp://x:1" }), /initMethod must be "env:\/\/", "tcp:\/\/host:port" or "file:\/\/\/path"/);
+  assert.throws(
+    () => initProcessGroup({ backend: "nccl" }, { MASTER_ADDR: "h", MASTER_PORT: "1", RANK: "0", WORLD_SIZE: "1" }),
+    /nccl backend needs a CUDA build of libtorch/,
+  );
 
   // A collective a rank does not reach in time: the waiting rank says whom it waited for.
-  const stall = spawnSync(process.execPath, [cli, "launch", "--nproc-per-node", "2", "--", process.execPath, "--input-type=module", "-e", `
+  const stall = spawnSync(
+    process.execPath,
+    [
+      cli,
+      "launch",
+      "--nproc-per-node",
+      "2",
+      "--",
+      process.execPath,
+      "--input-type=module",
+      "-e",
+      `
     import * as torch from ${dist("torch/index.js")};
     import { initProcessGroup, getRank, allReduce } from ${dist("distributed/index.js")};
     initProcessGroup({ timeout: 2000 });
     if (getRank() === 1) { const end = Date.now() + 6000; while (Date.now() < end); }
-    allReduce(torch.tensor([1]));`], { encoding: "utf8", timeout: 60_000 });
+    allReduce(torch.tensor([1]));`,
+    ],
+    { encoding: "utf8", timeout: 60_000 },
+  );
   assert.notEqual(stall.status, 0);
   assert.match(stall.stderr, /rank 0 of 2: all_reduce failed: .*Timed out.*\(waiting for rank 1: one of them did not reach this collective within the timeout/);
 

@@ -51,7 +51,11 @@ test('evaluate.load("glue", config): each task\'s metrics; Tensors and addBatch 
   await assert.rejects(evaluate.load("bleurt"), /Unknown metric 'bleurt'/);
 
   // Tensors in, as computeMetrics gets them: logits.argmax(-1) and label ids.
-  const logits = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]);
+  const logits = torch.tensor([
+    [0.1, 0.9],
+    [0.8, 0.2],
+    [0.3, 0.7],
+  ]);
   const labels = torch.tensor([1, 0, 0]);
   const viaTensors = mrpc.compute({ predictions: logits.argmax(-1), references: labels });
   assert.deepEqual(viaTensors, { accuracy: 2 / 3, f1: 2 / 3 });
@@ -64,6 +68,9 @@ test('evaluate.load("glue", config): each task\'s metrics; Tensors and addBatch 
   assert.deepEqual(acc.compute(), { accuracy: 2 / 3 });
   assert.throws(() => acc.compute({ predictions: [1, 2], references: [1] }), /Mismatch in the number of predictions \(2\) and references \(1\)/);
   assert.throws(() => acc.compute({ predictions: "01" as never, references: [0, 1] }), /predictions must be an array, a typed array or a Tensor/);
-  await assert.rejects(async () => (await evaluate.load("f1")).compute({ predictions: [0, 1, 2], references: [0, 1, 2] }), /Target is multiclass but average='binary'/);
+  await assert.rejects(
+    async () => (await evaluate.load("f1")).compute({ predictions: [0, 1, 2], references: [0, 1, 2] }),
+    /Target is multiclass but average='binary'/,
+  );
   assert.match(String(mrpc), /EvaluationModule\(name: "glue", module_type: "metric", config_name: "mrpc"\)/);
 });

@@ -12,7 +12,9 @@ import { needs, repoRoot } from "./helpers.js";
 
 const findLibtorch = join(repoRoot, "scripts", "find-libtorch.mjs");
 const ask = (libtorch: string, what: string) =>
-  execFileSync(process.execPath, [findLibtorch, what], { env: { ...process.env, LIBTORCH: libtorch } }).toString().trim();
+  execFileSync(process.execPath, [findLibtorch, what], { env: { ...process.env, LIBTORCH: libtorch } })
+    .toString()
+    .trim();
 
 /** A pip `torch` package folder as far as find-libtorch looks: headers, lib/, the CMake config. */
 function fakePipTorch(o: { major: number; minor: number; abi: 0 | 1; cuda: boolean }): string {
@@ -67,47 +69,53 @@ const skipScript = !existsSync(join(debianLib, "libtorch_cpu.so"))
         ? "dist/ is not built"
         : false;
 
-test("without a GPU, gpu-pack.sh and gpu-check.sh run end to end: unpacked, built against a pip-layout libtorch, every step in the table", { skip: skipScript, timeout: 300_000 }, () => {
-  const work = mkdtempSync(join(tmpdir(), "ft-gpu-check-"));
-  const pip = join(work, "site-packages", "torch");
-  mkdirSync(join(pip, "lib"), { recursive: true });
-  mkdirSync(join(pip, "share", "cmake"), { recursive: true });
-  symlinkSync("/usr/include", join(pip, "include"));
-  for (const lib of readdirSync(debianLib).filter((f) => /^lib(c10|torch|torch_cpu|torch_global_deps)\.so/.test(f))) symlinkSync(join(debianLib, lib), join(pip, "lib", lib));
-  symlinkSync(join(debianLib, "cmake", "Torch"), join(pip, "share", "cmake", "Torch"));
+test(
+  "without a GPU, gpu-pack.sh and gpu-check.sh run end to end: unpacked, built against a pip-layout libtorch, every step in the table",
+  { skip: skipScript, timeout: 300_000 },
+  () => {
+    const work = mkdtempSync(join(tmpdir(), "ft-gpu-check-"));
+    const pip = join(work, "site-packages", "torch");
+    mkdirSync(join(pip, "lib"), { recursive: true });
+    mkdirSync(join(pip, "share", "cmake"), { recursive: true });
+    symlinkSync("/usr/include", join(pip, "include"));
+    for (const lib of readdirSync(debianLib).filter((f) => /^lib(c10|torch|torch_cpu|torch_global_deps)\.so/.test(f)))
+      symlinkSync(join(debianLib, lib), join(pip, "lib", lib));
+    symlinkSync(join(debianLib, "cmake", "Torch"), join(pip, "share", "cmake", "Torch"));
 
-  // The repository as a device call carries it: sources, scripts, the built dist/, no node_modules.
-  const repo = join(work, "repo");
-  for (const part of ["package.json", "scripts", "native/binding.gyp", "native/ops.yaml", "native/src", "native/compat", "dist", "test/fixtures"]) cpSync(join(repoRoot, part), join(repo, part), { recursive: true });
-  // gpu-pack.sh reads the production tree with `npm ls`; Node itself is packed as a small wrapper.
-  symlinkSync(join(repoRoot, "node_modules"), join(repo, "node_modules"));
-  const wrapper = join(work, "bin", "node");
-  mkdirSync(join(work, "bin"));
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
-  execFileSync("bash", [join(repo, "scripts", "gpu-pack.sh"), shared], { env: { ...process.env, NODE_BIN: wrapper }, stdio: "pipe" });
-  const packed = readdirSync(join(repo, ".gpu-pack")).sort();
-  assert.deepEqual(packed, ["node-headers.tar.xz", "node.xz", "node_modules.tar.xz", "shared-data.tar.xz"]);
-  const listing = execFileSync("tar", ["-tJf", join(repo, ".gpu-pack", "node_modules.tar.xz")]).toString();
-  assert.match(listing, /^node_modules\/apache-arrow\//m, "production dependencies are packed");
-  assert.match(listing, /^node_modules\/node-addon-api\//m, "node-addon-api's headers are packed");
-  assert.doesNotMatch(listing, /^node_modules\/typescript\//m, "development tools are not");
-  rmSync(join(repo, "node_modules"));
+    // The repository as a device call carries it: sources, scripts, the built dist/, no node_modules.
+    const repo = join(work, "repo");
+    for (const part of ["package.json", "scripts", "native/binding.gyp", "native/ops.yaml", "native/src", "native/compat", "dist", "test/fixtures"])
+      cpSync(join(repoRoot, part), join(repo, part), { recursive: true });
+    // gpu-pack.sh reads the production tree with `npm ls`; Node itself is packed as a small wrapper.
+    symlinkSync(join(repoRoot, "node_modules"), join(repo, "node_modules"));
+    const wrapper = join(work, "bin", "node");
+    mkdirSync(join(work, "bin"));
+    writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
+    execFileSync("bash", [join(repo, "scripts", "gpu-pack.sh"), shared], { env: { ...process.env, NODE_BIN: wrapper }, stdio: "pipe" });
+    const packed = readdirSync(join(repo, ".gpu-pack")).sort();
+    assert.deepEqual(packed, ["node-headers.tar.xz", "node.xz", "node_modules.tar.xz", "shared-data.tar.xz"]);
+    const listing = execFileSync("tar", ["-tJf", join(repo, ".gpu-pack", "node_modules.tar.xz")]).toString();
+    assert.match(listing, /^node_modules\/apache-arrow\//m, "production dependencies are packed");
+    assert.match(listing, /^node_modules\/node-addon-api\//m, "node-addon-api's headers are packed");
+    assert.doesNotMatch(listing, /^node_modules\/typescript\//m, "development tools are not");
+    rmSync(join(repo, "node_modules"));
 
-  const out = join(work, "out");
-  const r = spawnSync("bash", [join(repo, "scripts", "gpu-check.sh"), out], {
-    cwd: repo,
-    env: { ...process.env, LIBTORCH: pip, FT_FORCE_PACKED_NODE: "1", FT_NODE_DIR: join(work, "node"), FT_GPU_CHECK_SKIP: "speed suite", JOBS: "2" },
-    timeout: 280_000,
-  });
-  const summary = readFileSync(join(out, "summary.txt"), "utf8");
-  const row = (step: string) => new RegExp(`^${step} +(\\d+) +\\d+`, "m").exec(summary)?.[1];
-  assert.equal(row("build"), "0", `the addon builds against the pip layout:\n${summary}\n${readFileSync(join(out, "build.log"), "utf8").slice(-2000)}`);
-  assert.match(readFileSync(join(out, "build.log"), "utf8"), new RegExp(`building the addon against libtorch 1\\.13 from ${pip}`));
-  assert.ok(existsSync(join(repo, "node_modules", "apache-arrow")), "node_modules unpacked");
-  assert.ok(existsSync(join(work, "shared", "data", "hf-home")), "the course's data unpacked beside the repository");
-  assert.match(readFileSync(join(out, "load.log"), "utf8"), /libtorch 1\.13\.\d+ cuda false devices 0/, "the unpacked Node loads the built addon");
-  assert.equal(row("load"), "3", "no GPU: the load step says so with exit 3");
-  assert.equal(row("cuda-tests"), "0", "the CUDA tests skip cleanly (the CPU golden of their file passes)");
-  assert.doesNotMatch(summary, /^(suite|speed-)/m, "FT_GPU_CHECK_SKIP leaves the suite and the speed bench out");
-  assert.ok(r.status !== null && r.status > 0, "the exit status counts the failed steps");
-});
+    const out = join(work, "out");
+    const r = spawnSync("bash", [join(repo, "scripts", "gpu-check.sh"), out], {
+      cwd: repo,
+      env: { ...process.env, LIBTORCH: pip, FT_FORCE_PACKED_NODE: "1", FT_NODE_DIR: join(work, "node"), FT_GPU_CHECK_SKIP: "speed suite", JOBS: "2" },
+      timeout: 280_000,
+    });
+    const summary = readFileSync(join(out, "summary.txt"), "utf8");
+    const row = (step: string) => new RegExp(`^${step} +(\\d+) +\\d+`, "m").exec(summary)?.[1];
+    assert.equal(row("build"), "0", `the addon builds against the pip layout:\n${summary}\n${readFileSync(join(out, "build.log"), "utf8").slice(-2000)}`);
+    assert.match(readFileSync(join(out, "build.log"), "utf8"), new RegExp(`building the addon against libtorch 1\\.13 from ${pip}`));
+    assert.ok(existsSync(join(repo, "node_modules", "apache-arrow")), "node_modules unpacked");
+    assert.ok(existsSync(join(work, "shared", "data", "hf-home")), "the course's data unpacked beside the repository");
+    assert.match(readFileSync(join(out, "load.log"), "utf8"), /libtorch 1\.13\.\d+ cuda false devices 0/, "the unpacked Node loads the built addon");
+    assert.equal(row("load"), "3", "no GPU: the load step says so with exit 3");
+    assert.equal(row("cuda-tests"), "0", "the CUDA tests skip cleanly (the CPU golden of their file passes)");
+    assert.doesNotMatch(summary, /^(suite|speed-)/m, "FT_GPU_CHECK_SKIP leaves the suite and the speed bench out");
+    assert.ok(r.status !== null && r.status > 0, "the exit status counts the failed steps");
+  },
+);

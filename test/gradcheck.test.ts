@@ -17,8 +17,7 @@ function gradcheck(name: string, op: Op, shapes: number[][], o: { positive?: boo
     const v = o.positive ? r.abs().add(0.5) : r;
     return Float64Array.from(v.dataSync() as Float64Array);
   });
-  const make = (vals: Float64Array[], grad: boolean) =>
-    vals.map((v, i) => torch.tensor(v, { shape: shapes[i], requiresGrad: grad }));
+  const make = (vals: Float64Array[], grad: boolean) => vals.map((v, i) => torch.tensor(v, { shape: shapes[i], requiresGrad: grad }));
   // Ops that draw random numbers (dropout) are reseeded before every evaluation.
   const evalOp = (xs: Tensor[]) => {
     torch.manualSeed(o.seed ?? 11);
@@ -91,9 +90,32 @@ const cases: [string, Op, number[][], { positive?: boolean }?][] = [
   ["slice", (a) => a.slice(1, 0, null, 2), [s23]],
   ["flatten", (a) => a.flatten(), [[2, 2, 2]]],
   ["indexSelect", (a) => a.indexSelect(1, torch.tensor([2, 0, 2])), [s23]],
-  ["gather", (a) => a.gather(1, torch.tensor([[0, 0], [2, 1]])), [s23]],
+  [
+    "gather",
+    (a) =>
+      a.gather(
+        1,
+        torch.tensor([
+          [0, 0],
+          [2, 1],
+        ]),
+      ),
+    [s23],
+  ],
   ["scatter", (a, b) => a.scatter(1, torch.tensor([[2], [0]]), b), [s23, [2, 1]]],
-  ["scatterAdd", (a, b) => a.scatterAdd(1, torch.tensor([[2, 2], [0, 1]]), b), [s23, [2, 2]]],
+  [
+    "scatterAdd",
+    (a, b) =>
+      a.scatterAdd(
+        1,
+        torch.tensor([
+          [2, 2],
+          [0, 1],
+        ]),
+        b,
+      ),
+    [s23, [2, 2]],
+  ],
   ["cat", (a, b) => torch.cat([a, b], 1), [s23, [2, 2]]],
   ["stack", (a, b) => torch.stack([a, b], 0), [s23, s23]],
   ["split", (a) => a.split([1, 2], 1)[1], [s23]],
@@ -113,12 +135,34 @@ const cases: [string, Op, number[][], { positive?: boolean }?][] = [
   ["std", (a) => a.std(null, { unbiased: false }), [s23]],
   ["logsumexp", (a) => a.logsumexp(1), [s23]],
   ["cumsum", (a) => a.cumsum(1), [s23]],
-  ["matmul", (a, b) => a.matmul(b), [[2, 2, 3], [3, 4]]],
+  [
+    "matmul",
+    (a, b) => a.matmul(b),
+    [
+      [2, 2, 3],
+      [3, 4],
+    ],
+  ],
   ["mm", (a, b) => a.mm(b), [s23, [3, 2]]],
-  ["bmm", (a, b) => a.bmm(b), [[2, 2, 3], [2, 3, 2]]],
+  [
+    "bmm",
+    (a, b) => a.bmm(b),
+    [
+      [2, 2, 3],
+      [2, 3, 2],
+    ],
+  ],
   ["linear", (x, w, b) => torch.linear(x, w, b), [s23, [4, 3], [4]]],
   ["addmm", (c, a, b) => torch.addmm(c, a, b, { beta: 0.5, alpha: 2 }), [[2, 2], s23, [3, 2]]],
-  ["baddbmm", (c, a, b) => torch.baddbmm(c, a, b, { beta: 0.5, alpha: 2 }), [[2, 2, 2], [2, 2, 3], [2, 3, 2]]],
+  [
+    "baddbmm",
+    (c, a, b) => torch.baddbmm(c, a, b, { beta: 0.5, alpha: 2 }),
+    [
+      [2, 2, 2],
+      [2, 2, 3],
+      [2, 3, 2],
+    ],
+  ],
   ["softmax", (a) => a.softmax(-1), [s23]],
   ["logSoftmax", (a) => a.logSoftmax(0), [s23]],
   ["layerNorm", (x, w, b) => torch.layerNorm(x, [3], w, b, 1e-5), [s23, [3], [3]]],
@@ -126,29 +170,90 @@ const cases: [string, Op, number[][], { positive?: boolean }?][] = [
   ["gelu tanh", (a) => torch.gelu(a, "tanh"), [s23]],
   ["silu", (a) => torch.silu(a), [s23]],
   ["dropout", (a) => torch.dropout(a, 0.4, true), [[4, 4]]],
-  ["embedding", (w) => torch.embedding(torch.tensor([[0, 2], [2, 3]]), w), [[4, 3]]],
+  [
+    "embedding",
+    (w) =>
+      torch.embedding(
+        torch.tensor([
+          [0, 2],
+          [2, 3],
+        ]),
+        w,
+      ),
+    [[4, 3]],
+  ],
   ["crossEntropy", (x) => F.crossEntropy(x, torch.tensor([2, -100, 0]), { labelSmoothing: 0.1 }), [[3, 4]]],
   ["crossEntropy sum", (x) => F.crossEntropy(x, torch.tensor([1, 0]), { reduction: "sum" }), [[2, 3]]],
   ["mseLoss", (a, b) => F.mseLoss(a, b), [s23, s23]],
-  ["bceWithLogits", (x) => F.binaryCrossEntropyWithLogits(x, torch.tensor([[1, 0, 1], [0, 0, 1]], { dtype: "float64" })), [s23]],
-  ["sdpa composed", (q, k, v) => F.scaledDotProductAttention(q, k, v, { composed: true, isCausal: true }), [[1, 3, 2], [1, 3, 2], [1, 3, 2]]],
-  ["sdpa", (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: torch.tensor([[true, false, true]]) }), [[1, 3, 2], [1, 3, 2], [1, 3, 2]]],
-  ["scaledDotProductAttention", (q, k, v) => torch.scaledDotProductAttention(q, k, v), [[1, 3, 2], [1, 3, 2], [1, 3, 2]]],
+  [
+    "bceWithLogits",
+    (x) =>
+      F.binaryCrossEntropyWithLogits(
+        x,
+        torch.tensor(
+          [
+            [1, 0, 1],
+            [0, 0, 1],
+          ],
+          { dtype: "float64" },
+        ),
+      ),
+    [s23],
+  ],
+  [
+    "sdpa composed",
+    (q, k, v) => F.scaledDotProductAttention(q, k, v, { composed: true, isCausal: true }),
+    [
+      [1, 3, 2],
+      [1, 3, 2],
+      [1, 3, 2],
+    ],
+  ],
+  [
+    "sdpa",
+    (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: torch.tensor([[true, false, true]]) }),
+    [
+      [1, 3, 2],
+      [1, 3, 2],
+      [1, 3, 2],
+    ],
+  ],
+  [
+    "scaledDotProductAttention",
+    (q, k, v) => torch.scaledDotProductAttention(q, k, v),
+    [
+      [1, 3, 2],
+      [1, 3, 2],
+      [1, 3, 2],
+    ],
+  ],
   ["atan2", (a, b) => a.atan2(b), [s23, s23], { positive: true }],
   ["outer", (a, b) => torch.outer(a, b), [[3], [2]]],
   ["nllLoss", (x) => F.nllLoss(x.logSoftmax(1), torch.tensor([2, 0])), [s23]],
   ["asStrided", (a) => a.asStrided([2, 2], [1, 2], 1), [s23]],
-  ["maskedSelect", (a) => a.maskedSelect(torch.tensor([[true, false, true], [false, true, true]])), [s23]],
+  [
+    "maskedSelect",
+    (a) =>
+      a.maskedSelect(
+        torch.tensor([
+          [true, false, true],
+          [false, true, true],
+        ]),
+      ),
+    [s23],
+  ],
   ["sort", (a) => a.sort(1).values, [s23]],
   ["topk", (a) => a.topk(2, 1).values, [s23]],
 ];
 
 test("every op native/ops.yaml marks differentiable has a finite-difference check here", () => {
   const checked = new Set(cases.flatMap(([name]) => name.split(" ")[0].split("/")));
-  assert.deepEqual(DIFFERENTIABLE_OPS.filter((op) => !checked.has(op)), []);
+  assert.deepEqual(
+    DIFFERENTIABLE_OPS.filter((op) => !checked.has(op)),
+    [],
+  );
 });
 
 for (const [name, op, shapes, o] of cases) {
   test(`gradcheck ${name}`, () => gradcheck(name, op, shapes, o));
 }
-

@@ -12,8 +12,15 @@ test("the hub tests pass in a shell with HF_HUB_OFFLINE, HF_HOME, HF_TOKEN, HF_E
   const r = spawnSync(process.execPath, ["--test", ...files], {
     encoding: "utf8",
     env: {
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NODE_TEST"))), HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", HF_HOME: "/nonexistent/hf-home", HF_HUB_CACHE: "/nonexistent/hub",
-      HF_TOKEN: "hf_the_callers_token", HF_ENDPOINT: "http://127.0.0.1:1", HF_HUB_ETAG_TIMEOUT: "0.001", HF_HUB_DOWNLOAD_TIMEOUT: "0.001",
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NODE_TEST"))),
+      HF_HUB_OFFLINE: "1",
+      TRANSFORMERS_OFFLINE: "1",
+      HF_HOME: "/nonexistent/hf-home",
+      HF_HUB_CACHE: "/nonexistent/hub",
+      HF_TOKEN: "hf_the_callers_token",
+      HF_ENDPOINT: "http://127.0.0.1:1",
+      HF_HUB_ETAG_TIMEOUT: "0.001",
+      HF_HUB_DOWNLOAD_TIMEOUT: "0.001",
     },
   });
   assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-2000));

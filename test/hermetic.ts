@@ -8,6 +8,7 @@ import { join } from "node:path";
 
 for (const k of Object.keys(process.env)) {
   if (/^(HF_|HUGGINGFACE_|TRANSFORMERS_|TORCHELASTIC_|ROLE_)/.test(k) || k === "XDG_CACHE_HOME") delete process.env[k];
-  if (["RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT", "FINETUNE_LAUNCH_OPTIONS"].includes(k)) delete process.env[k];
+  if (["RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT", "FINETUNE_LAUNCH_OPTIONS"].includes(k))
+    delete process.env[k];
 }
 process.env.HF_HOME = mkdtempSync(join(tmpdir(), "ft-hf-home-"));

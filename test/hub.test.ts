@@ -52,7 +52,12 @@ function handle(req: IncomingMessage, res: import("node:http").ServerResponse): 
   }
   if (name.endsWith(".safetensors")) {
     // LFS: the metadata is here, the bytes on a CDN (another host).
-    res.writeHead(302, { location: `${cdnBase}/blob/${sha(body)}`, "x-repo-commit": COMMIT, "x-linked-etag": `"${sha(body)}"`, "x-linked-size": String(body.length) });
+    res.writeHead(302, {
+      location: `${cdnBase}/blob/${sha(body)}`,
+      "x-repo-commit": COMMIT,
+      "x-linked-etag": `"${sha(body)}"`,
+      "x-linked-size": String(body.length),
+    });
     res.end();
     return;
   }
@@ -110,7 +115,10 @@ test("download writes blobs, a snapshot link and refs/main; the second call is s
     assert.equal(await hfHubDownload("org/model", "config.json", { cacheDir }), p);
     await assert.rejects(hfHubDownload("org/model", "missing.bin", { cacheDir }), (e: Error) => {
       assert.ok(e instanceof LocalEntryNotFoundError);
-      assert.match(e.message, /missing.bin of model org\/model \(revision 'main'\) is not in the cache and HF_HUB_OFFLINE is set\. Looked in .*models--org--model\/snapshots/);
+      assert.match(
+        e.message,
+        /missing.bin of model org\/model \(revision 'main'\) is not in the cache and HF_HUB_OFFLINE is set\. Looked in .*models--org--model\/snapshots/,
+      );
       return true;
     });
     assert.deepEqual(await listRepoFiles("org/model", { cacheDir }), ["config.json", "model.safetensors", "sub/dir/file.txt"]);
@@ -122,7 +130,10 @@ test("download writes blobs, a snapshot link and refs/main; the second call is s
 test("missing files and repos: EntryNotFound is remembered in .no_exist; optional files resolve to null", async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), "ft-hub-"));
   const o = { endpoint: base, cacheDir, token: false as const };
-  await assert.rejects(hfHubDownload("org/model", "nope.json", o), (e: Error) => e instanceof EntryNotFoundError && /nope.json does not exist in org\/model/.test(e.message));
+  await assert.rejects(
+    hfHubDownload("org/model", "nope.json", o),
+    (e: Error) => e instanceof EntryNotFoundError && /nope.json does not exist in org\/model/.test(e.message),
+  );
   assert.ok(existsSync(join(cacheDir, "models--org--model", ".no_exist", COMMIT, "nope.json")));
   assert.equal(await resolveFile("org/model", "nope.json", { ...o, optional: true }), null);
   await assert.rejects(hfHubDownload("someone/else", "config.json", o), RepositoryNotFoundError);
@@ -133,6 +144,9 @@ test("missing files and repos: EntryNotFound is remembered in .no_exist; optiona
   await assert.rejects(hfHubDownload("org/model", "../../x", o), /filename must be a relative path/);
   // A name written as a path is a local folder: a missing one says so, not "repo id must be…".
   for (const p of ["./nope-dir", "../nope-dir", "/abs/nope-dir"]) {
-    await assert.rejects(resolveFile(p, "config.json", o), new RegExp(`${p.replace(/[./]/g, "\\$&")} does not exist: it is written as a local path, so it was not looked up on the hub`));
+    await assert.rejects(
+      resolveFile(p, "config.json", o),
+      new RegExp(`${p.replace(/[./]/g, "\\$&")} does not exist: it is written as a local path, so it was not looked up on the hub`),
+    );
   }
 });

@@ -128,7 +128,10 @@ test("a hub that accepts and never answers: the cached copy with a warning, else
       // Not cached: an error that says the hub could not be reached, not a hang.
       await assert.rejects(hfHubDownload("org/model", "other.json", { endpoint, cacheDir, token: false }), (e: Error) => {
         assert.ok(e instanceof LocalEntryNotFoundError);
-        assert.match(e.message, /other.json of model org\/model .* is not in the cache and the hub could not be reached \((no answer from .* within 0.3 s|.*ECONNREFUSED.*|503 .*)\)/);
+        assert.match(
+          e.message,
+          /other.json of model org\/model .* is not in the cache and the hub could not be reached \((no answer from .* within 0.3 s|.*ECONNREFUSED.*|503 .*)\)/,
+        );
         return true;
       });
     }
@@ -140,33 +143,53 @@ test("a body shorter than announced, cut, stalled or too long is never committed
   const cacheDir = mkdtempSync(join(tmpdir(), "ft-cut-"));
   const blobs = join(cacheDir, "models--org--model", "blobs");
   const cases: [string, Handler, RegExp][] = [
-    ["short with Content-Length", (req, res) => {
-      if (req.method === "HEAD") return good(req, res);
-      res.writeHead(200, { "content-length": String(BODY.length) });
-      res.write(BODY.slice(0, 400));
-      setTimeout(() => res.destroy(), 20);
-    }, /broke off after 400 of 1000 bytes/],
-    ["cut without a size header", (req, res) => {
-      if (req.method === "HEAD") return good(req, res);
-      res.writeHead(200); // chunked
-      res.write(BODY.slice(0, 300));
-      setTimeout(() => res.destroy(), 20);
-    }, /broke off after 300 of 1000 bytes/],
-    ["ends early, cleanly", (req, res) => {
-      if (req.method === "HEAD") return good(req, res);
-      res.writeHead(200);
-      res.end(BODY.slice(0, 10));
-    }, /ended at 10 bytes, expected 1000/],
-    ["longer than announced", (req, res) => {
-      if (req.method === "HEAD") return good(req, res);
-      res.writeHead(200);
-      res.end(BODY + BODY);
-    }, /more than the announced 1000 bytes/],
-    ["stalls mid-body", (req, res) => {
-      if (req.method === "HEAD") return good(req, res);
-      res.writeHead(200, { "content-length": String(BODY.length) });
-      res.write(BODY.slice(0, 500)); // then nothing
-    }, /stalled: no bytes for 0.3 s after 500 of 1000/],
+    [
+      "short with Content-Length",
+      (req, res) => {
+        if (req.method === "HEAD") return good(req, res);
+        res.writeHead(200, { "content-length": String(BODY.length) });
+        res.write(BODY.slice(0, 400));
+        setTimeout(() => res.destroy(), 20);
+      },
+      /broke off after 400 of 1000 bytes/,
+    ],
+    [
+      "cut without a size header",
+      (req, res) => {
+        if (req.method === "HEAD") return good(req, res);
+        res.writeHead(200); // chunked
+        res.write(BODY.slice(0, 300));
+        setTimeout(() => res.destroy(), 20);
+      },
+      /broke off after 300 of 1000 bytes/,
+    ],
+    [
+      "ends early, cleanly",
+      (req, res) => {
+        if (req.method === "HEAD") return good(req, res);
+        res.writeHead(200);
+        res.end(BODY.slice(0, 10));
+      },
+      /ended at 10 bytes, expected 1000/,
+    ],
+    [
+      "longer than announced",
+      (req, res) => {
+        if (req.method === "HEAD") return good(req, res);
+        res.writeHead(200);
+        res.end(BODY + BODY);
+      },
+      /more than the announced 1000 bytes/,
+    ],
+    [
+      "stalls mid-body",
+      (req, res) => {
+        if (req.method === "HEAD") return good(req, res);
+        res.writeHead(200, { "content-length": String(BODY.length) });
+        res.write(BODY.slice(0, 500)); // then nothing
+      },
+      /stalled: no bytes for 0.3 s after 500 of 1000/,
+    ],
   ];
   await withEnv({ HF_HUB_DOWNLOAD_TIMEOUT: "0.3" }, async () => {
     for (const [name, handler, message] of cases) {
@@ -205,7 +228,10 @@ test("two downloads of one file share one lock and one GET; a stale lock is take
   assert.equal(new Set(paths).size, 1);
   assert.equal(readFileSync(paths[0], "utf8"), BODY);
   assert.equal(s.requests.filter((r) => r.startsWith("GET")).length, 1, "one GET for three callers");
-  assert.ok(w.lines.some((l) => /Waiting for process \d+ on .* to finish downloading config.json of org\/model/.test(l)), w.lines.join("\n"));
+  assert.ok(
+    w.lines.some((l) => /Waiting for process \d+ on .* to finish downloading config.json of org\/model/.test(l)),
+    w.lines.join("\n"),
+  );
   const lockDir = join(cacheDir, ".locks", "models--org--model");
   assert.deepEqual(readdirSync(lockDir), [], "the lock is released");
 

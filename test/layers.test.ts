@@ -10,7 +10,24 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { repoRoot } from "./helpers.js";
 
-const RANK: Record<string, number> = { util: 0, torch: 1, hub: 1, nn: 2, optim: 2, evaluate: 2, tokenizers: 3, datasets: 3, onnx: 3, distributed: 3, models: 4, trainer: 5, pipelines: 5, export: 5, "index.ts": 6, cli: 7 };
+const RANK: Record<string, number> = {
+  util: 0,
+  torch: 1,
+  hub: 1,
+  nn: 2,
+  optim: 2,
+  evaluate: 2,
+  tokenizers: 3,
+  datasets: 3,
+  onnx: 3,
+  distributed: 3,
+  models: 4,
+  trainer: 5,
+  pipelines: 5,
+  export: 5,
+  "index.ts": 6,
+  cli: 7,
+};
 const src = join(repoRoot, "src");
 
 function sources(dir: string): string[] {
@@ -42,7 +59,10 @@ test("every module imports only from layers below its own", () => {
   assert.deepEqual(violations(src), []);
   // Above src/torch nothing reaches the addon directly: src/torch gives each layer what it needs.
   const escapes = sources(src).filter((f) => !f.startsWith(join(src, "torch") + sep) && /\b_native\b/.test(readFileSync(f, "utf8")));
-  assert.deepEqual(escapes.map((f) => relative(src, f)), []);
+  assert.deepEqual(
+    escapes.map((f) => relative(src, f)),
+    [],
+  );
   // The rule sees an upward import when there is one.
   const fake = join(mkdtempSync(join(tmpdir(), "ft-layers-")), "src");
   mkdirSync(join(fake, "hub"), { recursive: true });
@@ -74,7 +94,10 @@ test("importing a tokenizer loads no libtorch; tensors from it ask for finetune-
 
   const broken = join(mkdtempSync(join(tmpdir(), "ft-broken-")), "finetune_native.node");
   writeFileSync(broken, "not a shared library");
-  const load = spawnSync(process.execPath, ["--input-type=module", "-e", `await import(${dist("src/torch/index.js")});`], { encoding: "utf8", env: { ...process.env, FINETUNE_NATIVE: broken } });
+  const load = spawnSync(process.execPath, ["--input-type=module", "-e", `await import(${dist("src/torch/index.js")});`], {
+    encoding: "utf8",
+    env: { ...process.env, FINETUNE_NATIVE: broken },
+  });
   assert.notEqual(load.status, 0);
   assert.match(load.stderr, /finetune_native\.node.*(invalid ELF header|file too short)/);
 });

@@ -13,7 +13,14 @@ import { getLengthGroupedIndices } from "../src/trainer/length_grouped.js";
 import { fixture } from "./helpers.js";
 import { out, quiet, silenced } from "./trainer_helpers.js";
 
-interface Case { rows: number; batch: number; accumulation: number; seed: number; lengths: number[]; order: number[] }
+interface Case {
+  rows: number;
+  batch: number;
+  accumulation: number;
+  seed: number;
+  lengths: number[];
+  order: number[];
+}
 const cases = JSON.parse(readFileSync(fixture("golden", "length_grouped.json"), "utf8")) as Case[];
 
 test("getLengthGroupedIndices gives PyTorch's order for the same seed (megabatch multiples 1, 3 and 50, longest batch first)", () => {
@@ -42,9 +49,24 @@ test("the Trainer's first epoch under groupByLength trains the rows in PyTorch's
         labels: torch.tensor(features.map((f) => f.label as number)),
       };
     };
-    const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 128, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8, max_position_embeddings: 64 });
+    const model = AutoModelForSequenceClassification.fromConfig({
+      model_type: "bert",
+      vocab_size: 128,
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 8,
+      max_position_embeddings: 64,
+    });
     const args = new TrainingArguments({
-      outputDir: out(), perDeviceTrainBatchSize: c.batch, gradientAccumulationSteps: c.accumulation, numTrainEpochs: 1, groupByLength: true, seed: c.seed, saveStrategy: "no", ...quiet,
+      outputDir: out(),
+      perDeviceTrainBatchSize: c.batch,
+      gradientAccumulationSteps: c.accumulation,
+      numTrainEpochs: 1,
+      groupByLength: true,
+      seed: c.seed,
+      saveStrategy: "no",
+      ...quiet,
     });
     // The Trainer seeds at construction; nothing draws from the global generator before the first epoch.
     const trainer = new Trainer({ model, args, trainDataset: ds, dataCollator: collator });

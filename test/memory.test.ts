@@ -10,8 +10,16 @@ import { TinyEncoder } from "../examples/tiny_encoder.js";
 test("1,000 steps of training: live tensors and RSS do not grow", () => {
   torch.manualSeed(0);
   const model = new TinyEncoder({
-    vocab_size: 30, hidden_size: 16, num_layers: 1, num_heads: 2, intermediate_size: 32,
-    max_positions: 8, num_labels: 2, layer_norm_eps: 1e-12, pad_token_id: 0, dropout: 0.1,
+    vocab_size: 30,
+    hidden_size: 16,
+    num_layers: 1,
+    num_heads: 2,
+    intermediate_size: 32,
+    max_positions: 8,
+    num_labels: 2,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+    dropout: 0.1,
   });
   const opt = new AdamW(model.parameters(), { lr: 1e-3 });
   const sched = getScheduler("linear", opt, { numWarmupSteps: 10, numTrainingSteps: 1000 });

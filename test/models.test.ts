@@ -8,8 +8,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import {
-  AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoModelForTokenClassification,
-  BertForSequenceClassification, PreTrainedModel, setVerbosity, setWarningSink,
+  AutoConfig,
+  AutoModel,
+  AutoModelForMaskedLM,
+  AutoModelForQuestionAnswering,
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  BertForSequenceClassification,
+  PreTrainedModel,
+  setVerbosity,
+  setWarningSink,
 } from "../src/models/index.js";
 import { assertClose, fixture } from "./helpers.js";
 
@@ -18,7 +26,9 @@ const dir = (...p: string[]) => fixture("golden", "models", ...p);
 function captureWarnings<T>(fn: () => Promise<T>): Promise<{ value: T; warnings: string[] }> {
   const warnings: string[] = [];
   setWarningSink((m) => warnings.push(m));
-  return fn().then((value) => ({ value, warnings })).finally(() => setWarningSink(null));
+  return fn()
+    .then((value) => ({ value, warnings }))
+    .finally(() => setWarningSink(null));
 }
 
 async function checkGolden(name: string, inputs: Record<string, torch.Tensor>): Promise<void> {
@@ -35,7 +45,14 @@ async function checkGolden(name: string, inputs: Record<string, torch.Tensor>): 
       out.loss!.backward();
     });
     const names = [...model.namedParameters()].map(([n]) => n);
-    assert.deepEqual(names.sort(), [...expected.keys()].filter((k) => k.startsWith(`${mode}.grad.`)).map((k) => k.slice(`${mode}.grad.`.length)).sort(), `${name}: the same parameters as PyTorch's`);
+    assert.deepEqual(
+      names.sort(),
+      [...expected.keys()]
+        .filter((k) => k.startsWith(`${mode}.grad.`))
+        .map((k) => k.slice(`${mode}.grad.`.length))
+        .sort(),
+      `${name}: the same parameters as PyTorch's`,
+    );
     for (const [n, p] of model.namedParameters()) {
       torch.tidy(() => assertClose(p.grad!, expected.get(`${mode}.grad.${n}`)!, { rtol: 1e-4, atol: 1e-6, what: `${name} ${mode} grad of ${n}` }));
     }
@@ -49,7 +66,12 @@ test("BERT, DistilBERT and RoBERTa equal PyTorch: logits, loss, every gradient, 
   await checkGolden("tiny-bert", inputs);
   await checkGolden("tiny-distilbert", { input_ids: inputs.input_ids, attention_mask: inputs.attention_mask, labels: inputs.labels });
   const rob = torch.loadFile(dir("roberta_inputs.safetensors"));
-  await checkGolden("tiny-roberta", { input_ids: rob.get("input_ids")!, attention_mask: inputs.attention_mask, token_type_ids: torch.zerosLike(inputs.input_ids), labels: inputs.labels });
+  await checkGolden("tiny-roberta", {
+    input_ids: rob.get("input_ids")!,
+    attention_mask: inputs.attention_mask,
+    token_type_ids: torch.zerosLike(inputs.input_ids),
+    labels: inputs.labels,
+  });
   torch.dispose([inputs, rob]);
 });
 
@@ -80,7 +102,9 @@ test("an encoder-only checkpoint (bert.* + cls.*, gamma/beta names) gives HF's t
   assert.match(quiet.warnings[0], /^Some weights of BertForSequenceClassification were not initialized/);
   torch.manualSeed(0);
   setVerbosity("info");
-  const { value: model, warnings } = await captureWarnings(() => AutoModelForSequenceClassification.fromPretrained(at, { numLabels: 2 })).finally(() => setVerbosity("warning"));
+  const { value: model, warnings } = await captureWarnings(() => AutoModelForSequenceClassification.fromPretrained(at, { numLabels: 2 })).finally(() =>
+    setVerbosity("warning"),
+  );
   assert.deepEqual(warnings, [
     `Some weights of the model checkpoint at ${at} were not used when initializing BertForSequenceClassification: ['cls.predictions.bias', 'cls.predictions.transform.LayerNorm.bias', 'cls.predictions.transform.LayerNorm.weight', 'cls.predictions.transform.dense.bias', 'cls.predictions.transform.dense.weight', 'cls.seq_relationship.bias', 'cls.seq_relationship.weight']\n- This IS expected if you are initializing BertForSequenceClassification from the checkpoint of a model trained on another task or with another architecture (e.g. initializing a BertForSequenceClassification model from a BertForPreTraining model).\n- This IS NOT expected if you are initializing BertForSequenceClassification from the checkpoint of a model that you expect to be exactly identical (initializing a BertForSequenceClassification model from a BertForSequenceClassification model).`,
     `Some weights of BertForSequenceClassification were not initialized from the model checkpoint at ${at} and are newly initialized: ['classifier.bias', 'classifier.weight']\nYou should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.`,
@@ -104,7 +128,10 @@ test("savePretrained → fromPretrained gives the same logits; .bin and sharded 
   const model = (await AutoModelForSequenceClassification.fromPretrained(dir("tiny-bert"))) as PreTrainedModel;
   const out = mkdtempSync(join(tmpdir(), "ft-model-"));
   const files = model.savePretrained(out);
-  assert.deepEqual(files.map((f) => f.slice(out.length + 1)), ["model.safetensors", "config.json"]);
+  assert.deepEqual(
+    files.map((f) => f.slice(out.length + 1)),
+    ["model.safetensors", "config.json"],
+  );
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
   assert.deepEqual([cfg.architectures, cfg.model_type, cfg.torch_dtype, cfg.hidden_size], [["BertForSequenceClassification"], "bert", "float32", 32]);
   assert.deepEqual(Object.keys(cfg), Object.keys(cfg).sort(), "sorted keys, as HF writes config.json");
@@ -117,12 +144,23 @@ test("savePretrained → fromPretrained gives the same logits; .bin and sharded 
   const fromShards = (await AutoModelForSequenceClassification.fromPretrained(sharded)) as PreTrainedModel;
   torch.tidy(() => {
     const want = model.forward(inputs).logits!;
-    for (const [what, m] of [["saved", back], ["pytorch_model.bin", bin], ["sharded", fromShards]] as const) {
+    for (const [what, m] of [
+      ["saved", back],
+      ["pytorch_model.bin", bin],
+      ["sharded", fromShards],
+    ] as const) {
       assert.ok(m.forward(inputs).logits!.equal(want), what);
     }
   });
   // MLM: the decoder is tied to the word embeddings and saved once.
-  const mlm = AutoModelForMaskedLM.fromConfig({ model_type: "bert", vocab_size: 50, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 20 });
+  const mlm = AutoModelForMaskedLM.fromConfig({
+    model_type: "bert",
+    vocab_size: 50,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 20,
+  });
   const mlmDir = mkdtempSync(join(tmpdir(), "ft-mlm-"));
   mlm.savePretrained(mlmDir);
   const keys = new torch.SafetensorsFile(join(mlmDir, "model.safetensors")).keys();
@@ -138,20 +176,44 @@ test("savePretrained → fromPretrained gives the same logits; .bin and sharded 
 
 test("the heads: token classification, question answering, masked LM, and HF's problem_type rules", async () => {
   torch.manualSeed(1);
-  const base = { model_type: "bert", vocab_size: 50, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 20, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
-  const ids = torch.tensor([[2, 7, 9, 3, 0], [2, 4, 3, 0, 0]]);
+  const base = {
+    model_type: "bert",
+    vocab_size: 50,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 20,
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+  };
+  const ids = torch.tensor([
+    [2, 7, 9, 3, 0],
+    [2, 4, 3, 0, 0],
+  ]);
   const mask = ids.ne(0).to("int64");
   torch.tidy(() => {
     const tok = AutoModelForTokenClassification.fromConfig({ ...base, num_labels: 4 });
-    const labels = torch.tensor([[-100, 1, 2, -100, -100], [-100, 3, -100, -100, -100]]);
+    const labels = torch.tensor([
+      [-100, 1, 2, -100, -100],
+      [-100, 3, -100, -100, -100],
+    ]);
     const o = tok.forward({ input_ids: ids, attention_mask: mask, labels });
     assert.deepEqual(o.logits!.shape, [2, 5, 4]);
     const manual = torch.crossEntropy(o.logits!.view(-1, 4), labels.view(-1));
     assert.ok(Math.abs(o.loss!.item() - manual.item()) < 1e-6);
     const qa = AutoModelForQuestionAnswering.fromConfig(base);
     const q = qa.forward({ input_ids: ids, attention_mask: mask, start_positions: torch.tensor([1, 2]), end_positions: torch.tensor([2, 9]) });
-    assert.deepEqual([q.startLogits!.shape, q.endLogits!.shape], [[2, 5], [2, 5]]);
-    const want = torch.crossEntropy(q.startLogits!, torch.tensor([1, 2])).add(torch.crossEntropy(q.endLogits!.narrow(0, 0, 1), torch.tensor([2]))).div(2);
+    assert.deepEqual(
+      [q.startLogits!.shape, q.endLogits!.shape],
+      [
+        [2, 5],
+        [2, 5],
+      ],
+    );
+    const want = torch
+      .crossEntropy(q.startLogits!, torch.tensor([1, 2]))
+      .add(torch.crossEntropy(q.endLogits!.narrow(0, 0, 1), torch.tensor([2])))
+      .div(2);
     assert.ok(Math.abs(q.loss!.item() - want.item()) < 1e-6, "an end position past the sequence is ignored");
     const mlm = AutoModelForMaskedLM.fromConfig(base);
     assert.deepEqual(mlm.forward({ input_ids: ids }).logits!.shape, [2, 5, 50]);
@@ -160,7 +222,13 @@ test("the heads: token classification, question answering, masked LM, and HF's p
     assert.equal(reg.config.problemType, "regression");
     assert.ok(Math.abs(r.loss!.item() - torch.mseLoss(r.logits!.squeeze(), torch.tensor([0.5, 2.0])).item()) < 1e-6);
     const multi = AutoModelForSequenceClassification.fromConfig({ ...base, num_labels: 3 });
-    const y = torch.tensor([[1, 0, 1], [0, 0, 1]], { dtype: "float32" });
+    const y = torch.tensor(
+      [
+        [1, 0, 1],
+        [0, 0, 1],
+      ],
+      { dtype: "float32" },
+    );
     const m = multi.forward({ input_ids: ids, attention_mask: mask, labels: y });
     assert.equal(multi.config.problemType, "multi_label_classification");
     assert.ok(Math.abs(m.loss!.item() - torch.binaryCrossEntropyWithLogits(m.logits!, y).item()) < 1e-6);
@@ -168,7 +236,13 @@ test("the heads: token classification, question answering, masked LM, and HF's p
     single.forward({ input_ids: ids, labels: torch.tensor([2, 0]) });
     assert.equal(single.config.problemType, "single_label_classification");
     const enc = AutoModel.fromConfig(base).forward({ input_ids: ids });
-    assert.deepEqual([enc.lastHiddenState!.shape, enc.poolerOutput!.shape], [[2, 5, 16], [2, 16]]);
+    assert.deepEqual(
+      [enc.lastHiddenState!.shape, enc.poolerOutput!.shape],
+      [
+        [2, 5, 16],
+        [2, 16],
+      ],
+    );
   });
   torch.tidy(() => {
     const fromFile = AutoModelForSequenceClassification.fromConfig(dir("tiny-roberta"));
@@ -191,13 +265,21 @@ test("bad checkpoints: missing config keys, shapes that do not fit, truncated we
   await assert.rejects(AutoModelForSequenceClassification.fromPretrained(noHidden), /config.json of this bert model has no 'hidden_size'/);
 
   await assert.rejects(AutoModelForSequenceClassification.fromPretrained(dir("tiny-bert"), { numLabels: 5 }), (e: Error) => {
-    assert.match(e.message, /size mismatch for classifier.weight: copying a param with shape torch.Size\(\[3, 32\]\) from checkpoint, the shape in current model is torch.Size\(\[5, 32\]\)/);
+    assert.match(
+      e.message,
+      /size mismatch for classifier.weight: copying a param with shape torch.Size\(\[3, 32\]\) from checkpoint, the shape in current model is torch.Size\(\[5, 32\]\)/,
+    );
     assert.match(e.message, /ignoreMismatchedSizes: true/);
     return true;
   });
-  const { value: resized, warnings } = await captureWarnings(() => AutoModelForSequenceClassification.fromPretrained(dir("tiny-bert"), { numLabels: 5, ignoreMismatchedSizes: true }));
+  const { value: resized, warnings } = await captureWarnings(() =>
+    AutoModelForSequenceClassification.fromPretrained(dir("tiny-bert"), { numLabels: 5, ignoreMismatchedSizes: true }),
+  );
   assert.equal(resized.config.numLabels, 5);
-  assert.match(warnings.join("\n"), /newly initialized because the shapes did not match:\n- classifier.weight: found shape torch.Size\(\[3, 32\]\) in the checkpoint and torch.Size\(\[5, 32\]\) in the model instantiated\n- classifier.bias: found shape torch.Size\(\[3\]\) in the checkpoint and torch.Size\(\[5\]\) in the model instantiated\nYou should probably TRAIN/);
+  assert.match(
+    warnings.join("\n"),
+    /newly initialized because the shapes did not match:\n- classifier.weight: found shape torch.Size\(\[3, 32\]\) in the checkpoint and torch.Size\(\[5, 32\]\) in the model instantiated\n- classifier.bias: found shape torch.Size\(\[3\]\) in the checkpoint and torch.Size\(\[5\]\) in the model instantiated\nYou should probably TRAIN/,
+  );
 
   const truncated = join(work, "truncated");
   (await import("node:fs")).mkdirSync(truncated);
@@ -208,13 +290,19 @@ test("bad checkpoints: missing config keys, shapes that do not fit, truncated we
   const noWeights = join(work, "no-weights");
   (await import("node:fs")).mkdirSync(noWeights);
   copyFileSync(dir("tiny-bert", "config.json"), join(noWeights, "config.json"));
-  await assert.rejects(AutoModelForSequenceClassification.fromPretrained(noWeights), /Error no file named model.safetensors, model.safetensors.index.json or pytorch_model.bin found in directory/);
+  await assert.rejects(
+    AutoModelForSequenceClassification.fromPretrained(noWeights),
+    /Error no file named model.safetensors, model.safetensors.index.json or pytorch_model.bin found in directory/,
+  );
   const badBin = join(work, "bad-bin");
   (await import("node:fs")).mkdirSync(badBin);
   copyFileSync(dir("tiny-bert", "config.json"), join(badBin, "config.json"));
   writeFileSync(join(badBin, "pytorch_model.bin"), "not a zip");
   await assert.rejects(AutoModelForSequenceClassification.fromPretrained(badBin), /pytorch_model.bin: not a zip archive/);
-  await assert.rejects(AutoModelForSequenceClassification.fromPretrained(join(work, "nowhere")), /nowhere does not exist: it is written as a local path, so it was not looked up on the hub/);
+  await assert.rejects(
+    AutoModelForSequenceClassification.fromPretrained(join(work, "nowhere")),
+    /nowhere does not exist: it is written as a local path, so it was not looked up on the hub/,
+  );
 });
 
 test("after manualSeed, fromPretrained draws only the missing weights, in HF's order (equal to torch.manual_seed + from_pretrained)", async () => {
@@ -251,14 +339,33 @@ test("after manualSeed, fromPretrained draws only the missing weights, in HF's o
 
 test("regression under bf16 autocast: the MSE takes the float32 labels as they are (HF's MSELoss under autocast), not labels rounded to bf16", () => {
   torch.manualSeed(3);
-  const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16, num_labels: 1 });
+  const model = AutoModelForSequenceClassification.fromConfig({
+    model_type: "bert",
+    vocab_size: 30,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 16,
+    max_position_embeddings: 16,
+    num_labels: 1,
+  });
   model.eval();
   // Targets bf16 cannot hold (3.8 becomes 3.796875): the loss shows which were used.
   const targets = [1.1, 2.3, 3.8, 4.9];
   torch.noGrad(() =>
     torch.tidy(() => {
-      const input_ids = torch.tensor([[2, 5, 6, 3], [2, 7, 3, 0], [2, 8, 9, 3], [2, 4, 3, 0]]);
-      const attention_mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 1], [1, 1, 1, 0]]);
+      const input_ids = torch.tensor([
+        [2, 5, 6, 3],
+        [2, 7, 3, 0],
+        [2, 8, 9, 3],
+        [2, 4, 3, 0],
+      ]);
+      const attention_mask = torch.tensor([
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+      ]);
       const labels = torch.tensor(Float32Array.from(targets));
       const out = torch.autocast({ deviceType: "cpu", dtype: "bfloat16" }, () => model.forward({ input_ids, attention_mask, labels }));
       assert.equal(out.logits!.dtype, "bfloat16");

@@ -12,13 +12,36 @@ test("every addon function survives garbage arguments", () => {
   const made: unknown[] = [];
   torch.tidy(() => {
     const f = torch.randn([2, 3]);
-    const i = torch.tensor([[0, 1, 2], [2, 1, 0]]);
+    const i = torch.tensor([
+      [0, 1, 2],
+      [2, 1, 0],
+    ]);
     const b = torch.tensor([true, false]);
     const s = torch.tensor(1.5);
     const dead = torch.ones([1]);
     const deadHandle = dead.handle;
     dead.dispose();
-    const values: unknown[] = [undefined, null, -1, 0, 2, 2.5, NaN, "x", "cuda:99", {}, [], [1, -2], [f.handle], deadHandle, 12345678901234n, f.handle, i.handle, b.handle, s.handle];
+    const values: unknown[] = [
+      undefined,
+      null,
+      -1,
+      0,
+      2,
+      2.5,
+      NaN,
+      "x",
+      "cuda:99",
+      {},
+      [],
+      [1, -2],
+      [f.handle],
+      deadHandle,
+      12345678901234n,
+      f.handle,
+      i.handle,
+      b.handle,
+      s.handle,
+    ];
     let calls = 0;
     let threw = 0;
     for (const [name, fn] of fns) {

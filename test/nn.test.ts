@@ -30,12 +30,24 @@ class Net extends Module {
 
 test("dotted names, parameters, buffers and state dict keys as HF has them", () => {
   const net = new Net();
-  assert.deepEqual([...net.namedParameters()].map(([n]) => n), [
-    "embeddings.weight",
-    "layer.0.dense.weight", "layer.0.dense.bias", "layer.0.LayerNorm.weight", "layer.0.LayerNorm.bias",
-    "layer.1.dense.weight", "layer.1.dense.bias", "layer.1.LayerNorm.weight", "layer.1.LayerNorm.bias",
-  ]);
-  assert.deepEqual([...net.stateDict().keys()].filter((k) => !k.includes("layer.")), ["position_ids", "embeddings.weight"]);
+  assert.deepEqual(
+    [...net.namedParameters()].map(([n]) => n),
+    [
+      "embeddings.weight",
+      "layer.0.dense.weight",
+      "layer.0.dense.bias",
+      "layer.0.LayerNorm.weight",
+      "layer.0.LayerNorm.bias",
+      "layer.1.dense.weight",
+      "layer.1.dense.bias",
+      "layer.1.LayerNorm.weight",
+      "layer.1.LayerNorm.bias",
+    ],
+  );
+  assert.deepEqual(
+    [...net.stateDict().keys()].filter((k) => !k.includes("layer.")),
+    ["position_ids", "embeddings.weight"],
+  );
   assert.equal([...net.stateDict().keys()].includes("scratch"), false, "non-persistent buffers stay out");
   assert.equal(net.numParameters(), 40 + 2 * (20 + 8));
   assert.ok(net.parameters().every((p) => p.requiresGrad));
@@ -52,16 +64,22 @@ test("loadStateDict copies values and reports missing, unexpected and mismatched
   const partial = new Map(a.stateDict());
   partial.delete("layer.1.dense.bias");
   partial.set("cls.bias", torch.zeros([2]));
-  assert.throws(() => b.loadStateDict(partial), (e: Error) => {
-    assert.match(e.message, /Error\(s\) in loading state_dict for Net/);
-    assert.match(e.message, /Missing key\(s\) in state_dict: "layer.1.dense.bias"/);
-    assert.match(e.message, /Unexpected key\(s\) in state_dict: "cls.bias"/);
-    return true;
-  });
+  assert.throws(
+    () => b.loadStateDict(partial),
+    (e: Error) => {
+      assert.match(e.message, /Error\(s\) in loading state_dict for Net/);
+      assert.match(e.message, /Missing key\(s\) in state_dict: "layer.1.dense.bias"/);
+      assert.match(e.message, /Unexpected key\(s\) in state_dict: "cls.bias"/);
+      return true;
+    },
+  );
   assert.deepEqual(b.loadStateDict(partial, { strict: false }), { missingKeys: ["layer.1.dense.bias"], unexpectedKeys: ["cls.bias"] });
   const wrong = new Map(a.stateDict());
   wrong.set("embeddings.weight", torch.zeros([11, 4]));
-  assert.throws(() => b.loadStateDict(wrong), /size mismatch for embeddings.weight: copying a param with shape \[11, 4\] from checkpoint, the shape in current model is \[10, 4\]/);
+  assert.throws(
+    () => b.loadStateDict(wrong),
+    /size mismatch for embeddings.weight: copying a param with shape \[11, 4\] from checkpoint, the shape in current model is \[10, 4\]/,
+  );
 });
 
 test("train/eval reach every submodule; dropout follows them", () => {
@@ -72,7 +90,14 @@ test("train/eval reach every submodule; dropout follows them", () => {
     const x = torch.ones([100]);
     assert.equal(net.layer.at(0).dropout.forward(x), x, "eval dropout is the identity");
     net.train();
-    assert.ok(net.layer.at(0).dropout.forward(torch.ones([1000])).eq(0).any().item());
+    assert.ok(
+      net.layer
+        .at(0)
+        .dropout.forward(torch.ones([1000]))
+        .eq(0)
+        .any()
+        .item(),
+    );
   });
 });
 
@@ -113,7 +138,10 @@ test("Embedding: the padding row starts at zero and gets no gradient", () => {
   const emb = new Embedding(5, 3, { paddingIdx: 0 });
   torch.tidy(() => {
     assert.equal(emb.weight.select(0, 0).abs().sum().item(), 0);
-    emb.forward(torch.tensor([[0, 1, 0, 2]])).sum().backward();
+    emb
+      .forward(torch.tensor([[0, 1, 0, 2]]))
+      .sum()
+      .backward();
     assert.deepEqual(emb.weight.grad!.select(0, 0).toArray(), [0, 0, 0]);
     assert.deepEqual(emb.weight.grad!.select(0, 1).toArray(), [1, 1, 1]);
   });

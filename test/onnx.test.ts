@@ -9,8 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import {
-  AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoModelForTokenClassification,
-  PreTrainedModel, type ModelOutput,
+  AutoModel,
+  AutoModelForMaskedLM,
+  AutoModelForQuestionAnswering,
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  PreTrainedModel,
+  type ModelOutput,
 } from "../src/models/index.js";
 import { exportOnnx, onnxModelBytes, type OnnxDtype } from "../src/export/index.js";
 import { toHalfBits, quantizeSymmetricInt8 } from "../src/onnx/index.js";
@@ -41,9 +46,40 @@ const HEADS: [string, Auto, string[]][] = [
 ];
 // Weights drawn wider than HF's 0.02 so the outputs are far from zero and differences show.
 const CONFIGS: Record<string, Record<string, unknown>> = {
-  bert: { model_type: "bert", vocab_size: 60, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 48, max_position_embeddings: 40, num_labels: 3, initializer_range: 0.2 },
-  distilbert: { model_type: "distilbert", vocab_size: 60, dim: 32, n_layers: 2, n_heads: 4, hidden_dim: 48, max_position_embeddings: 40, num_labels: 3, initializer_range: 0.2 },
-  roberta: { model_type: "roberta", vocab_size: 60, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 48, max_position_embeddings: 42, num_labels: 3, initializer_range: 0.2, hidden_act: "gelu_new" },
+  bert: {
+    model_type: "bert",
+    vocab_size: 60,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 48,
+    max_position_embeddings: 40,
+    num_labels: 3,
+    initializer_range: 0.2,
+  },
+  distilbert: {
+    model_type: "distilbert",
+    vocab_size: 60,
+    dim: 32,
+    n_layers: 2,
+    n_heads: 4,
+    hidden_dim: 48,
+    max_position_embeddings: 40,
+    num_labels: 3,
+    initializer_range: 0.2,
+  },
+  roberta: {
+    model_type: "roberta",
+    vocab_size: 60,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 48,
+    max_position_embeddings: 42,
+    num_labels: 3,
+    initializer_range: 0.2,
+    hidden_act: "gelu_new",
+  },
 };
 const INPUT_NAMES: Record<string, string[]> = {
   bert: ["input_ids", "attention_mask", "token_type_ids"],
@@ -60,7 +96,12 @@ function batch(rows: number[][], pad: number) {
   return { ids, mask, types };
 }
 
-const int64 = (rows: number[][]) => new ort.Tensor("int64", BigInt64Array.from(rows.flat(), (v) => BigInt(v)), [rows.length, rows[0].length]);
+const int64 = (rows: number[][]) =>
+  new ort.Tensor(
+    "int64",
+    BigInt64Array.from(rows.flat(), (v) => BigInt(v)),
+    [rows.length, rows[0].length],
+  );
 
 async function session(bytes: Uint8Array) {
   return ort.InferenceSession.create(bytes, { graphOptimizationLevel: "all", intraOpNumThreads: 1 });
@@ -70,7 +111,11 @@ async function session(bytes: Uint8Array) {
 function ours(model: PreTrainedModel, b: ReturnType<typeof batch>, withTypes: boolean): Record<string, number[]> {
   return torch.noGrad(() =>
     torch.tidy((): Record<string, number[]> => {
-      const out = model.forward({ input_ids: torch.tensor(b.ids), attention_mask: torch.tensor(b.mask), ...(withTypes ? { token_type_ids: torch.tensor(b.types) } : {}) });
+      const out = model.forward({
+        input_ids: torch.tensor(b.ids),
+        attention_mask: torch.tensor(b.mask),
+        ...(withTypes ? { token_type_ids: torch.tensor(b.types) } : {}),
+      });
       const flat = (t: torch.Tensor | undefined) => Array.from(t!.contiguous().dataSync() as Float32Array);
       if (out.startLogits) return { start_logits: flat(out.startLogits), end_logits: flat(out.endLogits) };
       if (out.logits) return { logits: flat(out.logits) };
@@ -79,7 +124,10 @@ function ours(model: PreTrainedModel, b: ReturnType<typeof batch>, withTypes: bo
   );
 }
 
-async function theirs(bytes: Uint8Array, b: ReturnType<typeof batch>): Promise<{ values: Record<string, number[]>; inputNames: readonly string[]; outputNames: readonly string[] }> {
+async function theirs(
+  bytes: Uint8Array,
+  b: ReturnType<typeof batch>,
+): Promise<{ values: Record<string, number[]>; inputNames: readonly string[]; outputNames: readonly string[] }> {
   const s = await session(bytes);
   const feeds: Record<string, OrtTensor> = { input_ids: int64(b.ids), attention_mask: int64(b.mask) };
   if (s.inputNames.includes("token_type_ids")) feeds.token_type_ids = int64(b.types);
@@ -103,7 +151,23 @@ for (const [arch, config] of Object.entries(CONFIGS)) {
       model.eval();
       const withTypes = arch === "bert";
       const pad = arch === "roberta" ? 1 : 0;
-      const shapes = [batch([[2, 5, 6, 7, 8, 3], [2, 9, 10, 3]], pad), batch([[2, 11, 12, 13, 14, 15, 16, 17, 18, 3], [2, 4, 3], [2, 20, 21, 22, 3]], pad)];
+      const shapes = [
+        batch(
+          [
+            [2, 5, 6, 7, 8, 3],
+            [2, 9, 10, 3],
+          ],
+          pad,
+        ),
+        batch(
+          [
+            [2, 11, 12, 13, 14, 15, 16, 17, 18, 3],
+            [2, 4, 3],
+            [2, 20, 21, 22, 3],
+          ],
+          pad,
+        ),
+      ];
       const report: string[] = [];
       for (const dtype of ["fp32", "fp16", "q8"] as OnnxDtype[]) {
         const bytes = onnxModelBytes(model, { dtype });
@@ -135,10 +199,20 @@ test("ONNX opsets 14 (LayerNorm in plain ops), 17 (LayerNormalization), 20 (Gelu
   torch.manualSeed(1);
   const model = AutoModelForSequenceClassification.fromConfig(CONFIGS.bert);
   model.eval();
-  const b = batch([[2, 5, 6, 7, 3], [2, 8, 3]], 0);
+  const b = batch(
+    [
+      [2, 5, 6, 7, 3],
+      [2, 8, 3],
+    ],
+    0,
+  );
   const want = ours(model, b, true).logits;
   const ops = (bytes: Uint8Array) => ["LayerNormalization", "Erf", "Gelu"].filter((op) => Buffer.from(bytes).includes(op));
-  for (const [opset, expected] of [[14, ["Erf"]], [17, ["LayerNormalization", "Erf"]], [20, ["LayerNormalization", "Gelu"]]] as const) {
+  for (const [opset, expected] of [
+    [14, ["Erf"]],
+    [17, ["LayerNormalization", "Erf"]],
+    [20, ["LayerNormalization", "Gelu"]],
+  ] as const) {
     const bytes = onnxModelBytes(model, { opset });
     assert.deepEqual(ops(bytes), expected, `opset ${opset}: ops used`);
     const d = maxDiff((await theirs(bytes, b)).values.logits, want);
@@ -161,8 +235,18 @@ test("ONNX masked LM: the decoder's weight is the tied word embeddings, stored o
 
 test("fp16 conversion: IEEE half bits with round to nearest even, clamped at ±65504", () => {
   const cases: [number, number][] = [
-    [1, 0x3c00], [-2, 0xc000], [0.1, 0x2e66], [65504, 0x7bff], [1e6, 0x7bff], [-3.4028234663852886e38, 0xfbff],
-    [5.960464477539063e-8, 0x0001], [2 ** -25, 0x0000], [0, 0], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [6.103515625e-5, 0x0400],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [0.1, 0x2e66],
+    [65504, 0x7bff],
+    [1e6, 0x7bff],
+    [-3.4028234663852886e38, 0xfbff],
+    [5.960464477539063e-8, 0x0001],
+    [2 ** -25, 0x0000],
+    [0, 0],
+    [1 + 2 ** -11, 0x3c00],
+    [1 + 3 * 2 ** -11, 0x3c02],
+    [6.103515625e-5, 0x0400],
   ];
   for (const [v, bits] of cases) assert.equal(toHalfBits(v), bits, `${v} → 0x${toHalfBits(v).toString(16)}, expected 0x${bits.toString(16)}`);
   assert.equal(toHalfBits(NaN) & 0x7c00, 0x7c00);
@@ -190,9 +274,18 @@ test("exportOnnx writes transformers.js's layout, atomically; a model it cannot 
   torch.manualSeed(4);
   const model = AutoModelForTokenClassification.fromConfig(CONFIGS.roberta);
   const files = exportOnnx(model, join(dir, "out"), { dtype: ["fp32", "fp16", "q8"] });
-  assert.deepEqual(files.map((f) => f.path.slice(dir.length + 5)).sort(), ["config.json", "onnx/model.onnx", "onnx/model_fp16.onnx", "onnx/model_quantized.onnx"]);
+  assert.deepEqual(files.map((f) => f.path.slice(dir.length + 5)).sort(), [
+    "config.json",
+    "onnx/model.onnx",
+    "onnx/model_fp16.onnx",
+    "onnx/model_quantized.onnx",
+  ]);
   assert.deepEqual(readdirSync(join(dir, "out", "onnx")).sort(), ["model.onnx", "model_fp16.onnx", "model_quantized.onnx"], "no temporary file left");
-  const config = JSON.parse(readFileSync(join(dir, "out", "config.json"), "utf8")) as { architectures: string[]; model_type: string; id2label: Record<string, string> };
+  const config = JSON.parse(readFileSync(join(dir, "out", "config.json"), "utf8")) as {
+    architectures: string[];
+    model_type: string;
+    id2label: Record<string, string>;
+  };
   assert.deepEqual(config.architectures, ["RobertaForTokenClassification"]);
   assert.equal(config.model_type, "roberta");
   assert.equal(Object.keys(config.id2label).length, 3);

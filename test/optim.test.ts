@@ -3,8 +3,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";
 import {
-  AdamW, SGD, GradScaler, LambdaLR, clipGradNorm, getScheduler, warmupStepsFor, SCHEDULER_TYPES,
-  saveOptimizerState, loadOptimizerState,
+  AdamW,
+  SGD,
+  GradScaler,
+  LambdaLR,
+  clipGradNorm,
+  getScheduler,
+  warmupStepsFor,
+  SCHEDULER_TYPES,
+  saveOptimizerState,
+  loadOptimizerState,
   type SchedulerType,
 } from "../src/optim/index.js";
 import { mkdtempSync } from "node:fs";
@@ -54,7 +62,7 @@ test("AdamW: one step by hand (decoupled decay, bias correction, eps outside the
   torch.tidy(() => p.mul(0.5).sum().backward());
   opt.step();
   // p ← 1·(1 − 0.1·0.1) = 0.99; m = 0.05, v = 0.00025; m̂/ (√v̂ + eps) = 0.5 / (0.5 + 1e-8)
-  assertNumClose(p.item(), 0.99 - 0.1 * (0.05 / 0.1) / (Math.sqrt(0.00025 / 0.001) + 1e-8), 1e-15, "p after one step");
+  assertNumClose(p.item(), 0.99 - (0.1 * (0.05 / 0.1)) / (Math.sqrt(0.00025 / 0.001) + 1e-8), 1e-15, "p after one step");
   assert.throws(() => new AdamW([p], { betas: [1, 0.9] }), /invalid beta parameter at index 0: 1/);
   assert.throws(() => new AdamW([]), /empty parameter list/);
   assert.throws(() => new AdamW([{ params: [p] }, { params: [p] }]), /more than one parameter group/);
@@ -63,7 +71,10 @@ test("AdamW: one step by hand (decoupled decay, bias correction, eps outside the
 });
 
 test("SGD: momentum and Nesterov by hand", () => {
-  for (const [nesterov, want] of [[false, [0.9, 0.71]], [true, [0.81, 1 - 0.19 - 0.1 * (1 + 0.9 * 1.9)]]] as const) {
+  for (const [nesterov, want] of [
+    [false, [0.9, 0.71]],
+    [true, [0.81, 1 - 0.19 - 0.1 * (1 + 0.9 * 1.9)]],
+  ] as const) {
     const p = torch.tensor([1], { dtype: "float64", requiresGrad: true });
     const opt = new SGD([p], { lr: 0.1, momentum: 0.9, nesterov });
     for (const w of want) {
@@ -115,7 +126,13 @@ test("optimizer and scheduler state dicts resume exactly", () => {
 test("clipGradNorm returns the total norm and scales gradients to maxNorm", () => {
   const p1 = torch.zeros([2], { dtype: "float64", requiresGrad: true });
   const p2 = torch.zeros([1], { dtype: "float64", requiresGrad: true });
-  torch.tidy(() => p1.mul(torch.tensor([3, 4], { dtype: "float64" })).sum().add(p2.mul(12).sum()).backward());
+  torch.tidy(() =>
+    p1
+      .mul(torch.tensor([3, 4], { dtype: "float64" }))
+      .sum()
+      .add(p2.mul(12).sum())
+      .backward(),
+  );
   const total = clipGradNorm([p1, p2], 6.5);
   assertNumClose(total, 13, 1e-12, "total norm");
   const coef = 6.5 / (13 + 1e-6);
@@ -123,7 +140,7 @@ test("clipGradNorm returns the total norm and scales gradients to maxNorm", () =
     assert.ok(p1.grad!.allclose(torch.tensor([3 * coef, 4 * coef], { dtype: "float64" }), 1e-12, 0));
     assert.ok(p2.grad!.allclose(torch.tensor([12 * coef], { dtype: "float64" }), 1e-12, 0));
   });
-  assertNumClose(clipGradNorm([p1, p2], 100), 6.5 / (13 + 1e-6) * 13, 1e-12, "no clipping under the limit");
+  assertNumClose(clipGradNorm([p1, p2], 100), (6.5 / (13 + 1e-6)) * 13, 1e-12, "no clipping under the limit");
   torch.dispose([p1, p2]);
 });
 
@@ -138,10 +155,17 @@ test("GradScaler: scales the loss, unscales, skips overflowed steps and adapts t
     scaler.update();
     return stepped;
   };
-  assert.equal(run((x) => x.sum()), true);
+  assert.equal(
+    run((x) => x.sum()),
+    true,
+  );
   assert.equal(p.item(), 0.5, "the unscaled gradient (1) was applied");
   assert.equal(scaler.scale, 4);
-  assert.equal(run((x) => x.mul(Infinity).sum()), false, "an inf gradient skips the step");
+  assert.equal(
+    run((x) => x.mul(Infinity).sum()),
+    false,
+    "an inf gradient skips the step",
+  );
   assert.equal(p.item(), 0.5);
   assert.equal(scaler.scale, 2, "and backs the scale off");
   run((x) => x.sum());
@@ -173,7 +197,8 @@ test("AdamW fused (one pass per tensor) equals torch's op-by-op update to float 
     fused.step();
   }
   a.forEach((p, i) => assertClose(b[i], p, { rtol: 1e-5, atol: 1e-6, what: `parameter ${i}` }));
-  for (const [k, s] of exact.state) assertClose(fused.state.get(b[a.indexOf(k)])!.exp_avg_sq as torch.Tensor, s.exp_avg_sq as torch.Tensor, { rtol: 1e-5, atol: 1e-9, what: "exp_avg_sq" });
+  for (const [k, s] of exact.state)
+    assertClose(fused.state.get(b[a.indexOf(k)])!.exp_avg_sq as torch.Tensor, s.exp_avg_sq as torch.Tensor, { rtol: 1e-5, atol: 1e-9, what: "exp_avg_sq" });
   torch.dispose([a, b]);
   exact.dispose();
   fused.dispose();

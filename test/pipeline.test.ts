@@ -19,7 +19,8 @@ test("text-classification: [{ label, score }] from id2label, softmax of the mode
   const dir = mkdtempSync(join(tmpdir(), "ft-pipeline-"));
   setWarningSink(() => {});
   const model = (await AutoModelForSequenceClassification.fromPretrained(fixture("golden", "trainer", "tiny-bert-cased"), {
-    id2label: { "0": "not_equivalent", "1": "equivalent" }, label2id: { not_equivalent: 0, equivalent: 1 },
+    id2label: { "0": "not_equivalent", "1": "equivalent" },
+    label2id: { not_equivalent: 0, equivalent: 1 },
   })) as PreTrainedModel;
   setWarningSink(null);
   const tokenizer = await AutoTokenizer.fromPretrained(join(shared, "models", "bert-base-cased"));
@@ -30,12 +31,24 @@ test("text-classification: [{ label, score }] from id2label, softmax of the mode
   const expected = (a: string, b?: string) =>
     torch.tidy(() => {
       const enc = tokenizer(a, b ?? null, { returnTensors: "pt" });
-      return (model.forward({ input_ids: enc.input_ids as torch.Tensor, attention_mask: enc.attention_mask as torch.Tensor, token_type_ids: enc.token_type_ids as torch.Tensor }).logits!.softmax(-1).toArray() as number[][])[0];
+      return (
+        model
+          .forward({
+            input_ids: enc.input_ids as torch.Tensor,
+            attention_mask: enc.attention_mask as torch.Tensor,
+            token_type_ids: enc.token_type_ids as torch.Tensor,
+          })
+          .logits!.softmax(-1)
+          .toArray() as number[][]
+      )[0];
     });
   const one = classifier("The cat sat on the mat.");
   const want = expected("The cat sat on the mat.");
   const best = want[1] > want[0] ? 1 : 0;
-  assert.deepEqual(one.map((r) => r.label), [best ? "equivalent" : "not_equivalent"]);
+  assert.deepEqual(
+    one.map((r) => r.label),
+    [best ? "equivalent" : "not_equivalent"],
+  );
   assert.ok(Math.abs(one[0].score - want[best]) < 1e-6);
 
   const pair = classifier({ text: "He said hello.", textPair: "He greeted them." }, { topK: null });

@@ -17,7 +17,11 @@ import { uploadFolder } from "../src/hub/index.js";
 import { withEnv } from "./helpers.js";
 import { silenced } from "./trainer_helpers.js";
 
-interface Commit { repo: string; summary: string; files: Record<string, Buffer> }
+interface Commit {
+  repo: string;
+  summary: string;
+  files: Record<string, Buffer>;
+}
 
 async function fakeHub(o: { commitDelayMs?: number; onCommit?: () => void } = {}) {
   const commits: Commit[] = [];
@@ -35,7 +39,12 @@ async function fakeHub(o: { commitDelayMs?: number; onCommit?: () => void } = {}
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(v));
       };
-      if (url.pathname === "/api/whoami-v2") return json({ name: "me", type: "user", auth: { type: "access_token", accessToken: { displayName: "test", role: "write", createdAt: "2026-01-01T00:00:00Z" } } });
+      if (url.pathname === "/api/whoami-v2")
+        return json({
+          name: "me",
+          type: "user",
+          auth: { type: "access_token", accessToken: { displayName: "test", role: "write", createdAt: "2026-01-01T00:00:00Z" } },
+        });
       if (url.pathname === "/api/repos/create") {
         const b = JSON.parse(body.toString());
         const id = `${b.organization}/${b.name}`;
@@ -51,7 +60,10 @@ async function fakeHub(o: { commitDelayMs?: number; onCommit?: () => void } = {}
       m = /^\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/.exec(url.pathname);
       if (m) {
         const b = JSON.parse(body.toString()) as { objects: { oid: string; size: number }[] };
-        return json({ transfer: "basic", objects: b.objects.map((o) => ({ oid: o.oid, size: o.size, actions: { upload: { href: `${base}/lfs-upload/${o.oid}` } } })) });
+        return json({
+          transfer: "basic",
+          objects: b.objects.map((o) => ({ oid: o.oid, size: o.size, actions: { upload: { href: `${base}/lfs-upload/${o.oid}` } } })),
+        });
       }
       m = /^\/lfs-upload\/([0-9a-f]+)$/.exec(url.pathname);
       if (m && req.method === "PUT") {
@@ -62,7 +74,11 @@ async function fakeHub(o: { commitDelayMs?: number; onCommit?: () => void } = {}
       }
       m = /^\/api\/models\/([^/]+\/[^/]+)\/commit\/main$/.exec(url.pathname);
       if (m) {
-        const lines = body.toString().trim().split("\n").map((l) => JSON.parse(l) as { key: string; value: Record<string, string> });
+        const lines = body
+          .toString()
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { key: string; value: Record<string, string> });
         const c: Commit = { repo: m[1], summary: lines[0].value.summary, files: {} };
         for (const { key, value } of lines.slice(1)) {
           if (key === "file") c.files[value.path] = Buffer.from(value.content, "base64");
@@ -87,7 +103,14 @@ async function fakeHub(o: { commitDelayMs?: number; onCommit?: () => void } = {}
 /** A tiny BERT (seeded), n rows of a toy task, and an output folder named `name` (the repo's name). */
 function pushSetup(n: number, name: string) {
   torch.manualSeed(0);
-  const model = AutoModelForSequenceClassification.fromConfig({ model_type: "bert", vocab_size: 30, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8 });
+  const model = AutoModelForSequenceClassification.fromConfig({
+    model_type: "bert",
+    vocab_size: 30,
+    hidden_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 8,
+  });
   const rows = Array.from({ length: n }, (_, i) => [1, 3 + (i % 7), 2]);
   const ds = Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: rows.map((_, i) => i % 2) });
   return { model, ds, outputDir: join(mkdtempSync(join(tmpdir(), "ft-push-")), name) };
@@ -106,7 +129,10 @@ test("Trainer with pushToHub uploads each checkpoint's model and, at the end, th
         await trainer.pushToHub();
       });
       assert.deepEqual(hub.created, ["me/my-model"], "created once, under the token's user");
-      assert.deepEqual(hub.commits.map((c) => c.summary), ["Training in progress, step 2", "Training in progress, step 4", "End of training"]);
+      assert.deepEqual(
+        hub.commits.map((c) => c.summary),
+        ["Training in progress, step 2", "Training in progress, step 4", "End of training"],
+      );
       const last = hub.commits.at(-1)!;
       assert.equal(last.repo, "me/my-model");
       assert.ok(!Object.keys(last.files).some((f) => f.startsWith("checkpoint-")), "checkpoints stay local");
@@ -127,7 +153,16 @@ test("uploads run while training goes on, and rotation never deletes a checkpoin
   try {
     await withEnv({ HF_ENDPOINT: hub.base, HF_TOKEN: "hf_test" }, async () => {
       const { model, ds, outputDir } = pushSetup(64, "rotating");
-      const args = new TrainingArguments({ outputDir, pushToHub: true, saveSteps: 2, saveTotalLimit: 1, maxSteps: 300, perDeviceTrainBatchSize: 4, disableTqdm: true, loggingStrategy: "no" });
+      const args = new TrainingArguments({
+        outputDir,
+        pushToHub: true,
+        saveSteps: 2,
+        saveTotalLimit: 1,
+        maxSteps: 300,
+        perDeviceTrainBatchSize: 4,
+        disableTqdm: true,
+        loggingStrategy: "no",
+      });
       trainer = new Trainer({ model, args, trainDataset: ds });
       await silenced(() => trainer!.train());
       // Every checkpoint commit carried its weights: none was deleted under its upload.
@@ -136,7 +171,10 @@ test("uploads run while training goes on, and rotation never deletes a checkpoin
       for (const c of checkpointCommits) assert.ok(c.files["model.safetensors"]?.length > 0, `${c.summary}: weights uploaded`);
       assert.ok(stepsAtCommit[0] < 300, `the first upload arrived while training went on (at step ${stepsAtCommit[0]} of 300)`);
       // Once the uploads are done, rotation catches up: one checkpoint is left.
-      assert.deepEqual(readdirSync(outputDir).filter((d) => d.startsWith("checkpoint-")), ["checkpoint-300"]);
+      assert.deepEqual(
+        readdirSync(outputDir).filter((d) => d.startsWith("checkpoint-")),
+        ["checkpoint-300"],
+      );
     });
   } finally {
     hub.close();

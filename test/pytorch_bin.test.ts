@@ -100,16 +100,31 @@ test("zip bombs and lying sizes are refused before they inflate or allocate", ()
   // Declares 2 GB of a storage whose tensor needs 8 KB: refused from the header alone.
   const bomb = deflateRawSync(Buffer.alloc(64 << 20)); // 64 MB of zeros deflate to ~64 KB
   const t0 = performance.now();
-  assert.throws(() => loadPytorchBin(write(replace({ name: storage.name, data: bomb, method: 8, declaredSize: 2 ** 31 }))), /entry pytorch_model\/data\/1 declares 2147483648 bytes, but its tensor needs 8192/);
+  assert.throws(
+    () => loadPytorchBin(write(replace({ name: storage.name, data: bomb, method: 8, declaredSize: 2 ** 31 }))),
+    /entry pytorch_model\/data\/1 declares 2147483648 bytes, but its tensor needs 8192/,
+  );
   // Declares the right size but inflates to far more: inflating stops at the declared size.
-  assert.throws(() => loadPytorchBin(write(replace({ name: storage.name, data: bomb, method: 8, declaredSize: storage.data.length }))), /entry pytorch_model\/data\/1 does not inflate to its declared 8192 bytes/);
+  assert.throws(
+    () => loadPytorchBin(write(replace({ name: storage.name, data: bomb, method: 8, declaredSize: storage.data.length }))),
+    /entry pytorch_model\/data\/1 does not inflate to its declared 8192 bytes/,
+  );
   // Inflates to less than it declares.
-  assert.throws(() => loadPytorchBin(write(replace({ name: storage.name, data: deflateRawSync(Buffer.alloc(100)), method: 8, declaredSize: storage.data.length }))), /holds 100 bytes, but the archive declares 8192/);
+  assert.throws(
+    () => loadPytorchBin(write(replace({ name: storage.name, data: deflateRawSync(Buffer.alloc(100)), method: 8, declaredSize: storage.data.length }))),
+    /holds 100 bytes, but the archive declares 8192/,
+  );
   // The pickle itself as a bomb: over the limit from its declared size.
   const pkl = entries.find((e) => e.name.endsWith("data.pkl"))!;
-  assert.throws(() => loadPytorchBin(write(entries.map((x) => (x === pkl ? { name: pkl.name, data: bomb, method: 8, declaredSize: 2 ** 32 - 1 } : x)))), /data.pkl declares 4294967295 bytes, more than the 1073741824 allowed/);
+  assert.throws(
+    () => loadPytorchBin(write(entries.map((x) => (x === pkl ? { name: pkl.name, data: bomb, method: 8, declaredSize: 2 ** 32 - 1 } : x)))),
+    /data.pkl declares 4294967295 bytes, more than the 1073741824 allowed/,
+  );
   // A stored entry shorter than its tensor.
-  assert.throws(() => loadPytorchBin(write(replace({ name: storage.name, data: storage.data.subarray(0, 100) }))), /declares 100 bytes, but its tensor needs 8192/);
+  assert.throws(
+    () => loadPytorchBin(write(replace({ name: storage.name, data: storage.data.subarray(0, 100) }))),
+    /declares 100 bytes, but its tensor needs 8192/,
+  );
   assert.ok(performance.now() - t0 < 2000, "refused quickly");
   assert.ok(process.memoryUsage().rss - rssBefore < 512 << 20, "no gigabytes were allocated");
 });
@@ -121,16 +136,31 @@ test("hostile pickles: every read is bounded and each failure names the byte (a 
   const rssBefore = process.memoryUsage().rss;
   const t0 = performance.now();
   // PROTO 2, then GLOBAL 'collections\nOrderedDict' with no newline after the name: no end of line anywhere.
-  assert.throws(() => loadPytorchBin(withPickle(Buffer.from("\x80\x02ccollections\nOrderedDict", "latin1"))), /pytorch_model\.bin: malformed pickle at byte 2 \(opcode 0x63\): GLOBAL's name has no newline/);
+  assert.throws(
+    () => loadPytorchBin(withPickle(Buffer.from("\x80\x02ccollections\nOrderedDict", "latin1"))),
+    /pytorch_model\.bin: malformed pickle at byte 2 \(opcode 0x63\): GLOBAL's name has no newline/,
+  );
   // BININT with 2 of its 4 bytes; BINUNICODE claiming 1 GB; LONG1 past the end.
-  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4a, 1, 2]))), /malformed pickle at byte 2 \(opcode 0x4a\): its 4-byte argument runs past the end of the pickle \(5 bytes\)/);
-  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x58, 0, 0, 0, 0x40, 0x41]))), /malformed pickle at byte 2 \(opcode 0x58\): its 1073741824-byte argument runs past the end/);
+  assert.throws(
+    () => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4a, 1, 2]))),
+    /malformed pickle at byte 2 \(opcode 0x4a\): its 4-byte argument runs past the end of the pickle \(5 bytes\)/,
+  );
+  assert.throws(
+    () => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x58, 0, 0, 0, 0x40, 0x41]))),
+    /malformed pickle at byte 2 \(opcode 0x58\): its 1073741824-byte argument runs past the end/,
+  );
   assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x8a, 9, 1]))), /opcode 0x8a\): its 9-byte argument runs past the end/);
   // Structure misuse: APPEND to an int, SETITEM on an empty stack, a memo never set, a call without a tuple.
-  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4b, 1, 0x4b, 2, 0x61, 0x2e]))), /byte 6 \(opcode 0x61\): appending to something that is not a list/);
+  assert.throws(
+    () => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4b, 1, 0x4b, 2, 0x61, 0x2e]))),
+    /byte 6 \(opcode 0x61\): appending to something that is not a list/,
+  );
   assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x73, 0x2e]))), /byte 2 \(opcode 0x73\): the stack is empty/);
   assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x68, 7, 0x2e]))), /byte 2 \(opcode 0x68\): memo 7 was never set/);
-  assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4b, 1, 0x4b, 2, 0x52, 0x2e]))), /byte 6 \(opcode 0x52\): a call whose arguments are not a tuple/);
+  assert.throws(
+    () => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4b, 1, 0x4b, 2, 0x52, 0x2e]))),
+    /byte 6 \(opcode 0x52\): a call whose arguments are not a tuple/,
+  );
   assert.throws(() => loadPytorchBin(withPickle(Buffer.from([0x80, 0x02, 0x4b, 1]))), /the pickle ends without STOP/);
   assert.ok(performance.now() - t0 < 2000, "refused quickly");
   assert.ok(process.memoryUsage().rss - rssBefore < 256 << 20, "memory did not grow");

@@ -40,28 +40,41 @@ test("every TypeScript block of README.md compiles under strict", () => {
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (file) => files.has(file) || fileExists(file);
   const program = ts.createProgram([...files.keys()], options, host);
-  const errors = ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.has(d.file.fileName)).map((d) => {
-    const b = files.get(d.file!.fileName)!;
-    const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
-    return `README.md:${b.line + 1 + line}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
-  });
+  const errors = ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file && files.has(d.file.fileName))
+    .map((d) => {
+      const b = files.get(d.file!.fileName)!;
+      const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
+      return `README.md:${b.line + 1 + line}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+    });
   assert.deepEqual(errors, []);
 });
 
 for (const b of blocks.filter((x) => !x.compileOnly)) {
   const needsData = /loadDataset|fromPretrained/.test(b.code);
-  test(`README.md's ${b.name} (line ${b.line}) runs`, { skip: needsData && needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent"), timeout: 120_000 }, () => {
-    // Run as README says a program of your own runs: `npx tsx file.ts`, from inside the package, so
-    // "finetune-ts/…" resolves to dist/ through package.json's exports.
-    const file = join(repoRoot, "dist", "readme-blocks", `${b.name}.ts`);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, b.code);
-    const r = spawnSync(process.execPath, [join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), file], {
-      cwd: mkdtempSync(join(tmpdir(), "ft-readme-")),
-      env: { ...process.env, HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-readme-cache-")), HF_DATASETS_DISABLE_PROGRESS_BARS: "1" },
-      encoding: "utf8",
-      timeout: 110_000,
-    });
-    assert.equal(r.status, 0, `README.md:${b.line} exited ${r.status}:\n${r.stderr.slice(-3000)}`);
-  });
+  test(
+    `README.md's ${b.name} (line ${b.line}) runs`,
+    { skip: needsData && needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent"), timeout: 120_000 },
+    () => {
+      // Run as README says a program of your own runs: `npx tsx file.ts`, from inside the package, so
+      // "finetune-ts/…" resolves to dist/ through package.json's exports.
+      const file = join(repoRoot, "dist", "readme-blocks", `${b.name}.ts`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, b.code);
+      const r = spawnSync(process.execPath, [join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), file], {
+        cwd: mkdtempSync(join(tmpdir(), "ft-readme-")),
+        env: {
+          ...process.env,
+          HF_HOME: join(shared, "hf-home"),
+          HF_HUB_OFFLINE: "1",
+          HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-readme-cache-")),
+          HF_DATASETS_DISABLE_PROGRESS_BARS: "1",
+        },
+        encoding: "utf8",
+        timeout: 110_000,
+      });
+      assert.equal(r.status, 0, `README.md:${b.line} exited ${r.status}:\n${r.stderr.slice(-3000)}`);
+    },
+  );
 }

@@ -16,7 +16,17 @@ test("every dtype and __metadata__ round-trip; non-contiguous tensors are writte
   const dtypes: DType[] = ["float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"];
   torch.tidy(() => {
     const tensors = new Map<string, torch.Tensor>();
-    for (const d of dtypes) tensors.set(`t.${d}`, torch.tensor([[0, 1, 1], [1, 0, 1]], { dtype: d }));
+    for (const d of dtypes)
+      tensors.set(
+        `t.${d}`,
+        torch.tensor(
+          [
+            [0, 1, 1],
+            [1, 0, 1],
+          ],
+          { dtype: d },
+        ),
+      );
     tensors.set("transposed", torch.arange(6, undefined, 1, { dtype: "float32" }).reshape(2, 3).t());
     tensors.set("empty", torch.zeros([0, 3]));
     tensors.set("scalar", torch.tensor(2.5));
@@ -32,7 +42,11 @@ test("every dtype and __metadata__ round-trip; non-contiguous tensors are writte
     assert.deepEqual(torch.loadMetadata(path), { format: "pt", note: "ünïcode" });
     const raw = readFileSync(path);
     assert.equal((8 + Number(raw.readBigUInt64LE(0))) % 8, 0, "data section is 8-byte aligned");
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes(".tmp-")), [], "no temporary file left");
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes(".tmp-")),
+      [],
+      "no temporary file left",
+    );
     torch.dispose(back);
   });
 });
@@ -58,12 +72,15 @@ function header(obj: unknown, dataBytes: number, extra: { lengthOverride?: bigin
 function expectBad(name: string, bytes: Buffer, re: RegExp): void {
   const p = join(dir, `${name}.safetensors`);
   writeFileSync(p, bytes);
-  assert.throws(() => torch.loadFile(p), (e: Error) => {
-    assert.equal(e.name, "SafetensorsError", `${name}: ${e.message}`);
-    assert.match(e.message, re, name);
-    assert.ok(e.message.startsWith(p), "the error names the file");
-    return true;
-  });
+  assert.throws(
+    () => torch.loadFile(p),
+    (e: Error) => {
+      assert.equal(e.name, "SafetensorsError", `${name}: ${e.message}`);
+      assert.match(e.message, re, name);
+      assert.ok(e.message.startsWith(p), "the error names the file");
+      return true;
+    },
+  );
 }
 
 test("malformed files fail with an error that says which problem", () => {
@@ -76,7 +93,11 @@ test("malformed files fail with an error that says which problem", () => {
   expectBad("unknown-dtype", header({ a: { dtype: "F8_E4M3", shape: [2], data_offsets: [0, 2] } }, 2), /tensor 'a' has unknown dtype "F8_E4M3"/);
   expectBad("bad-shape", header({ a: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, 4), /invalid shape/);
   expectBad("size-mismatch", header({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, 8), /needs 12 bytes/);
-  expectBad("out-of-range", header({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 8), /ends at byte 16 but the data section holds 8 bytes \(truncated file\?\)/);
+  expectBad(
+    "out-of-range",
+    header({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 8),
+    /ends at byte 16 but the data section holds 8 bytes \(truncated file\?\)/,
+  );
   expectBad(
     "overlap",
     header({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, 12),
@@ -99,5 +120,8 @@ test("a failed save leaves the previous file intact and no temporary file", () =
   disposed.dispose();
   assert.throws(() => torch.saveFile({ w: torch.ones([2]), x: disposed }, p), /disposed/);
   assert.deepEqual(readFileSync(p), before);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes(".tmp-")), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes(".tmp-")),
+    [],
+  );
 });

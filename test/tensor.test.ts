@@ -8,7 +8,10 @@ import type { DType } from "../src/torch/index.js";
 
 test("tensor() infers shape and dtype like torch.tensor", () => {
   torch.tidy(() => {
-    const i = torch.tensor([[1, 2, 3], [4, 5, 6]]);
+    const i = torch.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.deepEqual([i.shape, i.dtype], [[2, 3], "int64"]);
     const f = torch.tensor([1.5, 2]);
     assert.equal(f.dtype, "float32");
@@ -16,7 +19,10 @@ test("tensor() infers shape and dtype like torch.tensor", () => {
     assert.deepEqual(torch.tensor(3.5).shape, []);
     assert.equal(torch.tensor(3.5).item(), 3.5);
     assert.equal(torch.tensor(new Int32Array([1, 2, 3, 4]), { shape: [2, 2] }).dtype, "int32");
-    assert.deepEqual(torch.tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] }).toArray(), [[1, 2], [3, 4]]);
+    assert.deepEqual(torch.tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] }).toArray(), [
+      [1, 2],
+      [3, 4],
+    ]);
     assert.deepEqual(torch.tensor([[1, 2]], { dtype: "float64" }).dataSync(), new Float64Array([1, 2]));
     assert.deepEqual(torch.tensor([]).shape, [0]);
     assert.equal(torch.tensor([0.1], { dtype: "float64" }).item(), 0.1, "float64 keeps every digit");
@@ -28,9 +34,22 @@ test("every dtype round-trips through tensor(), to() and dataSync()", () => {
   const dtypes: DType[] = ["float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"];
   torch.tidy(() => {
     for (const d of dtypes) {
-      const t = torch.tensor([[0, 1], [1, 0]], { dtype: d });
+      const t = torch.tensor(
+        [
+          [0, 1],
+          [1, 0],
+        ],
+        { dtype: d },
+      );
       assert.equal(t.dtype, d);
-      assert.deepEqual(t.to("float32").toArray(), [[0, 1], [1, 0]], d);
+      assert.deepEqual(
+        t.to("float32").toArray(),
+        [
+          [0, 1],
+          [1, 0],
+        ],
+        d,
+      );
       if (d !== "bool") assert.equal(Number(t.dataSync()[1]), 1, d);
     }
     assert.deepEqual(torch.tensor([1.5, -2.25]).to("bfloat16").dataSync(), new Float32Array([1.5, -2.25]));
@@ -41,13 +60,19 @@ test("every dtype round-trips through tensor(), to() and dataSync()", () => {
 
 test("factories: zeros, ones, full, arange, eye, rand*, *Like", () => {
   torch.tidy(() => {
-    assert.deepEqual(torch.zeros([2, 2]).toArray(), [[0, 0], [0, 0]]);
+    assert.deepEqual(torch.zeros([2, 2]).toArray(), [
+      [0, 0],
+      [0, 0],
+    ]);
     assert.deepEqual(torch.ones([3], { dtype: "int32" }).toArray(), [1, 1, 1]);
     assert.deepEqual(torch.full([2], 7).toArray(), [7, 7]);
     assert.deepEqual(torch.arange(4).toArray(), [0, 1, 2, 3]);
     assert.equal(torch.arange(4).dtype, "int64");
     assert.deepEqual(torch.arange(1, 2, 0.25).toArray(), [1, 1.25, 1.5, 1.75]);
-    assert.deepEqual(torch.eye(2).toArray(), [[1, 0], [0, 1]]);
+    assert.deepEqual(torch.eye(2).toArray(), [
+      [1, 0],
+      [0, 1],
+    ]);
     assert.deepEqual(torch.linspace(0, 1, 3).toArray(), [0, 0.5, 1]);
     const r = torch.rand([1000]);
     assert.ok(r.min().item() >= 0 && r.max().item() < 1);
@@ -65,28 +90,78 @@ test("factories: zeros, ones, full, arange, eye, rand*, *Like", () => {
 
 test("broadcasting arithmetic with scalar overloads and Python's int/float promotion", () => {
   torch.tidy(() => {
-    const a = torch.tensor([[1, 2], [3, 4]], { dtype: "float32" });
+    const a = torch.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: "float32" },
+    );
     const b = torch.tensor([10, 20], { dtype: "float32" });
-    assert.deepEqual(a.add(b).toArray(), [[11, 22], [13, 24]]);
-    assert.deepEqual(a.sub(b, 0.5).toArray(), [[-4, -8], [-2, -6]]);
-    assert.deepEqual(a.mul(2).toArray(), [[2, 4], [6, 8]]);
-    assert.deepEqual(a.div(b).toArray(), [[0.1, 0.1], [0.3, 0.2]].map((r) => r.map((v) => Math.fround(v))));
-    assert.deepEqual(a.pow(2).toArray(), [[1, 4], [9, 16]]);
-    assert.deepEqual(a.rpow(2).toArray(), [[2, 4], [8, 16]]);
+    assert.deepEqual(a.add(b).toArray(), [
+      [11, 22],
+      [13, 24],
+    ]);
+    assert.deepEqual(a.sub(b, 0.5).toArray(), [
+      [-4, -8],
+      [-2, -6],
+    ]);
+    assert.deepEqual(a.mul(2).toArray(), [
+      [2, 4],
+      [6, 8],
+    ]);
+    assert.deepEqual(
+      a.div(b).toArray(),
+      [
+        [0.1, 0.1],
+        [0.3, 0.2],
+      ].map((r) => r.map((v) => Math.fround(v))),
+    );
+    assert.deepEqual(a.pow(2).toArray(), [
+      [1, 4],
+      [9, 16],
+    ]);
+    assert.deepEqual(a.rpow(2).toArray(), [
+      [2, 4],
+      [8, 16],
+    ]);
     const i = torch.tensor([1, 2]);
     assert.equal(i.add(1).dtype, "int64");
     assert.equal(i.mul(0.5).dtype, "float32");
     assert.deepEqual(i.remainder(2).toArray(), [1, 0]);
-    assert.deepEqual(a.gt(2).toArray(), [[false, false], [true, true]]);
-    assert.deepEqual(a.eq(b.div(5)).toArray(), [[false, false], [false, true]]);
-    assert.deepEqual(torch.where(a.gt(2), a, 0).toArray(), [[0, 0], [3, 4]]);
-    assert.deepEqual(a.maskedFill(a.lt(3), -1).toArray(), [[-1, -1], [3, 4]]);
-    assert.deepEqual(a.clamp(2, 3).toArray(), [[2, 2], [3, 3]]);
-    assert.deepEqual(a.clamp(null, 1.5).toArray(), [[1, 1.5], [1.5, 1.5]]);
+    assert.deepEqual(a.gt(2).toArray(), [
+      [false, false],
+      [true, true],
+    ]);
+    assert.deepEqual(a.eq(b.div(5)).toArray(), [
+      [false, false],
+      [false, true],
+    ]);
+    assert.deepEqual(torch.where(a.gt(2), a, 0).toArray(), [
+      [0, 0],
+      [3, 4],
+    ]);
+    assert.deepEqual(a.maskedFill(a.lt(3), -1).toArray(), [
+      [-1, -1],
+      [3, 4],
+    ]);
+    assert.deepEqual(a.clamp(2, 3).toArray(), [
+      [2, 2],
+      [3, 3],
+    ]);
+    assert.deepEqual(a.clamp(null, 1.5).toArray(), [
+      [1, 1.5],
+      [1.5, 1.5],
+    ]);
     assert.throws(() => a.clamp(), /at least one of min and max/);
     assert.deepEqual(torch.tensor([0, 1, 4]).to("float32").sqrt().toArray(), [0, 1, 2]);
     // JS has no 1.0 distinct from 1: whole numbers give int64 unless a dtype is given.
-    assert.ok(torch.tensor([1, 2]).to("float32").equal(torch.tensor([1.0, 2.0], { dtype: "float32" })));
+    assert.ok(
+      torch
+        .tensor([1, 2])
+        .to("float32")
+        .equal(torch.tensor([1.0, 2.0], { dtype: "float32" })),
+    );
     assert.ok(torch.tensor([1, 2.0000001]).allclose(torch.tensor([1, 2], { dtype: "float32" })));
   });
 });
@@ -99,24 +174,77 @@ test("views and indexing", () => {
     assert.deepEqual(x.view(6, 4).shape, [6, 4]);
     assert.deepEqual(x.unsqueeze(0).shape, [1, 2, 3, 4]);
     assert.deepEqual(x.unsqueeze(0).squeeze(0).shape, [2, 3, 4]);
-    assert.deepEqual(x.select(1, 2).toArray(), [[8, 9, 10, 11], [20, 21, 22, 23]]);
-    assert.deepEqual(x.narrow(2, 1, 2).select(0, 0).toArray(), [[1, 2], [5, 6], [9, 10]]);
+    assert.deepEqual(x.select(1, 2).toArray(), [
+      [8, 9, 10, 11],
+      [20, 21, 22, 23],
+    ]);
+    assert.deepEqual(x.narrow(2, 1, 2).select(0, 0).toArray(), [
+      [1, 2],
+      [5, 6],
+      [9, 10],
+    ]);
     assert.deepEqual(x.slice(2, -2).select(0, 1).select(0, 0).toArray(), [14, 15]);
     assert.deepEqual(x.slice(2, 0, null, 2).select(0, 0).select(0, 0).toArray(), [0, 2]);
-    assert.deepEqual(torch.tensor([[1], [2]]).expand(2, 3).toArray(), [[1, 1, 1], [2, 2, 2]]);
+    assert.deepEqual(
+      torch
+        .tensor([[1], [2]])
+        .expand(2, 3)
+        .toArray(),
+      [
+        [1, 1, 1],
+        [2, 2, 2],
+      ],
+    );
     assert.equal(x.transpose(0, 1).isContiguous(), false);
     assert.equal(x.transpose(0, 1).contiguous().isContiguous(), true);
-    const m = torch.tensor([[1, 2, 3], [4, 5, 6]]);
-    assert.deepEqual(m.indexSelect(1, torch.tensor([2, 0])).toArray(), [[3, 1], [6, 4]]);
+    const m = torch.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    assert.deepEqual(m.indexSelect(1, torch.tensor([2, 0])).toArray(), [
+      [3, 1],
+      [6, 4],
+    ]);
     assert.deepEqual(m.gather(1, torch.tensor([[0], [2]])).toArray(), [[1], [6]]);
-    assert.deepEqual(torch.zeros([2, 3], { dtype: "int64" }).scatter(1, torch.tensor([[1], [2]]), 9).toArray(), [[0, 9, 0], [0, 0, 9]]);
+    assert.deepEqual(
+      torch
+        .zeros([2, 3], { dtype: "int64" })
+        .scatter(1, torch.tensor([[1], [2]]), 9)
+        .toArray(),
+      [
+        [0, 9, 0],
+        [0, 0, 9],
+      ],
+    );
     assert.deepEqual(torch.cat([m, m], 0).shape, [4, 3]);
     assert.deepEqual(torch.stack([m, m], 1).shape, [2, 2, 3]);
-    assert.deepEqual(m.split(1, 1).map((t) => t.shape), [[2, 1], [2, 1], [2, 1]]);
-    assert.deepEqual(m.split([1, 2], 1).map((t) => t.toArray()), [[[1], [4]], [[2, 3], [5, 6]]]);
-    assert.deepEqual(m.chunk(2, 0).map((t) => t.toArray()), [[[1, 2, 3]], [[4, 5, 6]]]);
+    assert.deepEqual(
+      m.split(1, 1).map((t) => t.shape),
+      [
+        [2, 1],
+        [2, 1],
+        [2, 1],
+      ],
+    );
+    assert.deepEqual(
+      m.split([1, 2], 1).map((t) => t.toArray()),
+      [
+        [[1], [4]],
+        [
+          [2, 3],
+          [5, 6],
+        ],
+      ],
+    );
+    assert.deepEqual(
+      m.chunk(2, 0).map((t) => t.toArray()),
+      [[[1, 2, 3]], [[4, 5, 6]]],
+    );
     assert.deepEqual(torch.ones([3, 3]).tril().sum().item(), 6);
-    assert.deepEqual(m.flip([1]).toArray(), [[3, 2, 1], [6, 5, 4]]);
+    assert.deepEqual(m.flip([1]).toArray(), [
+      [3, 2, 1],
+      [6, 5, 4],
+    ]);
     assert.deepEqual(m.t().shape, [3, 2]);
     assert.deepEqual(m.flatten().toArray(), [1, 2, 3, 4, 5, 6]);
     assert.throws(() => m.view(4, 2), /shape '\[4, 2\]' is invalid for input of size 6/);
@@ -125,13 +253,25 @@ test("views and indexing", () => {
 
 test("reductions with dims and keepdim", () => {
   torch.tidy(() => {
-    const m = torch.tensor([[1, 5, 3], [4, 2, 6]], { dtype: "float32" });
+    const m = torch.tensor(
+      [
+        [1, 5, 3],
+        [4, 2, 6],
+      ],
+      { dtype: "float32" },
+    );
     assert.equal(m.sum().item(), 21);
     assert.deepEqual(m.sum(0).toArray(), [5, 7, 9]);
     assert.deepEqual(m.sum(1, true).shape, [2, 1]);
     assert.deepEqual(m.mean(1).toArray(), [3, 4]);
     const { values, indices } = m.max(1);
-    assert.deepEqual([values.toArray(), indices.toArray()], [[5, 6], [1, 2]]);
+    assert.deepEqual(
+      [values.toArray(), indices.toArray()],
+      [
+        [5, 6],
+        [1, 2],
+      ],
+    );
     assert.equal(m.max().item(), 6);
     assert.equal(m.min(0).values.toArray().toString(), "1,2,3");
     assert.deepEqual(m.argmax(-1).toArray(), [1, 2]);
@@ -143,21 +283,54 @@ test("reductions with dims and keepdim", () => {
     assert.ok(Math.abs(torch.tensor([1, 2, 3, 4], { dtype: "float32" }).std(null, { unbiased: false }).item() - Math.sqrt(1.25)) < 1e-6);
     assert.deepEqual(m.prod(1).toArray(), [15, 48]);
     assert.equal(m.gt(0).all().item(), 1);
-    assert.deepEqual(m.cumsum(1).toArray(), [[1, 6, 9], [4, 6, 12]]);
+    assert.deepEqual(m.cumsum(1).toArray(), [
+      [1, 6, 9],
+      [4, 6, 12],
+    ]);
     assert.ok(Math.abs(m.logsumexp(1).select(0, 0).item() - Math.log(Math.exp(1) + Math.exp(5) + Math.exp(3))) < 1e-5);
-    assert.deepEqual(m.topk(2, 1).indices.toArray(), [[1, 2], [2, 0]]);
+    assert.deepEqual(m.topk(2, 1).indices.toArray(), [
+      [1, 2],
+      [2, 0],
+    ]);
   });
 });
 
 test("products and nn ops by hand", () => {
   torch.tidy(() => {
-    const a = torch.tensor([[1, 2], [3, 4]], { dtype: "float32" });
-    const b = torch.tensor([[5, 6], [7, 8]], { dtype: "float32" });
-    assert.deepEqual(a.matmul(b).toArray(), [[19, 22], [43, 50]]);
-    assert.deepEqual(a.mm(b).toArray(), [[19, 22], [43, 50]]);
-    assert.deepEqual(torch.linear(a, b, torch.tensor([1, 1], { dtype: "float32" })).toArray(), [[18, 24], [40, 54]]);
-    assert.deepEqual(torch.addmm(torch.ones([2, 2]), a, b, { beta: 2, alpha: 1 }).toArray(), [[21, 24], [45, 52]]);
-    const sm = torch.tensor([0, Math.log(3)]).softmax(0).toArray() as number[];
+    const a = torch.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: "float32" },
+    );
+    const b = torch.tensor(
+      [
+        [5, 6],
+        [7, 8],
+      ],
+      { dtype: "float32" },
+    );
+    assert.deepEqual(a.matmul(b).toArray(), [
+      [19, 22],
+      [43, 50],
+    ]);
+    assert.deepEqual(a.mm(b).toArray(), [
+      [19, 22],
+      [43, 50],
+    ]);
+    assert.deepEqual(torch.linear(a, b, torch.tensor([1, 1], { dtype: "float32" })).toArray(), [
+      [18, 24],
+      [40, 54],
+    ]);
+    assert.deepEqual(torch.addmm(torch.ones([2, 2]), a, b, { beta: 2, alpha: 1 }).toArray(), [
+      [21, 24],
+      [45, 52],
+    ]);
+    const sm = torch
+      .tensor([0, Math.log(3)])
+      .softmax(0)
+      .toArray() as number[];
     assert.ok(Math.abs(sm[0] - 0.25) < 1e-7 && Math.abs(sm[1] - 0.75) < 1e-7);
     const ln = torch.layerNorm(torch.tensor([[1, 3]], { dtype: "float32" }), [2], null, null, 0).toArray() as number[][];
     assert.deepEqual(ln, [[-1, 1]]);
@@ -167,14 +340,45 @@ test("products and nn ops by hand", () => {
     assert.ok(Math.abs(gt - 0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (1 + 0.044715)))) < 1e-12);
     const ce = torch.crossEntropy(torch.tensor([[0, 0]], { dtype: "float32" }), torch.tensor([1])).item();
     assert.ok(Math.abs(ce - Math.log(2)) < 1e-6);
-    const ignored = torch.crossEntropy(torch.tensor([[0, 0], [5, 0]], { dtype: "float32" }), torch.tensor([1, -100])).item();
+    const ignored = torch
+      .crossEntropy(
+        torch.tensor(
+          [
+            [0, 0],
+            [5, 0],
+          ],
+          { dtype: "float32" },
+        ),
+        torch.tensor([1, -100]),
+      )
+      .item();
     assert.ok(Math.abs(ignored - Math.log(2)) < 1e-6, "ignoreIndex -100 rows leave the mean");
     // label smoothing 0.2 over 2 classes, uniform logits: still log 2.
-    assert.ok(Math.abs(torch.crossEntropy(torch.tensor([[0, 0]], { dtype: "float32" }), torch.tensor([0]), { labelSmoothing: 0.2 }).item() - Math.log(2)) < 1e-6);
+    assert.ok(
+      Math.abs(torch.crossEntropy(torch.tensor([[0, 0]], { dtype: "float32" }), torch.tensor([0]), { labelSmoothing: 0.2 }).item() - Math.log(2)) < 1e-6,
+    );
     assert.equal(torch.mseLoss(torch.tensor([1, 2], { dtype: "float32" }), torch.tensor([3, 2], { dtype: "float32" })).item(), 2);
     const bce = torch.binaryCrossEntropyWithLogits(torch.tensor([0], { dtype: "float32" }), torch.tensor([1], { dtype: "float32" })).item();
     assert.ok(Math.abs(bce - Math.log(2)) < 1e-6);
-    assert.deepEqual(torch.embedding(torch.tensor([2, 0]), torch.tensor([[1, 1], [2, 2], [3, 3]], { dtype: "float32" })).toArray(), [[3, 3], [1, 1]]);
+    assert.deepEqual(
+      torch
+        .embedding(
+          torch.tensor([2, 0]),
+          torch.tensor(
+            [
+              [1, 1],
+              [2, 2],
+              [3, 3],
+            ],
+            { dtype: "float32" },
+          ),
+        )
+        .toArray(),
+      [
+        [3, 3],
+        [1, 1],
+      ],
+    );
     assert.throws(() => torch.crossEntropy(a, torch.tensor([0, 1]), { reduction: "avg" as never }), /reduction must be 'none', 'mean' or 'sum'/);
   });
 });
@@ -278,7 +482,12 @@ test("autocast: bf16 matmul on CPU, nested scopes, state restored", () => {
     assert.equal(torch.linear(a, w).dtype, "float32", "no autocast outside the scope");
     assert.equal(torch.isAutocastEnabled("cpu").enabled, false);
     const exact = torch.linear(a, w);
-    assert.ok(torch.autocast({ deviceType: "cpu" }, () => torch.linear(a, w)).to("float32").allclose(exact, 0.05, 0.1));
+    assert.ok(
+      torch
+        .autocast({ deviceType: "cpu" }, () => torch.linear(a, w))
+        .to("float32")
+        .allclose(exact, 0.05, 0.1),
+    );
     assert.throws(() => torch.autocast({ deviceType: "cpu", dtype: "float16" }, () => 0), /only bfloat16/);
   });
 });
@@ -340,7 +549,14 @@ test("tidy frees what it does not return; keep() and nested scopes; dispose is i
   outer.dispose();
   assert.equal(torch.liveTensors(), start);
   assert.throws(() => torch.tidy(() => Promise.resolve(1)), /synchronous/);
-  assert.throws(() => torch.tidy(() => { torch.ones([1]); throw new Error("boom"); }), /boom/);
+  assert.throws(
+    () =>
+      torch.tidy(() => {
+        torch.ones([1]);
+        throw new Error("boom");
+      }),
+    /boom/,
+  );
   assert.equal(torch.liveTensors(), start, "a throwing scope frees its tensors too");
   {
     using t = torch.ones([3]);
@@ -364,7 +580,9 @@ test("configureThreads: OMP_NUM_THREADS is honoured as PyTorch honours it; FINET
   const { withEnv } = await import("./helpers.js");
   const before = torch.getNumThreads();
   try {
-    await withEnv({ OMP_NUM_THREADS: "1", FINETUNE_THREADS: undefined, LOCAL_WORLD_SIZE: undefined }, () => assert.equal(torch.configureThreads({ precision: "fp32" }).threads, 1));
+    await withEnv({ OMP_NUM_THREADS: "1", FINETUNE_THREADS: undefined, LOCAL_WORLD_SIZE: undefined }, () =>
+      assert.equal(torch.configureThreads({ precision: "fp32" }).threads, 1),
+    );
     await withEnv({ OMP_NUM_THREADS: "1", FINETUNE_THREADS: "2" }, () => assert.equal(torch.configureThreads({ precision: "fp32" }).threads, 2));
     await withEnv({ OMP_NUM_THREADS: "1" }, () => assert.equal(torch.configureThreads({ threads: 2 }).threads, 2));
   } finally {

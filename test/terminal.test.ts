@@ -17,7 +17,9 @@ test("a training run in a 60-column terminal: every line whole, nothing overwrit
   const dir = mkdtempSync(join(tmpdir(), "ft-tty-"));
   const dist = (p: string) => JSON.stringify(join(repoRoot, "dist", p));
   const script = join(dir, "run.mjs");
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     import { Trainer, TrainingArguments } from ${dist("src/trainer/index.js")};
     import { out, padCollator, tinyModel, toyDataset } from ${dist("test/trainer_helpers.js")};
     const args = new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: 4, numTrainEpochs: 2, evalStrategy: "epoch", saveStrategy: "no", loggingSteps: 3 });
@@ -25,7 +27,8 @@ test("a training run in a 60-column terminal: every line whole, nothing overwrit
     await trainer.train();
     console.log("AFTER-TRAINING-LINE-1");
     console.log("AFTER-TRAINING-LINE-2");
-  `);
+  `,
+  );
   const session = `ft-tty-${process.pid}`;
   spawnSync("tmux", ["kill-session", "-t", session]);
   const started = spawnSync("tmux", ["new-session", "-d", "-s", session, "-x", "60", "-y", "20", `${process.execPath} ${script}; echo EXIT=$?; sleep 60`]);
@@ -42,12 +45,21 @@ test("a training run in a 60-column terminal: every line whole, nothing overwrit
     const dicts = lines.filter((l) => l.startsWith("{'"));
     assert.ok(dicts.length >= 4, `log dicts seen: ${dicts.length}\n${screen}`);
     for (const d of dicts) assert.match(d, /^\{'[a-z_]+': .*\}$/, `a log line cut or broken: ${d}`);
-    assert.ok(dicts.some((d) => d.length > 60), "some log lines are wider than the terminal (they wrapped and came back whole)");
-    assert.ok(dicts.some((d) => d.includes("'train_runtime'")), "the final metrics line is there");
+    assert.ok(
+      dicts.some((d) => d.length > 60),
+      "some log lines are wider than the terminal (they wrapped and came back whole)",
+    );
+    assert.ok(
+      dicts.some((d) => d.includes("'train_runtime'")),
+      "the final metrics line is there",
+    );
     assert.equal(lines.filter((l) => /^\| \d +\|/.test(l)).length, 2, "both table rows are there");
     const after = lines.findIndex((l) => l === "AFTER-TRAINING-LINE-1");
     assert.ok(after > 0 && lines[after + 1] === "AFTER-TRAINING-LINE-2", `lines printed after training are intact:\n${screen}`);
-    assert.ok(lines.slice(0, after).some((l) => /100%\|██████████\| 20\/20/.test(l)), "the bar ends at 100%, above the later lines");
+    assert.ok(
+      lines.slice(0, after).some((l) => /100%\|██████████\| 20\/20/.test(l)),
+      "the bar ends at 100%, above the later lines",
+    );
   } finally {
     spawnSync("tmux", ["kill-session", "-t", session]);
   }

@@ -27,7 +27,12 @@ const python = (() => {
 })();
 const noPython = python ? false : "no python3 to run the reference tokenizer";
 
-interface Req { text: string; pair?: string | null; truncation?: string | null; max_length?: number | null }
+interface Req {
+  text: string;
+  pair?: string | null;
+  truncation?: string | null;
+  max_length?: number | null;
+}
 type Enc = { input_ids: number[]; token_type_ids: number[]; attention_mask: number[] } | { error: string };
 
 function reference(vocab: string, lowercase: boolean, reqs: Req[]): Enc[] {
@@ -36,7 +41,11 @@ function reference(vocab: string, lowercase: boolean, reqs: Req[]): Enc[] {
     input: reqs.map((r) => JSON.stringify(r)).join("\n") + "\n",
     maxBuffer: 1 << 28,
   });
-  return out.toString().trim().split("\n").map((l) => JSON.parse(l) as Enc);
+  return out
+    .toString()
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Enc);
 }
 
 function withEnv<T>(fn: () => Promise<T>): Promise<T> {
@@ -85,11 +94,35 @@ async function mrpcPairs(): Promise<Req[]> {
 }
 
 const HARD = [
-  "Héllo wörld, naïve café — déjà vu!", "ÅÄÖ åäö ÇĞİŞ çğış", "東京は日本の首都です。中文字符测试", "한국어 텍스트", "emoji 😀🎉 and 👍🏽 skin tones",
-  "control\u0000chars\u0007 and\ttabs\nnewlines\r\n", "zero\u200bwidth\u200cjoiners\u200d and \ufeffBOM", "soft\u00adhyphen",
-  "a".repeat(101), "Pneumonoultramicroscopicsilicovolcanoconiosis".repeat(3), "supercalifragilisticexpialidocious".repeat(3).slice(0, 100),
-  "!!!", "...", "?", "(a)", "\"quoted\"", "", " ", "   \t\n  ", "[CLS] inside [SEP] text [MASK]", "don't can't won't", "$100.00 & 50% off #1",
-  "İstanbul", "ﬁ ligature", "Ω ≈ ∑", "\u00e9 vs e\u0301", "mixed CASE Words", "tab\tseparated\tvalues", "ＦＵＬＬ　ｗｉｄｔｈ",
+  "Héllo wörld, naïve café — déjà vu!",
+  "ÅÄÖ åäö ÇĞİŞ çğış",
+  "東京は日本の首都です。中文字符测试",
+  "한국어 텍스트",
+  "emoji 😀🎉 and 👍🏽 skin tones",
+  "control\u0000chars\u0007 and\ttabs\nnewlines\r\n",
+  "zero\u200bwidth\u200cjoiners\u200d and \ufeffBOM",
+  "soft\u00adhyphen",
+  "a".repeat(101),
+  "Pneumonoultramicroscopicsilicovolcanoconiosis".repeat(3),
+  "supercalifragilisticexpialidocious".repeat(3).slice(0, 100),
+  "!!!",
+  "...",
+  "?",
+  "(a)",
+  '"quoted"',
+  "",
+  " ",
+  "   \t\n  ",
+  "[CLS] inside [SEP] text [MASK]",
+  "don't can't won't",
+  "$100.00 & 50% off #1",
+  "İstanbul",
+  "ﬁ ligature",
+  "Ω ≈ ∑",
+  "\u00e9 vs e\u0301",
+  "mixed CASE Words",
+  "tab\tseparated\tvalues",
+  "ＦＵＬＬ　ｗｉｄｔｈ",
 ];
 
 test("bert-base-cased from the HF cache: ids identical on every MRPC pair (5,801, truncation: true)", { skip: noShared || noPython }, async () => {
@@ -99,7 +132,10 @@ test("bert-base-cased from the HF cache: ids identical on every MRPC pair (5,801
   const vocab = join(shared, "models", "bert-base-cased", "vocab.txt");
   compare(tok, reqs, reference(vocab, false, reqs), "MRPC");
   // The first pair, as SOURCES.md records HF's ids for it.
-  assert.deepEqual((tok(reqs[0].text, reqs[0].pair!, { truncation: true }).input_ids as number[]).slice(0, 12), [101, 7277, 2180, 5303, 4806, 1117, 1711, 117, 2292, 1119, 1270, 107]);
+  assert.deepEqual(
+    (tok(reqs[0].text, reqs[0].pair!, { truncation: true }).input_ids as number[]).slice(0, 12),
+    [101, 7277, 2180, 5303, 4806, 1117, 1711, 117, 2292, 1119, 1270, 107],
+  );
 });
 
 test("hard strings, alone and in pairs, and every truncation strategy at small maxLength", { skip: noShared || noPython }, async () => {
@@ -110,7 +146,13 @@ test("hard strings, alone and in pairs, and every truncation strategy at small m
   const long2 = "A short reply";
   for (const strategy of ["longest_first", "only_first", "only_second"]) {
     for (const max of [4, 5, 6, 7, 8, 11, 16, 40]) {
-      for (const [a, b] of [[long1, long2], [long2, long1], [long1, long1], [HARD[0], HARD[2]]]) reqs.push({ text: a, pair: b, truncation: strategy, max_length: max });
+      for (const [a, b] of [
+        [long1, long2],
+        [long2, long1],
+        [long1, long1],
+        [HARD[0], HARD[2]],
+      ])
+        reqs.push({ text: a, pair: b, truncation: strategy, max_length: max });
     }
   }
   for (const max of [2, 3, 5, 9]) reqs.push({ text: long1, truncation: "longest_first", max_length: max });
@@ -131,7 +173,7 @@ test("vocab.txt-only and tokenizer.json loading give the same ids; savePretraine
   const files = fromVocab.savePretrained(saved);
   assert.deepEqual(files.map((f) => f.slice(saved.length + 1)).sort(), ["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"]);
   const reloaded = await AutoTokenizer.fromPretrained(saved);
-  for (const t of [...HARD, "Amrozi accused his brother , whom he called \" the witness \""]) {
+  for (const t of [...HARD, 'Amrozi accused his brother , whom he called " the witness "']) {
     for (const opts of [{}, { truncation: true, maxLength: 8 }] as const) {
       const want = fromJson(t, "a second sentence", opts);
       assert.deepEqual(fromVocab(t, "a second sentence", opts), want, `vocab.txt route: ${JSON.stringify(t)}`);
@@ -151,28 +193,63 @@ test("batches, padding, tensors, offsets, overflow, decoding and special tokens"
   assert.equal(tok.modelMaxLength, 512);
   assert.equal(tok.length, 28996);
   const batch = tok(["Hello there", "Hi"], { padding: true });
-  assert.deepEqual(batch.input_ids, [[101, 8667, 1175, 102], [101, 8790, 102, 0]]);
-  assert.deepEqual(batch.attention_mask, [[1, 1, 1, 1], [1, 1, 1, 0]]);
+  assert.deepEqual(batch.input_ids, [
+    [101, 8667, 1175, 102],
+    [101, 8790, 102, 0],
+  ]);
+  assert.deepEqual(batch.attention_mask, [
+    [1, 1, 1, 1],
+    [1, 1, 1, 0],
+  ]);
   const left = tok(["Hello there", "Hi"], { padding: "max_length", maxLength: 6, paddingSide: "left", truncation: true });
-  assert.deepEqual(left.input_ids, [[0, 0, 101, 8667, 1175, 102], [0, 0, 0, 101, 8790, 102]]);
+  assert.deepEqual(left.input_ids, [
+    [0, 0, 101, 8667, 1175, 102],
+    [0, 0, 0, 101, 8790, 102],
+  ]);
   assert.deepEqual((tok(["Hi"], { padding: true, padToMultipleOf: 8 }).input_ids as number[][])[0].length, 8);
   const pt = tok(["Hello there", "Hi"], { padding: true, returnTensors: "pt" }) as Record<string, import("../src/torch/index.js").Tensor>;
   assert.deepEqual([pt.input_ids.shape, pt.input_ids.dtype], [[2, 4], "int64"]);
-  assert.deepEqual(pt.attention_mask.toArray(), [[1, 1, 1, 1], [1, 1, 1, 0]]);
+  assert.deepEqual(pt.attention_mask.toArray(), [
+    [1, 1, 1, 1],
+    [1, 1, 1, 0],
+  ]);
   Object.values(pt).forEach((t) => t.dispose());
   assert.throws(() => tok(["Hello there", "Hi"], { returnTensors: "pt" }), /Unable to create tensor for 'input_ids'.*activate truncation and\/or padding/s);
   // Offsets in code points, as Python's str indices.
   const off = tok("Héllo, wörld! 😀x [SEP]", { returnOffsetsMapping: true });
-  assert.deepEqual(off.offset_mapping, [[0, 0], [0, 1], [1, 2], [2, 5], [5, 6], [7, 8], [8, 9], [9, 11], [11, 12], [12, 13], [14, 16], [17, 22], [0, 0]]);
+  assert.deepEqual(off.offset_mapping, [
+    [0, 0],
+    [0, 1],
+    [1, 2],
+    [2, 5],
+    [5, 6],
+    [7, 8],
+    [8, 9],
+    [9, 11],
+    [11, 12],
+    [12, 13],
+    [14, 16],
+    [17, 22],
+    [0, 0],
+  ]);
   // Overflow with a stride: windows of 4 tokens sharing 1.
   const ov = tok("one two three four five six seven", { truncation: true, maxLength: 6, stride: 1, returnOverflowingTokens: true });
   assert.deepEqual(ov.overflow_to_sample_mapping, [0, 0]);
-  assert.deepEqual((ov.input_ids as number[][]).map((ids) => tok.decode(ids)), ["[CLS] one two three four [SEP]", "[CLS] four five six seven [SEP]"]);
+  assert.deepEqual(
+    (ov.input_ids as number[][]).map((ids) => tok.decode(ids)),
+    ["[CLS] one two three four [SEP]", "[CLS] four five six seven [SEP]"],
+  );
   const qa = tok("Who?", "one two three four five six seven", { truncation: "only_second", maxLength: 8, stride: 2, returnOverflowingTokens: true });
-  assert.deepEqual((qa.input_ids as number[][]).map((ids) => tok.decode(ids)), [
-    "[CLS] Who? [SEP] one two three [SEP]", "[CLS] Who? [SEP] two three four [SEP]", "[CLS] Who? [SEP] three four five [SEP]",
-    "[CLS] Who? [SEP] four five six [SEP]", "[CLS] Who? [SEP] five six seven [SEP]",
-  ]);
+  assert.deepEqual(
+    (qa.input_ids as number[][]).map((ids) => tok.decode(ids)),
+    [
+      "[CLS] Who? [SEP] one two three [SEP]",
+      "[CLS] Who? [SEP] two three four [SEP]",
+      "[CLS] Who? [SEP] three four five [SEP]",
+      "[CLS] Who? [SEP] four five six [SEP]",
+      "[CLS] Who? [SEP] five six seven [SEP]",
+    ],
+  );
   const ids = tok("Hello, world!").input_ids as number[];
   assert.equal(tok.decode(ids), "[CLS] Hello, world! [SEP]");
   assert.equal(tok.decode(ids, { skipSpecialTokens: true }), "Hello, world!");
@@ -181,9 +258,18 @@ test("batches, padding, tensors, offsets, overflow, decoding and special tokens"
   assert.deepEqual(tok.convertTokensToIds(["[CLS]", "Hello", "not-a-token-xyz"]), [101, 8667, 100]);
   assert.deepEqual(tok.convertIdsToTokens([101, 8667]), ["[CLS]", "Hello"]);
   assert.deepEqual(tok("Hi", { returnSpecialTokensMask: true, returnLength: true }).special_tokens_mask, [1, 0, 1]);
-  const padded = tok.pad([{ input_ids: [101, 5, 102], label: 1 }, { input_ids: [101, 102], label: 0 }]);
-  assert.deepEqual(padded.input_ids, [[101, 5, 102], [101, 102, 0]]);
-  assert.deepEqual(padded.attention_mask, [[1, 1, 1], [1, 1, 0]]);
+  const padded = tok.pad([
+    { input_ids: [101, 5, 102], label: 1 },
+    { input_ids: [101, 102], label: 0 },
+  ]);
+  assert.deepEqual(padded.input_ids, [
+    [101, 5, 102],
+    [101, 102, 0],
+  ]);
+  assert.deepEqual(padded.attention_mask, [
+    [1, 1, 1],
+    [1, 1, 0],
+  ]);
 });
 
 test("bad input: missing or malformed files, non-strings, mismatched pairs", { skip: noShared }, async () => {
@@ -193,7 +279,10 @@ test("bad input: missing or malformed files, non-strings, mismatched pairs", { s
   assert.throws(() => tok(["a", "b"], ["c"]), /text has 2 entries but textPair has 1/);
   assert.throws(() => tok("a", ["b"]), /textPair must be a string when text is a string/);
   assert.throws(() => tok("a", { truncation: "sideways" as never }), /truncation must be true, false, 'longest_first'/);
-  assert.throws(() => tok("a b c d e f", "x", { truncation: "only_second", maxLength: 5 }), /'only_second': the second sequence has 1 tokens, too few to remove/);
+  assert.throws(
+    () => tok("a b c d e f", "x", { truncation: "only_second", maxLength: 5 }),
+    /'only_second': the second sequence has 1 tokens, too few to remove/,
+  );
   const empty = mkdtempSync(join(tmpdir(), "ft-empty-"));
   await assert.rejects(AutoTokenizer.fromPretrained(empty), /has neither tokenizer.json nor vocab.txt/);
   const bad = mkdtempSync(join(tmpdir(), "ft-bad-"));
@@ -201,5 +290,10 @@ test("bad input: missing or malformed files, non-strings, mismatched pairs", { s
   await assert.rejects(AutoTokenizer.fromPretrained(bad), /tokenizer.json: .*tokenizer.json is not valid JSON/);
   writeFileSync(join(bad, "tokenizer.json"), JSON.stringify({ model: {} }));
   await assert.rejects(AutoTokenizer.fromPretrained(bad), /tokenizer.json has no 'normalizer' entry/);
-  await withEnv(() => assert.rejects(AutoTokenizer.fromPretrained("no-such-org/no-such-model"), /not in the cache and HF_HUB_OFFLINE is set\. Looked in .*models--no-such-org--no-such-model/));
+  await withEnv(() =>
+    assert.rejects(
+      AutoTokenizer.fromPretrained("no-such-org/no-such-model"),
+      /not in the cache and HF_HUB_OFFLINE is set\. Looked in .*models--no-such-org--no-such-model/,
+    ),
+  );
 });

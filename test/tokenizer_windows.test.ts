@@ -17,8 +17,20 @@ const squadFile = join(shared, "squad", "dev-v1.1.json");
 const modelDir = (name: string) => join(shared, "models", name);
 const noShared = needs("shared", existsSync(squadFile) && existsSync(modelDir("bert-base-cased")), "../shared/data (SQuAD dev, bert-base-cased) is absent");
 
-interface Req { text: string; pair: string | null; truncation: "only_first" | "only_second" | "longest_first"; max_length: number; stride: number; side: "left" | "right" }
-interface Row { input_ids: number[]; token_type_ids: number[]; offset_mapping: [number, number][]; sequence_ids: (number | null)[] }
+interface Req {
+  text: string;
+  pair: string | null;
+  truncation: "only_first" | "only_second" | "longest_first";
+  max_length: number;
+  stride: number;
+  side: "left" | "right";
+}
+interface Row {
+  input_ids: number[];
+  token_type_ids: number[];
+  offset_mapping: [number, number][];
+  sequence_ids: (number | null)[];
+}
 
 function reference(vocab: string, lowercase: boolean, reqs: Req[]): ({ rows: Row[] } | { error: string })[] {
   const script = join(repoRoot, "scripts", "golden", "bert_reference_tokenizer.py");
@@ -26,10 +38,17 @@ function reference(vocab: string, lowercase: boolean, reqs: Req[]): ({ rows: Row
     input: reqs.map((r) => JSON.stringify({ ...r, overflow: true })).join("\n") + "\n",
     maxBuffer: 1 << 30,
   });
-  return out.toString().trim().split("\n").map((l) => JSON.parse(l));
+  return out
+    .toString()
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 }
 
-interface SquadExample { question: string; context: string }
+interface SquadExample {
+  question: string;
+  context: string;
+}
 function squad(): SquadExample[] {
   const data = JSON.parse(readFileSync(squadFile, "utf8")) as { data: { paragraphs: { context: string; qas: { question: string }[] }[] }[] };
   return data.data.flatMap((a) => a.paragraphs.flatMap((p) => p.qas.map((q) => ({ question: q.question, context: p.context }))));
@@ -48,8 +67,12 @@ function check(tok: PreTrainedTokenizer, reqs: Req[], want: ReturnType<typeof re
     const texts = idx.map((i) => reqs[i].text);
     const pairs = r0.pair === null ? null : idx.map((i) => reqs[i].pair!);
     const enc = tok(texts, pairs, {
-      truncation: r0.truncation, maxLength: r0.max_length, stride: r0.stride, truncationSide: r0.side,
-      returnOverflowingTokens: true, returnOffsetsMapping: true,
+      truncation: r0.truncation,
+      maxLength: r0.max_length,
+      stride: r0.stride,
+      truncationSide: r0.side,
+      returnOverflowingTokens: true,
+      returnOffsetsMapping: true,
     });
     const ids = enc.input_ids as number[][];
     const mapping = enc.overflow_to_sample_mapping as number[];
@@ -75,58 +98,77 @@ function check(tok: PreTrainedTokenizer, reqs: Req[], want: ReturnType<typeof re
   return windows;
 }
 
-test("SQuAD dev at the course's settings (384, stride 128, only_second): every window's offsets, sequence ids and mapping equal the Rust crate's rules", { skip: noShared }, async () => {
-  const tok = await AutoTokenizer.fromPretrained(modelDir("bert-base-cased"));
-  const all = squad();
-  // Every question whose context needs more than one window, and the first 300 of the rest.
-  const long = all.filter((e) => (tok(e.context).input_ids as number[]).length > 380);
-  const examples = [...long, ...all.filter((e) => !long.includes(e)).slice(0, 300)];
-  assert.ok(long.length > 50, `SQuAD dev has contexts longer than a window (${long.length})`);
-  const reqs: Req[] = examples.map((e) => ({ text: e.question, pair: e.context, truncation: "only_second", max_length: 384, stride: 128, side: "right" }));
-  const want = reference(join(modelDir("bert-base-cased"), "vocab.txt"), false, reqs);
-  const windows = check(tok, reqs, want, "only_second right");
-  assert.ok(windows > examples.length, `overflow windows were made (${windows} for ${examples.length} examples)`);
+test(
+  "SQuAD dev at the course's settings (384, stride 128, only_second): every window's offsets, sequence ids and mapping equal the Rust crate's rules",
+  { skip: noShared },
+  async () => {
+    const tok = await AutoTokenizer.fromPretrained(modelDir("bert-base-cased"));
+    const all = squad();
+    // Every question whose context needs more than one window, and the first 300 of the rest.
+    const long = all.filter((e) => (tok(e.context).input_ids as number[]).length > 380);
+    const examples = [...long, ...all.filter((e) => !long.includes(e)).slice(0, 300)];
+    assert.ok(long.length > 50, `SQuAD dev has contexts longer than a window (${long.length})`);
+    const reqs: Req[] = examples.map((e) => ({ text: e.question, pair: e.context, truncation: "only_second", max_length: 384, stride: 128, side: "right" }));
+    const want = reference(join(modelDir("bert-base-cased"), "vocab.txt"), false, reqs);
+    const windows = check(tok, reqs, want, "only_second right");
+    assert.ok(windows > examples.length, `overflow windows were made (${windows} for ${examples.length} examples)`);
 
-  // The course's own check, independent of any reference: each context token's offsets slice its text
-  // out of the context (cased BERT does not normalize letters, so the slice is the piece without "##").
-  const enc = tok(examples.map((e) => e.question), examples.map((e) => e.context), {
-    maxLength: 384, truncation: "only_second", stride: 128, returnOverflowingTokens: true, returnOffsetsMapping: true, padding: "max_length",
-  });
-  const mapping = enc.overflow_to_sample_mapping as number[];
-  const offsets = enc.offset_mapping as [number, number][][];
-  let checked = 0;
-  (enc.input_ids as number[][]).forEach((ids, row) => {
-    const context = Array.from(examples[mapping[row]].context);
-    const seq = enc.sequenceIds!(row);
-    assert.equal(ids.length, 384, "padded to max_length");
-    ids.forEach((id, j) => {
-      if (seq[j] !== 1) return;
-      const piece = tok.convertIdsToTokens(id);
-      if (piece === "[UNK]") return;
-      const [s, e] = offsets[row][j];
-      assert.equal(context.slice(s, e).join(""), piece.replace(/^##/, ""), `window ${row} token ${j} (${piece}) offsets [${s}, ${e}]`);
-      checked++;
+    // The course's own check, independent of any reference: each context token's offsets slice its text
+    // out of the context (cased BERT does not normalize letters, so the slice is the piece without "##").
+    const enc = tok(
+      examples.map((e) => e.question),
+      examples.map((e) => e.context),
+      {
+        maxLength: 384,
+        truncation: "only_second",
+        stride: 128,
+        returnOverflowingTokens: true,
+        returnOffsetsMapping: true,
+        padding: "max_length",
+      },
+    );
+    const mapping = enc.overflow_to_sample_mapping as number[];
+    const offsets = enc.offset_mapping as [number, number][][];
+    let checked = 0;
+    (enc.input_ids as number[][]).forEach((ids, row) => {
+      const context = Array.from(examples[mapping[row]].context);
+      const seq = enc.sequenceIds!(row);
+      assert.equal(ids.length, 384, "padded to max_length");
+      ids.forEach((id, j) => {
+        if (seq[j] !== 1) return;
+        const piece = tok.convertIdsToTokens(id);
+        if (piece === "[UNK]") return;
+        const [s, e] = offsets[row][j];
+        assert.equal(context.slice(s, e).join(""), piece.replace(/^##/, ""), `window ${row} token ${j} (${piece}) offsets [${s}, ${e}]`);
+        checked++;
+      });
     });
-  });
-  assert.ok(checked > 100_000, `${checked} context tokens checked`);
-});
+    assert.ok(checked > 100_000, `${checked} context tokens checked`);
+  },
+);
 
-test("windows on the left, only_first, longest_first with both sides overflowing, a single text, uncased: equal the Rust crate's rules", { skip: noShared }, async () => {
-  const cased = await AutoTokenizer.fromPretrained(modelDir("bert-base-cased"));
-  const examples = squad().filter((_, i) => i % 97 === 0).slice(0, 60);
-  const reqs: Req[] = [
-    ...examples.map((e): Req => ({ text: e.question, pair: e.context, truncation: "only_second", max_length: 96, stride: 20, side: "left" })),
-    ...examples.map((e): Req => ({ text: e.context, pair: e.question, truncation: "only_first", max_length: 64, stride: 16, side: "right" })),
-    ...examples.map((e): Req => ({ text: e.context, pair: e.context.slice(0, 300), truncation: "longest_first", max_length: 48, stride: 8, side: "right" })),
-    ...examples.map((e): Req => ({ text: e.context, pair: null, truncation: "longest_first", max_length: 50, stride: 10, side: "left" })),
-  ];
-  check(cased, reqs, reference(join(modelDir("bert-base-cased"), "vocab.txt"), false, reqs), "cased");
-  const uncasedDir = modelDir("bert-base-uncased");
-  if (existsSync(join(uncasedDir, "vocab.txt"))) {
-    const uncased = await AutoTokenizer.fromPretrained(uncasedDir);
-    check(uncased, reqs, reference(join(uncasedDir, "vocab.txt"), true, reqs), "uncased");
-  }
-});
+test(
+  "windows on the left, only_first, longest_first with both sides overflowing, a single text, uncased: equal the Rust crate's rules",
+  { skip: noShared },
+  async () => {
+    const cased = await AutoTokenizer.fromPretrained(modelDir("bert-base-cased"));
+    const examples = squad()
+      .filter((_, i) => i % 97 === 0)
+      .slice(0, 60);
+    const reqs: Req[] = [
+      ...examples.map((e): Req => ({ text: e.question, pair: e.context, truncation: "only_second", max_length: 96, stride: 20, side: "left" })),
+      ...examples.map((e): Req => ({ text: e.context, pair: e.question, truncation: "only_first", max_length: 64, stride: 16, side: "right" })),
+      ...examples.map((e): Req => ({ text: e.context, pair: e.context.slice(0, 300), truncation: "longest_first", max_length: 48, stride: 8, side: "right" })),
+      ...examples.map((e): Req => ({ text: e.context, pair: null, truncation: "longest_first", max_length: 50, stride: 10, side: "left" })),
+    ];
+    check(cased, reqs, reference(join(modelDir("bert-base-cased"), "vocab.txt"), false, reqs), "cased");
+    const uncasedDir = modelDir("bert-base-uncased");
+    if (existsSync(join(uncasedDir, "vocab.txt"))) {
+      const uncased = await AutoTokenizer.fromPretrained(uncasedDir);
+      check(uncased, reqs, reference(join(uncasedDir, "vocab.txt"), true, reqs), "uncased");
+    }
+  },
+);
 
 test("longest_first with both sequences overflowing lists the windows in the Rust crate's order; sequenceIds() names its row", { skip: noShared }, async () => {
   const tok = await AutoTokenizer.fromPretrained(modelDir("bert-base-cased"));

@@ -28,7 +28,16 @@ test("gradient accumulation: batch 4 × 4 matches batch 16, also for an epoch's 
   const ds = toyDataset(60, 1);
   const run = async (batch: number, accumulation: number) => {
     const model = tinyModel(0);
-    const args = new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: batch, gradientAccumulationSteps: accumulation, numTrainEpochs: 2, learningRate: 1e-2, saveStrategy: "no", loggingSteps: 1, ...quiet });
+    const args = new TrainingArguments({
+      outputDir: out(),
+      perDeviceTrainBatchSize: batch,
+      gradientAccumulationSteps: accumulation,
+      numTrainEpochs: 2,
+      learningRate: 1e-2,
+      saveStrategy: "no",
+      loggingSteps: 1,
+      ...quiet,
+    });
     const t = new Trainer({ model, args, trainDataset: ds, dataCollator: padCollator });
     const r = await silenced(() => t.train());
     return { model, r, logs: t.state.log_history.filter((e) => "loss" in e) };
@@ -46,7 +55,18 @@ test("gradient accumulation: batch 4 × 4 matches batch 16, also for an epoch's 
 
 test("resume from a checkpoint ends at exactly the weights of an uninterrupted run (dropout on)", async () => {
   const ds = toyDataset(40, 2);
-  const argsFor = (dir: string, extra = {}) => new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, numTrainEpochs: 3, learningRate: 5e-3, saveSteps: 7, loggingSteps: 5, seed: 11, ...quiet, ...extra });
+  const argsFor = (dir: string, extra = {}) =>
+    new TrainingArguments({
+      outputDir: dir,
+      perDeviceTrainBatchSize: 4,
+      numTrainEpochs: 3,
+      learningRate: 5e-3,
+      saveSteps: 7,
+      loggingSteps: 5,
+      seed: 11,
+      ...quiet,
+      ...extra,
+    });
   const full = tinyModel();
   await silenced(() => new Trainer({ model: full, args: argsFor(out(), { saveStrategy: "no" }), trainDataset: ds, dataCollator: padCollator }).train());
   const dir = out();
@@ -57,8 +77,15 @@ test("resume from a checkpoint ends at exactly the weights of an uninterrupted r
       if (state.global_step === 14) control.shouldTrainingStop = true;
     };
   })();
-  await silenced(() => new Trainer({ model: first, args: argsFor(dir), trainDataset: ds, dataCollator: padCollator, callbacks: [stopper as TrainerCallback] }).train());
-  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-14", "checkpoint-7"]);
+  await silenced(() =>
+    new Trainer({ model: first, args: argsFor(dir), trainDataset: ds, dataCollator: padCollator, callbacks: [stopper as TrainerCallback] }).train(),
+  );
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((d) => d.startsWith("checkpoint-"))
+      .sort(),
+    ["checkpoint-14", "checkpoint-7"],
+  );
   const resumed = tinyModel();
   torch.manualSeed(999); // a different RNG state: resuming must restore it
   const t = new Trainer({ model: resumed, args: argsFor(dir), trainDataset: ds, dataCollator: padCollator });
@@ -70,14 +97,26 @@ test("resume from a checkpoint ends at exactly the weights of an uninterrupted r
   const latest = new Trainer({ model: tinyModel(), args: argsFor(dir), trainDataset: ds, dataCollator: padCollator });
   const r2 = await silenced(() => latest.train({ resumeFromCheckpoint: true }));
   assert.equal(r2.globalStep, 30, "resumeFromCheckpoint: true takes the latest checkpoint");
-  await assert.rejects(latest.train(), /Output directory \(.*\) already holds 5 checkpoints \(checkpoint-14, checkpoint-21, checkpoint-28, …\) of an earlier run/);
+  await assert.rejects(
+    latest.train(),
+    /Output directory \(.*\) already holds 5 checkpoints \(checkpoint-14, checkpoint-21, checkpoint-28, …\) of an earlier run/,
+  );
   const over = new Trainer({ model: tinyModel(), args: argsFor(dir, { overwriteOutputDir: true }), trainDataset: ds, dataCollator: padCollator });
   const again = await silenced(() => over.train());
   assert.equal(again.globalStep, 30, "with overwriteOutputDir a run from scratch goes through");
-  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-14", "checkpoint-21", "checkpoint-28", "checkpoint-30", "checkpoint-7"], "only the new run's checkpoints");
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((d) => d.startsWith("checkpoint-"))
+      .sort(),
+    ["checkpoint-14", "checkpoint-21", "checkpoint-28", "checkpoint-30", "checkpoint-7"],
+    "only the new run's checkpoints",
+  );
   const againSame = await silenced(() => over.train());
   assert.equal(againSame.globalStep, 30, "a second train() on the same Trainer runs in full (the first run's stop does not carry over)");
-  await assert.rejects(new Trainer({ model: tinyModel(), args: argsFor(out()), trainDataset: ds }).train({ resumeFromCheckpoint: true }), /No valid checkpoint found in output directory/);
+  await assert.rejects(
+    new Trainer({ model: tinyModel(), args: argsFor(out()), trainDataset: ds }).train({ resumeFromCheckpoint: true }),
+    /No valid checkpoint found in output directory/,
+  );
 });
 
 test("checkpoint contents, trainer_state.json, rotation keeping the best, load best at end, early stopping", async () => {
@@ -86,14 +125,28 @@ test("checkpoint contents, trainer_state.json, rotation keeping the best, load b
   const dir = out();
   const metric = await evaluate.load("accuracy");
   const args = new TrainingArguments({
-    outputDir: dir, perDeviceTrainBatchSize: 8, numTrainEpochs: 6, learningRate: 1e-2, evalStrategy: "epoch", saveStrategy: "epoch",
-    saveTotalLimit: 2, loadBestModelAtEnd: true, metricForBestModel: "accuracy", reportTo: ["jsonl", "tensorboard"], ...quiet,
+    outputDir: dir,
+    perDeviceTrainBatchSize: 8,
+    numTrainEpochs: 6,
+    learningRate: 1e-2,
+    evalStrategy: "epoch",
+    saveStrategy: "epoch",
+    saveTotalLimit: 2,
+    loadBestModelAtEnd: true,
+    metricForBestModel: "accuracy",
+    reportTo: ["jsonl", "tensorboard"],
+    ...quiet,
   });
   assert.equal(args.greaterIsBetter, true);
   const model = tinyModel();
   const stop = new EarlyStoppingCallback({ earlyStoppingPatience: 2 });
   const t = new Trainer({
-    model, args, trainDataset: train, evalDataset: val, dataCollator: padCollator, callbacks: [stop],
+    model,
+    args,
+    trainDataset: train,
+    evalDataset: val,
+    dataCollator: padCollator,
+    callbacks: [stop],
     computeMetrics: ({ predictions, labelIds }) => metric.compute({ predictions: predictions.argmax(-1), references: labelIds! }),
   });
   await silenced(() => t.train());
@@ -102,10 +155,29 @@ test("checkpoint contents, trainer_state.json, rotation keeping the best, load b
   const best = t.state.best_model_checkpoint!;
   assert.ok(existsSync(best), "the best checkpoint is never deleted");
   const files = readdirSync(join(dir, ckpts[0])).sort();
-  assert.deepEqual(files, ["config.json", "model.safetensors", "optimizer.safetensors", "rng_state.safetensors", "scheduler.json", "trainer_state.json", "training_args.json"]);
+  assert.deepEqual(files, [
+    "config.json",
+    "model.safetensors",
+    "optimizer.safetensors",
+    "rng_state.safetensors",
+    "scheduler.json",
+    "trainer_state.json",
+    "training_args.json",
+  ]);
   assert.ok(!readdirSync(dir).some((d) => d.startsWith("tmp-")), "no half-written checkpoint");
   const state = JSON.parse(readFileSync(join(best, "trainer_state.json"), "utf8"));
-  for (const k of ["best_metric", "best_model_checkpoint", "epoch", "global_step", "log_history", "max_steps", "num_train_epochs", "total_flos", "train_batch_size"]) assert.ok(k in state, k);
+  for (const k of [
+    "best_metric",
+    "best_model_checkpoint",
+    "epoch",
+    "global_step",
+    "log_history",
+    "max_steps",
+    "num_train_epochs",
+    "total_flos",
+    "train_batch_size",
+  ])
+    assert.ok(k in state, k);
   assert.ok(state.log_history.some((e: Record<string, number>) => "eval_accuracy" in e && "step" in e && "epoch" in e));
   const targs = JSON.parse(readFileSync(join(best, "training_args.json"), "utf8"));
   assert.equal(targs.output_dir, dir);
@@ -130,12 +202,15 @@ test("checkpoint contents, trainer_state.json, rotation keeping the best, load b
   }
   assert.equal(evals.length, expected, `evaluations ${JSON.stringify(evals)}`);
   // jsonl: one line per log; tensorboard: records with valid CRCs holding train/loss and eval/accuracy.
-  const lines = readFileSync(join(dir, "logs.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(join(dir, "logs.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, t.state.log_history.length);
   const runs = join(dir, "runs");
   const event = readFileSync(join(runs, readdirSync(runs)[0]));
   const tags = new Set<string>();
-  for (let p = 0; p < event.length; ) {
+  for (let p = 0; p < event.length;) {
     const len = Number(event.readBigUInt64LE(p));
     const data = event.subarray(p + 12, p + 12 + len);
     const crc = event.readUInt32LE(p + 12 + len);
@@ -149,14 +224,25 @@ test("checkpoint contents, trainer_state.json, rotation keeping the best, load b
 
 test("evaluate and predict: eval_/test_ metrics, predictions and labels; HF's argument errors", async () => {
   const val = toyDataset(20, 5);
-  const t = new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: out(), perDeviceEvalBatchSize: 6, ...quiet }), dataCollator: padCollator, evalDataset: val });
+  const t = new Trainer({
+    model: tinyModel(),
+    args: new TrainingArguments({ outputDir: out(), perDeviceEvalBatchSize: 6, ...quiet }),
+    dataCollator: padCollator,
+    evalDataset: val,
+  });
   const m = await silenced(() => t.evaluate());
   assert.deepEqual(Object.keys(m), ["eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"]);
   const p = await silenced(() => t.predict(val));
   assert.deepEqual([p.predictions.shape, p.labelIds!.shape], [[20, 2], [20]]);
   assert.ok("test_loss" in p.metrics);
-  assert.throws(() => new TrainingArguments({ outputDir: "x", loadBestModelAtEnd: true, evalStrategy: "epoch", saveStrategy: "steps" }), /--load_best_model_at_end requires the save and eval strategy to match, but found\n- Evaluation strategy: epoch\n- Save strategy: steps/);
-  assert.throws(() => new TrainingArguments({ outputDir: "x", loadBestModelAtEnd: true, evalStrategy: "steps", evalSteps: 30, saveSteps: 50 }), /round multiple of the evaluation steps, but found 50, which is not a round multiple of 30/);
+  assert.throws(
+    () => new TrainingArguments({ outputDir: "x", loadBestModelAtEnd: true, evalStrategy: "epoch", saveStrategy: "steps" }),
+    /--load_best_model_at_end requires the save and eval strategy to match, but found\n- Evaluation strategy: epoch\n- Save strategy: steps/,
+  );
+  assert.throws(
+    () => new TrainingArguments({ outputDir: "x", loadBestModelAtEnd: true, evalStrategy: "steps", evalSteps: 30, saveSteps: 50 }),
+    /round multiple of the evaluation steps, but found 50, which is not a round multiple of 30/,
+  );
   assert.throws(() => new TrainingArguments({ outputDir: "x", fp16: true, bf16: true }), /At most one of fp16 and bf16/);
   assert.throws(() => new TrainingArguments({ outputDir: "x", warmupRatio: 2 }), /warmup_ratio must lie in range \[0,1\]/);
   assert.throws(() => new TrainingArguments({ outputDir: "x", lrSchedulerType: "step" as never }), /'step' is not a valid SchedulerType/);
@@ -165,10 +251,18 @@ test("evaluate and predict: eval_/test_ metrics, predictions and labels; HF's ar
   assert.throws(() => TrainingArguments.fromDict({ output_dir: "x", eval_steps: "10" }), /eval_steps must be number or null, got "10"/);
   assert.throws(() => TrainingArguments.fromJSON("{output_dir: x}"), /TrainingArguments.fromJSON: not JSON/);
   assert.throws(() => TrainingArguments.fromDict({}), /outputDir \(output_dir\) is required/);
-  assert.equal(TrainingArguments.fromJSON(JSON.stringify(new TrainingArguments({ outputDir: "j", learningRate: 3e-5 }).toJSON())).learningRate, 3e-5, "training_args.json round trip");
+  assert.equal(
+    TrainingArguments.fromJSON(JSON.stringify(new TrainingArguments({ outputDir: "j", learningRate: 3e-5 }).toJSON())).learningRate,
+    3e-5,
+    "training_args.json round trip",
+  );
   const snake = TrainingArguments.fromDict({ output_dir: "y", per_device_train_batch_size: 16, eval_strategy: "epoch", evaluation_strategy: "epoch" });
   assert.deepEqual([snake.perDeviceTrainBatchSize, snake.evalStrategy, snake.toJSON().per_device_train_batch_size], [16, "epoch", 16]);
-  if (!torch.cuda.isAvailable()) assert.throws(() => new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: "x", fp16: true }) }), /fp16 mixed precision requires a GPU/);
+  if (!torch.cuda.isAvailable())
+    assert.throws(
+      () => new Trainer({ model: tinyModel(), args: new TrainingArguments({ outputDir: "x", fp16: true }) }),
+      /fp16 mixed precision requires a GPU/,
+    );
   // tf32 (HF's): true needs a GPU; true/false set the process-wide switch; unset leaves it.
   if (!torch.cuda.isAvailable()) assert.throws(() => new TrainingArguments({ outputDir: "x", tf32: true }), /--tf32 requires Ampere or a newer GPU arch/);
   new TrainingArguments({ outputDir: "x", tf32: false });
@@ -194,28 +288,68 @@ test("strategies: steps-based logging/eval/save counts, 'No log' before the firs
   let t: Trainer;
   try {
     t = new Trainer({
-      model: tinyModel(), dataCollator: padCollator, trainDataset: train, evalDataset: val,
-      args: new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 12, loggingSteps: 5, evalStrategy: "steps", evalSteps: 3, saveSteps: 6, bf16: true, groupByLength: true, logLevel: "info", ...quiet }),
+      model: tinyModel(),
+      dataCollator: padCollator,
+      trainDataset: train,
+      evalDataset: val,
+      args: new TrainingArguments({
+        outputDir: dir,
+        perDeviceTrainBatchSize: 4,
+        maxSteps: 12,
+        loggingSteps: 5,
+        evalStrategy: "steps",
+        evalSteps: 3,
+        saveSteps: 6,
+        bf16: true,
+        groupByLength: true,
+        logLevel: "info",
+        ...quiet,
+      }),
     });
     await t.train();
   } finally {
     process.stderr.write = write;
   }
   const h = t!.state.log_history;
-  assert.deepEqual(h.filter((e) => "loss" in e).map((e) => e.step), [5, 10]);
-  assert.deepEqual(h.filter((e) => "eval_loss" in e).map((e) => e.step), [3, 6, 9, 12]);
-  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-12", "checkpoint-6"]);
-  assert.ok(h.every((e) => Object.values(e).every(Number.isFinite)), "bf16 losses are finite");
+  assert.deepEqual(
+    h.filter((e) => "loss" in e).map((e) => e.step),
+    [5, 10],
+  );
+  assert.deepEqual(
+    h.filter((e) => "eval_loss" in e).map((e) => e.step),
+    [3, 6, 9, 12],
+  );
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((d) => d.startsWith("checkpoint-"))
+      .sort(),
+    ["checkpoint-12", "checkpoint-6"],
+  );
+  assert.ok(
+    h.every((e) => Object.values(e).every(Number.isFinite)),
+    "bf16 losses are finite",
+  );
   const text = printed.join("");
   assert.match(text, /\| Step \| Training Loss \| Validation Loss \|/);
   assert.match(text, /\| 3 +\| No log +\|/, "no training loss logged yet at step 3");
   assert.match(text, /\{'loss': '[\d.]+', 'grad_norm': '[\d.e+-]+', 'learning_rate': '[\d.e+-]+', 'epoch': '[\d.]+'\}/);
-  assert.match(text, /\*\*\*\*\* Running training \*\*\*\*\*\n  Num examples = 48\n  Num Epochs = 1\n  Instantaneous batch size per device = 4\n  Total train batch size \(w\. parallel, distributed & accumulation\) = 4\n  Gradient Accumulation steps = 1\n  Total optimization steps = 12\n  Number of trainable parameters = [\d,]+/);
+  assert.match(
+    text,
+    /\*\*\*\*\* Running training \*\*\*\*\*\n  Num examples = 48\n  Num Epochs = 1\n  Instantaneous batch size per device = 4\n  Total train batch size \(w\. parallel, distributed & accumulation\) = 4\n  Gradient Accumulation steps = 1\n  Total optimization steps = 12\n  Number of trainable parameters = [\d,]+/,
+  );
   // HF's log levels: the block is logger.info, so with the default "passive" level it is not printed.
   setVerbosity("warning");
-  const quietRun = new Trainer({ model: tinyModel(), dataCollator: padCollator, trainDataset: train, args: new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: 4, maxSteps: 2, saveStrategy: "no", ...quiet }) });
+  const quietRun = new Trainer({
+    model: tinyModel(),
+    dataCollator: padCollator,
+    trainDataset: train,
+    args: new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: 4, maxSteps: 2, saveStrategy: "no", ...quiet }),
+  });
   assert.doesNotMatch((await captured(() => quietRun.train())).text, /Running training/);
-  assert.throws(() => new TrainingArguments({ outputDir: "x", logLevel: "verbose" as never }), /log_level must be one of 'passive', 'debug', 'info', 'warning', 'error', 'critical', got 'verbose'/);
+  assert.throws(
+    () => new TrainingArguments({ outputDir: "x", logLevel: "verbose" as never }),
+    /log_level must be one of 'passive', 'debug', 'info', 'warning', 'error', 'critical', got 'verbose'/,
+  );
 });
 
 test("a training run with evaluation leaks no tensors: what stays alive is the optimizer's state", async () => {
@@ -224,8 +358,20 @@ test("a training run with evaluation leaks no tensors: what stays alive is the o
     const model = tinyModel();
     const before = torch.liveTensors();
     const t = new Trainer({
-      model, dataCollator: padCollator, trainDataset: ds, evalDataset: ds,
-      args: new TrainingArguments({ outputDir: out(), maxSteps: steps, saveStrategy: "no", loggingSteps: 5, evalStrategy: "steps", evalSteps: 5, perDeviceTrainBatchSize: 4, ...quiet }),
+      model,
+      dataCollator: padCollator,
+      trainDataset: ds,
+      evalDataset: ds,
+      args: new TrainingArguments({
+        outputDir: out(),
+        maxSteps: steps,
+        saveStrategy: "no",
+        loggingSteps: 5,
+        evalStrategy: "steps",
+        evalSteps: 5,
+        perDeviceTrainBatchSize: 4,
+        ...quiet,
+      }),
     });
     await silenced(() => t.train());
     const optimizerState = [...t.optimizer!.state.values()].reduce((n, s) => n + Object.values(s).filter((v) => v instanceof torch.Tensor).length, 0);
@@ -236,8 +382,18 @@ test("a training run with evaluation leaks no tensors: what stays alive is the o
 test("log lines print floats as transformers 5 does (f'{x:.4g}'), the history keeps full values", () => {
   // Expected strings from Python: [f"{x:.4g}" for x in (...)].
   const cases: [number, string][] = [
-    [0.6931471805599453, "0.6931"], [1.3859652280807495, "1.386"], [5e-5, "5e-05"], [0.0001, "0.0001"], [0.00012345, "0.0001234"],
-    [12345.678, "1.235e+04"], [2, "2"], [0, "0"], [100, "100"], [0.04878048780487805, "0.04878"], [-3.5e-7, "-3.5e-07"], [1e21, "1e+21"],
+    [0.6931471805599453, "0.6931"],
+    [1.3859652280807495, "1.386"],
+    [5e-5, "5e-05"],
+    [0.0001, "0.0001"],
+    [0.00012345, "0.0001234"],
+    [12345.678, "1.235e+04"],
+    [2, "2"],
+    [0, "0"],
+    [100, "100"],
+    [0.04878048780487805, "0.04878"],
+    [-3.5e-7, "-3.5e-07"],
+    [1e21, "1e+21"],
   ];
   for (const [x, want] of cases) assert.equal(pyG4(x), want, `${x}`);
   assert.equal(pyDict({ loss: 0.6931471805599453, total_flos: 12345, epoch: 1 }), "{'loss': '0.6931', 'epoch': '1'}");

@@ -12,14 +12,17 @@ import { Trainer, TrainerCallback, TrainerControl, TrainingArguments, type Train
 import { writeFileAtomic } from "../src/hub/index.js";
 import { captured, out, padCollator, quiet, tinyModel, toyDataset } from "./trainer_helpers.js";
 
-
-
 test("resuming a finished run trains nothing and says so", async () => {
   const ds = toyDataset(24, 1);
   const dir = out();
   const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 6, saveSteps: 3, learningRate: 1e-2, ...quiet });
   await captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train());
-  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-3", "checkpoint-6"]);
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((d) => d.startsWith("checkpoint-"))
+      .sort(),
+    ["checkpoint-3", "checkpoint-6"],
+  );
   const saved = torch.loadFile(join(dir, "checkpoint-6", "model.safetensors"));
   for (let rerun = 0; rerun < 2; rerun++) {
     const t = new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator });
@@ -28,7 +31,13 @@ test("resuming a finished run trains nothing and says so", async () => {
     assert.match(text, /checkpoint-6 already finished training \(global step 6 of 6\): nothing to train/);
     for (const [n, p] of t.model.namedParameters()) torch.tidy(() => assert.ok(p.cpu().equal(saved.get(n)!), `${n} unchanged`));
   }
-  assert.deepEqual(readdirSync(dir).filter((d) => d.startsWith("checkpoint-")).sort(), ["checkpoint-3", "checkpoint-6"], "no new checkpoint");
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((d) => d.startsWith("checkpoint-"))
+      .sort(),
+    ["checkpoint-3", "checkpoint-6"],
+    "no new checkpoint",
+  );
   torch.dispose(saved);
 });
 
@@ -42,7 +51,10 @@ test("two runs in one output dir: the second is refused while the first holds th
     const a = first.train();
     // The first run is under way (it yields between steps); the second must not write into its dir.
     await new Promise((r) => setTimeout(r, 30));
-    const b = await second.train().then(() => null, (e: Error) => e);
+    const b = await second.train().then(
+      () => null,
+      (e: Error) => e,
+    );
     return { a: await a, b };
   });
   assert.match(result.b!.message, new RegExp(`Another training run is using the output dir ${dir}: .*\\.finetune-ts\\.lock is already held by this process`));
@@ -62,9 +74,14 @@ test("two runs in one output dir: the second is refused while the first holds th
   }
   await new Promise((r) => sleeper.on("exit", r));
   // Now that process is gone (as after kill -9): its lock is taken over with a warning.
-  const { text, result: r2 } = await captured(() => new Trainer({ model: tinyModel(), args: args.with({ outputDir: dir2, maxSteps: 4 }), trainDataset: ds, dataCollator: padCollator }).train());
+  const { text, result: r2 } = await captured(() =>
+    new Trainer({ model: tinyModel(), args: args.with({ outputDir: dir2, maxSteps: 4 }), trainDataset: ds, dataCollator: padCollator }).train(),
+  );
   assert.equal(r2.globalStep, 4);
-  assert.match(text, new RegExp(`warning: taking over the lock .*\\.finetune-ts\\.lock left by process ${sleeper.pid} on ${hostname()}, which is no longer running`));
+  assert.match(
+    text,
+    new RegExp(`warning: taking over the lock .*\\.finetune-ts\\.lock left by process ${sleeper.pid} on ${hostname()}, which is no longer running`),
+  );
 });
 
 test("callback subclasses: methods are called, in order after the flow callback, and a returned control steers", async () => {
@@ -98,7 +115,10 @@ test("callback subclasses: methods are called, in order after the flow callback,
   }
   const args = new TrainingArguments({ outputDir: out(), perDeviceTrainBatchSize: 4, numTrainEpochs: 2, loggingSteps: 2, saveSteps: 3, ...quiet });
   const t = new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator, callbacks: [new Recorder(), Stopper] });
-  assert.deepEqual(t.callbacks.map((c) => c.constructor.name), ["DefaultFlowCallback", "Recorder", "Stopper"]);
+  assert.deepEqual(
+    t.callbacks.map((c) => c.constructor.name),
+    ["DefaultFlowCallback", "Recorder", "Stopper"],
+  );
   const { result } = await captured(() => t.train());
   assert.equal(result.globalStep, 3, "the returned control stopped training");
   assert.deepEqual(seen, ["train_begin", "epoch_begin:0", "step:1:false", "step:2:true", "log:2", "step:3:false", "save:3"]);
@@ -107,13 +127,25 @@ test("callback subclasses: methods are called, in order after the flow callback,
   assert.ok(popped instanceof Stopper);
   t.removeCallback(t.callbacks[1]);
   t.addCallback(Stopper);
-  assert.deepEqual(t.callbacks.map((c) => c.constructor.name), ["DefaultFlowCallback", "Stopper"]);
+  assert.deepEqual(
+    t.callbacks.map((c) => c.constructor.name),
+    ["DefaultFlowCallback", "Stopper"],
+  );
 });
 
 test("divergence: a warning at the first nan loss, and no model with nan weights saved without saying so", async () => {
   const ds = toyDataset(32, 4);
   const dir = out();
-  const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 8, saveSteps: 8, learningRate: 1e30, maxGradNorm: 0, loggingSteps: 1, ...quiet });
+  const args = new TrainingArguments({
+    outputDir: dir,
+    perDeviceTrainBatchSize: 4,
+    maxSteps: 8,
+    saveSteps: 8,
+    learningRate: 1e30,
+    maxGradNorm: 0,
+    loggingSteps: 1,
+    ...quiet,
+  });
   const t = new Trainer({ model: tinyModel(0), args, trainDataset: ds, dataCollator: padCollator });
   const { text } = await captured(() => t.train());
   const warnings = text.match(/warning: the training loss is not finite \(nan or inf\) at step \d+: training is diverging/g) ?? [];
@@ -155,19 +187,30 @@ test("damaged checkpoints and bad inputs fail with messages that name the thing"
       steps++;
     }
   })();
-  await assert.rejects(new Trainer({ model: tinyModel(), args: args.with({ outputDir: file }), trainDataset: ds, dataCollator: padCollator, callbacks: [counter] }).train(), new RegExp(`output_dir ${file} exists and is not a directory`));
+  await assert.rejects(
+    new Trainer({ model: tinyModel(), args: args.with({ outputDir: file }), trainDataset: ds, dataCollator: padCollator, callbacks: [counter] }).train(),
+    new RegExp(`output_dir ${file} exists and is not a directory`),
+  );
   assert.equal(steps, 0);
 
   // A write that fails names the file it was writing.
   assert.throws(() => writeFileAtomic(join(file, "x.json"), "{}"), new RegExp(`cannot write ${file}/x.json: ENOTDIR`));
 
   // evalStrategy without an eval dataset: HF's error, at construction.
-  assert.throws(() => new Trainer({ model: tinyModel(), args: args.with({ evalStrategy: "epoch" }), trainDataset: ds }), /You have set `args.eval_strategy` to epoch but you didn't pass an `eval_dataset` to `Trainer`/);
+  assert.throws(
+    () => new Trainer({ model: tinyModel(), args: args.with({ evalStrategy: "epoch" }), trainDataset: ds }),
+    /You have set `args.eval_strategy` to epoch but you didn't pass an `eval_dataset` to `Trainer`/,
+  );
 
   // Labels the head cannot take: the column, the value and num_labels.
-  const withLabels = (labels: unknown[]) => Dataset.fromDict({ input_ids: labels.map(() => [1, 5, 2]), attention_mask: labels.map(() => [1, 1, 1]), label: labels });
-  const trainOn = (d: Dataset) => new Trainer({ model: tinyModel(), args: args.with({ outputDir: out() }), trainDataset: d, dataCollator: padCollator }).train();
-  await assert.rejects(trainOn(withLabels([0, 1, 2, 1])), /train dataset: column 'label' holds 2 at row 2, but the model has num_labels=2, so labels must be integers 0\.\.1/);
+  const withLabels = (labels: unknown[]) =>
+    Dataset.fromDict({ input_ids: labels.map(() => [1, 5, 2]), attention_mask: labels.map(() => [1, 1, 1]), label: labels });
+  const trainOn = (d: Dataset) =>
+    new Trainer({ model: tinyModel(), args: args.with({ outputDir: out() }), trainDataset: d, dataCollator: padCollator }).train();
+  await assert.rejects(
+    trainOn(withLabels([0, 1, 2, 1])),
+    /train dataset: column 'label' holds 2 at row 2, but the model has num_labels=2, so labels must be integers 0\.\.1/,
+  );
   await assert.rejects(trainOn(withLabels([0, 1, NaN, 1])), /column 'label' holds nan at row 2/);
   await assert.rejects(trainOn(withLabels([0, 1, 0.5, 1])), /column 'label' holds 0\.5 at row 2/);
 });
@@ -186,9 +229,18 @@ test("a full disk: the error names the file, and no half-written checkpoint or f
     const ds = toyDataset(16, 9);
     const args = new TrainingArguments({ outputDir: join(mount, "run"), perDeviceTrainBatchSize: 4, maxSteps: 2, saveSteps: 2, ...quiet });
     const run = new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator });
-    const { result } = await captured(() => run.train().then(() => null, (e: Error) => e));
+    const { result } = await captured(() =>
+      run.train().then(
+        () => null,
+        (e: Error) => e,
+      ),
+    );
     assert.match(result!.message, new RegExp(`saving checkpoint ${mount}/run/checkpoint-2 failed: .*(no space left on device|ENOSPC)`, "i"));
-    assert.deepEqual(readdirSync(join(mount, "run")).filter((d) => d !== ".finetune-ts.lock"), [], "no checkpoint and no temporary folder left");
+    assert.deepEqual(
+      readdirSync(join(mount, "run")).filter((d) => d !== ".finetune-ts.lock"),
+      [],
+      "no checkpoint and no temporary folder left",
+    );
     // The final save on a full disk names the file and what it was doing.
     writeFileSync(join(mount, "filler"), Buffer.alloc(0));
     for (let k = 0; ; k++) {
@@ -198,7 +250,10 @@ test("a full disk: the error names the file, and no half-written checkpoint or f
         break;
       }
     }
-    assert.throws(() => run.saveModel(join(mount, "run")), new RegExp(`cannot write ${mount}/run/(model\\.safetensors|config\\.json|tokenizer\\.json)[^:]*: no space left on device`));
+    assert.throws(
+      () => run.saveModel(join(mount, "run")),
+      new RegExp(`cannot write ${mount}/run/(model\\.safetensors|config\\.json|tokenizer\\.json)[^:]*: no space left on device`),
+    );
   } finally {
     spawnSync("umount", [mount]);
   }
@@ -221,7 +276,9 @@ test("resume and loadBestModelAtEnd name the keys a checkpoint lacks or has extr
   await captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train());
   tamper(join(dir, "checkpoint-3"));
   const more = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 4, saveStrategy: "no", ...quiet });
-  const { text } = await captured(() => new Trainer({ model: tinyModel(), args: more, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: true }));
+  const { text } = await captured(() =>
+    new Trainer({ model: tinyModel(), args: more, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: true }),
+  );
   assert.match(text, /There were missing keys in the checkpoint model loaded: \['classifier\.bias'\]\./);
   assert.match(text, /There were unexpected keys in the checkpoint model loaded: \['extra\.weight'\]\./);
 
@@ -232,17 +289,27 @@ test("resume and loadBestModelAtEnd name the keys a checkpoint lacks or has extr
   }
   const best = out();
   const bestArgs = new TrainingArguments({
-    outputDir: best, perDeviceTrainBatchSize: 4, maxSteps: 4, evalStrategy: "steps", evalSteps: 2, saveSteps: 2, loadBestModelAtEnd: true,
-    metricForBestModel: "eval_loss", learningRate: 1e-5, ...quiet,
+    outputDir: best,
+    perDeviceTrainBatchSize: 4,
+    maxSteps: 4,
+    evalStrategy: "steps",
+    evalSteps: 2,
+    saveSteps: 2,
+    loadBestModelAtEnd: true,
+    metricForBestModel: "eval_loss",
+    learningRate: 1e-5,
+    ...quiet,
   });
   // The first evaluation is made the best (its checkpoint is the tampered one) whatever the losses are.
   const t = new Trainer({ model: tinyModel(), args: bestArgs, trainDataset: ds, evalDataset: ds, dataCollator: padCollator, callbacks: [new TamperFirst()] });
-  t.addCallback(new (class extends TrainerCallback {
-    override onEvaluate(_a: TrainingArguments, state: TrainerState): void {
-      if (state.global_step === 2) state.best_metric = null;
-      if (state.global_step === 4) state.best_metric = -Infinity; // nothing beats the first
-    }
-  })());
+  t.addCallback(
+    new (class extends TrainerCallback {
+      override onEvaluate(_a: TrainingArguments, state: TrainerState): void {
+        if (state.global_step === 2) state.best_metric = null;
+        if (state.global_step === 4) state.best_metric = -Infinity; // nothing beats the first
+      }
+    })(),
+  );
   const r = await captured(() => t.train());
   assert.equal(t.state.best_model_checkpoint, join(best, "checkpoint-2"));
   assert.match(r.text, /Loading best model from .*checkpoint-2/);
@@ -261,7 +328,15 @@ test("a token id at or past vocab_size names the id, the row, the column and voc
   );
   const model = tinyModel();
   assert.throws(
-    () => torch.tidy(() => model.forward({ input_ids: torch.tensor([[1, 2, 3], [4, 41, 5]]) })),
+    () =>
+      torch.tidy(() =>
+        model.forward({
+          input_ids: torch.tensor([
+            [1, 2, 3],
+            [4, 41, 5],
+          ]),
+        }),
+      ),
     /Embedding: id 41 \(row 1, position 1\) is out of range for a table of 40 rows/,
   );
 });
@@ -272,7 +347,8 @@ test("a checkpoint's optimizer param_groups and scheduler.json are checked as a 
   const args = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 4, saveSteps: 2, ...quiet });
   await captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train());
   const ckpt = join(dir, "checkpoint-2");
-  const resume = () => captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: ckpt }));
+  const resume = () =>
+    captured(() => new Trainer({ model: tinyModel(), args, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: ckpt }));
   const optFile = join(ckpt, "optimizer.safetensors");
   const original = readFileSync(optFile);
   const meta = JSON.parse(torch.loadMetadata(optFile)["finetune_ts.optimizer"]) as { param_groups: Record<string, unknown>[]; scalars: unknown };
@@ -281,7 +357,10 @@ test("a checkpoint's optimizer param_groups and scheduler.json are checked as a 
     const groups = JSON.stringify(meta.param_groups.map((g) => ({ ...g })));
     const g0 = JSON.parse(groups) as Record<string, unknown>[];
     const text = edit(g0[0]);
-    torch.saveFile(tensors, optFile, { format: "pt", "finetune_ts.optimizer": `{"param_groups": [${text}${g0.length > 1 ? "," + JSON.stringify(g0.slice(1)).slice(1, -1) : ""}], "scalars": ${JSON.stringify(meta.scalars)}}` });
+    torch.saveFile(tensors, optFile, {
+      format: "pt",
+      "finetune_ts.optimizer": `{"param_groups": [${text}${g0.length > 1 ? "," + JSON.stringify(g0.slice(1)).slice(1, -1) : ""}], "scalars": ${JSON.stringify(meta.scalars)}}`,
+    });
     torch.dispose([...tensors.values()]);
   };
   const file = optFile.replace(/[/.]/g, "\\$&");
@@ -301,9 +380,15 @@ test("a checkpoint's optimizer param_groups and scheduler.json are checked as a 
   const schedFile = join(ckpt, "scheduler.json");
   const sched = JSON.parse(readFileSync(schedFile, "utf8")) as Record<string, unknown>;
   writeFileSync(schedFile, JSON.stringify({ ...sched, last_epoch: "2" }));
-  await assert.rejects(resume(), new RegExp(`${schedFile.replace(/[/.]/g, "\\$&")}: LambdaLR\\.loadStateDict\\(\\): last_epoch must be an integer ≥ -1, got "2"`));
+  await assert.rejects(
+    resume(),
+    new RegExp(`${schedFile.replace(/[/.]/g, "\\$&")}: LambdaLR\\.loadStateDict\\(\\): last_epoch must be an integer ≥ -1, got "2"`),
+  );
   writeFileSync(schedFile, JSON.stringify({ ...sched, base_lrs: [1, 2, 3] }));
-  await assert.rejects(resume(), /scheduler\.json: LambdaLR\.loadStateDict\(\): base_lrs must be 2 non-negative numbers \(one per parameter group\), got \[1,2,3\]/);
+  await assert.rejects(
+    resume(),
+    /scheduler\.json: LambdaLR\.loadStateDict\(\): base_lrs must be 2 non-negative numbers \(one per parameter group\), got \[1,2,3\]/,
+  );
   writeFileSync(schedFile, JSON.stringify(sched));
   const r = await resume();
   assert.equal(r.result.globalStep, 4, "the restored files resume");
@@ -323,10 +408,20 @@ test("what a killed run staged and never renamed (tmp-checkpoint-N-<pid>/, *.tmp
   const live = join(dir, `trainer_state.json.tmp-${process.ppid}-1700000000000-1`);
   writeFileSync(live, "another process is writing this");
   const more = new TrainingArguments({ outputDir: dir, perDeviceTrainBatchSize: 4, maxSteps: 3, saveStrategy: "no", ...quiet });
-  const { text } = await captured(() => new Trainer({ model: tinyModel(), args: more, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: true }));
+  const { text } = await captured(() =>
+    new Trainer({ model: tinyModel(), args: more, trainDataset: ds, dataCollator: padCollator }).train({ resumeFromCheckpoint: true }),
+  );
   assert.match(text, new RegExp(`Removed what an interrupted run left in .* \\(3\\.0 MiB\\): .*tmp-checkpoint-4-${dead}`));
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes("tmp")).sort(), [`trainer_state.json.tmp-${process.ppid}-1700000000000-1`]);
-  assert.deepEqual(readdirSync(join(dir, "checkpoint-2")).filter((f) => f.includes(".tmp-")), []);
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((f) => f.includes("tmp"))
+      .sort(),
+    [`trainer_state.json.tmp-${process.ppid}-1700000000000-1`],
+  );
+  assert.deepEqual(
+    readdirSync(join(dir, "checkpoint-2")).filter((f) => f.includes(".tmp-")),
+    [],
+  );
 });
 
 test("an I/O error names the path and what was being done: a folder where a weights file should be, one where it is read", () => {
@@ -334,7 +429,10 @@ test("an I/O error names the path and what was being done: a folder where a weig
   const target = join(dir, "model.safetensors");
   mkdirSync(target);
   writeFileSync(join(target, "inside"), "a folder in the way");
-  assert.throws(() => torch.saveFile({ w: torch.zeros([2]) }, target), new RegExp(`cannot write ${target.replace(/[/.]/g, "\\$&")} \\(renaming it into place\\): a directory is in the way`));
+  assert.throws(
+    () => torch.saveFile({ w: torch.zeros([2]) }, target),
+    new RegExp(`cannot write ${target.replace(/[/.]/g, "\\$&")} \\(renaming it into place\\): a directory is in the way`),
+  );
   assert.deepEqual(readdirSync(dir), ["model.safetensors"], "no temporary file left");
   assert.throws(() => torch.loadFile(target), new RegExp(`cannot read ${target.replace(/[/.]/g, "\\$&")} \\(.*directory`));
   assert.throws(() => torch.loadFile(join(dir, "absent.safetensors")), /cannot read .*absent\.safetensors \(ENOENT/);

@@ -29,8 +29,15 @@ export function toyDataset(n: number, seed: number): Dataset {
 export function tinyModel(dropout = 0.1): PreTrainedModel {
   torch.manualSeed(0);
   return AutoModelForSequenceClassification.fromConfig({
-    model_type: "bert", vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 24,
-    hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout, max_position_embeddings: 32,
+    model_type: "bert",
+    vocab_size: 40,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 24,
+    hidden_dropout_prob: dropout,
+    attention_probs_dropout_prob: dropout,
+    max_position_embeddings: 32,
   });
 }
 
@@ -75,7 +82,6 @@ export function padCollator(features: Record<string, unknown>[]): Record<string,
   };
 }
 
-
 /** What scripts/golden/trainer_mrpc.py writes: the course's loop in plain PyTorch, step by step. */
 export interface CourseGolden {
   n_train: number;
@@ -101,16 +107,34 @@ export async function runCourseGolden(golden: CourseGolden, o: { device: "cpu" |
   return await withEnv({ HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: out() }, async () => {
     const raw = await loadDataset("glue", "mrpc");
     const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
-    const tokenized = await raw.map((ex) => tokenizer((ex as { sentence1: string[] }).sentence1, (ex as { sentence2: string[] }).sentence2, { truncation: true }), { batched: true });
+    const tokenized = await raw.map(
+      (ex) => tokenizer((ex as { sentence1: string[] }).sentence1, (ex as { sentence2: string[] }).sentence2, { truncation: true }),
+      { batched: true },
+    );
     const model = (await AutoModelForSequenceClassification.fromPretrained(fixture("golden", "trainer", "tiny-bert-cased"))) as PreTrainedModel;
     const args = new TrainingArguments({
-      outputDir: out(), numTrainEpochs: golden.epochs, perDeviceTrainBatchSize: golden.batch, learningRate: golden.learning_rate,
-      weightDecay: golden.weight_decay, warmupRatio: golden.warmup_ratio, loggingSteps: 1, evalStrategy: "epoch", saveStrategy: "no",
+      outputDir: out(),
+      numTrainEpochs: golden.epochs,
+      perDeviceTrainBatchSize: golden.batch,
+      learningRate: golden.learning_rate,
+      weightDecay: golden.weight_decay,
+      warmupRatio: golden.warmup_ratio,
+      loggingSteps: 1,
+      evalStrategy: "epoch",
+      saveStrategy: "no",
       // torch.optim.AdamW() as the golden script makes it: op-by-op (foreach on CUDA), not fused.
-      useCpu: o.device === "cpu", optim: "adamw_torch", ...quiet,
+      useCpu: o.device === "cpu",
+      optim: "adamw_torch",
+      ...quiet,
     });
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-    const trainer = new Trainer({ model, args, processingClass: tokenizer, trainDataset: tokenized.train.select(range(golden.n_train)), evalDataset: tokenized.validation.select(range(golden.n_eval)) });
+    const trainer = new Trainer({
+      model,
+      args,
+      processingClass: tokenizer,
+      trainDataset: tokenized.train.select(range(golden.n_train)),
+      evalDataset: tokenized.validation.select(range(golden.n_eval)),
+    });
     const result = await silenced(() => trainer.train());
     assert.equal([...trainer.model.parameters()][0].device.split(":")[0], o.device);
     const total = golden.losses.length;
@@ -120,7 +144,10 @@ export async function runCourseGolden(golden: CourseGolden, o: { device: "cpu" |
     const tol = o.tolerance;
     steps.forEach((e, i) => {
       assert.ok(Math.abs(e.loss - golden.losses[i]) <= tol, `loss at step ${i + 1}: ${e.loss} vs PyTorch ${golden.losses[i]}`);
-      assert.ok(Math.abs(e.grad_norm - golden.grad_norms[i]) <= tol * Math.max(1, golden.grad_norms[i]), `grad_norm at step ${i + 1}: ${e.grad_norm} vs PyTorch ${golden.grad_norms[i]}`);
+      assert.ok(
+        Math.abs(e.grad_norm - golden.grad_norms[i]) <= tol * Math.max(1, golden.grad_norms[i]),
+        `grad_norm at step ${i + 1}: ${e.grad_norm} vs PyTorch ${golden.grad_norms[i]}`,
+      );
       assert.ok(Math.abs(e.learning_rate - golden.learning_rates[i]) <= 1e-12, `learning_rate at step ${i + 1}`);
     });
     const evals = trainer.state.log_history.filter((e) => "eval_loss" in e).map((e) => e.eval_loss);
@@ -130,7 +157,9 @@ export async function runCourseGolden(golden: CourseGolden, o: { device: "cpu" |
     assert.ok(Math.abs(result.trainingLoss - golden.losses.reduce((a, b) => a + b, 0) / total) <= tol / 10);
     assert.ok(result.metrics.total_flos > 0);
     const worst = (xs: number[]) => Math.max(...xs).toExponential(2);
-    return `largest differences from PyTorch on ${o.device}: loss ${worst(steps.map((e, i) => Math.abs(e.loss - golden.losses[i])))}, ` +
-      `grad_norm ${worst(steps.map((e, i) => Math.abs(e.grad_norm - golden.grad_norms[i])))}, eval_loss ${worst(evals.map((l, i) => Math.abs(l - golden.eval_losses[i])))}`;
+    return (
+      `largest differences from PyTorch on ${o.device}: loss ${worst(steps.map((e, i) => Math.abs(e.loss - golden.losses[i])))}, ` +
+      `grad_norm ${worst(steps.map((e, i) => Math.abs(e.grad_norm - golden.grad_norms[i])))}, eval_loss ${worst(evals.map((l, i) => Math.abs(l - golden.eval_losses[i])))}`
+    );
   });
 }

@@ -32,20 +32,43 @@ test("the same seed gives HF's numbers: every loss, grad_norm, learning rate and
   await withEnv({ HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-rng-")) }, async () => {
     const raw = await loadDataset("glue", "mrpc");
     const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
-    const tokenized = await raw.map((ex) => tokenizer((ex as { sentence1: string[] }).sentence1, (ex as { sentence2: string[] }).sentence2, { truncation: true }), { batched: true });
+    const tokenized = await raw.map(
+      (ex) => tokenizer((ex as { sentence1: string[] }).sentence1, (ex as { sentence2: string[] }).sentence2, { truncation: true }),
+      { batched: true },
+    );
     setWarningSink(() => {});
     torch.manualSeed(golden.model_seed);
-    const model = (await AutoModelForSequenceClassification.fromPretrained(ckpt, { numLabels: golden.num_labels, attnImplementation: "eager" })) as PreTrainedModel;
+    const model = (await AutoModelForSequenceClassification.fromPretrained(ckpt, {
+      numLabels: golden.num_labels,
+      attnImplementation: "eager",
+    })) as PreTrainedModel;
     setWarningSink(null);
     const args = new TrainingArguments({
-      outputDir: mkdtempSync(join(tmpdir(), "ft-rng-out-")), seed: golden.seed, numTrainEpochs: golden.epochs, perDeviceTrainBatchSize: golden.batch,
-      perDeviceEvalBatchSize: golden.eval_batch, gradientAccumulationSteps: golden.gradient_accumulation_steps, learningRate: golden.learning_rate,
-      weightDecay: golden.weight_decay, warmupRatio: golden.warmup_ratio, maxGradNorm: golden.max_grad_norm, loggingSteps: 1,
-      evalStrategy: "epoch", saveStrategy: "no", disableTqdm: true, optim: "adamw_torch",
+      outputDir: mkdtempSync(join(tmpdir(), "ft-rng-out-")),
+      seed: golden.seed,
+      numTrainEpochs: golden.epochs,
+      perDeviceTrainBatchSize: golden.batch,
+      perDeviceEvalBatchSize: golden.eval_batch,
+      gradientAccumulationSteps: golden.gradient_accumulation_steps,
+      learningRate: golden.learning_rate,
+      weightDecay: golden.weight_decay,
+      warmupRatio: golden.warmup_ratio,
+      maxGradNorm: golden.max_grad_norm,
+      loggingSteps: 1,
+      evalStrategy: "epoch",
+      saveStrategy: "no",
+      disableTqdm: true,
+      optim: "adamw_torch",
       useCpu: true, // the golden is a CPU run: CUDA draws other dropout masks
     });
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-    const trainer = new Trainer({ model, args, processingClass: tokenizer, trainDataset: tokenized.train.select(range(golden.n_train)), evalDataset: tokenized.validation.select(range(golden.n_eval)) });
+    const trainer = new Trainer({
+      model,
+      args,
+      processingClass: tokenizer,
+      trainDataset: tokenized.train.select(range(golden.n_train)),
+      evalDataset: tokenized.validation.select(range(golden.n_eval)),
+    });
     await silenced(() => trainer.train());
     assert.equal(trainer.state.global_step, golden.max_steps);
     const logs = trainer.state.log_history.filter((e) => "loss" in e);
@@ -54,11 +77,19 @@ test("the same seed gives HF's numbers: every loss, grad_norm, learning rate and
       const want = golden.logs[i];
       // Unrounded on both sides, as transformers 5 logs them (the golden keeps tr_loss a float32 tensor, as HF does).
       assert.ok(Math.abs(e.loss - want.loss) <= 1e-6 * Math.max(1, want.loss), `loss at step ${i + 1}: ${e.loss} vs HF ${want.loss}`);
-      assert.ok(Math.abs(e.grad_norm - want.grad_norm) <= 1e-6 * Math.max(1, want.grad_norm), `grad_norm at step ${i + 1}: ${e.grad_norm} vs HF ${want.grad_norm}`);
+      assert.ok(
+        Math.abs(e.grad_norm - want.grad_norm) <= 1e-6 * Math.max(1, want.grad_norm),
+        `grad_norm at step ${i + 1}: ${e.grad_norm} vs HF ${want.grad_norm}`,
+      );
       assert.ok(Math.abs(e.learning_rate - want.learning_rate) <= 1e-12, `learning_rate at step ${i + 1}: ${e.learning_rate} vs HF ${want.learning_rate}`);
     });
     const evals = trainer.state.log_history.filter((e) => "eval_loss" in e).map((e) => e.eval_loss);
     assert.equal(evals.length, golden.eval_losses.length);
-    evals.forEach((v, i) => assert.ok(Math.abs(v - golden.eval_losses[i]) <= 1e-6 * Math.max(1, golden.eval_losses[i]), `eval_loss after epoch ${i + 1}: ${v} vs HF ${golden.eval_losses[i]}`));
+    evals.forEach((v, i) =>
+      assert.ok(
+        Math.abs(v - golden.eval_losses[i]) <= 1e-6 * Math.max(1, golden.eval_losses[i]),
+        `eval_loss after epoch ${i + 1}: ${v} vs HF ${golden.eval_losses[i]}`,
+      ),
+    );
   });
 });

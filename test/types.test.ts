@@ -17,10 +17,16 @@ test("TrainingArguments: a misspelt option, a wrong strategy, a string for a num
   assert.throws(() => new TrainingArguments({ outputDir: "x", learningRte: 2e-5 }), /unknown field 'learningRte'/);
   // @ts-expect-error not one of "no" | "steps" | "epoch"
   assert.throws(() => new TrainingArguments({ outputDir: "x", evalStrategy: "epochs" }), /eval_strategy must be one of 'no', 'steps', 'epoch', got 'epochs'/);
-  // @ts-expect-error a string where a number goes (fromDict checks types at run time)
-  assert.throws(() => TrainingArguments.fromDict({ outputDir: "x", learningRate: "2e-5" }) && new TrainingArguments({ outputDir: "x", learningRate: "2e-5" }), /learningRate must be number/);
-  // @ts-expect-error snake_case names belong to fromDict/fromJSON
-  assert.throws(() => new TrainingArguments({ output_dir: "x" }), /unknown field 'output_dir' \(HF's name for outputDir: pass it as outputDir, or the dict through TrainingArguments.fromDict\)/);
+  assert.throws(
+    // @ts-expect-error a string where a number goes (fromDict checks types at run time)
+    () => TrainingArguments.fromDict({ outputDir: "x", learningRate: "2e-5" }) && new TrainingArguments({ outputDir: "x", learningRate: "2e-5" }),
+    /learningRate must be number/,
+  );
+  assert.throws(
+    // @ts-expect-error snake_case names belong to fromDict/fromJSON
+    () => new TrainingArguments({ output_dir: "x" }),
+    /unknown field 'output_dir' \(HF's name for outputDir: pass it as outputDir, or the dict through TrainingArguments.fromDict\)/,
+  );
   // What the course writes compiles and runs.
   const args = new TrainingArguments({ outputDir: "test-trainer", evalStrategy: "epoch", learningRate: 2e-5, numTrainEpochs: 3 });
   assert.equal(args.evalStrategy, "epoch");
@@ -104,11 +110,16 @@ test("the course's program (examples/mrpc.ts) has no cast and no expression of t
     const where = () => `examples/mrpc.ts:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${node.getText().slice(0, 60)}`;
     if (ts.isAsExpression(node) || ts.isTypeAssertionExpression(node) || ts.isNonNullExpression(node)) found.push(`cast ${where()}`);
     // Values only: an imported name or a type reference has no value type to ask about.
-    const typePosition = node.parent && (ts.isImportSpecifier(node.parent) || ts.isImportClause(node.parent) || ts.isNamespaceImport(node.parent) || ts.isTypeReferenceNode(node.parent));
+    const typePosition =
+      node.parent &&
+      (ts.isImportSpecifier(node.parent) || ts.isImportClause(node.parent) || ts.isNamespaceImport(node.parent) || ts.isTypeReferenceNode(node.parent));
     if (ts.isIdentifier(node) && !typePosition && checker.getTypeAtLocation(node).flags & ts.TypeFlags.Any) found.push(`any ${where()}`);
     ts.forEachChild(node, visit);
   };
   visit(source);
   assert.deepEqual(found, []);
-  assert.deepEqual(ts.getPreEmitDiagnostics(program, source).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")), []);
+  assert.deepEqual(
+    ts.getPreEmitDiagnostics(program, source).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+    [],
+  );
 });

@@ -14,7 +14,9 @@ test("two worker threads train at once and the process exits cleanly", () => {
   const dir = mkdtempSync(join(tmpdir(), "ft-workers-"));
   const dist = (p: string) => JSON.stringify(join(repoRoot, "dist", p));
   const worker = join(dir, "worker.mjs");
-  writeFileSync(worker, `
+  writeFileSync(
+    worker,
+    `
     import { parentPort, workerData } from "node:worker_threads";
     import * as torch from ${dist("src/torch/index.js")};
     import { Trainer, TrainingArguments } from ${dist("src/trainer/index.js")};
@@ -23,9 +25,12 @@ test("two worker threads train at once and the process exits cleanly", () => {
     const trainer = new Trainer({ model: tinyModel(), args, trainDataset: toyDataset(48, workerData.seed), dataCollator: padCollator });
     const result = await trainer.train();
     parentPort.postMessage({ loss: result.trainingLoss, steps: result.globalStep, live: torch._native.liveHandles() });
-  `);
+  `,
+  );
   const main = join(dir, "main.mjs");
-  writeFileSync(main, `
+  writeFileSync(
+    main,
+    `
     import { Worker } from "node:worker_threads";
     import * as torch from ${dist("src/torch/index.js")};
     const x = torch.keep(torch.ones([3])); // the main thread's table holds a tensor of its own meanwhile
@@ -36,7 +41,8 @@ test("two worker threads train at once and the process exits cleanly", () => {
     });
     const results = await Promise.all([run(1), run(2)]);
     console.log(JSON.stringify({ results, mainLive: torch._native.liveHandles(), x: x.sum().item() }));
-  `);
+  `,
+  );
   const r = spawnSync(process.execPath, [main], { encoding: "utf8", timeout: 120_000 });
   assert.equal(r.signal, null, `the process died of ${r.signal}: ${r.stderr.slice(-2000)}`);
   assert.equal(r.status, 0, r.stderr.slice(-2000));

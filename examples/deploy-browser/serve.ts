@@ -9,7 +9,15 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 // The page is not compiled: from dist/examples/deploy-browser it is three folders up, in the sources.
 const page = [join(here, "index.html"), join(here, "..", "..", "..", "examples", "deploy-browser", "index.html")].find((p) => existsSync(p))!;
-const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json", ".onnx": "application/octet-stream", ".txt": "text/plain" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".onnx": "application/octet-stream",
+  ".txt": "text/plain",
+};
 
 export function serveDeploy(modelsDir: string, port = 0): Promise<Server> {
   // A Map, not an object: "/constructor/x" or "/__proto__/x" must not find Object.prototype's members.

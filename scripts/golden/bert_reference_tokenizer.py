@@ -39,6 +39,18 @@ def is_chinese(cp):
                                              (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)])
 
 
+def longest_first(n1, n2, budget):
+    """The Rust crate's LongestFirst lengths of a pair: the shorter keeps its length when the longer can absorb the cut, else both get half."""
+    swap = n1 > n2
+    if swap:
+        n1, n2 = n2, n1
+    n2 = n1 if n1 > budget else max(n1, budget - n1)
+    if n1 + n2 > budget:
+        n1 = budget // 2
+        n2 = n1 + budget % 2
+    return (n2, n1) if swap else (n1, n2)
+
+
 class Reference:
     def __init__(self, vocab_path, lowercase):
         with open(vocab_path, encoding="utf-8") as f:
@@ -147,15 +159,7 @@ class Reference:
                 if b is None:
                     a = a[:budget]
                 elif truncation == "longest_first":
-                    n1, n2, swap = len(a), len(b), len(a) > len(b)
-                    if swap:
-                        n1, n2 = n2, n1
-                    n2 = n1 if n1 > budget else max(n1, budget - n1)
-                    if n1 + n2 > budget:
-                        n1 = budget // 2
-                        n2 = n1 + budget % 2
-                    if swap:
-                        n1, n2 = n2, n1
+                    n1, n2 = longest_first(len(a), len(b), budget)
                     a, b = a[:n1], b[:n2]
                 else:
                     target = a if truncation == "only_first" else b
@@ -211,15 +215,7 @@ def overflow_rows(ref, req):
         if b is None:
             wa = windows(len(a), budget, stride, side)
         elif strategy == "longest_first":
-            n1, n2, swap = len(a), len(b), len(a) > len(b)
-            if swap:
-                n1, n2 = n2, n1
-            n2 = n1 if n1 > budget else max(n1, budget - n1)
-            if n1 + n2 > budget:
-                n1 = budget // 2
-                n2 = n1 + budget % 2
-            if swap:
-                n1, n2 = n2, n1
+            n1, n2 = longest_first(len(a), len(b), budget)
             wa, wb = windows(len(a), n1, stride, side), windows(len(b), n2, stride, side)
         else:
             removed = total - budget

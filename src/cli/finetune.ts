@@ -12,9 +12,48 @@ import { exportOnnx, isOnnxDtype, ONNX_DTYPES, DEFAULT_OPSET, MAX_OPSET, MIN_OPS
 import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
 
-const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/bf-16/, "bf16").replace(/fp-16/, "fp16");
-const BOOLEAN = new Set(["overwriteOutputDir", "evalOnStart", "loggingFirstStep", "loggingNanInfFilter", "saveOnlyModel", "useCpu", "bf16", "fp16", "tf32", "dataloaderDropLast", "disableTqdm", "removeUnusedColumns", "loadBestModelAtEnd", "greaterIsBetter", "groupByLength", "pushToHub", "hubPrivateRepo", "predictionLossOnly", "includeNumInputTokensSeen", "restoreCallbackStatesFromCheckpoint"]);
-const STRING = new Set(["optim", "outputDir", "evalStrategy", "lrSchedulerType", "loggingDir", "loggingStrategy", "saveStrategy", "runName", "metricForBestModel", "lengthColumnName", "hubModelId", "hubToken", "resumeFromCheckpoint"]);
+const kebab = (k: string) =>
+  k
+    .replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+    .replace(/bf-16/, "bf16")
+    .replace(/fp-16/, "fp16");
+const BOOLEAN = new Set([
+  "overwriteOutputDir",
+  "evalOnStart",
+  "loggingFirstStep",
+  "loggingNanInfFilter",
+  "saveOnlyModel",
+  "useCpu",
+  "bf16",
+  "fp16",
+  "tf32",
+  "dataloaderDropLast",
+  "disableTqdm",
+  "removeUnusedColumns",
+  "loadBestModelAtEnd",
+  "greaterIsBetter",
+  "groupByLength",
+  "pushToHub",
+  "hubPrivateRepo",
+  "predictionLossOnly",
+  "includeNumInputTokensSeen",
+  "restoreCallbackStatesFromCheckpoint",
+]);
+const STRING = new Set([
+  "optim",
+  "outputDir",
+  "evalStrategy",
+  "lrSchedulerType",
+  "loggingDir",
+  "loggingStrategy",
+  "saveStrategy",
+  "runName",
+  "metricForBestModel",
+  "lengthColumnName",
+  "hubModelId",
+  "hubToken",
+  "resumeFromCheckpoint",
+]);
 const LIST = new Set(["labelNames", "reportTo"]);
 const HELP: Record<string, string> = {
   outputDir: "where checkpoints, logs and the final model go",
@@ -86,7 +125,8 @@ function trainingFlags(cmd: Command): Command {
   for (const f of TrainingArguments.fields) {
     const flag = `--${kebab(f)}`;
     const desc = `${HELP[f] ?? f} (also --${TrainingArguments.snakeName(f)})`;
-    if (BOOLEAN.has(f)) cmd.addOption(new Option(`${flag} [bool]`, `${desc}; a value may follow: true/false, yes/no, 1/0`).argParser((v) => stringToBool(v, flag)));
+    if (BOOLEAN.has(f))
+      cmd.addOption(new Option(`${flag} [bool]`, `${desc}; a value may follow: true/false, yes/no, 1/0`).argParser((v) => stringToBool(v, flag)));
     else if (STRING.has(f)) cmd.addOption(new Option(`${flag} <value>`, desc));
     else if (LIST.has(f)) cmd.addOption(new Option(`${flag} <a,b>`, desc).argParser((v) => v.split(",")));
     else if (f === "lrSchedulerKwargs") cmd.addOption(new Option(`${flag} <json>`, desc).argParser((v) => JSON.parse(v)));
@@ -118,20 +158,23 @@ export function stringToBool(v: string, flag: string): boolean {
 export function numLabelsFor(ds: Dataset, column: string): number {
   const feature = ds.features.label;
   if (feature instanceof ClassLabel) return feature.names.length;
-  if (feature instanceof Value && (feature.dtype === "float32" || feature.dtype === "float64")) return 1;
   const values = ds.column("label") as unknown[];
+  const float = feature instanceof Value && (feature.dtype === "float16" || feature.dtype === "float32" || feature.dtype === "float64");
   let max = -1;
   let real = false;
   values.forEach((v, row) => {
     if (typeof v !== "number" || !Number.isFinite(v)) {
       const shown = typeof v === "number" ? String(v).replace("Infinity", "inf").replace("NaN", "nan") : v === null ? "a missing value" : JSON.stringify(v);
-      throw new Error(`label column '${column}' holds ${shown} at row ${row}: labels must be class numbers 0, 1, … (or real numbers for regression)${typeof v === "string" ? "; encode string labels as numbers first" : ""}`);
+      throw new Error(
+        `label column '${column}' holds ${shown} at row ${row}: labels must be class numbers 0, 1, … (or real numbers for regression)${typeof v === "string" ? "; encode string labels as numbers first" : ""}`,
+      );
     }
+    if (float) return;
     if (!Number.isInteger(v)) real = true;
     else if (v < 0) throw new Error(`label column '${column}' holds ${v} at row ${row}: class labels must be 0 or more`);
     max = Math.max(max, v);
   });
-  return real ? 1 : Math.max(2, max + 1);
+  return float || real ? 1 : Math.max(2, max + 1);
 }
 
 /** An argument as a POSIX shell reads it back. */
@@ -205,10 +248,13 @@ async function prepare(o: DataOptions & { model: string; tokenizer?: string }) {
     }
   }
   // The text columns are the map's input columns, so they are part of its cache key (with the tokenizer's hash).
-  const tokenized = await raw.map((ex) => {
-    const e = ex as Record<string, string[]>;
-    return tokenizer(e[a], b ? e[b] : null, { truncation: true });
-  }, { batched: true, inputColumns: [a, b].filter(Boolean) });
+  const tokenized = await raw.map(
+    (ex) => {
+      const e = ex as Record<string, string[]>;
+      return tokenizer(e[a], b ? e[b] : null, { truncation: true });
+    },
+    { batched: true, inputColumns: [a, b].filter(Boolean) },
+  );
   const renamed = o.labelColumn !== "label" ? tokenized.renameColumn(o.labelColumn, "label") : tokenized;
   return { raw, tokenizer, tokenized: renamed };
 }
@@ -234,8 +280,13 @@ function trainingArgs(opts: Record<string, unknown>): TrainingArguments {
 }
 
 async function metricsFor(o: { dataset?: string; datasetConfig?: string; metric?: string }) {
-  const metric = o.metric ? await evaluate.load(o.metric) : o.dataset === "glue" && o.datasetConfig ? await evaluate.load("glue", o.datasetConfig) : await evaluate.load("accuracy");
-  return ({ predictions, labelIds }: EvalPrediction) => metric.compute({ predictions: predictions.shape[1] === 1 ? predictions.squeeze(-1) : predictions.argmax(-1), references: labelIds! });
+  const metric = o.metric
+    ? await evaluate.load(o.metric)
+    : o.dataset === "glue" && o.datasetConfig
+      ? await evaluate.load("glue", o.datasetConfig)
+      : await evaluate.load("accuracy");
+  return ({ predictions, labelIds }: EvalPrediction) =>
+    metric.compute({ predictions: predictions.shape[1] === 1 ? predictions.squeeze(-1) : predictions.argmax(-1), references: labelIds! });
 }
 
 function splitOf(dd: DatasetDict, name: string): Dataset {
@@ -244,8 +295,12 @@ function splitOf(dd: DatasetDict, name: string): Dataset {
 
 export function program(): Command {
   const prog = new Command("finetune")
-    .description("Fine-tune Hugging Face transformer models from the command line: the course's workflow (datasets → tokenizer → model → Trainer → evaluate) on libtorch.")
-    .addHelpText("after", `
+    .description(
+      "Fine-tune Hugging Face transformer models from the command line: the course's workflow (datasets → tokenizer → model → Trainer → evaluate) on libtorch.",
+    )
+    .addHelpText(
+      "after",
+      `
 Examples:
   finetune train --model bert-base-cased --dataset glue --dataset-config mrpc --output-dir models/mrpc --eval-strategy epoch
   finetune train --model ./my-bert --train-file train.tsv --validation-file dev.tsv --no-quoting \\
@@ -255,7 +310,8 @@ Examples:
   finetune export onnx --model models/mrpc --output web/mrpc --dtype fp32,fp16,q8
 
 Models and data come from a local folder, the Hugging Face cache (HF_HOME, HF_HUB_OFFLINE=1) or the hub.
-Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case.`);
+Every TrainingArguments field is a flag, in --kebab-case or as HF's --snake_case.`,
+    );
 
   trainCommand(prog);
   evaluateCommand(prog);
@@ -274,18 +330,39 @@ function trainCommand(prog: Command): void {
     .option("--ignore-mismatched-sizes", "load a checkpoint whose classifier has another number of labels (a new head is initialized)")
     .option("--metric <name>", "metric for evaluation (default: glue's for --dataset glue, else accuracy)");
   trainingFlags(train).action(async (opts: Record<string, unknown>) => {
-    const o = opts as unknown as DataOptions & { model: string; tokenizer?: string; numLabels?: number; ignoreMismatchedSizes?: boolean; metric?: string; dataset?: string; datasetConfig?: string };
+    const o = opts as unknown as DataOptions & {
+      model: string;
+      tokenizer?: string;
+      numLabels?: number;
+      ignoreMismatchedSizes?: boolean;
+      metric?: string;
+      dataset?: string;
+      datasetConfig?: string;
+    };
     const { tokenizer, tokenized } = await prepare(o);
     const trainSet = splitOf(tokenized, "train");
     // As HF's run_glue: a ClassLabel's names become the model's labels, so predictions say "equivalent".
     const names = trainSet.features.label instanceof ClassLabel ? trainSet.features.label.names : null;
-    const labels = names ? { id2label: Object.fromEntries(names.map((n, i) => [String(i), n])), label2id: Object.fromEntries(names.map((n, i) => [n, i])) } : {};
+    const labels = names
+      ? { id2label: Object.fromEntries(names.map((n, i) => [String(i), n])), label2id: Object.fromEntries(names.map((n, i) => [n, i])) }
+      : {};
     const args = trainingArgs(opts);
     // Before the model loads, so that its loading notes follow the level too.
     if (args.logLevel !== "passive") setVerbosity(args.logLevel);
-    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, { numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn), ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false, ...labels })) as PreTrainedModel;
+    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, {
+      numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn),
+      ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false,
+      ...labels,
+    })) as PreTrainedModel;
     const evalSet = tokenized.splits.includes("validation") ? tokenized.get("validation") : undefined;
-    const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer, computeMetrics: evalSet ? await metricsFor(o) : undefined });
+    const trainer = new Trainer({
+      model,
+      args,
+      trainDataset: trainSet,
+      evalDataset: evalSet,
+      processingClass: tokenizer,
+      computeMetrics: evalSet ? await metricsFor(o) : undefined,
+    });
     trainer.resumeHint = (checkpoint) => `Resume with:\n  ${resumeCommand(process.argv.slice(2), checkpoint)}`;
     const out = await trainer.train();
     if (out.interrupted) {
@@ -294,28 +371,38 @@ function trainCommand(prog: Command): void {
       return;
     }
     if (!trainer.weightsAreFinite()) {
-      throw new Error(`training diverged: the weights hold nan/inf after step ${out.globalStep}, so no final model was written to ${args.outputDir} (checkpoints, if any, are kept). Lower --learning-rate, or use --bf16 instead of --fp16.`);
+      throw new Error(
+        `training diverged: the weights hold nan/inf after step ${out.globalStep}, so no final model was written to ${args.outputDir} (checkpoints, if any, are kept). Lower --learning-rate, or use --bf16 instead of --fp16.`,
+      );
     }
     trainer.saveModel();
     if (trainer.processIndex === 0) console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
   });
 }
 
-type InferenceOptions = DataOptions & { model: string; split: string; outputDir: string; perDeviceEvalBatchSize: number; metric?: string; dataset?: string; datasetConfig?: string };
+type InferenceOptions = DataOptions & {
+  model: string;
+  split: string;
+  outputDir: string;
+  perDeviceEvalBatchSize: number;
+  metric?: string;
+  dataset?: string;
+  datasetConfig?: string;
+};
 const inferenceCommand = (prog: Command, name: string, description: string, split: string) =>
   dataOptions(prog.command(name).description(description))
-      .requiredOption("--model <name|path>", "the trained model")
-      .option("--split <name>", `split to ${name}`, split)
-      .option("--output-dir <dir>", "scratch folder for the Trainer", `finetune-${name}`)
-      .option("--per-device-eval-batch-size <n>", "batch size", Number, 8);
+    .requiredOption("--model <name|path>", "the trained model")
+    .option("--split <name>", `split to ${name}`, split)
+    .option("--output-dir <dir>", "scratch folder for the Trainer", `finetune-${name}`)
+    .option("--per-device-eval-batch-size <n>", "batch size", Number, 8);
 /** The trained model, its tokenizer and the tokenized split, behind a Trainer that only evaluates. */
 const inferenceTrainer = async (o: InferenceOptions, withMetrics: boolean) => {
-    const { tokenizer, tokenized } = await prepare(o);
-    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model)) as PreTrainedModel;
-    const args = new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize });
-    const trainer = new Trainer({ model, args, processingClass: tokenizer, computeMetrics: withMetrics ? await metricsFor(o) : undefined });
-    return { trainer, model, split: splitOf(tokenized, o.split) };
-  };
+  const { tokenizer, tokenized } = await prepare(o);
+  const model = (await AutoModelForSequenceClassification.fromPretrained(o.model)) as PreTrainedModel;
+  const args = new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize });
+  const trainer = new Trainer({ model, args, processingClass: tokenizer, computeMetrics: withMetrics ? await metricsFor(o) : undefined });
+  return { trainer, model, split: splitOf(tokenized, o.split) };
+};
 
 /** finetune evaluate: a trained model's metrics on a split. */
 function evaluateCommand(prog: Command): void {
@@ -333,19 +420,19 @@ function predictCommand(prog: Command): void {
   inferenceCommand(prog, "predict", "write predictions for a split (JSON Lines: index, prediction, label names, logits)", "test")
     .requiredOption("--output <file>", "where to write the predictions (.jsonl)")
     .action(async (o: InferenceOptions & { output: string }) => {
-    const { trainer, model, split } = await inferenceTrainer(o, false);
-    // As run_glue: the labels are not inputs to a prediction (GLUE's test split holds -1 for "unknown").
-    const pred = await trainer.predict(split.columnNames.includes("label") ? split.removeColumns("label") : split);
-    // Under `finetune launch` every rank predicted its shard and gathered them all: one writes the file.
-    if (trainer.processIndex !== 0) return;
-    const logits = pred.predictions.toArray() as number[][];
-    const id2label = model.config.id2label;
-    const lines = logits.map((row, i) => {
-      const best = row.indexOf(Math.max(...row));
-      return JSON.stringify({ index: i, prediction: best, label: id2label[String(best)] ?? String(best), logits: row });
-    });
-    writeFileSync(o.output, lines.join("\n") + "\n");
-    console.log(`wrote ${lines.length} predictions to ${o.output}`);
+      const { trainer, model, split } = await inferenceTrainer(o, false);
+      // As run_glue: the labels are not inputs to a prediction (GLUE's test split holds -1 for "unknown").
+      const pred = await trainer.predict(split.columnNames.includes("label") ? split.removeColumns("label") : split);
+      // Under `finetune launch` every rank predicted its shard and gathered them all: one writes the file.
+      if (trainer.processIndex !== 0) return;
+      const logits = pred.predictions.toArray() as number[][];
+      const id2label = model.config.id2label;
+      const lines = logits.map((row, i) => {
+        const best = row.indexOf(Math.max(...row));
+        return JSON.stringify({ index: i, prediction: best, label: id2label[String(best)] ?? String(best), logits: row });
+      });
+      writeFileSync(o.output, lines.join("\n") + "\n");
+      console.log(`wrote ${lines.length} predictions to ${o.output}`);
     });
 }
 
@@ -353,7 +440,9 @@ function predictCommand(prog: Command): void {
 function launchCommand(prog: Command): void {
   prog
     .command("launch")
-    .description("run a program on N processes with torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, …) for distributed training")
+    .description(
+      "run a program on N processes with torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, …) for distributed training",
+    )
     .usage("[options] -- <program.js | train …> [args…]")
     .option("--nproc-per-node <n>", "processes on this node (one per GPU; on CPU, ranks split the cores)", Number, 1)
     .option("--nnodes <n>", "nodes in the job", Number, 1)
@@ -361,19 +450,29 @@ function launchCommand(prog: Command): void {
     .option("--master-addr <host>", "the master node's address (default 127.0.0.1)")
     .option("--master-port <port>", "the rendezvous port on the master (default: a free port on one node, 29500 across nodes)", Number)
     .argument("<command...>", "a .js program, a finetune command (train, evaluate, predict), or an executable, with its arguments")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   finetune launch --nproc-per-node 2 -- train --model bert-base-cased --dataset glue --dataset-config mrpc --output-dir models/mrpc
   finetune launch --nproc-per-node 2 -- my_training.js --epochs 3
   # two machines, 2 processes each; run on both, with --node-rank 0 on 10.0.0.1:
   finetune launch --nnodes 2 --node-rank 0 --nproc-per-node 2 --master-addr 10.0.0.1 --master-port 29500 -- train …
 
-torchrun --no-python --nproc-per-node N node my_training.js works the same way: the programs read the same variables.`)
+torchrun --no-python --nproc-per-node N node my_training.js works the same way: the programs read the same variables.`,
+    )
     .action(async (command: string[], o: { nprocPerNode: number; nnodes: number; nodeRank: number; masterAddr?: string; masterPort?: number }) => {
       // A finetune command runs this CLI in each rank.
       const program = FINETUNE_COMMANDS.has(command[0]) ? [fileURLToPath(import.meta.url), ...command] : command;
       // The launcher's options, for the resume command a rank prints after Ctrl-C.
-      const options = [`--nproc-per-node ${o.nprocPerNode}`, o.nnodes > 1 ? `--nnodes ${o.nnodes} --node-rank ${o.nodeRank}` : "", o.masterAddr ? `--master-addr ${shellQuote(o.masterAddr)}` : "", o.masterPort ? `--master-port ${o.masterPort}` : ""].filter(Boolean).join(" ");
+      const options = [
+        `--nproc-per-node ${o.nprocPerNode}`,
+        o.nnodes > 1 ? `--nnodes ${o.nnodes} --node-rank ${o.nodeRank}` : "",
+        o.masterAddr ? `--master-addr ${shellQuote(o.masterAddr)}` : "",
+        o.masterPort ? `--master-port ${o.masterPort}` : "",
+      ]
+        .filter(Boolean)
+        .join(" ");
       const r = await launch({ ...o, command: program, env: { ...process.env, FINETUNE_LAUNCH_OPTIONS: options } });
       process.exitCode = r.exitCode;
     });
@@ -389,13 +488,21 @@ function exportCommand(prog: Command): void {
     .requiredOption("--model <name|path>", "the trained model (its config.json's architectures picks the head)")
     .requiredOption("--output <dir>", "the folder to write")
     .option("--tokenizer <name|path>", "tokenizer to write beside it (default: the model's, when it has one)")
-    .addOption(new Option("--dtype <list>", "which files, comma-separated: fp32 (onnx/model.onnx), fp16 (onnx/model_fp16.onnx), q8 (onnx/model_quantized.onnx, dynamic int8)").default("fp32"))
+    .addOption(
+      new Option(
+        "--dtype <list>",
+        "which files, comma-separated: fp32 (onnx/model.onnx), fp16 (onnx/model_fp16.onnx), q8 (onnx/model_quantized.onnx, dynamic int8)",
+      ).default("fp32"),
+    )
     .option("--opset <n>", `ONNX opset, ${MIN_OPSET}-${MAX_OPSET}`, Number, DEFAULT_OPSET)
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Example:
   finetune export onnx --model models/mrpc --output web/mrpc --dtype fp32,q8
 then, in a page or in Node with transformers.js:
-  pipeline("text-classification", "mrpc", { dtype: "q8" })   // env.localModelPath = "web/"`)
+  pipeline("text-classification", "mrpc", { dtype: "q8" })   // env.localModelPath = "web/"`,
+    )
     .action(async (o: { model: string; output: string; tokenizer?: string; dtype: string; opset: number }) => {
       const names = o.dtype.split(",").map((d) => d.trim());
       const dtypes = names.filter(isOnnxDtype);
@@ -407,7 +514,9 @@ then, in a page or in Node with transformers.js:
         tokenizer = await AutoTokenizer.fromPretrained(o.tokenizer ?? o.model);
       } catch (e) {
         if (o.tokenizer) throw e;
-        console.warn(`finetune: ${o.model} has no tokenizer (${(e as Error).message.split("\n")[0]}); writing the model only — give --tokenizer for a folder transformers.js pipelines can use`);
+        console.warn(
+          `finetune: ${o.model} has no tokenizer (${(e as Error).message.split("\n")[0]}); writing the model only — give --tokenizer for a folder transformers.js pipelines can use`,
+        );
       }
       const files = exportOnnx(model, o.output, { tokenizer, opset: o.opset, dtype: dtypes });
       console.log(`${model.constructor.name} → ${o.output} (opset ${o.opset})`);
@@ -425,7 +534,9 @@ function formatBytes(n: number): string {
 export function normalizeArgv(argv: string[]): string[] {
   // Only ours: after a bare "--" (finetune launch -- program …) the arguments are the program's.
   const end = argv.indexOf("--");
-  return argv.map((a, i) => ((end < 0 || i < end) && a.startsWith("--") && a.includes("_") ? a.replace(/^--([^=]+)/, (_, name: string) => `--${name.replace(/_/g, "-")}`) : a));
+  return argv.map((a, i) =>
+    (end < 0 || i < end) && a.startsWith("--") && a.includes("_") ? a.replace(/^--([^=]+)/, (_, name: string) => `--${name.replace(/_/g, "-")}`) : a,
+  );
 }
 
 // Run when executed (also through the npm bin link), not when imported by tests.

@@ -9,7 +9,10 @@ export function withFeaturesMetadata(table: arrow.Table, features: Features): ar
   const meta = new Map(table.schema.metadata);
   meta.set("huggingface", JSON.stringify({ info: { features: featuresToJson(features) } }));
   const schema = new arrow.Schema(table.schema.fields, meta);
-  return new arrow.Table(schema, table.batches.map((b) => new arrow.RecordBatch(schema, b.data)));
+  return new arrow.Table(
+    schema,
+    table.batches.map((b) => new arrow.RecordBatch(schema, b.data)),
+  );
 }
 
 export function writeArrowFile(table: arrow.Table, features: Features, path: string): void {

@@ -32,7 +32,9 @@ function parseCsv(text: string, delimiter: string, quoting: boolean, file: strin
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err.code === "CSV_QUOTE_NOT_CLOSED") {
-      throw new Error(`${file}: a quote opened on line ${unclosedQuoteLine(text, delimiter)} is never closed (EOF inside string); if the file has unbalanced quotes (as GLUE's TSVs do), pass quoting: false`);
+      throw new Error(
+        `${file}: a quote opened on line ${unclosedQuoteLine(text, delimiter)} is never closed (EOF inside string); if the file has unbalanced quotes (as GLUE's TSVs do), pass quoting: false`,
+      );
     }
     throw new Error(`${file}: ${err.message}${quoting ? "; if the file has stray quotes (as GLUE's TSVs do), pass quoting: false" : ""}`);
   }
@@ -62,7 +64,27 @@ function unclosedQuoteLine(text: string, delimiter: string): number {
 }
 
 // pandas' default na_values: these cells read as missing (null), as datasets' csv builder gives them.
-const NA = new Set(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]);
+const NA = new Set([
+  "",
+  "#N/A",
+  "#N/A N/A",
+  "#NA",
+  "-1.#IND",
+  "-1.#QNAN",
+  "-NaN",
+  "-nan",
+  "1.#IND",
+  "1.#QNAN",
+  "<NA>",
+  "N/A",
+  "NA",
+  "NULL",
+  "NaN",
+  "None",
+  "n/a",
+  "nan",
+  "null",
+]);
 const INT = /^[-+]?\d+$/;
 const FLOAT = /^[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|infinity)$/i;
 
@@ -84,8 +106,10 @@ function typeColumn(values: (string | undefined)[]): { values: unknown[]; featur
   if (present.length && present.every((v) => INT.test(v.trim()) && Number.isSafeInteger(Number(v)))) {
     return { values: cells.map((v) => (v === null ? null : Number(v))), feature: new Value(missing ? "float64" : "int64") };
   }
-  if (present.length && present.every((v) => FLOAT.test(v.trim()))) return { values: cells.map((v) => (v === null ? null : toFloat(v))), feature: new Value("float64") };
-  if (present.length && present.every((v) => /^(true|false)$/i.test(v))) return { values: cells.map((v) => (v === null ? null : /^true$/i.test(v))), feature: new Value("bool") };
+  if (present.length && present.every((v) => FLOAT.test(v.trim())))
+    return { values: cells.map((v) => (v === null ? null : toFloat(v))), feature: new Value("float64") };
+  if (present.length && present.every((v) => /^(true|false)$/i.test(v)))
+    return { values: cells.map((v) => (v === null ? null : /^true$/i.test(v))), feature: new Value("bool") };
   return { values: cells, feature: new Value("string") };
 }
 
@@ -107,7 +131,9 @@ export function readCsv(file: string, o: CsvOptions = {}): Columns {
   rows.forEach((r, i) => {
     // pandas fills a short row with NaN and refuses a long one.
     if (r.length > names.length) {
-      throw new Error(`${file}: data row ${i + 1} has ${r.length} fields but the header has ${names.length} (${JSON.stringify(names)}); a ragged file, or one that needs quoting: ${quoting ? "false" : "true"}?`);
+      throw new Error(
+        `${file}: data row ${i + 1} has ${r.length} fields but the header has ${names.length} (${JSON.stringify(names)}); a ragged file, or one that needs quoting: ${quoting ? "false" : "true"}?`,
+      );
     }
   });
   const typed = names.map((_, k) => typeColumn(rows.map((r) => r[k])));
@@ -129,13 +155,16 @@ export function readJson(file: string, o: { field?: string } = {}): Columns {
   }
   let rows: Record<string, unknown>[];
   if (lines) {
-    rows = text.split(/\r?\n/).filter((l) => l.trim() !== "").map((l, i) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch (e) {
-        throw new Error(`${file}: line ${i + 1} is not valid JSON (${(e as Error).message})`);
-      }
-    });
+    rows = text
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== "")
+      .map((l, i) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch (e) {
+          throw new Error(`${file}: line ${i + 1} is not valid JSON (${(e as Error).message})`);
+        }
+      });
   } else {
     if (o.field) data = (data as Record<string, unknown>)?.[o.field];
     if (Array.isArray(data)) rows = data as Record<string, unknown>[];
@@ -224,7 +253,10 @@ export async function readParquet(file: string): Promise<Columns> {
     const hf = md.key_value_metadata?.find((kv) => kv.key === "huggingface")?.value;
     if (hf) features = featuresFromJson((JSON.parse(hf) as { info: { features: unknown } }).info.features, file);
     rows = (await parquetReadObjects({ file: buf })) as Record<string, unknown>[];
-    const names = md.schema.slice(1).filter((s) => s.num_children === undefined || s.num_children === 0).map((s) => s.name);
+    const names = md.schema
+      .slice(1)
+      .filter((s) => s.num_children === undefined || s.num_children === 0)
+      .map((s) => s.name);
     const cols = features ? Object.keys(features) : [...new Set([...names, ...rows.flatMap((r) => Object.keys(r))])];
     return { columns: Object.fromEntries(cols.map((c) => [c, rows.map((r) => r[c] ?? null)])), features };
   } catch (e) {
@@ -236,4 +268,3 @@ export function readArrow(file: string): Columns {
   const { table, features } = readArrowFile(file);
   return { columns: {}, features, table };
 }
-

@@ -74,7 +74,11 @@ export class Dataset<T extends object = Example> {
   readonly split: string | null;
   #format: { type: FormatType; columns: string[] | null } = { type: null, columns: null };
 
-  constructor(table: arrow.Table, features: Features, o: { indices?: Int32Array | null; fingerprint: string; cacheDir?: string | null; split?: string | null }) {
+  constructor(
+    table: arrow.Table,
+    features: Features,
+    o: { indices?: Int32Array | null; fingerprint: string; cacheDir?: string | null; split?: string | null },
+  ) {
     const names = table.schema.fields.map((f) => f.name);
     for (const n of Object.keys(features)) if (!names.includes(n)) throw new Error(`features name column '${n}', which the table does not have`);
     this.#table = table;
@@ -89,10 +93,12 @@ export class Dataset<T extends object = Example> {
   /** Dataset.from_dict: columns of values, types inferred unless features are given. */
   static fromDict(columns: Record<string, unknown[]>, o: { features?: Features; split?: string } = {}): Dataset {
     if (!columns || typeof columns !== "object") throw new TypeError("fromDict(): expected an object of columns");
-    const lengths = new Set(Object.values(columns).map((c) => {
-      if (!Array.isArray(c)) throw new TypeError("fromDict(): every column must be an array");
-      return c.length;
-    }));
+    const lengths = new Set(
+      Object.values(columns).map((c) => {
+        if (!Array.isArray(c)) throw new TypeError("fromDict(): every column must be an array");
+        return c.length;
+      }),
+    );
     if (lengths.size > 1) throw new RangeError(`fromDict(): columns have different lengths (${[...lengths].join(", ")})`);
     const features: Features = {};
     const vectors: Record<string, arrow.Vector> = {};
@@ -254,7 +260,10 @@ export class Dataset<T extends object = Example> {
     for (const [k, v] of Object.entries(row)) {
       if (cols && !cols.includes(k)) continue;
       const f = this.features[k];
-      const numeric = f instanceof ClassLabel || (f instanceof Value && f.dtype !== "string" && f.dtype !== "large_string") || (f instanceof Sequence && !(f.feature instanceof Value && f.feature.dtype === "string"));
+      const numeric =
+        f instanceof ClassLabel ||
+        (f instanceof Value && f.dtype !== "string" && f.dtype !== "large_string") ||
+        (f instanceof Sequence && !(f.feature instanceof Value && f.feature.dtype === "string"));
       if (!numeric) {
         out[k] = v;
         continue;
@@ -302,7 +311,10 @@ export class Dataset<T extends object = Example> {
    * same first batch of output (fn recomputed there; a difference means fn depends on something
    * else, such as a captured variable, and the whole map runs again).
    */
-  map<R extends object>(fn: (batch: Columns<T>, indices?: number[]) => R | void | Promise<R | void>, o: MapOptions & { batched: true }): Promise<Dataset<Merge<T, RowOf<R>>>>;
+  map<R extends object>(
+    fn: (batch: Columns<T>, indices?: number[]) => R | void | Promise<R | void>,
+    o: MapOptions & { batched: true },
+  ): Promise<Dataset<Merge<T, RowOf<R>>>>;
   map<R extends object>(fn: (row: T, index?: number) => R | void | Promise<R | void>, o?: MapOptions & { batched?: false }): Promise<Dataset<Merge<T, R>>>;
   map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o?: MapOptions): Promise<Dataset>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -313,7 +325,14 @@ export class Dataset<T extends object = Example> {
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new RangeError(`map(): batchSize must be a positive integer, got ${batchSize}`);
     const remove = o.removeColumns === undefined ? [] : Array.isArray(o.removeColumns) ? o.removeColumns : [o.removeColumns];
     for (const c of [...remove, ...(o.inputColumns ?? [])]) this.#column(c);
-    const base = hashOf(this.fingerprint, "map", fn.toString(), { batched, batchSize, remove, withIndices: o.withIndices ?? false, inputColumns: o.inputColumns ?? null, features: o.features ? featuresToJson(o.features) : null });
+    const base = hashOf(this.fingerprint, "map", fn.toString(), {
+      batched,
+      batchSize,
+      remove,
+      withIndices: o.withIndices ?? false,
+      inputColumns: o.inputColumns ?? null,
+      features: o.features ? featuresToJson(o.features) : null,
+    });
     const inputs = o.inputColumns ?? this.columnNames;
     const kept = this.columnNames.filter((c) => !remove.includes(c));
     const n = this.numRows;
@@ -335,7 +354,8 @@ export class Dataset<T extends object = Example> {
           for (let k = 0; k < e - s; k++) {
             const row = Object.fromEntries(inputs.map((c) => [c, fnInput[c][k]]));
             const r = ((await fn(row, o.withIndices ? s + k : undefined)) ?? {}) as Row;
-            if (r === null || typeof r !== "object" || Array.isArray(r)) throw new TypeError(`map(): fn must return an object of column values (or nothing), got ${JSON.stringify(r)}`);
+            if (r === null || typeof r !== "object" || Array.isArray(r))
+              throw new TypeError(`map(): fn must return an object of column values (or nothing), got ${JSON.stringify(r)}`);
             if (k === 0) cols.push(...Object.keys(r));
             for (const c of Object.keys(r)) {
               if (!cols.includes(c)) throw new Error(`map(): row ${s + k} returned column '${c}' that row ${s} did not`);
@@ -376,7 +396,9 @@ export class Dataset<T extends object = Example> {
         if (process.env.FINETUNE_VERBOSE) console.error(`Loading cached processed dataset at ${cacheFile}`);
         return new Dataset(table, features, { fingerprint, cacheDir: this.cacheDir, split: this.split });
       }
-      console.warn(`map(): the cached result ${cacheFile} differs from what fn computes now for the first rows: fn depends on something its source and the tokenizers it calls do not show (a captured variable?). Recomputing; pass newFingerprint to name such a dependency.`);
+      console.warn(
+        `map(): the cached result ${cacheFile} differs from what fn computes now for the first rows: fn depends on something its source and the tokenizers it calls do not show (a captured variable?). Recomputing; pass newFingerprint to name such a dependency.`,
+      );
     }
 
     const bar = progressBar(o.desc ?? "Map", n, "examples", o.disableProgressBar);
@@ -396,7 +418,12 @@ export class Dataset<T extends object = Example> {
     }
     const features: Features = outFeatures ?? Object.fromEntries(kept.map((c) => [c, this.features[c]]));
     const schema = new arrow.Schema(Object.entries(features).map(([c, f]) => new arrow.Field(c, arrowType(f), true)));
-    const table = batches.length ? new arrow.Table(schema, batches.map((b) => new arrow.RecordBatch(schema, b.data))) : new arrow.Table(schema);
+    const table = batches.length
+      ? new arrow.Table(
+          schema,
+          batches.map((b) => new arrow.RecordBatch(schema, b.data)),
+        )
+      : new arrow.Table(schema);
     if (cacheFile) {
       try {
         mkdirSync(dirname(cacheFile), { recursive: true });
@@ -409,7 +436,10 @@ export class Dataset<T extends object = Example> {
   }
 
   /** Keeps the rows for which fn returns true (a new indices mapping; no copy). */
-  async filter(fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number; withIndices?: boolean; desc?: string; disableProgressBar?: boolean } = {}): Promise<Dataset<T>> {
+  async filter(
+    fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>,
+    o: { batched?: boolean; batchSize?: number; withIndices?: boolean; desc?: string; disableProgressBar?: boolean } = {},
+  ): Promise<Dataset<T>> {
     if (typeof fn !== "function") throw new TypeError("filter(): fn must be a function");
     const keep: number[] = [];
     const batchSize = o.batchSize ?? 1000;
@@ -521,13 +551,19 @@ export class Dataset<T extends object = Example> {
     const converted = values.map((v) => castValue(v, this.features[column], feature, column));
     const vectors: Record<string, arrow.Vector> = {};
     for (const c of this.columnNames) vectors[c] = c === column ? toVector(converted, feature, c) : this.#column(c);
-    return this.#derive(new arrow.Table(vectors), { ...this.features, [column]: feature }, this.#indices, hashOf(this.fingerprint, "cast", column, featureToJson(feature)));
+    return this.#derive(
+      new arrow.Table(vectors),
+      { ...this.features, [column]: feature },
+      this.#indices,
+      hashOf(this.fingerprint, "cast", column, featureToJson(feature)),
+    );
   }
   /** Rows ordered by a column (stable), as an indices mapping. */
   sort(column: string, o: { reverse?: boolean } = {}): Dataset<T> {
     const values = this.#values(column);
     const order = Array.from({ length: values.length }, (_, i) => i);
-    const cmp = (a: unknown, b: unknown) => (a === b ? 0 : a === null || a === undefined ? 1 : b === null || b === undefined ? -1 : (a as number) < (b as number) ? -1 : 1);
+    const cmp = (a: unknown, b: unknown) =>
+      a === b ? 0 : a === null || a === undefined ? 1 : b === null || b === undefined ? -1 : (a as number) < (b as number) ? -1 : 1;
     order.sort((i, j) => (o.reverse ? -cmp(values[i], values[j]) : cmp(values[i], values[j])) || i - j);
     return this.select(order, hashOf(this.fingerprint, "sort", column, o.reverse ?? false));
   }
@@ -561,7 +597,14 @@ export class Dataset<T extends object = Example> {
       const f = this.features[c];
       const values = this.#values(c);
       const basic = parquetType(f);
-      return basic ? { name: c, data: f instanceof ClassLabel || (f instanceof Value && f.dtype === "int64") ? values.map((v) => (v === null ? null : BigInt(v as number))) : values, type: basic } : { name: c, data: values };
+      return basic
+        ? {
+            name: c,
+            data:
+              f instanceof ClassLabel || (f instanceof Value && f.dtype === "int64") ? values.map((v) => (v === null ? null : BigInt(v as number))) : values,
+            type: basic,
+          }
+        : { name: c, data: values };
     });
     const buf = parquetWriteBuffer({
       columnData: columnData as never,
@@ -578,7 +621,10 @@ export class Dataset<T extends object = Example> {
     try {
       const file = "data-00000-of-00001.arrow";
       writeArrowFile(flat.#table, flat.features, join(tmp, file));
-      writeFileSync(join(tmp, "dataset_info.json"), JSON.stringify({ citation: "", description: "", features: featuresToJson(flat.features), homepage: "", license: "" }, null, 2) + "\n");
+      writeFileSync(
+        join(tmp, "dataset_info.json"),
+        JSON.stringify({ citation: "", description: "", features: featuresToJson(flat.features), homepage: "", license: "" }, null, 2) + "\n",
+      );
       writeFileSync(
         join(tmp, "state.json"),
         JSON.stringify(
@@ -616,7 +662,8 @@ export class Dataset<T extends object = Example> {
 }
 
 function normalizeBatch(r: unknown, rowsIn: number, hasKept: boolean): Batch {
-  if (r === null || typeof r !== "object" || Array.isArray(r)) throw new TypeError(`map(): a batched fn must return an object of columns, got ${JSON.stringify(r)?.slice(0, 100)}`);
+  if (r === null || typeof r !== "object" || Array.isArray(r))
+    throw new TypeError(`map(): a batched fn must return an object of columns, got ${JSON.stringify(r)?.slice(0, 100)}`);
   const out: Batch = {};
   let len: number | null = null;
   for (const [k, v] of Object.entries(r as Record<string, unknown>)) {
@@ -653,15 +700,28 @@ function parquetType(f: Feature): string | null {
   if (f instanceof ClassLabel) return "INT64";
   if (f instanceof Sequence) return null;
   switch (f.dtype) {
-    case "string": case "large_string": return "STRING";
-    case "bool": return "BOOLEAN";
-    case "int8": case "int16": case "int32": case "uint8": case "uint16": return "INT32";
-    case "int64": case "uint32": case "uint64": return "INT64";
-    case "float32": case "float16": return "FLOAT";
-    case "float64": return "DOUBLE";
+    case "string":
+    case "large_string":
+      return "STRING";
+    case "bool":
+      return "BOOLEAN";
+    case "int8":
+    case "int16":
+    case "int32":
+    case "uint8":
+    case "uint16":
+      return "INT32";
+    case "int64":
+    case "uint32":
+    case "uint64":
+      return "INT64";
+    case "float32":
+    case "float16":
+      return "FLOAT";
+    case "float64":
+      return "DOUBLE";
   }
 }
-
 
 // DatasetDict imports Dataset; Dataset needs DatasetDict only for trainTestSplit's result.
 let DatasetDictCtor: (new (splits: Record<string, Dataset>) => import("./dataset_dict.js").DatasetDict) | null = null;

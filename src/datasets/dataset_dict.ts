@@ -57,14 +57,23 @@ class DatasetDictImpl<T extends object = Example, S extends string = string> {
     return new DatasetDict(out) as unknown as DatasetDict<U, S>;
   }
 
-  map<R extends object>(fn: (batch: Columns<T>, indices?: number[]) => R | void | Promise<R | void>, o: MapOptions & { batched: true }): Promise<DatasetDict<Merge<T, RowOf<R>>, S>>;
-  map<R extends object>(fn: (row: T, index?: number) => R | void | Promise<R | void>, o?: MapOptions & { batched?: false }): Promise<DatasetDict<Merge<T, R>, S>>;
+  map<R extends object>(
+    fn: (batch: Columns<T>, indices?: number[]) => R | void | Promise<R | void>,
+    o: MapOptions & { batched: true },
+  ): Promise<DatasetDict<Merge<T, RowOf<R>>, S>>;
+  map<R extends object>(
+    fn: (row: T, index?: number) => R | void | Promise<R | void>,
+    o?: MapOptions & { batched?: false },
+  ): Promise<DatasetDict<Merge<T, R>, S>>;
   map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o?: MapOptions): Promise<DatasetDict<Example, S>>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   map(fn: (input: any, indices?: any) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<DatasetDict<Example, S>> {
     return this.#eachAsync((d) => d.map(fn, o));
   }
-  filter(fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>, o: { batched?: boolean; batchSize?: number } = {}): Promise<DatasetDict<T, S>> {
+  filter(
+    fn: (input: Example, index?: number | number[]) => boolean | boolean[] | Promise<boolean | boolean[]>,
+    o: { batched?: boolean; batchSize?: number } = {},
+  ): Promise<DatasetDict<T, S>> {
     return this.#eachAsync((d) => d.filter(fn, o));
   }
   shuffle(o: { seed?: number } = {}): DatasetDict<T, S> {
@@ -129,6 +138,8 @@ class DatasetDictImpl<T extends object = Example, S extends string = string> {
  * does not compile; with any names (string) it is a run-time error naming the splits.
  */
 export type DatasetDict<T extends object = Example, S extends string = string> = DatasetDictImpl<T, S> & { readonly [K in S]: Dataset<T> };
-export const DatasetDict = DatasetDictImpl as unknown as new <T extends object = Example, S extends string = string>(splits: Record<S, Dataset<T>>) => DatasetDict<T, S>;
+export const DatasetDict = DatasetDictImpl as unknown as new <T extends object = Example, S extends string = string>(
+  splits: Record<S, Dataset<T>>,
+) => DatasetDict<T, S>;
 
 registerDatasetDict(DatasetDict);

@@ -3,8 +3,24 @@
 import { inspect } from "node:util";
 import * as arrow from "apache-arrow";
 
-export type Dtype = "string" | "large_string" | "bool" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64" | "float16" | "float32" | "float64";
-const DTYPES: Dtype[] = ["string", "large_string", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"];
+export type Dtype =
+  "string" | "large_string" | "bool" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64" | "float16" | "float32" | "float64";
+const DTYPES: Dtype[] = [
+  "string",
+  "large_string",
+  "bool",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "float16",
+  "float32",
+  "float64",
+];
 const ALIASES: Record<string, Dtype> = { float: "float32", double: "float64", int: "int32", long: "int64", boolean: "bool", utf8: "string" };
 
 export class Value {
@@ -41,7 +57,8 @@ export class ClassLabel {
     return i;
   }
   int2str(i: number): string {
-    if (!Number.isInteger(i) || i < 0 || i >= this.names.length) throw new RangeError(`ClassLabel: invalid integer class label ${i} (numClasses ${this.names.length})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.names.length)
+      throw new RangeError(`ClassLabel: invalid integer class label ${i} (numClasses ${this.names.length})`);
     return this.names[i];
   }
   toString(): string {
@@ -92,7 +109,12 @@ export function featureFromJson(j: unknown, where = "features"): Feature {
         const d = o.dtype as unknown;
         if (typeof d === "string") return new Value(d);
         const cl = (d as Record<string, unknown>)?.class_label as { names: Record<string, string> } | undefined;
-        if (cl) return new ClassLabel({ names: Object.keys(cl.names).sort((a, b) => Number(a) - Number(b)).map((k) => cl.names[k]) });
+        if (cl)
+          return new ClassLabel({
+            names: Object.keys(cl.names)
+              .sort((a, b) => Number(a) - Number(b))
+              .map((k) => cl.names[k]),
+          });
       }
       if ("sequence" in o) return new Sequence(featureFromJson(o.sequence, where));
       throw new TypeError(`${where}: cannot read feature ${JSON.stringify(j)}`);
@@ -124,20 +146,34 @@ export function arrowType(f: Feature): arrow.DataType {
   if (f instanceof ClassLabel) return new arrow.Int64();
   if (f instanceof Sequence) return new arrow.List(new arrow.Field("item", arrowType(f.feature), true));
   switch (f.dtype) {
-    case "string": return new arrow.Utf8();
-    case "large_string": return new arrow.LargeUtf8();
-    case "bool": return new arrow.Bool();
-    case "int8": return new arrow.Int8();
-    case "int16": return new arrow.Int16();
-    case "int32": return new arrow.Int32();
-    case "int64": return new arrow.Int64();
-    case "uint8": return new arrow.Uint8();
-    case "uint16": return new arrow.Uint16();
-    case "uint32": return new arrow.Uint32();
-    case "uint64": return new arrow.Uint64();
-    case "float16": return new arrow.Float16();
-    case "float32": return new arrow.Float32();
-    case "float64": return new arrow.Float64();
+    case "string":
+      return new arrow.Utf8();
+    case "large_string":
+      return new arrow.LargeUtf8();
+    case "bool":
+      return new arrow.Bool();
+    case "int8":
+      return new arrow.Int8();
+    case "int16":
+      return new arrow.Int16();
+    case "int32":
+      return new arrow.Int32();
+    case "int64":
+      return new arrow.Int64();
+    case "uint8":
+      return new arrow.Uint8();
+    case "uint16":
+      return new arrow.Uint16();
+    case "uint32":
+      return new arrow.Uint32();
+    case "uint64":
+      return new arrow.Uint64();
+    case "float16":
+      return new arrow.Float16();
+    case "float32":
+      return new arrow.Float32();
+    case "float64":
+      return new arrow.Float64();
   }
 }
 
@@ -148,7 +184,8 @@ export function featureFromArrow(t: arrow.DataType): Feature {
   if (arrow.DataType.isLargeUtf8(t)) return new Value("large_string");
   if (arrow.DataType.isBool(t)) return new Value("bool");
   if (arrow.DataType.isInt(t)) return new Value(`${t.isSigned ? "int" : "uint"}${t.bitWidth}`);
-  if (arrow.DataType.isFloat(t)) return new Value(t.precision === arrow.Precision.HALF ? "float16" : t.precision === arrow.Precision.SINGLE ? "float32" : "float64");
+  if (arrow.DataType.isFloat(t))
+    return new Value(t.precision === arrow.Precision.HALF ? "float16" : t.precision === arrow.Precision.SINGLE ? "float32" : "float64");
   if (arrow.DataType.isDictionary(t)) return featureFromArrow(t.dictionary);
   throw new TypeError(`unsupported Arrow type ${String(t)}`);
 }

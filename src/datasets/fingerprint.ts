@@ -7,7 +7,7 @@ export const FORMAT_VERSION = "finetune-ts-datasets-1";
 export function hashOf(...parts: unknown[]): string {
   const h = createHash("sha256");
   h.update(FORMAT_VERSION);
-  for (const p of parts) h.update("\u0000" + (typeof p === "string" ? p : JSON.stringify(p) ?? String(p)));
+  for (const p of parts) h.update("\u0000" + (typeof p === "string" ? p : (JSON.stringify(p) ?? String(p))));
   return h.digest("hex").slice(0, 16);
 }
 

@@ -100,7 +100,16 @@ function localFiles(patterns: string[], base: string): string[] {
       out.push(abs);
       continue;
     }
-    const dir = resolve(base, p.split("/").slice(0, p.split("/").findIndex((s) => /[*?]/.test(s))).join("/"));
+    const dir = resolve(
+      base,
+      p
+        .split("/")
+        .slice(
+          0,
+          p.split("/").findIndex((s) => /[*?]/.test(s)),
+        )
+        .join("/"),
+    );
     const all: string[] = [];
     const walk = (d: string) => {
       for (const n of readdirSync(d)) {
@@ -157,7 +166,8 @@ async function readFiles(builder: Builder, files: string[], o: LoadDatasetOption
 
 function sliceSplit(d: Dataset, spec: string): Dataset {
   const m = /^([^[]+)(?:\[([-\d]*%?)?:([-\d]*%?)?\])?$/.exec(spec.trim());
-  if (!m || (spec.includes("[") && m[2] === undefined && m[3] === undefined && !spec.includes(":"))) throw new Error(`cannot read the split specification '${spec}'`);
+  if (!m || (spec.includes("[") && m[2] === undefined && m[3] === undefined && !spec.includes(":")))
+    throw new Error(`cannot read the split specification '${spec}'`);
   if (!spec.includes("[")) return d;
   const n = d.numRows;
   const at = (v: string | undefined, dflt: number) => {
@@ -214,14 +224,17 @@ async function loadHub(repoId: string, name: string | undefined, o: LoadDatasetO
         chosen = configs.find((c) => c.default) ?? (configs.length === 1 ? configs[0] : undefined);
         if (!chosen) {
           const names = configs.map((c) => c.config_name);
-          throw new Error(`Config name is missing.\nPlease pick one among the available configs: ${JSON.stringify(names)}\nExample of usage:\n\t\`loadDataset("${repoId}", "${names[0]}")\``);
+          throw new Error(
+            `Config name is missing.\nPlease pick one among the available configs: ${JSON.stringify(names)}\nExample of usage:\n\t\`loadDataset("${repoId}", "${names[0]}")\``,
+          );
         }
       }
       config = chosen.config_name;
       const df = chosen.data_files;
-      const specs: Record<string, string | string[]> = Array.isArray(df) && df.every((x) => typeof x === "object")
-        ? Object.fromEntries((df as { split: string; path: string | string[] }[]).map((x) => [x.split, x.path]))
-        : (normalizeDataFiles(df as DataFiles) as Record<string, string[]>);
+      const specs: Record<string, string | string[]> =
+        Array.isArray(df) && df.every((x) => typeof x === "object")
+          ? Object.fromEntries((df as { split: string; path: string | string[] }[]).map((x) => [x.split, x.path]))
+          : (normalizeDataFiles(df as DataFiles) as Record<string, string[]>);
       splitFiles = Object.fromEntries(Object.entries(specs).map(([s, p]) => [s, matchFiles(p, files, `${repoId} config '${config}' split '${s}'`)]));
       const info = yaml.dataset_info as Record<string, unknown>[] | Record<string, unknown> | undefined;
       const infos = Array.isArray(info) ? info : info ? [info] : [];
@@ -235,7 +248,10 @@ async function loadHub(repoId: string, name: string | undefined, o: LoadDatasetO
     const at = o.revision ? ` at revision '${o.revision}'` : "";
     if (!conv) throw new Error(`${repoId}${at}: no 'configs' in its README.md and no refs/convert/parquet branch; cannot tell which files make which split`);
     const configs = [...new Set(conv.filter((f) => f.endsWith(".parquet")).map((f) => f.split("/")[0]))];
-    if (!configs.length) throw new Error(`${repoId}${at}: no 'configs' in its README.md, and its refs/convert/parquet branch holds no parquet files; cannot tell which files make which split`);
+    if (!configs.length)
+      throw new Error(
+        `${repoId}${at}: no 'configs' in its README.md, and its refs/convert/parquet branch holds no parquet files; cannot tell which files make which split`,
+      );
     if (!name && configs.length > 1) throw new Error(`Config name is missing.\nPlease pick one among the available configs: ${JSON.stringify(configs)}`);
     config = name ?? configs[0];
     if (!configs.includes(config)) throw new Error(`BuilderConfig '${config}' not found. Available: ${JSON.stringify(configs)}`);
@@ -306,11 +322,21 @@ export interface GlueRows {
   wnli: { sentence1: string; sentence2: string; label: number; idx: number };
 }
 /** GLUE's split names by config. */
-export type GlueSplits<N extends keyof GlueRows> = N extends "mnli" ? "train" | "validation_matched" | "validation_mismatched" | "test_matched" | "test_mismatched" : "train" | "validation" | "test";
+export type GlueSplits<N extends keyof GlueRows> = N extends "mnli"
+  ? "train" | "validation_matched" | "validation_mismatched" | "test_matched" | "test_mismatched"
+  : "train" | "validation" | "test";
 
 // GLUE, typed from its features: ds.column("sentence1") is string[], a misspelt split does not compile.
-export async function loadDataset<N extends keyof GlueRows>(path: "glue" | "nyu-mll/glue", name: N, options: LoadDatasetOptions & { split: string }): Promise<Dataset<GlueRows[N]>>;
-export async function loadDataset<N extends keyof GlueRows>(path: "glue" | "nyu-mll/glue", name: N, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict<GlueRows[N], GlueSplits<N>>>;
+export async function loadDataset<N extends keyof GlueRows>(
+  path: "glue" | "nyu-mll/glue",
+  name: N,
+  options: LoadDatasetOptions & { split: string },
+): Promise<Dataset<GlueRows[N]>>;
+export async function loadDataset<N extends keyof GlueRows>(
+  path: "glue" | "nyu-mll/glue",
+  name: N,
+  options?: LoadDatasetOptions & { split?: undefined },
+): Promise<DatasetDict<GlueRows[N], GlueSplits<N>>>;
 export async function loadDataset(path: string, name: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
 export async function loadDataset(path: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
 export async function loadDataset(path: string, name?: string, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict>;
@@ -320,7 +346,8 @@ export async function loadDataset(path: string, nameOrOptions?: string | LoadDat
 export async function loadDataset(path: string, nameOrOptions?: string | LoadDatasetOptions, options: LoadDatasetOptions = {}): Promise<unknown> {
   const name = typeof nameOrOptions === "string" ? nameOrOptions : undefined;
   const o = typeof nameOrOptions === "object" ? nameOrOptions : options;
-  if (typeof path !== "string" || path === "") throw new TypeError(`loadDataset(): path must be a dataset name, a builder or a folder, got ${JSON.stringify(path)}`);
+  if (typeof path !== "string" || path === "")
+    throw new TypeError(`loadDataset(): path must be a dataset name, a builder or a folder, got ${JSON.stringify(path)}`);
   let dd: DatasetDict;
   if ((BUILDERS as readonly string[]).includes(path)) dd = await loadBuilder(path as Builder, o);
   else if (existsSync(path) && statSync(path).isDirectory()) {
@@ -329,7 +356,10 @@ export async function loadDataset(path: string, nameOrOptions?: string | LoadDat
     }
     const files = readdirSync(path).filter((f) => builderOf(f));
     const kinds = [...new Set(files.map((f) => builderOf(f)!))];
-    if (kinds.length !== 1) throw new Error(`${path}: cannot tell the builder from its files (${kinds.join(", ") || "no data files"}); use loadDataset("csv" | "json" | …, { dataFiles })`);
+    if (kinds.length !== 1)
+      throw new Error(
+        `${path}: cannot tell the builder from its files (${kinds.join(", ") || "no data files"}); use loadDataset("csv" | "json" | …, { dataFiles })`,
+      );
     dd = await loadBuilder(kinds[0], { ...o, dataDir: path, dataFiles: o.dataFiles });
   } else if (/^[\w.-]+(\/[\w.-]+)?$/.test(path)) {
     dd = await loadHub(SHORT_NAMES[path] ?? path, name, o);
@@ -348,7 +378,13 @@ export function loadFromDisk(dir: string): Dataset | DatasetDict {
   }
   const statePath = join(dir, "state.json");
   if (!existsSync(statePath)) throw new Error(`loadFromDisk(): ${dir} has neither dataset_dict.json nor state.json; it was not written by saveToDisk`);
-  const state = JSON.parse(readFileSync(statePath, "utf8")) as { _data_files: { filename: string }[]; _fingerprint: string; _split: string | null; _format_type: string | null; _format_columns: string[] | null };
+  const state = JSON.parse(readFileSync(statePath, "utf8")) as {
+    _data_files: { filename: string }[];
+    _fingerprint: string;
+    _split: string | null;
+    _format_type: string | null;
+    _format_columns: string[] | null;
+  };
   const parts = state._data_files.map((f) => readArrowFile(join(dir, f.filename)));
   let features = parts[0].features;
   if (existsSync(join(dir, "dataset_info.json"))) {

@@ -59,7 +59,9 @@ export class DistributedDataParallel<M extends Module & { forward: Forward }> {
     this.#buffers = [...module.namedBuffers()].map(([, b]) => b);
     // The reducer verifies the shapes across ranks first, so a mismatch is reported before any broadcast.
     this.#reducer = c10d.reducerCreate(g.ref, params, {
-      bucketCapBytes: Math.round(capMb * 1024 * 1024), findUnusedParameters: this.findUnusedParameters, gradientAsBucketView: o.gradientAsBucketView ?? false,
+      bucketCapBytes: Math.round(capMb * 1024 * 1024),
+      findUnusedParameters: this.findUnusedParameters,
+      gradientAsBucketView: o.gradientAsBucketView ?? false,
     });
     // Python's _sync_module_states broadcasts the whole state dict: frozen parameters too (a frozen
     // part initialised on rank 0 only must match on every rank), not just what the reducer syncs.

@@ -101,7 +101,9 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
     // torchrun sets OMP_NUM_THREADS=1; here each rank's thread setup splits the cores between the
     // local ranks instead (LOCAL_WORLD_SIZE), which is what this line says.
     const cores = availableParallelism();
-    log(`finetune launch: each of the ${o.nprocPerNode} local ranks uses ${Math.max(1, Math.floor(cores / o.nprocPerNode))} of the ${cores} cores; set OMP_NUM_THREADS (or FINETUNE_THREADS) to choose.`);
+    log(
+      `finetune launch: each of the ${o.nprocPerNode} local ranks uses ${Math.max(1, Math.floor(cores / o.nprocPerNode))} of the ${cores} cores; set OMP_NUM_THREADS (or FINETUNE_THREADS) to choose.`,
+    );
   }
   // One node: the ranks meet through a rendezvous file and gloo talks over loopback, so nothing of the
   // run listens beyond this machine. Across nodes the user's MASTER_ADDR and interface are used.
@@ -155,9 +157,18 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
     const exits = Array.from({ length: o.nprocPerNode }, (_, localRank) => {
       const rank = nodeRank * o.nprocPerNode + localRank;
       const env = {
-        ...base, RANK: String(rank), LOCAL_RANK: String(localRank), WORLD_SIZE: String(worldSize), LOCAL_WORLD_SIZE: String(o.nprocPerNode),
-        GROUP_RANK: String(nodeRank), ROLE_RANK: String(rank), ROLE_WORLD_SIZE: String(worldSize), ROLE_NAME: "default",
-        MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort), TORCHELASTIC_RUN_ID: "none",
+        ...base,
+        RANK: String(rank),
+        LOCAL_RANK: String(localRank),
+        WORLD_SIZE: String(worldSize),
+        LOCAL_WORLD_SIZE: String(o.nprocPerNode),
+        GROUP_RANK: String(nodeRank),
+        ROLE_RANK: String(rank),
+        ROLE_WORLD_SIZE: String(worldSize),
+        ROLE_NAME: "default",
+        MASTER_ADDR: masterAddr,
+        MASTER_PORT: String(masterPort),
+        TORCHELASTIC_RUN_ID: "none",
       };
       const child = spawn(exe, args, { env, stdio: "inherit", detached: true });
       children.push({ child, rank, localRank });
@@ -173,7 +184,9 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
           const stoppedAsAsked = interrupted && code === 130;
           if ((code !== 0 || signal) && !stopping && !stoppedAsAsked) {
             failed ??= { rank, localRank, pid: child.pid ?? -1, code, signal };
-            log(`finetune launch: rank ${rank} (local rank ${localRank}, pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the other ranks`);
+            log(
+              `finetune launch: rank ${rank} (local rank ${localRank}, pid ${child.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the other ranks`,
+            );
             stopOthers();
           }
           resolve();

@@ -46,7 +46,10 @@ export function initProcessGroup(o: InitProcessGroupOptions = {}, env: NodeJS.Pr
   if (group) throw new Error("initProcessGroup: the default process group is already initialized (destroyProcessGroup() first)");
   const backend = o.backend ?? "gloo";
   if (backend !== "gloo" && backend !== "nccl") throw new Error(`initProcessGroup: backend must be "gloo" or "nccl", got '${String(backend)}'`);
-  if (!c10d.c10dBuilt) throw new Error("initProcessGroup: this build of the addon has no c10d (libtorch's distributed headers and gloo's were not found when it was built; on Debian: apt-get install libgloo-dev, then npm run build:native)");
+  if (!c10d.c10dBuilt)
+    throw new Error(
+      "initProcessGroup: this build of the addon has no c10d (libtorch's distributed headers and gloo's were not found when it was built; on Debian: apt-get install libgloo-dev, then npm run build:native)",
+    );
   const initMethod = o.initMethod ?? "env://";
   let masterAddr: string | undefined;
   let masterPort: number | undefined;
@@ -68,18 +71,32 @@ export function initProcessGroup(o: InitProcessGroupOptions = {}, env: NodeJS.Pr
   const rank = o.rank ?? torchrunInt("RANK", env);
   const worldSize = o.worldSize ?? torchrunInt("WORLD_SIZE", env);
   const missing = [
-    masterAddr ? null : "MASTER_ADDR", masterPort === undefined ? "MASTER_PORT" : null, rank === undefined ? "RANK" : null, worldSize === undefined ? "WORLD_SIZE" : null,
+    masterAddr ? null : "MASTER_ADDR",
+    masterPort === undefined ? "MASTER_PORT" : null,
+    rank === undefined ? "RANK" : null,
+    worldSize === undefined ? "WORLD_SIZE" : null,
   ].filter((x): x is string => x !== null);
   if (missing.length) {
-    throw new Error(`initProcessGroup: ${initMethod} needs ${missing.join(", ")} (from the environment, as \`finetune launch\` and torchrun set them${initMethod === "env://" ? "" : ", or as options"})`);
+    throw new Error(
+      `initProcessGroup: ${initMethod} needs ${missing.join(", ")} (from the environment, as \`finetune launch\` and torchrun set them${initMethod === "env://" ? "" : ", or as options"})`,
+    );
   }
   if (!(worldSize! >= 1)) throw new Error(`initProcessGroup: WORLD_SIZE must be at least 1, got ${worldSize}`);
   if (!(rank! < worldSize!)) throw new Error(`initProcessGroup: RANK ${rank} is not below WORLD_SIZE ${worldSize}`);
   if (!(masterPort! > 0 && masterPort! < 65536)) throw new Error(`initProcessGroup: MASTER_PORT must be a port number (1-65535), got ${masterPort}`);
-  if (backend === "nccl") throw new Error("initProcessGroup: the nccl backend needs a CUDA build of libtorch ≥ 2 with NCCL, which this addon was not built against (gloo runs here)");
+  if (backend === "nccl")
+    throw new Error("initProcessGroup: the nccl backend needs a CUDA build of libtorch ≥ 2 with NCCL, which this addon was not built against (gloo runs here)");
   const timeoutMs = o.timeout ?? DEFAULT_TIMEOUT_MS;
   watchLauncher(env);
-  const ref = c10d.c10dInit({ backend, masterAddr: masterAddr!, masterPort: masterPort!, rank: rank!, worldSize: worldSize!, timeoutMs, storePrefix: "default_pg" });
+  const ref = c10d.c10dInit({
+    backend,
+    masterAddr: masterAddr!,
+    masterPort: masterPort!,
+    rank: rank!,
+    worldSize: worldSize!,
+    timeoutMs,
+    storePrefix: "default_pg",
+  });
   group = { ref, rank: rank!, worldSize: worldSize!, backend };
 }
 
@@ -152,7 +169,11 @@ export function gatherPadded(t: Tensor, pad: number): Tensor {
     let padded = t;
     for (let d = 1; d < target.length; d++) {
       if (padded.shape[d] === target[d]) continue;
-      const fill = torch.full(padded.shape.map((n, k) => (k === d ? target[d] - n : n)), pad, { dtype: t.dtype });
+      const fill = torch.full(
+        padded.shape.map((n, k) => (k === d ? target[d] - n : n)),
+        pad,
+        { dtype: t.dtype },
+      );
       padded = torch.cat([padded, fill], d);
     }
     return torch.cat(allGather(padded), 0);

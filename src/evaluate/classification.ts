@@ -48,7 +48,12 @@ function counts(p: number[], r: number[], labels: number[], w: number[]): { tp: 
 const ratio = (a: number, b: number, z: number) => (b === 0 ? z : a / b);
 
 /** precision, recall and F-beta per sklearn's precision_recall_fscore_support. */
-export function prfs(p: number[], r: number[], o: ScoreOptions = {}, beta = 1): { precision: number | number[]; recall: number | number[]; f: number | number[] } {
+export function prfs(
+  p: number[],
+  r: number[],
+  o: ScoreOptions = {},
+  beta = 1,
+): { precision: number | number[]; recall: number | number[]; f: number | number[] } {
   const average = o.average === undefined ? "binary" : o.average;
   const z = o.zeroDivision ?? 0;
   const present = [...new Set([...r, ...p])].sort((a, b) => a - b);

@@ -63,14 +63,34 @@ type AccuracyF1 = { accuracy: number; f1: number };
 type AccuracyOnly = { accuracy: number };
 /** What evaluate's glue metric returns for each task (glue.py's _compute). */
 export type GlueResults = {
-  sst2: AccuracyOnly; mnli: AccuracyOnly; mnli_mismatched: AccuracyOnly; mnli_matched: AccuracyOnly; qnli: AccuracyOnly; rte: AccuracyOnly; wnli: AccuracyOnly; hans: AccuracyOnly;
+  sst2: AccuracyOnly;
+  mnli: AccuracyOnly;
+  mnli_mismatched: AccuracyOnly;
+  mnli_matched: AccuracyOnly;
+  qnli: AccuracyOnly;
+  rte: AccuracyOnly;
+  wnli: AccuracyOnly;
+  hans: AccuracyOnly;
   cola: { matthews_correlation: number };
   stsb: { pearson: number; spearmanr: number };
   mrpc: AccuracyF1;
   qqp: AccuracyF1;
 };
 export type GlueConfig = keyof GlueResults;
-export const GLUE_CONFIGS: readonly GlueConfig[] = ["sst2", "mnli", "mnli_mismatched", "mnli_matched", "cola", "stsb", "mrpc", "qqp", "qnli", "rte", "wnli", "hans"];
+export const GLUE_CONFIGS: readonly GlueConfig[] = [
+  "sst2",
+  "mnli",
+  "mnli_mismatched",
+  "mnli_matched",
+  "cola",
+  "stsb",
+  "mrpc",
+  "qqp",
+  "qnli",
+  "rte",
+  "wnli",
+  "hans",
+];
 
 /** evaluate's "glue" metric: the metric set of one GLUE task. */
 export class Glue<C extends GlueConfig = GlueConfig> extends Metric<GlueResults[C]> {

@@ -23,7 +23,7 @@ export function pearson(x: number[], y: number[]): number {
 export function averageRanks(x: number[]): number[] {
   const order = x.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(x.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
     const avg = (i + j) / 2 + 1;

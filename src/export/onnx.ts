@@ -34,7 +34,8 @@ export interface ExportedFile {
 
 /** The model's fp32 graph, its weights read once. */
 function modelGraph(model: PreTrainedModel, opset = DEFAULT_OPSET): OnnxGraph {
-  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) throw new RangeError(`exportOnnx: opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${opset}`);
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET)
+    throw new RangeError(`exportOnnx: opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${opset}`);
   const g = new OnnxGraph({ opset, names: model.namedParameters() });
   model.onnx(g);
   return g;
@@ -86,8 +87,9 @@ export function exportOnnx(model: PreTrainedModel, dir: string, o: ExportOnnxOpt
 }
 
 /** finetune-ts's version, from its package.json (two folders up from src/export, three from dist/src/export). */
-const PRODUCER_VERSION = ["../../package.json", "../../../package.json"]
-  .map((rel) => new URL(rel, import.meta.url))
-  .filter((url) => existsSync(url))
-  .map((url) => JSON.parse(readFileSync(url, "utf8")) as { name?: string; version?: string })
-  .find((pkg) => pkg.name === "finetune-ts")?.version ?? "unknown";
+const PRODUCER_VERSION =
+  ["../../package.json", "../../../package.json"]
+    .map((rel) => new URL(rel, import.meta.url))
+    .filter((url) => existsSync(url))
+    .map((url) => JSON.parse(readFileSync(url, "utf8")) as { name?: string; version?: string })
+    .find((pkg) => pkg.name === "finetune-ts")?.version ?? "unknown";

@@ -66,7 +66,11 @@ function checkRepoId(repoId: string): void {
 /** A relative path that stays inside the folder it is joined to: no '..', '.', empty or absolute parts. */
 export function isSafeRelativePath(p: unknown): p is string {
   return (
-    typeof p === "string" && p !== "" && !p.startsWith("/") && !p.includes("\\") && !p.includes("\0") &&
+    typeof p === "string" &&
+    p !== "" &&
+    !p.startsWith("/") &&
+    !p.includes("\\") &&
+    !p.includes("\0") &&
     p.split("/").every((part) => part !== "" && part !== "." && part !== "..")
   );
 }
@@ -88,8 +92,12 @@ function normalizeEtag(etag: string | null): string | null {
 }
 
 function checkServerNames(url: string, commit: string, etag?: string): void {
-  if (!COMMIT_HASH.test(commit)) throw new HubError(`the hub's answer for ${url} has an invalid X-Repo-Commit ${JSON.stringify(commit.slice(0, 80))} (expected 40 hex digits); nothing was written`);
-  if (etag !== undefined && !ETAG.test(etag)) throw new HubError(`the hub's answer for ${url} has an invalid ETag ${JSON.stringify(etag.slice(0, 80))} (expected a hex digest); nothing was written`);
+  if (!COMMIT_HASH.test(commit))
+    throw new HubError(
+      `the hub's answer for ${url} has an invalid X-Repo-Commit ${JSON.stringify(commit.slice(0, 80))} (expected 40 hex digits); nothing was written`,
+    );
+  if (etag !== undefined && !ETAG.test(etag))
+    throw new HubError(`the hub's answer for ${url} has an invalid ETag ${JSON.stringify(etag.slice(0, 80))} (expected a hex digest); nothing was written`);
 }
 
 /** `child` joined under `root`, or an error: the last guard before anything touches the disk. */
@@ -118,7 +126,13 @@ async function fetchWithin(url: string, init: RequestInit, timeoutMs: number): P
   }
 }
 
-async function request(url: string, method: "HEAD" | "GET", token: string | undefined, followRelativeOnly: boolean, timeoutMs: number): Promise<{ response: Response; controller: AbortController }> {
+async function request(
+  url: string,
+  method: "HEAD" | "GET",
+  token: string | undefined,
+  followRelativeOnly: boolean,
+  timeoutMs: number,
+): Promise<{ response: Response; controller: AbortController }> {
   const headers: Record<string, string> = { "user-agent": "finetune-ts; hf_hub" };
   if (token) headers.authorization = `Bearer ${token}`;
   let current = url;
@@ -157,7 +171,11 @@ function raiseFor(r: Response, repoId: string, filename: string, o: HubOptions):
  */
 function cacheMayAnswer(e: unknown): boolean {
   if (e instanceof EntryNotFoundError || e instanceof RevisionNotFoundError) return false;
-  return e instanceof HubUnreachableError || e instanceof RepositoryNotFoundError || (e instanceof HubError && (e.status === undefined || e.status >= 500 || e.status === 403));
+  return (
+    e instanceof HubUnreachableError ||
+    e instanceof RepositoryNotFoundError ||
+    (e instanceof HubError && (e.status === undefined || e.status >= 500 || e.status === 403))
+  );
 }
 
 interface FileMetadata {
@@ -169,7 +187,15 @@ interface FileMetadata {
 }
 
 /** The HEAD call of huggingface_hub's get_hf_file_metadata, with a missing file remembered in .no_exist. */
-async function fileMetadata(url: string, token: string | undefined, repoId: string, filename: string, o: HubOptions, folder: string, revision: string): Promise<FileMetadata> {
+async function fileMetadata(
+  url: string,
+  token: string | undefined,
+  repoId: string,
+  filename: string,
+  o: HubOptions,
+  folder: string,
+  revision: string,
+): Promise<FileMetadata> {
   const { response: head } = await request(url, "HEAD", token, true, etagTimeoutMs());
   const commit = head.headers.get("x-repo-commit");
   if (head.status >= 400) {
@@ -252,7 +278,10 @@ export async function hfHubDownload(repoId: string, filename: string, o: HubOpti
     // One download of a blob at a time, across processes (huggingface_hub's .locks/ files).
     const lockFile = inside(cacheDir, ".locks", repoFolderName(repoId, repoType), `${meta.etag}.lock`);
     mkdirSync(dirname(lockFile), { recursive: true });
-    const held = await lock(lockFile, { warn, onWait: (h) => warn(`Waiting for ${h ? `process ${h.pid} on ${h.host}` : "another process"} to finish downloading ${filename} of ${repoId}…`) });
+    const held = await lock(lockFile, {
+      warn,
+      onWait: (h) => warn(`Waiting for ${h ? `process ${h.pid} on ${h.host}` : "another process"} to finish downloading ${filename} of ${repoId}…`),
+    });
     try {
       if (o.forceDownload || !existsSync(blob)) {
         await downloadTo(meta.location, blob, meta.location === url ? token : undefined, meta.size);
@@ -299,12 +328,17 @@ async function downloadTo(url: string, blob: string, token: string | undefined, 
   try {
     fd = openSync(incomplete, "w");
     for (;;) {
-      const timer = setTimeout(() => controller.abort(new HubUnreachableError(`the download of ${url} stalled: no bytes for ${timeoutMs / 1000} s after ${size} of ${expectedSize}`)), timeoutMs);
+      const timer = setTimeout(
+        () => controller.abort(new HubUnreachableError(`the download of ${url} stalled: no bytes for ${timeoutMs / 1000} s after ${size} of ${expectedSize}`)),
+        timeoutMs,
+      );
       let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch (e) {
-        throw controller.signal.aborted ? controller.signal.reason : new HubUnreachableError(`the download of ${url} broke off after ${size} of ${expectedSize} bytes (${describeFetchError(e)})`);
+        throw controller.signal.aborted
+          ? controller.signal.reason
+          : new HubUnreachableError(`the download of ${url} broke off after ${size} of ${expectedSize} bytes (${describeFetchError(e)})`);
       } finally {
         clearTimeout(timer);
       }
@@ -326,7 +360,7 @@ async function downloadTo(url: string, blob: string, token: string | undefined, 
 }
 
 function writeAll(fd: number, bytes: Uint8Array, path: string): void {
-  for (let off = 0; off < bytes.length; ) {
+  for (let off = 0; off < bytes.length;) {
     try {
       off += writeSync(fd, bytes, off);
     } catch (e) {
@@ -350,7 +384,9 @@ export async function listRepoFiles(repoId: string, o: HubOptions = {}): Promise
   if (o.session?.unreachable) {
     const files = listCachedFiles(folder, revision);
     if (files) return files;
-    throw new LocalEntryNotFoundError(`${repoType} ${repoId} (revision '${revision}') is not in the cache (looked in ${folder}) and the hub could not be reached earlier in this load (${o.session.unreachable})`);
+    throw new LocalEntryNotFoundError(
+      `${repoType} ${repoId} (revision '${revision}') is not in the cache (looked in ${folder}) and the hub could not be reached earlier in this load (${o.session.unreachable})`,
+    );
   }
   const url = `${o.endpoint ?? endpoint()}/api/${repoType}s/${repoId}/revision/${encodeURIComponent(revision)}`;
   let info: { sha?: unknown; siblings?: { rfilename?: unknown }[] };
@@ -371,7 +407,8 @@ export async function listRepoFiles(repoId: string, o: HubOptions = {}): Promise
   if (!Array.isArray(info.siblings)) throw new HubError(`unexpected answer from ${url}: no 'siblings'`);
   const names = info.siblings.map((s) => s.rfilename);
   const bad = names.find((n) => !isSafeRelativePath(n));
-  if (bad !== undefined) throw new HubError(`the hub's file list for ${repoId} names ${JSON.stringify(bad)}, which is not a relative path inside the repository`);
+  if (bad !== undefined)
+    throw new HubError(`the hub's file list for ${repoId} names ${JSON.stringify(bad)}, which is not a relative path inside the repository`);
   if (typeof info.sha === "string" && COMMIT_HASH.test(info.sha)) writeRef(folder, revision, info.sha);
   return (names as string[]).sort();
 }

@@ -15,7 +15,8 @@ function snapshotCached(repoId: string, o: HubOptions): boolean {
 /** A name written as a path (./x, ../x, /x, ~/x) is a local folder, never a hub repo: say when it is not there. */
 function checkLocalPath(nameOrPath: string): void {
   if (!/^(\.{1,2}[\\/]|[\\/]|~|[A-Za-z]:[\\/])/.test(nameOrPath)) return;
-  if (!existsSync(nameOrPath)) throw new LocalEntryNotFoundError(`${nameOrPath} does not exist: it is written as a local path, so it was not looked up on the hub`);
+  if (!existsSync(nameOrPath))
+    throw new LocalEntryNotFoundError(`${nameOrPath} does not exist: it is written as a local path, so it was not looked up on the hub`);
   if (!statSync(nameOrPath).isDirectory()) throw new LocalEntryNotFoundError(`${nameOrPath} is a file: give the folder that holds it`);
 }
 
@@ -27,7 +28,11 @@ export function isLocalDir(nameOrPath: string): boolean {
  * transformers' cached_file: `filename` inside a local folder, or in hub repo `nameOrPath`.
  * With optional: true a file the repository does not have gives null instead of an error.
  */
-export async function resolveFile(nameOrPath: string, filename: string, o: HubOptions & { optional?: boolean; subfolder?: string } = {}): Promise<string | null> {
+export async function resolveFile(
+  nameOrPath: string,
+  filename: string,
+  o: HubOptions & { optional?: boolean; subfolder?: string } = {},
+): Promise<string | null> {
   const file = o.subfolder ? `${o.subfolder}/${filename}` : filename;
   checkLocalPath(nameOrPath);
   if (isLocalDir(nameOrPath)) {

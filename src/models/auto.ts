@@ -2,8 +2,23 @@
 import { join } from "node:path";
 import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./configuration_utils.js";
 import { HubSession } from "../hub/index.js";
-import { PreTrainedModel, type BaseModelOutput, type FromPretrainedOptions, type LoadingInfo, type LogitsOutput, type ModelWithOutput, type QuestionAnsweringOutput } from "./modeling_utils.js";
-import { BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertModel } from "./bert/modeling_bert.js";
+import {
+  PreTrainedModel,
+  type BaseModelOutput,
+  type FromPretrainedOptions,
+  type LoadingInfo,
+  type LogitsOutput,
+  type ModelWithOutput,
+  type QuestionAnsweringOutput,
+} from "./modeling_utils.js";
+import {
+  BertConfig,
+  BertForMaskedLM,
+  BertForQuestionAnswering,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+  BertModel,
+} from "./bert/modeling_bert.js";
 import { DistilBertConfig, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel } from "./distilbert/modeling_distilbert.js";
 import { RobertaConfig, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaModel } from "./roberta/modeling_roberta.js";
 import { isLocalDir, type HubOptions } from "../hub/index.js";
@@ -19,7 +34,9 @@ function registry<M extends PreTrainedModel>(name: string, map: Record<string, M
   const pick = (modelType: string): ModelClass<M> => {
     const cls = byType[modelType];
     if (!cls) {
-      throw new Error(`Unrecognized configuration class for this kind of ${name}: model_type '${modelType}'. Model type should be one of ${Object.keys(byType).join(", ")}.`);
+      throw new Error(
+        `Unrecognized configuration class for this kind of ${name}: model_type '${modelType}'. Model type should be one of ${Object.keys(byType).join(", ")}.`,
+      );
     }
     return cls;
   };
@@ -36,7 +53,9 @@ function registry<M extends PreTrainedModel>(name: string, map: Record<string, M
     async fromPretrainedWithInfo(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<{ model: M; info: LoadingInfo }> {
       const o = HubSession.in(options);
       const modelType = o.config?.modelType ?? (await loadConfigJson(nameOrPath, o)).json.model_type;
-      const cls = pick(String(modelType)) as unknown as { fromPretrainedWithInfo(n: string, o: FromPretrainedOptions): Promise<{ model: M; info: LoadingInfo }> };
+      const cls = pick(String(modelType)) as unknown as {
+        fromPretrainedWithInfo(n: string, o: FromPretrainedOptions): Promise<{ model: M; info: LoadingInfo }>;
+      };
       return cls.fromPretrainedWithInfo(nameOrPath, o);
     },
     /** HF's from_config: a randomly initialised model for a config object, config.json values, or a config.json path. */
@@ -65,18 +84,32 @@ export const AutoConfig = {
 
 export const AutoModel = registry<ModelWithOutput<BaseModelOutput>>("AutoModel", { bert: BertModel, distilbert: DistilBertModel, roberta: RobertaModel });
 export const AutoModelForSequenceClassification = registry<ModelWithOutput<LogitsOutput>>("AutoModelForSequenceClassification", {
-  bert: BertForSequenceClassification, distilbert: DistilBertForSequenceClassification, roberta: RobertaForSequenceClassification,
+  bert: BertForSequenceClassification,
+  distilbert: DistilBertForSequenceClassification,
+  roberta: RobertaForSequenceClassification,
 });
 export const AutoModelForTokenClassification = registry<ModelWithOutput<LogitsOutput>>("AutoModelForTokenClassification", {
-  bert: BertForTokenClassification, distilbert: DistilBertForTokenClassification, roberta: RobertaForTokenClassification,
+  bert: BertForTokenClassification,
+  distilbert: DistilBertForTokenClassification,
+  roberta: RobertaForTokenClassification,
 });
-export const AutoModelForQuestionAnswering = registry<ModelWithOutput<QuestionAnsweringOutput>>("AutoModelForQuestionAnswering", { bert: BertForQuestionAnswering });
+export const AutoModelForQuestionAnswering = registry<ModelWithOutput<QuestionAnsweringOutput>>("AutoModelForQuestionAnswering", {
+  bert: BertForQuestionAnswering,
+});
 export const AutoModelForMaskedLM = registry<ModelWithOutput<LogitsOutput>>("AutoModelForMaskedLM", { bert: BertForMaskedLM });
 
 const ARCHITECTURES: Record<string, unknown> = {
-  BertModel, BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering, BertForMaskedLM,
-  DistilBertModel, DistilBertForSequenceClassification, DistilBertForTokenClassification,
-  RobertaModel, RobertaForSequenceClassification, RobertaForTokenClassification,
+  BertModel,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+  BertForQuestionAnswering,
+  BertForMaskedLM,
+  DistilBertModel,
+  DistilBertForSequenceClassification,
+  DistilBertForTokenClassification,
+  RobertaModel,
+  RobertaForSequenceClassification,
+  RobertaForTokenClassification,
 };
 
 /**

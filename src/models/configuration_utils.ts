@@ -31,8 +31,14 @@ export class PretrainedConfig {
     v.id2label = Object.fromEntries(Object.entries(id2label).map(([k, l]) => [String(Number(k)), l]));
     v.label2id = v.label2id ?? Object.fromEntries(Object.entries(v.id2label as Record<string, string>).map(([k, l]) => [l, Number(k)]));
     delete v.num_labels;
-    if (v.problem_type !== undefined && v.problem_type !== null && !["regression", "single_label_classification", "multi_label_classification"].includes(v.problem_type as string)) {
-      throw new TypeError(`The config parameter \`problem_type\` was not understood: received ${v.problem_type} but only 'regression', 'single_label_classification' and 'multi_label_classification' are valid.`);
+    if (
+      v.problem_type !== undefined &&
+      v.problem_type !== null &&
+      !["regression", "single_label_classification", "multi_label_classification"].includes(v.problem_type as string)
+    ) {
+      throw new TypeError(
+        `The config parameter \`problem_type\` was not understood: received ${v.problem_type} but only 'regression', 'single_label_classification' and 'multi_label_classification' are valid.`,
+      );
     }
     this.values = v;
   }
@@ -72,7 +78,11 @@ export class PretrainedConfig {
   /** config.json as HF writes it: sorted keys, indent 2, trailing newline. */
   toJsonString(extra: Json = {}): string {
     const v: Json = { ...this.values, ...extra, transformers_version: TRANSFORMERS_VERSION };
-    const sorted = Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]));
+    const sorted = Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, v[k]]),
+    );
     return JSON.stringify(sorted, null, 2) + "\n";
   }
 

@@ -164,7 +164,11 @@ export abstract class PreTrainedModel extends Module {
   }
 
   /** fromPretrained that also returns HF's loading info (missing, unexpected, mismatched keys). */
-  static async fromPretrainedWithInfo<T extends PreTrainedModel>(this: ModelClass<T>, nameOrPath: string, o: FromPretrainedOptions = {}): Promise<{ model: T; info: LoadingInfo }> {
+  static async fromPretrainedWithInfo<T extends PreTrainedModel>(
+    this: ModelClass<T>,
+    nameOrPath: string,
+    o: FromPretrainedOptions = {},
+  ): Promise<{ model: T; info: LoadingInfo }> {
     return loadPretrained(this, nameOrPath, o);
   }
 
@@ -273,7 +277,6 @@ export abstract class PreTrainedModel extends Module {
   }
 }
 
-
 /** HF renames old TF-style names on load: LayerNorm.gamma/beta → weight/bias. */
 function fixKey(k: string): string {
   if (k.endsWith(".gamma")) return k.slice(0, -6) + ".weight";
@@ -306,14 +309,20 @@ async function readWeights(nameOrPath: string, o: FromPretrainedOptions): Promis
   throw new Error(`Error no file named model.safetensors, model.safetensors.index.json or pytorch_model.bin found ${where}.`);
 }
 
-async function loadPretrained<T extends PreTrainedModel>(cls: ModelClass<T>, nameOrPath: string, options: FromPretrainedOptions): Promise<{ model: T; info: LoadingInfo }> {
+async function loadPretrained<T extends PreTrainedModel>(
+  cls: ModelClass<T>,
+  nameOrPath: string,
+  options: FromPretrainedOptions,
+): Promise<{ model: T; info: LoadingInfo }> {
   const o = HubSession.in(options);
   let config = o.config;
   if (!config) {
     const { json } = await loadConfigJson(nameOrPath, o);
     const expected = new cls.configClass().modelType;
     if (json.model_type && json.model_type !== expected) {
-      logger.warning(`You are using a model of type ${json.model_type} to instantiate a model of type ${expected}. This is not supported for all configurations of models and can yield errors.`);
+      logger.warning(
+        `You are using a model of type ${json.model_type} to instantiate a model of type ${expected}. This is not supported for all configurations of models and can yield errors.`,
+      );
     }
     const values: Json = { ...json, ...(o.configOverrides ?? {}) };
     if (o.numLabels !== undefined && o.numLabels !== Object.keys((json.id2label as Json) ?? {}).length) {
@@ -344,7 +353,13 @@ async function loadPretrained<T extends PreTrainedModel>(cls: ModelClass<T>, nam
   }
 }
 
-function copyCheckpoint(model: PreTrainedModel, cls: { baseModelPrefix: string; name: string }, raw: Map<string, Tensor>, nameOrPath: string, ignoreMismatched: boolean): LoadingInfo {
+function copyCheckpoint(
+  model: PreTrainedModel,
+  cls: { baseModelPrefix: string; name: string },
+  raw: Map<string, Tensor>,
+  nameOrPath: string,
+  ignoreMismatched: boolean,
+): LoadingInfo {
   const prefix = cls.baseModelPrefix;
   const own = model.stateDict();
   const tied = (model as unknown as { tiedKeys(): Set<string> }).tiedKeys();
@@ -365,8 +380,12 @@ function copyCheckpoint(model: PreTrainedModel, cls: { baseModelPrefix: string; 
     if (v && v.shape.join(",") !== t.shape.join(",")) mismatchedKeys.push([k, v.shape, t.shape]);
   }
   if (mismatchedKeys.length && !ignoreMismatched) {
-    const lines = mismatchedKeys.map(([k, a, b]) => `size mismatch for ${k}: copying a param with shape ${SIZE(a)} from checkpoint, the shape in current model is ${SIZE(b)}.`);
-    throw new Error(`Error(s) in loading state_dict for ${cls.name}:\n\t${lines.join("\n\t")}\n\tYou may consider adding \`ignoreMismatchedSizes: true\` in the model \`fromPretrained\` method.`);
+    const lines = mismatchedKeys.map(
+      ([k, a, b]) => `size mismatch for ${k}: copying a param with shape ${SIZE(a)} from checkpoint, the shape in current model is ${SIZE(b)}.`,
+    );
+    throw new Error(
+      `Error(s) in loading state_dict for ${cls.name}:\n\t${lines.join("\n\t")}\n\tYou may consider adding \`ignoreMismatchedSizes: true\` in the model \`fromPretrained\` method.`,
+    );
   }
   initializeMissing(model, new Set([...missingKeys, ...mismatchedKeys.map(([k]) => k)]));
   torch.noGrad(() => {

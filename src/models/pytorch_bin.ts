@@ -116,7 +116,8 @@ function entryBytes(f: ArchiveFile, e: ZipEntry, expected: number | null, limit 
   if (e.offset + e.compressedSize > f.size) throw new Error(`${file}: entry ${e.name} runs past the end of the file (truncated?)`);
   if (expected !== null && e.size !== expected) throw new Error(`${file}: entry ${e.name} declares ${e.size} bytes, but its tensor needs ${expected}`);
   if (e.size > limit) throw new Error(`${file}: entry ${e.name} declares ${e.size} bytes, more than the ${limit} allowed`);
-  if (e.method === 0 && e.compressedSize !== e.size) throw new Error(`${file}: entry ${e.name} is stored with ${e.compressedSize} bytes but declares ${e.size}`);
+  if (e.method === 0 && e.compressedSize !== e.size)
+    throw new Error(`${file}: entry ${e.name} is stored with ${e.compressedSize} bytes but declares ${e.size}`);
   const raw = f.read(e.offset, e.compressedSize, `entry ${e.name}`);
   let out: Buffer;
   if (e.method === 0) out = raw;
@@ -132,18 +133,33 @@ function entryBytes(f: ArchiveFile, e: ZipEntry, expected: number | null, limit 
 }
 
 const STORAGE_DTYPES: Record<string, DType> = {
-  FloatStorage: "float32", DoubleStorage: "float64", HalfStorage: "float16", BFloat16Storage: "bfloat16",
-  LongStorage: "int64", IntStorage: "int32", ShortStorage: "int16", CharStorage: "int8", ByteStorage: "uint8", BoolStorage: "bool",
+  FloatStorage: "float32",
+  DoubleStorage: "float64",
+  HalfStorage: "float16",
+  BFloat16Storage: "bfloat16",
+  LongStorage: "int64",
+  IntStorage: "int32",
+  ShortStorage: "int16",
+  CharStorage: "int8",
+  ByteStorage: "uint8",
+  BoolStorage: "bool",
 };
 
 class Global {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
   get full(): string {
     return `${this.module}.${this.name}`;
   }
 }
 class StorageRef {
-  constructor(readonly dtype: DType, readonly key: string, readonly numel: number) {}
+  constructor(
+    readonly dtype: DType,
+    readonly key: string,
+    readonly numel: number,
+  ) {}
 }
 const MARK = Symbol("mark");
 
@@ -278,17 +294,45 @@ function unpickle(data: Buffer, file: string, call: (fn: unknown, args: unknown[
     at = p;
     const op = data[p++];
     switch (op) {
-      case 0x80: need(1); p++; break; // PROTO
-      case 0x95: need(8); p += 8; break; // FRAME
-      case 0x2e: return pop(); // STOP
-      case 0x28: stack.push(MARK); break;
-      case 0x4e: stack.push(null); break;
-      case 0x88: stack.push(true); break;
-      case 0x89: stack.push(false); break;
-      case 0x4a: need(4); stack.push(data.readInt32LE(p)); p += 4; break; // BININT
-      case 0x4b: need(1); stack.push(data[p]); p += 1; break; // BININT1
-      case 0x4d: need(2); stack.push(data.readUInt16LE(p)); p += 2; break; // BININT2
-      case 0x8a: { // LONG1
+      case 0x80:
+        need(1);
+        p++;
+        break; // PROTO
+      case 0x95:
+        need(8);
+        p += 8;
+        break; // FRAME
+      case 0x2e:
+        return pop(); // STOP
+      case 0x28:
+        stack.push(MARK);
+        break;
+      case 0x4e:
+        stack.push(null);
+        break;
+      case 0x88:
+        stack.push(true);
+        break;
+      case 0x89:
+        stack.push(false);
+        break;
+      case 0x4a:
+        need(4);
+        stack.push(data.readInt32LE(p));
+        p += 4;
+        break; // BININT
+      case 0x4b:
+        need(1);
+        stack.push(data[p]);
+        p += 1;
+        break; // BININT1
+      case 0x4d:
+        need(2);
+        stack.push(data.readUInt16LE(p));
+        p += 2;
+        break; // BININT2
+      case 0x8a: {
+        // LONG1
         need(1);
         const n = data[p++];
         need(n);
@@ -299,34 +343,154 @@ function unpickle(data: Buffer, file: string, call: (fn: unknown, args: unknown[
         stack.push(Number(v));
         break;
       }
-      case 0x47: need(8); stack.push(data.readDoubleBE(p)); p += 8; break; // BINFLOAT
-      case 0x58: { need(4); const n = data.readUInt32LE(p); p += 4; stack.push(str(n, "utf8")); break; } // BINUNICODE
-      case 0x8c: { need(1); const n = data[p++]; stack.push(str(n, "utf8")); break; } // SHORT_BINUNICODE
-      case 0x54: { need(4); const n = data.readUInt32LE(p); p += 4; stack.push(str(n, "latin1")); break; } // BINSTRING
-      case 0x55: { need(1); const n = data[p++]; stack.push(str(n, "latin1")); break; } // SHORT_BINSTRING
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x74: stack.push(popMark()); break; // TUPLE
-      case 0x85: stack.push([pop()]); break;
-      case 0x86: { const b = pop(); const a = pop(); stack.push([a, b]); break; }
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push([a, b, c]); break; }
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x61: { const v = pop(); list().push(v); break; } // APPEND
-      case 0x65: { const items = popMark(); list().push(...items); break; } // APPENDS
-      case 0x7d: stack.push({}); break; // EMPTY_DICT
-      case 0x64: { const items = popMark(); const d: Record<string, unknown> = {}; for (let i = 0; i < items.length; i += 2) d[String(items[i])] = items[i + 1]; stack.push(d); break; }
-      case 0x73: { const v = pop(); const k = pop(); setItem(top(), k, v); break; } // SETITEM
-      case 0x75: { const items = popMark(); const d = top(); for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]); break; }
-      case 0x71: need(1); memo.set(data[p++], top()); break; // BINPUT
-      case 0x72: need(4); memo.set(data.readUInt32LE(p), top()); p += 4; break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x68: { need(1); const k = data[p++]; if (!memo.has(k)) throw bad(`memo ${k} was never set`); stack.push(memo.get(k)); break; } // BINGET
-      case 0x6a: { need(4); const k = data.readUInt32LE(p); p += 4; if (!memo.has(k)) throw bad(`memo ${k} was never set`); stack.push(memo.get(k)); break; } // LONG_BINGET
-      case 0x63: { const module = line(); const name = line(); stack.push(new Global(module, name)); break; } // GLOBAL
-      case 0x93: { const name = pop(); const module = pop(); if (typeof name !== "string" || typeof module !== "string") throw bad("STACK_GLOBAL without a module and a name"); stack.push(new Global(module, name)); break; }
-      case 0x51: { const pid = pop(); if (!Array.isArray(pid)) throw bad("a persistent id that is not a tuple"); stack.push(persistent(pid)); break; } // BINPERSID
-      case 0x52: case 0x81: { const args = pop(); const fn = pop(); if (!Array.isArray(args)) throw bad("a call whose arguments are not a tuple"); stack.push(call(fn, args)); break; } // REDUCE, NEWOBJ
-      case 0x62: pop(); break; // BUILD: object state (e.g. an OrderedDict's _metadata) is not needed
+      case 0x47:
+        need(8);
+        stack.push(data.readDoubleBE(p));
+        p += 8;
+        break; // BINFLOAT
+      case 0x58: {
+        need(4);
+        const n = data.readUInt32LE(p);
+        p += 4;
+        stack.push(str(n, "utf8"));
+        break;
+      } // BINUNICODE
+      case 0x8c: {
+        need(1);
+        const n = data[p++];
+        stack.push(str(n, "utf8"));
+        break;
+      } // SHORT_BINUNICODE
+      case 0x54: {
+        need(4);
+        const n = data.readUInt32LE(p);
+        p += 4;
+        stack.push(str(n, "latin1"));
+        break;
+      } // BINSTRING
+      case 0x55: {
+        need(1);
+        const n = data[p++];
+        stack.push(str(n, "latin1"));
+        break;
+      } // SHORT_BINSTRING
+      case 0x29:
+        stack.push([]);
+        break; // EMPTY_TUPLE
+      case 0x74:
+        stack.push(popMark());
+        break; // TUPLE
+      case 0x85:
+        stack.push([pop()]);
+        break;
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        stack.push([a, b]);
+        break;
+      }
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        stack.push([a, b, c]);
+        break;
+      }
+      case 0x5d:
+        stack.push([]);
+        break; // EMPTY_LIST
+      case 0x6c:
+        stack.push(popMark());
+        break; // LIST
+      case 0x61: {
+        const v = pop();
+        list().push(v);
+        break;
+      } // APPEND
+      case 0x65: {
+        const items = popMark();
+        list().push(...items);
+        break;
+      } // APPENDS
+      case 0x7d:
+        stack.push({});
+        break; // EMPTY_DICT
+      case 0x64: {
+        const items = popMark();
+        const d: Record<string, unknown> = {};
+        for (let i = 0; i < items.length; i += 2) d[String(items[i])] = items[i + 1];
+        stack.push(d);
+        break;
+      }
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItem(top(), k, v);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        const d = top();
+        for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
+        break;
+      }
+      case 0x71:
+        need(1);
+        memo.set(data[p++], top());
+        break; // BINPUT
+      case 0x72:
+        need(4);
+        memo.set(data.readUInt32LE(p), top());
+        p += 4;
+        break; // LONG_BINPUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x68: {
+        need(1);
+        const k = data[p++];
+        if (!memo.has(k)) throw bad(`memo ${k} was never set`);
+        stack.push(memo.get(k));
+        break;
+      } // BINGET
+      case 0x6a: {
+        need(4);
+        const k = data.readUInt32LE(p);
+        p += 4;
+        if (!memo.has(k)) throw bad(`memo ${k} was never set`);
+        stack.push(memo.get(k));
+        break;
+      } // LONG_BINGET
+      case 0x63: {
+        const module = line();
+        const name = line();
+        stack.push(new Global(module, name));
+        break;
+      } // GLOBAL
+      case 0x93: {
+        const name = pop();
+        const module = pop();
+        if (typeof name !== "string" || typeof module !== "string") throw bad("STACK_GLOBAL without a module and a name");
+        stack.push(new Global(module, name));
+        break;
+      }
+      case 0x51: {
+        const pid = pop();
+        if (!Array.isArray(pid)) throw bad("a persistent id that is not a tuple");
+        stack.push(persistent(pid));
+        break;
+      } // BINPERSID
+      case 0x52:
+      case 0x81: {
+        const args = pop();
+        const fn = pop();
+        if (!Array.isArray(args)) throw bad("a call whose arguments are not a tuple");
+        stack.push(call(fn, args));
+        break;
+      } // REDUCE, NEWOBJ
+      case 0x62:
+        pop();
+        break; // BUILD: object state (e.g. an OrderedDict's _metadata) is not needed
       default:
         throw new Error(`${file}: unsupported pickle opcode 0x${op.toString(16)} at byte ${p - 1}`);
     }

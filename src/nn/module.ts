@@ -94,7 +94,9 @@ export class Module {
     for (const [k, t] of own) {
       const v = src.get(k);
       if (v && v.shape.join(",") !== t.shape.join(",")) {
-        mismatched.push(`size mismatch for ${k}: copying a param with shape [${v.shape.join(", ")}] from checkpoint, the shape in current model is [${t.shape.join(", ")}].`);
+        mismatched.push(
+          `size mismatch for ${k}: copying a param with shape [${v.shape.join(", ")}] from checkpoint, the shape in current model is [${t.shape.join(", ")}].`,
+        );
       }
     }
     const strict = o.strict ?? true;

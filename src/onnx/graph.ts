@@ -99,7 +99,8 @@ export class OnnxGraph {
     const base = this.#weightNames.get(t) ?? this.fresh("weight").slice(1);
     const name = o.transpose ? `${base}.T` : base;
     if (this.initializers.has(name)) return name;
-    if (t.dtype !== "float32" && t.dtype !== "float16" && t.dtype !== "bfloat16") throw new TypeError(`ONNX export: parameter ${base} is ${t.dtype}, not floating point`);
+    if (t.dtype !== "float32" && t.dtype !== "float16" && t.dtype !== "bfloat16")
+      throw new TypeError(`ONNX export: parameter ${base} is ${t.dtype}, not floating point`);
     const { data, dims } = torch.tidy(() => {
       const src = o.transpose ? t.detach().t().contiguous() : t.detach();
       return { data: src.dataSync(), dims: src.shape };
@@ -112,7 +113,12 @@ export class OnnxGraph {
 
   /** An int64 constant (shapes, axes, indices), shared by value. */
   int64(values: number[], dims: number[] = [values.length]): string {
-    return this.#constant("int64", dims, BigInt64Array.from(values, (v) => BigInt(v)), values.join(","));
+    return this.#constant(
+      "int64",
+      dims,
+      BigInt64Array.from(values, (v) => BigInt(v)),
+      values.join(","),
+    );
   }
 
   /** A float32 constant, shared by value. */

@@ -32,7 +32,10 @@ export function activation(g: OnnxGraph, name: string, x: string): string {
   switch (name) {
     case "gelu":
       if (g.opset >= 20) return g.op("Gelu", [x]);
-      return g.op("Mul", [g.op("Mul", [x, g.float32([0.5], [])]), g.op("Add", [g.op("Erf", [g.op("Div", [x, g.float32([Math.SQRT2], [])])]), g.float32([1], [])])]);
+      return g.op("Mul", [
+        g.op("Mul", [x, g.float32([0.5], [])]),
+        g.op("Add", [g.op("Erf", [g.op("Div", [x, g.float32([Math.SQRT2], [])])]), g.float32([1], [])]),
+      ]);
     case "gelu_new":
     case "gelu_pytorch_tanh": {
       if (g.opset >= 20) return g.op("Gelu", [x], { approximate: { s: "tanh" } });

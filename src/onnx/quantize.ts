@@ -50,7 +50,13 @@ export function quantizeDynamicInt8(g: OnnxGraph): { quantized: number } {
       if (base) {
         const rows = `${n.name}_int8`;
         out.push({ ...n, inputs: [`${base}_quantized`, n.inputs[1]], outputs: [rows] });
-        out.push({ opType: "DequantizeLinear", inputs: [rows, `${base}_scale`, `${base}_zero_point`], outputs: n.outputs, attrs: {}, name: `${n.name}_dequantize` });
+        out.push({
+          opType: "DequantizeLinear",
+          inputs: [rows, `${base}_scale`, `${base}_zero_point`],
+          outputs: n.outputs,
+          attrs: {},
+          name: `${n.name}_dequantize`,
+        });
         continue;
       }
     }
@@ -63,7 +69,13 @@ export function quantizeDynamicInt8(g: OnnxGraph): { quantized: number } {
     const stem = n.name;
     const [xq, xScale, xZp] = [`${stem}_x_quantized`, `${stem}_x_scale`, `${stem}_x_zero_point`];
     out.push({ opType: "DynamicQuantizeLinear", inputs: [x], outputs: [xq, xScale, xZp], attrs: {}, name: `${stem}_quant` });
-    out.push({ opType: "MatMulInteger", inputs: [xq, `${base}_quantized`, xZp, `${base}_zero_point`], outputs: [`${stem}_int32`], attrs: {}, name: `${stem}_MatMulInteger` });
+    out.push({
+      opType: "MatMulInteger",
+      inputs: [xq, `${base}_quantized`, xZp, `${base}_zero_point`],
+      outputs: [`${stem}_int32`],
+      attrs: {},
+      name: `${stem}_MatMulInteger`,
+    });
     out.push({ opType: "Cast", inputs: [`${stem}_int32`], outputs: [`${stem}_float`], attrs: { to: { i: DATA_TYPE.float32 } }, name: `${stem}_cast` });
     out.push({ opType: "Mul", inputs: [xScale, `${base}_scale`], outputs: [`${stem}_scale`], attrs: {}, name: `${stem}_scale_mul` });
     out.push({ opType: "Mul", inputs: [`${stem}_float`, `${stem}_scale`], outputs: n.outputs, attrs: {}, name: `${stem}_output_mul` });

@@ -39,7 +39,10 @@ export class GradScaler {
   /** Divides the optimizer's gradients by the scale in place, recording whether any was inf/NaN. */
   unscale_(optimizer: Optimizer): void {
     if (!this.enabled || this.#unscaled.has(optimizer)) return;
-    const found = multiTensor.unscaleGrads(optimizer.paramGroups.flatMap((g) => g.params), 1 / this.scale);
+    const found = multiTensor.unscaleGrads(
+      optimizer.paramGroups.flatMap((g) => g.params),
+      1 / this.scale,
+    );
     try {
       this.#unscaled.add(optimizer);
       this.#foundInf.set(optimizer, found.item() !== 0);

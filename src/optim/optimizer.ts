@@ -21,14 +21,20 @@ function checkedGroupOptions(saved: Record<string, unknown>, live: ParamGroup, g
   for (const [k, v] of Object.entries(saved)) {
     if (k === "params") continue;
     if (!Object.prototype.hasOwnProperty.call(live, k) || k === "__proto__" || k === "constructor") {
-      throw new Error(`loadStateDict(): parameter group ${gi} has an option '${k}' this optimizer does not have (it has ${Object.keys(live).filter((x) => x !== "params").join(", ")})`);
+      throw new Error(
+        `loadStateDict(): parameter group ${gi} has an option '${k}' this optimizer does not have (it has ${Object.keys(live)
+          .filter((x) => x !== "params")
+          .join(", ")})`,
+      );
     }
     const want = (live as Record<string, unknown>)[k];
     const sameType = Array.isArray(want)
       ? Array.isArray(v) && v.length === want.length && v.every((x, i) => typeof x === typeof want[i] && (typeof x !== "number" || Number.isFinite(x)))
       : typeof v === typeof want && (typeof v !== "number" || Number.isFinite(v));
     if (!sameType && !(want === null || (v === null && want !== undefined))) {
-      throw new TypeError(`loadStateDict(): parameter group ${gi}: option '${k}' is ${JSON.stringify(v)}, expected ${Array.isArray(want) ? `a list of ${want.length} ${typeof want[0]}s` : `a finite ${typeof want}`} (as ${JSON.stringify(want)})`);
+      throw new TypeError(
+        `loadStateDict(): parameter group ${gi}: option '${k}' is ${JSON.stringify(v)}, expected ${Array.isArray(want) ? `a list of ${want.length} ${typeof want[0]}s` : `a finite ${typeof want}`} (as ${JSON.stringify(want)})`,
+      );
     }
     out[k] = Array.isArray(v) ? [...v] : v;
   }
@@ -107,7 +113,9 @@ export abstract class Optimizer {
     sd.param_groups.forEach((g, gi) => {
       const ids = g.params as number[];
       if (!Array.isArray(ids) || ids.length !== this.paramGroups[gi].params.length) {
-        throw new Error(`loadStateDict(): parameter group ${gi} has ${ids?.length} parameters in the state, ${this.paramGroups[gi].params.length} in the optimizer`);
+        throw new Error(
+          `loadStateDict(): parameter group ${gi} has ${ids?.length} parameters in the state, ${this.paramGroups[gi].params.length} in the optimizer`,
+        );
       }
       ids.forEach((id, k) => {
         if (!Number.isInteger(id) || id < 0) throw new Error(`loadStateDict(): parameter group ${gi} names parameter ${JSON.stringify(id)}, not an index`);
@@ -186,10 +194,20 @@ export class AdamW extends Optimizer {
       const states = params.map((p) => this.stateFor(p, () => ({ step: 0, exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) })));
       for (const s of states) s.step = (s.step as number) + 1;
       const [beta1, beta2] = g.betas as [number, number];
-      multiTensor.adamwStep(params, states.map((s) => s.exp_avg as Tensor), states.map((s) => s.exp_avg_sq as Tensor), states.map((s) => s.step as number), {
-        lr: g.lr, beta1, beta2, eps: g.eps as number, weightDecay: g.weight_decay as number,
-        fused: this.fused && multiTensor.canFuseAdamw(params),
-      });
+      multiTensor.adamwStep(
+        params,
+        states.map((s) => s.exp_avg as Tensor),
+        states.map((s) => s.exp_avg_sq as Tensor),
+        states.map((s) => s.step as number),
+        {
+          lr: g.lr,
+          beta1,
+          beta2,
+          eps: g.eps as number,
+          weightDecay: g.weight_decay as number,
+          fused: this.fused && multiTensor.canFuseAdamw(params),
+        },
+      );
     }
   }
 }
@@ -230,7 +248,13 @@ export class SGD extends Optimizer {
       if (!params.length) continue;
       const momentum = g.momentum as number;
       const buffers = params.map((p) => (this.state.get(p)?.momentum_buffer as Tensor | undefined) ?? null);
-      const made = multiTensor.sgdStep(params, buffers, { lr: g.lr, momentum, dampening: g.dampening as number, weightDecay: g.weight_decay as number, nesterov: !!g.nesterov });
+      const made = multiTensor.sgdStep(params, buffers, {
+        lr: g.lr,
+        momentum,
+        dampening: g.dampening as number,
+        weightDecay: g.weight_decay as number,
+        nesterov: !!g.nesterov,
+      });
       made.forEach((b, i) => {
         if (b) this.state.set(params[i], { momentum_buffer: keep(b) });
       });

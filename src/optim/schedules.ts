@@ -4,18 +4,9 @@ import type { Optimizer } from "./optimizer.js";
 
 export type LrLambda = (step: number) => number;
 
-export type SchedulerType =
-  | "linear"
-  | "cosine"
-  | "cosine_with_restarts"
-  | "polynomial"
-  | "constant"
-  | "constant_with_warmup"
-  | "inverse_sqrt";
+export type SchedulerType = "linear" | "cosine" | "cosine_with_restarts" | "polynomial" | "constant" | "constant_with_warmup" | "inverse_sqrt";
 
-export const SCHEDULER_TYPES: SchedulerType[] = [
-  "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
-];
+export const SCHEDULER_TYPES: SchedulerType[] = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"];
 
 function warmup(step: number, warmupSteps: number): number {
   return step / Math.max(1, warmupSteps);
@@ -23,32 +14,34 @@ function warmup(step: number, warmupSteps: number): number {
 
 export const constantSchedule = (): LrLambda => () => 1;
 
-export const constantScheduleWithWarmup = (warmupSteps: number): LrLambda => (step) =>
-  step < warmupSteps ? warmup(step, warmupSteps) : 1;
+export const constantScheduleWithWarmup =
+  (warmupSteps: number): LrLambda =>
+  (step) =>
+    step < warmupSteps ? warmup(step, warmupSteps) : 1;
 
-export const linearScheduleWithWarmup = (warmupSteps: number, totalSteps: number): LrLambda => (step) =>
-  step < warmupSteps ? warmup(step, warmupSteps) : Math.max(0, (totalSteps - step) / Math.max(1, totalSteps - warmupSteps));
+export const linearScheduleWithWarmup =
+  (warmupSteps: number, totalSteps: number): LrLambda =>
+  (step) =>
+    step < warmupSteps ? warmup(step, warmupSteps) : Math.max(0, (totalSteps - step) / Math.max(1, totalSteps - warmupSteps));
 
-export const cosineScheduleWithWarmup = (warmupSteps: number, totalSteps: number, numCycles = 0.5): LrLambda => (step) => {
-  if (step < warmupSteps) return warmup(step, warmupSteps);
-  const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
-  return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * numCycles * 2 * progress)));
-};
+export const cosineScheduleWithWarmup =
+  (warmupSteps: number, totalSteps: number, numCycles = 0.5): LrLambda =>
+  (step) => {
+    if (step < warmupSteps) return warmup(step, warmupSteps);
+    const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
+    return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * numCycles * 2 * progress)));
+  };
 
-export const cosineWithHardRestartsScheduleWithWarmup = (warmupSteps: number, totalSteps: number, numCycles = 1): LrLambda => (step) => {
-  if (step < warmupSteps) return warmup(step, warmupSteps);
-  const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
-  if (progress >= 1) return 0;
-  return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * ((numCycles * progress) % 1))));
-};
+export const cosineWithHardRestartsScheduleWithWarmup =
+  (warmupSteps: number, totalSteps: number, numCycles = 1): LrLambda =>
+  (step) => {
+    if (step < warmupSteps) return warmup(step, warmupSteps);
+    const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
+    if (progress >= 1) return 0;
+    return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * ((numCycles * progress) % 1))));
+  };
 
-export const polynomialDecayScheduleWithWarmup = (
-  warmupSteps: number,
-  totalSteps: number,
-  lrInit: number,
-  lrEnd = 1e-7,
-  power = 1,
-): LrLambda => {
+export const polynomialDecayScheduleWithWarmup = (warmupSteps: number, totalSteps: number, lrInit: number, lrEnd = 1e-7, power = 1): LrLambda => {
   if (!(lrInit > lrEnd)) throw new RangeError(`lr_end (${lrEnd}) must be smaller than initial lr (${lrInit})`);
   return (step) => {
     if (step < warmupSteps) return warmup(step, warmupSteps);
@@ -105,10 +98,16 @@ export class LambdaLR {
 
   loadStateDict(sd: { last_epoch: number; base_lrs?: number[] }): void {
     if (sd === null || typeof sd !== "object") throw new TypeError("LambdaLR.loadStateDict(): expected an object with last_epoch");
-    if (!Number.isInteger(sd.last_epoch) || sd.last_epoch < -1) throw new TypeError(`LambdaLR.loadStateDict(): last_epoch must be an integer ≥ -1, got ${JSON.stringify(sd.last_epoch)}`);
+    if (!Number.isInteger(sd.last_epoch) || sd.last_epoch < -1)
+      throw new TypeError(`LambdaLR.loadStateDict(): last_epoch must be an integer ≥ -1, got ${JSON.stringify(sd.last_epoch)}`);
     const lrs = sd.base_lrs;
-    if (lrs !== undefined && (!Array.isArray(lrs) || lrs.length !== this.baseLrs.length || !lrs.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0))) {
-      throw new TypeError(`LambdaLR.loadStateDict(): base_lrs must be ${this.baseLrs.length} non-negative numbers (one per parameter group), got ${JSON.stringify(lrs)}`);
+    if (
+      lrs !== undefined &&
+      (!Array.isArray(lrs) || lrs.length !== this.baseLrs.length || !lrs.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0))
+    ) {
+      throw new TypeError(
+        `LambdaLR.loadStateDict(): base_lrs must be ${this.baseLrs.length} non-negative numbers (one per parameter group), got ${JSON.stringify(lrs)}`,
+      );
     }
     this.lastEpoch = sd.last_epoch;
     if (lrs) lrs.forEach((lr, i) => (this.baseLrs[i] = lr));

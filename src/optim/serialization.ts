@@ -30,7 +30,8 @@ export function loadOptimizerState(path: string): OptimizerStateDict {
     throw new Error(`${path}: the optimizer metadata is not valid JSON (${(e as Error).message})`);
   }
   const { param_groups, scalars } = parsed;
-  if (!Array.isArray(param_groups) || !param_groups.every((g) => g !== null && typeof g === "object" && !Array.isArray(g))) throw new Error(`${path}: param_groups must be a list of objects`);
+  if (!Array.isArray(param_groups) || !param_groups.every((g) => g !== null && typeof g === "object" && !Array.isArray(g)))
+    throw new Error(`${path}: param_groups must be a list of objects`);
   if (scalars === null || typeof scalars !== "object" || Array.isArray(scalars)) throw new Error(`${path}: the optimizer scalars must be an object`);
   const state: OptimizerStateDict["state"] = {};
   for (const [i, s] of Object.entries(scalars)) {

@@ -1,2 +1,9 @@
 // finetune-ts/pipelines: using a fine-tuned model, as transformers' pipeline() does.
-export { pipeline, TextClassificationPipeline, type TextClassificationInput, type TextClassificationOptions, type TextPair, type LabelScore } from "./text_classification.js";
+export {
+  pipeline,
+  TextClassificationPipeline,
+  type TextClassificationInput,
+  type TextClassificationOptions,
+  type TextPair,
+  type LabelScore,
+} from "./text_classification.js";

@@ -63,7 +63,9 @@ export class TextClassificationPipeline extends Callable {
     const size = o.batchSize ?? 8;
     const scores: number[][] = [];
     const config = this.model.config;
-    const fn = o.functionToApply ?? (config.problemType === "multi_label_classification" || config.numLabels === 1 ? "sigmoid" : config.problemType === "regression" ? "none" : "softmax");
+    const fn =
+      o.functionToApply ??
+      (config.problemType === "multi_label_classification" || config.numLabels === 1 ? "sigmoid" : config.problemType === "regression" ? "none" : "softmax");
     const wasTraining = this.model.training;
     this.model.eval();
     try {
@@ -71,7 +73,11 @@ export class TextClassificationPipeline extends Callable {
         const part = list.slice(s, s + size);
         const rows = torch.noGrad(() =>
           torch.tidy(() => {
-            const enc = this.tokenizer(part.map((x) => x.text), pairs ? part.map((x) => x.textPair!) : null, { truncation: true, padding: true, returnTensors: "pt" });
+            const enc = this.tokenizer(
+              part.map((x) => x.text),
+              pairs ? part.map((x) => x.textPair!) : null,
+              { truncation: true, padding: true, returnTensors: "pt" },
+            );
             const inputs = Object.fromEntries(Object.entries(enc).filter(([k]) => this.tokenizer.modelInputNames.includes(k))) as Record<string, torch.Tensor>;
             const logits = this.model.forward(inputs).logits!.float();
             const out = fn === "softmax" ? logits.softmax(-1) : fn === "sigmoid" ? logits.sigmoid() : logits;
@@ -97,8 +103,13 @@ export class TextClassificationPipeline extends Callable {
  * transformers' pipeline(task, model): "text-classification" (or "sentiment-analysis") over a model
  * folder or hub name, or a loaded model with its tokenizer.
  */
-export async function pipeline(task: "text-classification" | "sentiment-analysis", model: string | PreTrainedModel, o: { tokenizer?: string | PreTrainedTokenizer } = {}): Promise<TextClassificationPipeline> {
-  if (task !== "text-classification" && task !== "sentiment-analysis") throw new Error(`pipeline: task '${task as string}' is not supported (text-classification)`);
+export async function pipeline(
+  task: "text-classification" | "sentiment-analysis",
+  model: string | PreTrainedModel,
+  o: { tokenizer?: string | PreTrainedTokenizer } = {},
+): Promise<TextClassificationPipeline> {
+  if (task !== "text-classification" && task !== "sentiment-analysis")
+    throw new Error(`pipeline: task '${task as string}' is not supported (text-classification)`);
   const m = typeof model === "string" ? ((await AutoModelForSequenceClassification.fromPretrained(model)) as PreTrainedModel) : model;
   const tokenizerSource = o.tokenizer ?? (typeof model === "string" ? model : model.nameOrPath);
   if (!tokenizerSource) throw new Error("pipeline: give the tokenizer ({ tokenizer }) for a model loaded without a name or path");

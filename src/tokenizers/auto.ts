@@ -19,10 +19,23 @@ export interface FromPretrainedOptions extends HubOptions {
 
 // transformers' tokenizer classes' default special tokens, for configs that do not name them.
 const BERT_SPECIALS = { unk_token: "[UNK]", sep_token: "[SEP]", pad_token: "[PAD]", cls_token: "[CLS]", mask_token: "[MASK]" };
-const ROBERTA_SPECIALS = { bos_token: "<s>", eos_token: "</s>", unk_token: "<unk>", sep_token: "</s>", pad_token: "<pad>", cls_token: "<s>", mask_token: "<mask>" };
+const ROBERTA_SPECIALS = {
+  bos_token: "<s>",
+  eos_token: "</s>",
+  unk_token: "<unk>",
+  sep_token: "</s>",
+  pad_token: "<pad>",
+  cls_token: "<s>",
+  mask_token: "<mask>",
+};
 const CLASS_BY_MODEL_TYPE: Record<string, string> = {
-  bert: "BertTokenizer", distilbert: "DistilBertTokenizer", electra: "ElectraTokenizer", roberta: "RobertaTokenizer",
-  camembert: "CamembertTokenizer", "xlm-roberta": "XLMRobertaTokenizer", gpt2: "GPT2Tokenizer",
+  bert: "BertTokenizer",
+  distilbert: "DistilBertTokenizer",
+  electra: "ElectraTokenizer",
+  roberta: "RobertaTokenizer",
+  camembert: "CamembertTokenizer",
+  "xlm-roberta": "XLMRobertaTokenizer",
+  gpt2: "GPT2Tokenizer",
 };
 
 function defaultSpecials(cls: string): Record<string, string> {
@@ -34,7 +47,8 @@ function defaultSpecials(cls: string): Record<string, string> {
 export class AutoTokenizer {
   static async fromPretrained(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<PreTrainedTokenizer> {
     const o = HubSession.in(options);
-    if (typeof nameOrPath !== "string" || nameOrPath === "") throw new TypeError(`fromPretrained(): expected a model name or folder, got ${JSON.stringify(nameOrPath)}`);
+    if (typeof nameOrPath !== "string" || nameOrPath === "")
+      throw new TypeError(`fromPretrained(): expected a model name or folder, got ${JSON.stringify(nameOrPath)}`);
     const find = (f: string) => resolveFile(nameOrPath, f, { ...o, optional: true });
     const [tokJsonPath, configPath, mapPath] = await Promise.all([find("tokenizer.json"), find("tokenizer_config.json"), find("special_tokens_map.json")]);
     const config = configPath ? readJson(configPath, "tokenizer_config.json") : {};
@@ -56,11 +70,15 @@ export class AutoTokenizer {
     } else {
       const vocabPath = await find("vocab.txt");
       if (!vocabPath) {
-        throw new Error(`${nameOrPath} has neither tokenizer.json nor vocab.txt: cannot build a tokenizer (looked for tokenizer.json, vocab.txt, tokenizer_config.json)`);
+        throw new Error(
+          `${nameOrPath} has neither tokenizer.json nor vocab.txt: cannot build a tokenizer (looked for tokenizer.json, vocab.txt, tokenizer_config.json)`,
+        );
       }
       const cls = String(config.tokenizer_class ?? "");
       if (!/^(Bert|DistilBert|Electra)/.test(cls)) {
-        throw new Error(`${nameOrPath} has only vocab.txt; building a tokenizer from it is supported for BERT-family (WordPiece) models, not '${cls || "unknown (no tokenizer_class, no config.json model_type)"}'`);
+        throw new Error(
+          `${nameOrPath} has only vocab.txt; building a tokenizer from it is supported for BERT-family (WordPiece) models, not '${cls || "unknown (no tokenizer_class, no config.json model_type)"}'`,
+        );
       }
       const tok = (k: string, d: string) => tokenContent(specialMap[k]) ?? tokenContent(config[k]) ?? d;
       tokenizerJson = bertTokenizerJson(

@@ -17,9 +17,14 @@ export const isPunctuation = (c: string) => {
   return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126) || /\p{P}/u.test(c);
 };
 const isChinese = (cp: number) =>
-  (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x20000 && cp <= 0x2a6df) ||
-  (cp >= 0x2a700 && cp <= 0x2b73f) || (cp >= 0x2b740 && cp <= 0x2b81f) || (cp >= 0x2b820 && cp <= 0x2ceaf) ||
-  (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f);
+  (cp >= 0x4e00 && cp <= 0x9fff) ||
+  (cp >= 0x3400 && cp <= 0x4dbf) ||
+  (cp >= 0x20000 && cp <= 0x2a6df) ||
+  (cp >= 0x2a700 && cp <= 0x2b73f) ||
+  (cp >= 0x2b740 && cp <= 0x2b81f) ||
+  (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+  (cp >= 0xf900 && cp <= 0xfaff) ||
+  (cp >= 0x2f800 && cp <= 0x2fa1f);
 
 interface Aligned {
   ch: string;
@@ -80,7 +85,7 @@ export function wordPieceOffsets(
   const units: Unit[] = [];
   const specials = o.specials.filter((s) => s.length > 0).sort((x, y) => y.length - x.length);
   let start = 0;
-  for (let i = 0; i <= chars.length; ) {
+  for (let i = 0; i <= chars.length;) {
     const hit = i < chars.length ? specials.find((s) => chars.slice(i, i + Array.from(s).length).join("") === s) : undefined;
     if (!hit && i < chars.length) {
       i++;
@@ -114,7 +119,14 @@ export function wordPieceOffsets(
     }
     const piece = cont ? t.slice(o.prefix.length) : t;
     const len = t === o.unk && !cont ? unit.word.length - pos : Array.from(piece).length;
-    if (t !== o.unk && unit.word.slice(pos, pos + len).map((a) => a.ch).join("") !== piece) fail(t);
+    if (
+      t !== o.unk &&
+      unit.word
+        .slice(pos, pos + len)
+        .map((a) => a.ch)
+        .join("") !== piece
+    )
+      fail(t);
     out.push([unit.word[pos].orig, unit.word[pos + len - 1].orig + 1]);
     pos += len;
   }

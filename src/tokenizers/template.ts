@@ -37,7 +37,14 @@ function fromTemplate(items: Json[], specials: Json, where: string): Piece[] {
 
 /** Reads the post_processor of a tokenizer.json (TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, none). */
 export function templateOf(post: Json | null | undefined, where: string): Template {
-  if (!post) return { single: [{ sequence: 0, typeId: 0 }], pair: [{ sequence: 0, typeId: 0 }, { sequence: 1, typeId: 1 }] };
+  if (!post)
+    return {
+      single: [{ sequence: 0, typeId: 0 }],
+      pair: [
+        { sequence: 0, typeId: 0 },
+        { sequence: 1, typeId: 1 },
+      ],
+    };
   switch (post.type) {
     case "TemplateProcessing": {
       const specials = (post.special_tokens ?? {}) as Json;
@@ -47,16 +54,36 @@ export function templateOf(post: Json | null | undefined, where: string): Templa
       const [, cls] = post.cls as [string, number];
       const [, sep] = post.sep as [string, number];
       return {
-        single: [{ ids: [cls], typeId: 0 }, { sequence: 0, typeId: 0 }, { ids: [sep], typeId: 0 }],
-        pair: [{ ids: [cls], typeId: 0 }, { sequence: 0, typeId: 0 }, { ids: [sep], typeId: 0 }, { sequence: 1, typeId: 1 }, { ids: [sep], typeId: 1 }],
+        single: [
+          { ids: [cls], typeId: 0 },
+          { sequence: 0, typeId: 0 },
+          { ids: [sep], typeId: 0 },
+        ],
+        pair: [
+          { ids: [cls], typeId: 0 },
+          { sequence: 0, typeId: 0 },
+          { ids: [sep], typeId: 0 },
+          { sequence: 1, typeId: 1 },
+          { ids: [sep], typeId: 1 },
+        ],
       };
     }
     case "RobertaProcessing": {
       const [, cls] = post.cls as [string, number];
       const [, sep] = post.sep as [string, number];
       return {
-        single: [{ ids: [cls], typeId: 0 }, { sequence: 0, typeId: 0 }, { ids: [sep], typeId: 0 }],
-        pair: [{ ids: [cls], typeId: 0 }, { sequence: 0, typeId: 0 }, { ids: [sep, sep], typeId: 0 }, { sequence: 1, typeId: 0 }, { ids: [sep], typeId: 0 }],
+        single: [
+          { ids: [cls], typeId: 0 },
+          { sequence: 0, typeId: 0 },
+          { ids: [sep], typeId: 0 },
+        ],
+        pair: [
+          { ids: [cls], typeId: 0 },
+          { sequence: 0, typeId: 0 },
+          { ids: [sep, sep], typeId: 0 },
+          { sequence: 1, typeId: 0 },
+          { ids: [sep], typeId: 0 },
+        ],
       };
     }
     case "ByteLevel":
@@ -87,7 +114,16 @@ export function applyTemplate(
   const specialMask: number[] = [];
   const sequenceIds: (number | null)[] = [];
   const seqs = [a, b];
-  const pieces = addSpecialTokens ? (b ? t.pair : t.single) : b ? [{ sequence: 0 as const, typeId: 0 }, { sequence: 1 as const, typeId: 1 }] : [{ sequence: 0 as const, typeId: 0 }];
+  const pieces = addSpecialTokens
+    ? b
+      ? t.pair
+      : t.single
+    : b
+      ? [
+          { sequence: 0 as const, typeId: 0 },
+          { sequence: 1 as const, typeId: 1 },
+        ]
+      : [{ sequence: 0 as const, typeId: 0 }];
   for (const p of pieces) {
     if (p.ids) {
       for (const id of p.ids) {

@@ -212,20 +212,48 @@ export class PreTrainedTokenizer extends Callable {
     const t = this.#special(k);
     return t === null ? null : (this.#tk.token_to_id(t) ?? null);
   }
-  get padToken(): string | null { return this.#special("pad_token"); }
-  get padTokenId(): number | null { return this.#specialId("pad_token"); }
-  get clsToken(): string | null { return this.#special("cls_token"); }
-  get clsTokenId(): number | null { return this.#specialId("cls_token"); }
-  get sepToken(): string | null { return this.#special("sep_token"); }
-  get sepTokenId(): number | null { return this.#specialId("sep_token"); }
-  get unkToken(): string | null { return this.#special("unk_token"); }
-  get unkTokenId(): number | null { return this.#specialId("unk_token"); }
-  get maskToken(): string | null { return this.#special("mask_token"); }
-  get maskTokenId(): number | null { return this.#specialId("mask_token"); }
-  get bosToken(): string | null { return this.#special("bos_token"); }
-  get bosTokenId(): number | null { return this.#specialId("bos_token"); }
-  get eosToken(): string | null { return this.#special("eos_token"); }
-  get eosTokenId(): number | null { return this.#specialId("eos_token"); }
+  get padToken(): string | null {
+    return this.#special("pad_token");
+  }
+  get padTokenId(): number | null {
+    return this.#specialId("pad_token");
+  }
+  get clsToken(): string | null {
+    return this.#special("cls_token");
+  }
+  get clsTokenId(): number | null {
+    return this.#specialId("cls_token");
+  }
+  get sepToken(): string | null {
+    return this.#special("sep_token");
+  }
+  get sepTokenId(): number | null {
+    return this.#specialId("sep_token");
+  }
+  get unkToken(): string | null {
+    return this.#special("unk_token");
+  }
+  get unkTokenId(): number | null {
+    return this.#specialId("unk_token");
+  }
+  get maskToken(): string | null {
+    return this.#special("mask_token");
+  }
+  get maskTokenId(): number | null {
+    return this.#specialId("mask_token");
+  }
+  get bosToken(): string | null {
+    return this.#special("bos_token");
+  }
+  get bosTokenId(): number | null {
+    return this.#specialId("bos_token");
+  }
+  get eosToken(): string | null {
+    return this.#special("eos_token");
+  }
+  get eosTokenId(): number | null {
+    return this.#specialId("eos_token");
+  }
   get allSpecialTokens(): string[] {
     return [...new Set([...Object.values(this.specialTokens), ...this.additionalSpecialTokens])];
   }
@@ -319,8 +347,13 @@ export class PreTrainedTokenizer extends Callable {
    * dataset map that calls the tokenizer, so the map's cache key changes with the tokenizer.
    */
   get contentHash(): string {
-    this.#contentHash ??= createHash("sha256").update(JSON.stringify([this.tokenizerJson, this.config, this.specialTokens, this.additionalSpecialTokens])).digest("hex");
-    return createHash("sha256").update(JSON.stringify([this.#contentHash, this.paddingSide, this.truncationSide])).digest("hex").slice(0, 32);
+    this.#contentHash ??= createHash("sha256")
+      .update(JSON.stringify([this.tokenizerJson, this.config, this.specialTokens, this.additionalSpecialTokens]))
+      .digest("hex");
+    return createHash("sha256")
+      .update(JSON.stringify([this.#contentHash, this.paddingSide, this.truncationSide]))
+      .digest("hex")
+      .slice(0, 32);
   }
   #contentHash: string | undefined;
 
@@ -402,7 +435,10 @@ export class PreTrainedTokenizer extends Callable {
     } else if (o.truncation === true) strategy = "longest_first";
     else if (o.truncation === false) strategy = "do_not_truncate";
     else if (["longest_first", "only_first", "only_second", "do_not_truncate"].includes(o.truncation)) strategy = o.truncation;
-    else throw new TypeError(`truncation must be true, false, 'longest_first', 'only_first', 'only_second' or 'do_not_truncate', got ${JSON.stringify(o.truncation)}`);
+    else
+      throw new TypeError(
+        `truncation must be true, false, 'longest_first', 'only_first', 'only_second' or 'do_not_truncate', got ${JSON.stringify(o.truncation)}`,
+      );
     if (strategy === "do_not_truncate") return [strategy, null];
     let max = o.maxLength ?? null;
     if (max === null) {
@@ -414,8 +450,7 @@ export class PreTrainedTokenizer extends Callable {
   }
 
   #padRows(rows: Row[], o: EncodeOptions): void {
-    const strategy: PaddingStrategy =
-      o.padding === true ? "longest" : o.padding === false || o.padding === undefined ? "do_not_pad" : o.padding;
+    const strategy: PaddingStrategy = o.padding === true ? "longest" : o.padding === false || o.padding === undefined ? "do_not_pad" : o.padding;
     if (!["longest", "max_length", "do_not_pad"].includes(strategy)) {
       throw new TypeError(`padding must be true, false, 'longest', 'max_length' or 'do_not_pad', got ${JSON.stringify(o.padding)}`);
     }
@@ -427,7 +462,8 @@ export class PreTrainedTokenizer extends Callable {
       target = m;
     } else target = Math.max(0, ...rows.map((r) => r.input_ids.length));
     const multiple = o.padToMultipleOf ?? null;
-    if (multiple !== null && (!Number.isInteger(multiple) || multiple <= 0)) throw new RangeError(`padToMultipleOf must be a positive integer, got ${multiple}`);
+    if (multiple !== null && (!Number.isInteger(multiple) || multiple <= 0))
+      throw new RangeError(`padToMultipleOf must be a positive integer, got ${multiple}`);
     if (multiple && target % multiple !== 0) target = (Math.floor(target / multiple) + 1) * multiple;
     if (strategy === "do_not_pad") {
       // padToMultipleOf alone pads each row to its own next multiple, as HF does.
@@ -474,7 +510,8 @@ export class PreTrainedTokenizer extends Callable {
       enumerable: false,
       value: (batchIndex = 0): (number | null)[] => {
         const row = rows[batchIndex];
-        if (!Number.isInteger(batchIndex) || row === undefined) throw new RangeError(`sequenceIds(): batch index ${batchIndex} is outside 0..${rows.length - 1}`);
+        if (!Number.isInteger(batchIndex) || row === undefined)
+          throw new RangeError(`sequenceIds(): batch index ${batchIndex} is outside 0..${rows.length - 1}`);
         return [...row.sequence_ids];
       },
     });
@@ -487,7 +524,13 @@ export class PreTrainedTokenizer extends Callable {
    */
   pad(
     features: Record<string, unknown>[] | Record<string, unknown[]>,
-    o: { padding?: boolean | PaddingStrategy; maxLength?: number | null; padToMultipleOf?: number | null; returnTensors?: "pt" | null; paddingSide?: Side } = {},
+    o: {
+      padding?: boolean | PaddingStrategy;
+      maxLength?: number | null;
+      padToMultipleOf?: number | null;
+      returnTensors?: "pt" | null;
+      paddingSide?: Side;
+    } = {},
   ): BatchEncoding {
     const list = Array.isArray(features) ? features : rowsOfColumns(features);
     if (list.length === 0) throw new RangeError("pad(): no features to pad");
@@ -504,7 +547,8 @@ export class PreTrainedTokenizer extends Callable {
     const padded: Record<string, unknown[]> = Object.fromEntries(keys.map((k) => [k, []]));
     const padIdOr = () => {
       const p = this.padTokenId;
-      if (p === null) throw new Error("Asking to pad but the tokenizer does not have a padding token. Please select a token to use as `pad_token` or add a new pad token.");
+      if (p === null)
+        throw new Error("Asking to pad but the tokenizer does not have a padding token. Please select a token to use as `pad_token` or add a new pad token.");
       return p;
     };
     for (const f of list) {
@@ -519,14 +563,19 @@ export class PreTrainedTokenizer extends Callable {
         } else padded[k].push(v);
       }
       if (!("attention_mask" in f) && this.modelInputNames.includes("attention_mask")) {
-        (padded.attention_mask ??= []).push(side === "right" ? [...new Array(len).fill(1), ...new Array(n).fill(0)] : [...new Array(n).fill(0), ...new Array(len).fill(1)]);
+        (padded.attention_mask ??= []).push(
+          side === "right" ? [...new Array(len).fill(1), ...new Array(n).fill(0)] : [...new Array(n).fill(0), ...new Array(len).fill(1)],
+        );
       }
     }
     return (o.returnTensors === "pt" ? toTensors(padded, "infer") : padded) as BatchEncoding;
   }
 
   // ---- decoding ----
-  decode(ids: number[] | bigint[] | { dataSync(): ArrayLike<number | bigint> }, o: { skipSpecialTokens?: boolean; cleanUpTokenizationSpaces?: boolean } = {}): string {
+  decode(
+    ids: number[] | bigint[] | { dataSync(): ArrayLike<number | bigint> },
+    o: { skipSpecialTokens?: boolean; cleanUpTokenizationSpaces?: boolean } = {},
+  ): string {
     const list = Array.isArray(ids) ? ids : Array.from(ids.dataSync(), Number);
     if (list.length === 0) return "";
     return this.#tk.decode(list.map(Number), {
@@ -552,7 +601,17 @@ export class PreTrainedTokenizer extends Callable {
     const config: Json = {
       ...Object.fromEntries(Object.entries(this.config).filter(([k]) => !["name_or_path", "special_tokens_map_file", "tokenizer_file"].includes(k))),
       added_tokens_decoder: Object.fromEntries(
-        added.map((t) => [String(t.id), { content: t.content, lstrip: t.lstrip ?? false, normalized: t.normalized ?? false, rstrip: t.rstrip ?? false, single_word: t.single_word ?? false, special: t.special ?? false }]),
+        added.map((t) => [
+          String(t.id),
+          {
+            content: t.content,
+            lstrip: t.lstrip ?? false,
+            normalized: t.normalized ?? false,
+            rstrip: t.rstrip ?? false,
+            single_word: t.single_word ?? false,
+            special: t.special ?? false,
+          },
+        ]),
       ),
       clean_up_tokenization_spaces: this.config.clean_up_tokenization_spaces ?? true,
       ...this.specialTokens,
@@ -584,10 +643,11 @@ export class PreTrainedTokenizer extends Callable {
 
 function checkText(t: unknown, what: string): void {
   if (typeof t !== "string") {
-    throw new TypeError(`${what} must be a string (or an array of strings for a batch), got ${t === null ? "null" : Array.isArray(t) ? "a nested array" : typeof t}`);
+    throw new TypeError(
+      `${what} must be a string (or an array of strings for a batch), got ${t === null ? "null" : Array.isArray(t) ? "a nested array" : typeof t}`,
+    );
   }
 }
-
 
 /**
  * Columns to tensors (returnTensors: "pt"): ids as int64; with "infer", a column of non-integers
@@ -606,7 +666,9 @@ function toTensors(cols: Record<string, unknown[]>, dtype: "int64" | "infer"): R
     }
     const flat = (rows as unknown[]).flat(4);
     if (flat.some((v) => typeof v !== "number" && typeof v !== "boolean")) {
-      throw new TypeError(`Unable to create tensor for '${k}': its values are not numbers (e.g. ${JSON.stringify(flat.find((v) => typeof v !== "number"))}); remove the column first`);
+      throw new TypeError(
+        `Unable to create tensor for '${k}': its values are not numbers (e.g. ${JSON.stringify(flat.find((v) => typeof v !== "number"))}); remove the column first`,
+      );
     }
     const floats = dtype === "infer" && flat.some((v) => typeof v === "number" && !Number.isInteger(v));
     out[k] = makeTensor(rows, { dtype: floats ? "float32" : "int64" });

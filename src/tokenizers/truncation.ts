@@ -20,7 +20,11 @@ const whole = (ids: number[]): Window[] => [{ ids, start: 0 }];
 /** The windows of a sequence cut to `max` with `stride` tokens of overlap: the kept part, then the overflow. */
 export function windowsOf(ids: number[], max: number, stride: number, side: "right" | "left"): Window[] {
   if (ids.length <= max) return whole(ids);
-  if (max === 0) return [{ ids: [], start: 0 }, { ids, start: 0 }];
+  if (max === 0)
+    return [
+      { ids: [], start: 0 },
+      { ids, start: 0 },
+    ];
   if (stride >= max) throw new RangeError(`stride (${stride}) must be smaller than the truncated length (${max})`);
   const step = max - stride;
   const ranges: [number, number][] = [];

@@ -15,7 +15,9 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
   // with the caller's mode, silently recording a graph (or not). Refuse it, as tidy does.
   if (result instanceof Promise) {
     result.catch(() => {});
-    throw new TypeError(`${enabled ? "enableGrad" : "noGrad"}(fn): fn returned a Promise; grad-mode scopes are synchronous (await outside, run each step inside)`);
+    throw new TypeError(
+      `${enabled ? "enableGrad" : "noGrad"}(fn): fn returned a Promise; grad-mode scopes are synchronous (await outside, run each step inside)`,
+    );
   }
   return result;
 }

@@ -27,7 +27,16 @@ const ALIASES: Record<string, DType> = {
 };
 
 export const BYTES: Record<DType, number> = {
-  uint8: 1, int8: 1, bool: 1, int16: 2, float16: 2, bfloat16: 2, int32: 4, float32: 4, int64: 8, float64: 8,
+  uint8: 1,
+  int8: 1,
+  bool: 1,
+  int16: 2,
+  float16: 2,
+  bfloat16: 2,
+  int32: 4,
+  float32: 4,
+  int64: 8,
+  float64: 8,
 };
 
 /** Bytes of one element of a dtype. */
@@ -60,13 +69,23 @@ export type TypedArrayFor = Float32Array | Float64Array | Int32Array | Int16Arra
 /** The typed array that holds a dtype's raw elements (float16/bfloat16 as their raw 16 bits). */
 export function rawArray(d: DType, buf: ArrayBuffer): TypedArrayFor {
   switch (d) {
-    case "float32": return new Float32Array(buf);
-    case "float64": return new Float64Array(buf);
-    case "int64": return new BigInt64Array(buf);
-    case "int32": return new Int32Array(buf);
-    case "int16": return new Int16Array(buf);
-    case "int8": return new Int8Array(buf);
-    case "uint8": case "bool": return new Uint8Array(buf);
-    case "float16": case "bfloat16": return new Uint16Array(buf);
+    case "float32":
+      return new Float32Array(buf);
+    case "float64":
+      return new Float64Array(buf);
+    case "int64":
+      return new BigInt64Array(buf);
+    case "int32":
+      return new Int32Array(buf);
+    case "int16":
+      return new Int16Array(buf);
+    case "int8":
+      return new Int8Array(buf);
+    case "uint8":
+    case "bool":
+      return new Uint8Array(buf);
+    case "float16":
+    case "bfloat16":
+      return new Uint16Array(buf);
   }
 }

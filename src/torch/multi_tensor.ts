@@ -38,14 +38,32 @@ export function canFuseAdamw(params: Tensor[]): boolean {
  * canFuseAdamw): one pass over each tensor (torch's fused kernel, or before libtorch 2.4 the
  * addon's loop, rounding an ulp apart from the unfused ops).
  */
-export function adamwStep(params: Tensor[], expAvgs: Tensor[], expAvgSqs: Tensor[], steps: number[], o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; fused?: boolean }): void {
+export function adamwStep(
+  params: Tensor[],
+  expAvgs: Tensor[],
+  expAvgSqs: Tensor[],
+  steps: number[],
+  o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; fused?: boolean },
+): void {
   if (o.fused) native.adamwStepFused(handles(params), handles(expAvgs), handles(expAvgSqs), steps, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay);
   else native.adamwStep(handles(params), handles(expAvgs), handles(expAvgSqs), steps, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, LERP_MOMENTS);
 }
 
 /** torch.optim.SGD's update of params that all have gradients; returns the momentum buffers made on this step (null where one existed). */
-export function sgdStep(params: Tensor[], buffers: (Tensor | null)[], o: { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }): (Tensor | null)[] {
-  const made = native.sgdStep(handles(params), buffers.map((b) => b?.handle ?? null), o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov);
+export function sgdStep(
+  params: Tensor[],
+  buffers: (Tensor | null)[],
+  o: { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean },
+): (Tensor | null)[] {
+  const made = native.sgdStep(
+    handles(params),
+    buffers.map((b) => b?.handle ?? null),
+    o.lr,
+    o.momentum,
+    o.dampening,
+    o.weightDecay,
+    o.nesterov,
+  );
   return made.map((h) => (h === null ? null : new Tensor(h)));
 }
 

@@ -29,7 +29,18 @@ export interface NativeTorch extends NativeOps {
   hasTorchFusedAdamw: boolean;
   hasGrad(params: H[]): Uint8Array;
   zeroGrad(params: H[]): void;
-  adamwStep(params: H[], expAvgs: H[], expAvgSqs: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, lerp: boolean): void;
+  adamwStep(
+    params: H[],
+    expAvgs: H[],
+    expAvgSqs: H[],
+    steps: number[],
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    lerp: boolean,
+  ): void;
   adamwStepFused(params: H[], expAvgs: H[], expAvgSqs: H[], steps: number[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number): void;
   sgdStep(params: H[], buffers: (H | null)[], lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean): (H | null)[];
   clipGradNorm(params: H[], maxNorm: number, normType: number): H | null;
@@ -130,7 +141,9 @@ const loaded = createRequire(import.meta.url)(addonPath()) as NativeTorch;
 let calls = 0;
 const counting = !!process.env.FINETUNE_COUNT_NATIVE_CALLS;
 export const native: NativeTorch = counting
-  ? (Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, typeof v === "function" ? (...a: unknown[]) => (calls++, (v as (...x: unknown[]) => unknown)(...a)) : v])) as unknown as NativeTorch)
+  ? (Object.fromEntries(
+      Object.entries(loaded).map(([k, v]) => [k, typeof v === "function" ? (...a: unknown[]) => (calls++, (v as (...x: unknown[]) => unknown)(...a)) : v]),
+    ) as unknown as NativeTorch)
   : loaded;
 
 /** Calls into the addon so far, or null unless FINETUNE_COUNT_NATIVE_CALLS was set when it loaded. */

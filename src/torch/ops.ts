@@ -20,11 +20,21 @@ function nonEmptyList(ts: Tensor[], what: string): void {
 
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   nonEmptyList(tensors, "cat()");
-  return new Tensor(native.cat(tensors.map((t) => t.handle), dim));
+  return new Tensor(
+    native.cat(
+      tensors.map((t) => t.handle),
+      dim,
+    ),
+  );
 }
 export function stack(tensors: Tensor[], dim = 0): Tensor {
   nonEmptyList(tensors, "stack()");
-  return new Tensor(native.stack(tensors.map((t) => t.handle), dim));
+  return new Tensor(
+    native.stack(
+      tensors.map((t) => t.handle),
+      dim,
+    ),
+  );
 }
 export function where(condition: Tensor, input: TensorOrScalar, other: TensorOrScalar): Tensor {
   // A scalar takes the tensor operand's dtype, as Python's torch.where does from 2.0 (1.13 refuses mixed dtypes).
@@ -91,9 +101,7 @@ export interface CrossEntropyOptions {
 export function crossEntropy(input: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
   const ls = o.labelSmoothing ?? 0;
   if (!(ls >= 0 && ls <= 1)) throw new RangeError(`crossEntropy(): labelSmoothing must be in [0, 1], got ${ls}`);
-  return new Tensor(
-    native.crossEntropy(input.handle, target.handle, o.weight?.handle, reduction(o.reduction, "crossEntropy()"), o.ignoreIndex ?? -100, ls),
-  );
+  return new Tensor(native.crossEntropy(input.handle, target.handle, o.weight?.handle, reduction(o.reduction, "crossEntropy()"), o.ignoreIndex ?? -100, ls));
 }
 export function nllLoss(input: Tensor, target: Tensor, o: { weight?: Tensor; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
   return new Tensor(native.nllLoss(input.handle, target.handle, o.weight?.handle, reduction(o.reduction, "nllLoss()"), o.ignoreIndex ?? -100));
@@ -101,11 +109,7 @@ export function nllLoss(input: Tensor, target: Tensor, o: { weight?: Tensor; ign
 export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
   return new Tensor(native.mseLoss(input.handle, target.handle, reduction(o.reduction, "mseLoss()")));
 }
-export function binaryCrossEntropyWithLogits(
-  input: Tensor,
-  target: Tensor,
-  o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {},
-): Tensor {
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor {
   return new Tensor(
     native.bceWithLogits(input.handle, target.handle, o.weight?.handle, o.posWeight?.handle, reduction(o.reduction, "binaryCrossEntropyWithLogits()")),
   );
@@ -157,4 +161,3 @@ export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tenso
 export function fullScalar(value: Scalar, like: Tensor): Tensor {
   return full([], value, { dtype: like.dtype, device: like.device });
 }
-

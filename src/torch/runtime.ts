@@ -46,9 +46,10 @@ export function getBlasThreads(): number | null {
  * ATen half; bf16 matmuls run in oneDNN on ATen's pool, so ATen gets every core and OpenBLAS one.
  * Under DDP the cores are this process's share (LOCAL_WORLD_SIZE).
  */
-export function configureThreads(
-  o: { threads?: number; blasThreads?: number; precision?: "fp32" | "bf16" } = {},
-): { threads: number; blasThreads: number | null } {
+export function configureThreads(o: { threads?: number; blasThreads?: number; precision?: "fp32" | "bf16" } = {}): {
+  threads: number;
+  blasThreads: number | null;
+} {
   const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined);
   // Processes sharing the machine (LOCAL_WORLD_SIZE under `finetune launch`/torchrun) split its cores.
   const cores = Math.max(1, Math.floor(availableParallelism() / Math.max(1, env("LOCAL_WORLD_SIZE") ?? 1)));

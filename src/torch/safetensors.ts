@@ -9,8 +9,16 @@ import { Tensor } from "./tensor.js";
 import { empty } from "./creation.js";
 
 const TO_DTYPE: Record<string, DType> = {
-  F64: "float64", F32: "float32", F16: "float16", BF16: "bfloat16",
-  I64: "int64", I32: "int32", I16: "int16", I8: "int8", U8: "uint8", BOOL: "bool",
+  F64: "float64",
+  F32: "float32",
+  F16: "float16",
+  BF16: "bfloat16",
+  I64: "int64",
+  I32: "int32",
+  I16: "int16",
+  I8: "int8",
+  U8: "uint8",
+  BOOL: "bool",
 };
 const FROM_DTYPE: Record<DType, string> = Object.fromEntries(Object.entries(TO_DTYPE).map(([k, v]) => [v, k])) as Record<DType, string>;
 
@@ -263,4 +271,3 @@ export function saveFile(tensors: Map<string, Tensor> | Record<string, Tensor>, 
     throw failed(e, "renaming it into place");
   }
 }
-

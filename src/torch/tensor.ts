@@ -197,9 +197,7 @@ export class Tensor extends TensorOps<Tensor> {
   toArray(): NestedArray {
     const flat = this.dataSync();
     const isBool = this.dtype === "bool";
-    const values: (number | boolean)[] = Array.from(flat as ArrayLike<number | bigint>, (v) =>
-      isBool ? v !== 0 : Number(v),
-    );
+    const values: (number | boolean)[] = Array.from(flat as ArrayLike<number | bigint>, (v) => (isBool ? v !== 0 : Number(v)));
     const shape = this.shape;
     if (shape.length === 0) return values[0];
     let pos = 0;
@@ -267,21 +265,35 @@ export class Tensor extends TensorOps<Tensor> {
   }
 
   // ---- views and indexing ----
-  reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(native.reshape(this.handle, flatShape(shape))); }
-  view(...shape: number[] | [number[]]): Tensor { return new Tensor(native.view(this.handle, flatShape(shape))); }
-  permute(...order: number[] | [number[]]): Tensor { return new Tensor(native.permute(this.handle, flatShape(order))); }
+  reshape(...shape: number[] | [number[]]): Tensor {
+    return new Tensor(native.reshape(this.handle, flatShape(shape)));
+  }
+  view(...shape: number[] | [number[]]): Tensor {
+    return new Tensor(native.view(this.handle, flatShape(shape)));
+  }
+  permute(...order: number[] | [number[]]): Tensor {
+    return new Tensor(native.permute(this.handle, flatShape(order)));
+  }
   /** Matrix transpose of a 2-d tensor (torch's `.T`/`.t()`). */
   t(): Tensor {
     if (this.ndim !== 2) throw new Error(`t() expects a 2-d tensor, got ${this.ndim}-d`);
     return this.transpose(0, 1);
   }
-  unsqueeze(dim: number): Tensor { return new Tensor(native.unsqueeze(this.handle, checkDim(dim))); }
-  expand(...shape: number[] | [number[]]): Tensor { return new Tensor(native.expand(this.handle, flatShape(shape))); }
-  expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
+  unsqueeze(dim: number): Tensor {
+    return new Tensor(native.unsqueeze(this.handle, checkDim(dim)));
+  }
+  expand(...shape: number[] | [number[]]): Tensor {
+    return new Tensor(native.expand(this.handle, flatShape(shape)));
+  }
+  expandAs(other: Tensor): Tensor {
+    return this.expand(other.shape);
+  }
   split(sizeOrSizes: number | number[], dim = 0): Tensor[] {
     return native.split(this.handle, sizeOrSizes, dim).map((x) => new Tensor(x));
   }
-  repeat(...sizes: number[] | [number[]]): Tensor { return new Tensor(native.repeat(this.handle, flatShape(sizes))); }
+  repeat(...sizes: number[] | [number[]]): Tensor {
+    return new Tensor(native.repeat(this.handle, flatShape(sizes)));
+  }
 
   // ---- reductions ----
   sum(dim?: number | number[] | null, keepdim = false, dtype?: DType): Tensor {
@@ -311,7 +323,9 @@ export class Tensor extends TensorOps<Tensor> {
   std(dim?: number | number[] | null, opts: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
     return new Tensor(native.std(this.handle, dims(dim), opts.unbiased ?? true, opts.keepdim ?? false));
   }
-  logsumexp(dim: number | number[], keepdim = false): Tensor { return new Tensor(native.logsumexp(this.handle, dims(dim)!, keepdim)); }
+  logsumexp(dim: number | number[], keepdim = false): Tensor {
+    return new Tensor(native.logsumexp(this.handle, dims(dim)!, keepdim));
+  }
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
     const [v, i] = native.sort(this.handle, dim, descending);
     return { values: new Tensor(v), indices: new Tensor(i) };

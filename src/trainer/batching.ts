@@ -24,7 +24,9 @@ export function signatureColumns(model: PreTrainedModel, args: TrainingArguments
   const dropped = ds.columnNames.filter((c) => !accepted.has(c));
   if (dropped.length && isEnabledFor("info")) {
     const name = model.constructor.name;
-    print(`The following columns in the dataset don't have a corresponding argument in \`${name}.forward\` and have been ignored: ${dropped.join(", ")}. If ${dropped.join(", ")} are not expected by \`${name}.forward\`,  you can safely ignore this message.`);
+    print(
+      `The following columns in the dataset don't have a corresponding argument in \`${name}.forward\` and have been ignored: ${dropped.join(", ")}. If ${dropped.join(", ")} are not expected by \`${name}.forward\`,  you can safely ignore this message.`,
+    );
   }
   return keep;
 }
@@ -32,7 +34,10 @@ export function signatureColumns(model: PreTrainedModel, args: TrainingArguments
 /** HF's lengths for grouping: the lengthColumnName column if the dataset has one, else each row's input_ids length. */
 function lengthsOf(ds: Dataset, args: TrainingArguments): number[] {
   if (ds.columnNames.includes(args.lengthColumnName)) return ds.column(args.lengthColumnName) as number[];
-  if (!ds.columnNames.includes("input_ids")) throw new Error(`groupByLength: the dataset has neither a '${args.lengthColumnName}' column nor input_ids to measure (columns: ${ds.columnNames.join(", ")})`);
+  if (!ds.columnNames.includes("input_ids"))
+    throw new Error(
+      `groupByLength: the dataset has neither a '${args.lengthColumnName}' column nor input_ids to measure (columns: ${ds.columnNames.join(", ")})`,
+    );
   return (ds.column("input_ids") as number[][]).map((x) => x.length);
 }
 

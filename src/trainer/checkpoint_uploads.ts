@@ -16,7 +16,12 @@ export class CheckpointUploads {
   constructor(readonly args: TrainingArguments) {}
 
   async push(folder: string, message: string, ignore: (p: string) => boolean): Promise<void> {
-    await uploadFolder(this.args.hubModelId!, folder, { token: this.args.hubToken ?? undefined, private: this.args.hubPrivateRepo, commitMessage: message, ignore });
+    await uploadFolder(this.args.hubModelId!, folder, {
+      token: this.args.hubToken ?? undefined,
+      private: this.args.hubPrivateRepo,
+      commitMessage: message,
+      ignore,
+    });
   }
 
   /** Starts a checkpoint's upload in the background; `done` runs when it ends (the folder may then be rotated). */

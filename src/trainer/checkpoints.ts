@@ -10,12 +10,19 @@ import { loadOptimizerState, saveOptimizerState, type GradScaler, type LambdaLR,
 import type { PreTrainedModel } from "../models/index.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { readJsonObject, writeJsonAtomic } from "../util/files.js";
-import { LockedError, tryLock, type FileLock } from "../util/file_lock.js";
+import { LockedError, alive, tryLock, type FileLock } from "../util/file_lock.js";
 import type { TrainingArguments } from "./training_args.js";
 import type { TrainerState } from "./trainer_callback.js";
 
 export const CHECKPOINT = /^checkpoint-(\d+)$/;
-export const FILES = { state: "trainer_state.json", args: "training_args.json", optimizer: "optimizer.safetensors", scheduler: "scheduler.json", scaler: "scaler.json", rng: "rng_state.safetensors" };
+export const FILES = {
+  state: "trainer_state.json",
+  args: "training_args.json",
+  optimizer: "optimizer.safetensors",
+  scheduler: "scheduler.json",
+  scaler: "scaler.json",
+  rng: "rng_state.safetensors",
+};
 /** Held in the output dir while a run trains there: a second run is refused instead of mixing checkpoints. */
 export const LOCK_FILE = ".finetune-ts.lock";
 const MODEL_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "config.json"];
@@ -30,7 +37,10 @@ export function checkpointDir(outputDir: string, step: number): string {
 /** The checkpoint of the highest step in outputDir, or null. */
 export function latestCheckpoint(outputDir: string): string | null {
   if (!existsSync(outputDir)) return null;
-  const steps = readdirSync(outputDir).map((d) => CHECKPOINT.exec(d)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1]));
+  const steps = readdirSync(outputDir)
+    .map((d) => CHECKPOINT.exec(d))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => Number(m[1]));
   return steps.length ? checkpointDir(outputDir, Math.max(...steps)) : null;
 }
 
@@ -39,19 +49,29 @@ export function lockOutputDir(dir: string, print: (line: string) => void): FileL
   try {
     return tryLock(join(dir, LOCK_FILE), (m) => print(`warning: ${m}`));
   } catch (e) {
-    if (e instanceof LockedError) throw new Error(`Another training run is using the output dir ${dir}: ${e.message}. Two runs in one output dir would mix their checkpoints; give this one its own outputDir.`);
+    if (e instanceof LockedError)
+      throw new Error(
+        `Another training run is using the output dir ${dir}: ${e.message}. Two runs in one output dir would mix their checkpoints; give this one its own outputDir.`,
+      );
     throw e;
   }
 }
 
 /** A run from scratch does not write over an earlier run's checkpoints or model unless overwriteOutputDir says so. */
 export function refuseEarlierRun(dir: string, overwrite: boolean, print: (line: string) => void): void {
-  const checkpoints = readdirSync(dir).filter((d) => CHECKPOINT.test(d)).sort();
+  const checkpoints = readdirSync(dir)
+    .filter((d) => CHECKPOINT.test(d))
+    .sort();
   const model = MODEL_FILES.filter((f) => existsSync(join(dir, f)));
   if (!checkpoints.length && !model.length) return;
   if (!overwrite) {
     const listed = `${checkpoints.slice(0, 3).join(", ")}${checkpoints.length > 3 ? ", …" : ""}`;
-    const what = [checkpoints.length ? `${checkpoints.length} checkpoint${checkpoints.length > 1 ? "s" : ""} (${listed})` : "", model.length ? `a saved model (${model.join(", ")})` : ""].filter(Boolean).join(" and ");
+    const what = [
+      checkpoints.length ? `${checkpoints.length} checkpoint${checkpoints.length > 1 ? "s" : ""} (${listed})` : "",
+      model.length ? `a saved model (${model.join(", ")})` : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
     throw new Error(
       `Output directory (${dir}) already holds ${what} of an earlier run. Resume it with resumeFromCheckpoint: true (--resume-from-checkpoint true), ` +
         `train from scratch over it with overwriteOutputDir: true (--overwrite-output-dir), or choose another outputDir.`,
@@ -60,15 +80,6 @@ export function refuseEarlierRun(dir: string, overwrite: boolean, print: (line: 
   // A run from scratch must not mix its checkpoints with the old run's (resume would pick those).
   for (const c of checkpoints) rmSync(join(dir, c), { recursive: true, force: true });
   if (checkpoints.length) print(`overwrite_output_dir: removed ${checkpoints.length} checkpoint(s) of the earlier run in ${dir}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function sizeOf(path: string): number {
@@ -198,9 +209,13 @@ export function loadTrainingState(dir: string, optimizer: Optimizer, scheduler: 
   const schedulerFile = join(dir, FILES.scheduler);
   const [hasOptimizer, hasScheduler] = [existsSync(optimizerFile), existsSync(schedulerFile)];
   if (!hasOptimizer && !hasScheduler) {
-    print(`warning: ${dir} holds no optimizer or scheduler state (saved with saveOnlyModel?): AdamW's moments restart from zero and the learning-rate schedule from its first step.`);
+    print(
+      `warning: ${dir} holds no optimizer or scheduler state (saved with saveOnlyModel?): AdamW's moments restart from zero and the learning-rate schedule from its first step.`,
+    );
   } else if (!hasOptimizer || !hasScheduler) {
-    throw new Error(`${dir} is missing ${hasOptimizer ? FILES.scheduler : FILES.optimizer}: cannot resume the ${hasOptimizer ? "learning-rate schedule" : "optimizer"} (the checkpoint is incomplete)`);
+    throw new Error(
+      `${dir} is missing ${hasOptimizer ? FILES.scheduler : FILES.optimizer}: cannot resume the ${hasOptimizer ? "learning-rate schedule" : "optimizer"} (the checkpoint is incomplete)`,
+    );
   } else {
     named(optimizerFile, () => {
       const sd = loadOptimizerState(optimizerFile);

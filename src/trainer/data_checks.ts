@@ -21,7 +21,9 @@ export function checkLabels(model: PreTrainedModel, ds: Dataset, columns: string
       for (const v of Array.isArray(row) ? (row.flat(4) as unknown[]) : [row]) {
         if (v === -100 || v === null) continue; // ignore_index, as the loss ignores it
         if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= n) {
-          throw new Error(`${what}: column '${col}' holds ${typeof v === "number" ? pyFloat(v).replace(/\.0$/, "") : JSON.stringify(v)} at row ${r}, but the model has num_labels=${n}, so labels must be integers 0..${n - 1} (or -100 to ignore). Set numLabels when loading the model, or fix the data.`);
+          throw new Error(
+            `${what}: column '${col}' holds ${typeof v === "number" ? pyFloat(v).replace(/\.0$/, "") : JSON.stringify(v)} at row ${r}, but the model has num_labels=${n}, so labels must be integers 0..${n - 1} (or -100 to ignore). Set numLabels when loading the model, or fix the data.`,
+          );
         }
       }
     }

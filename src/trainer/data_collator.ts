@@ -20,11 +20,18 @@ export class DataCollatorWithPadding extends Callable {
 
   readonly returnTensors: "pt";
 
-  constructor(o: { tokenizer: PreTrainedTokenizer; padding?: boolean | PaddingStrategy; maxLength?: number | null; padToMultipleOf?: number | null; returnTensors?: "pt" }) {
+  constructor(o: {
+    tokenizer: PreTrainedTokenizer;
+    padding?: boolean | PaddingStrategy;
+    maxLength?: number | null;
+    padToMultipleOf?: number | null;
+    returnTensors?: "pt";
+  }) {
     super();
     if (!o || typeof o.tokenizer?.pad !== "function") throw new TypeError("DataCollatorWithPadding: { tokenizer } is required (a PreTrainedTokenizer)");
     // HF's return_tensors also takes "np" and "tf"; here the batch is always libtorch tensors.
-    if (o.returnTensors !== undefined && o.returnTensors !== "pt") throw new TypeError(`DataCollatorWithPadding: returnTensors must be "pt" (libtorch tensors), got ${JSON.stringify(o.returnTensors)}`);
+    if (o.returnTensors !== undefined && o.returnTensors !== "pt")
+      throw new TypeError(`DataCollatorWithPadding: returnTensors must be "pt" (libtorch tensors), got ${JSON.stringify(o.returnTensors)}`);
     this.returnTensors = "pt";
     this.tokenizer = o.tokenizer;
     this.padding = o.padding ?? true;

@@ -32,7 +32,11 @@ type LabelColumn = "label" | "labels" | "label_ids";
  * predict()'s output for a dataset of rows T: when T is known to have a label column (a typed GLUE
  * dataset, say), labelIds is a Tensor, never null; for untyped rows it may be null.
  */
-export type PredictionOutputFor<T> = string extends keyof T ? PredictionOutput : [Extract<keyof T, LabelColumn>] extends [never] ? PredictionOutput : PredictionOutput & { labelIds: Tensor; label_ids: Tensor };
+export type PredictionOutputFor<T> = string extends keyof T
+  ? PredictionOutput
+  : [Extract<keyof T, LabelColumn>] extends [never]
+    ? PredictionOutput
+    : PredictionOutput & { labelIds: Tensor; label_ids: Tensor };
 
 /** Thrown inside an evaluation that Ctrl-C stopped; training then saves and ends. */
 export class Interrupted extends Error {}
@@ -122,7 +126,11 @@ export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: stri
   };
   const predictions = preds.length ? dropPadding(concatPadded(preds, -100)) : torch.zeros([0]);
   // A dataset with a label column always gives labels (an empty tensor for an empty dataset).
-  const labelIds = labels.length ? dropPadding(concatPadded(labels, -100)) : ctx.columns.some((c) => LABEL_COLUMNS.includes(c)) ? torch.zeros([0], { dtype: "int64" }) : null;
+  const labelIds = labels.length
+    ? dropPadding(concatPadded(labels, -100))
+    : ctx.columns.some((c) => LABEL_COLUMNS.includes(c))
+      ? torch.zeros([0], { dtype: "int64" })
+      : null;
   torch.dispose([preds, labels]);
   let lossSum = 0;
   let lossCount = 0;

@@ -36,14 +36,20 @@ const SPEED = /_(runtime|samples_per_second|steps_per_second)$/;
 
 function title(metric: string): string {
   const special: Record<string, string> = { f1: "F1", mcc: "MCC" };
-  return metric.split("_").map((w) => special[w] ?? w.charAt(0).toUpperCase() + w.slice(1)).join(" ");
+  return metric
+    .split("_")
+    .map((w) => special[w] ?? w.charAt(0).toUpperCase() + w.slice(1))
+    .join(" ");
 }
 
 /** The notebook table HF shows after each evaluation, printed as rows as they come. */
 export class EvalTable {
   #columns: string[] | null = null;
   #widths: number[] = [];
-  constructor(readonly byEpoch: boolean, readonly print: (line: string) => void) {}
+  constructor(
+    readonly byEpoch: boolean,
+    readonly print: (line: string) => void,
+  ) {}
 
   row(epochOrStep: number, trainingLoss: number | null, metrics: Record<string, number>): void {
     const names = Object.keys(metrics).filter((k) => k.startsWith("eval_") && k !== "eval_loss" && !SPEED.test(k) && k !== "epoch");
@@ -63,7 +69,15 @@ export class EvalTable {
   }
 }
 
-export function runningTrainingBlock(o: { examples: number; epochs: number; batch: number; accumulation: number; steps: number; parameters: number; worldSize?: number }): string {
+export function runningTrainingBlock(o: {
+  examples: number;
+  epochs: number;
+  batch: number;
+  accumulation: number;
+  steps: number;
+  parameters: number;
+  worldSize?: number;
+}): string {
   const n = (x: number) => x.toLocaleString("en-US");
   return [
     "***** Running training *****",
@@ -90,5 +104,9 @@ export function formatMetric(key: string, v: number): string {
 }
 
 export function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }

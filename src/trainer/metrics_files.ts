@@ -10,7 +10,12 @@ export function printMetrics(split: string, metrics: Record<string, number>): vo
   const formatted = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, formatMetric(k, v)]));
   const kw = Math.max(...Object.keys(formatted).map((k) => k.length));
   const vw = Math.max(...Object.values(formatted).map((v) => v.length));
-  const lines = [`***** ${split} metrics *****`, ...Object.keys(formatted).sort().map((k) => `  ${k.padEnd(kw)} = ${formatted[k].padStart(vw)}`)];
+  const lines = [
+    `***** ${split} metrics *****`,
+    ...Object.keys(formatted)
+      .sort()
+      .map((k) => `  ${k.padEnd(kw)} = ${formatted[k].padStart(vw)}`),
+  ];
   process.stdout.write(lines.join("\n") + "\n");
 }
 

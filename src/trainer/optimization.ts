@@ -46,7 +46,12 @@ export function createScheduler(args: TrainingArguments, optimizer: Optimizer, m
  * as HF's loop checks it). Returns the learning rate the step used (what HF logs) and whether the
  * step was skipped.
  */
-export function optimizerStep(optimizer: Optimizer, scheduler: LambdaLR, scaler: GradScaler | null, afterStep: () => void = () => {}): { learningRate: number; skipped: boolean } {
+export function optimizerStep(
+  optimizer: Optimizer,
+  scheduler: LambdaLR,
+  scaler: GradScaler | null,
+  afterStep: () => void = () => {},
+): { learningRate: number; skipped: boolean } {
   let skipped = false;
   if (scaler) {
     skipped = !scaler.step(optimizer);

@@ -15,8 +15,16 @@ import { DataCollatorWithPadding, type Batch, type Features } from "./data_colla
 import { LossTracker } from "./loss_tracker.js";
 import { TrainingArguments } from "./training_args.js";
 import {
-  CallbackHandler, DefaultFlowCallback, TrainerCallback, TrainerControl, TrainerState, exportCallbackStates, restoreCallbackStates,
-  type CallbackArgs, type EventName, type LogEntry,
+  CallbackHandler,
+  DefaultFlowCallback,
+  TrainerCallback,
+  TrainerControl,
+  TrainerState,
+  exportCallbackStates,
+  restoreCallbackStates,
+  type CallbackArgs,
+  type EventName,
+  type LogEntry,
 } from "./trainer_callback.js";
 import { EvalTable, pyDict, runningTrainingBlock } from "./logs.js";
 import { printMetrics, writeMetrics } from "./metrics_files.js";
@@ -29,8 +37,20 @@ import { checkLabels, checkTokenIds } from "./data_checks.js";
 import { BatchMaker, batchesOf, dataloaderBaseSeedDraw, defaultCollator, epochOrder, signatureColumns } from "./batching.js";
 import { Interrupted, evaluationLoop, type ComputeMetrics, type PredictionOutput, type PredictionOutputFor } from "./evaluation_loop.js";
 import {
-  FILES, LOCK_FILE, checkpointDir, latestCheckpoint, loadRngState, loadTrainingState, lockOutputDir, refuseEarlierRun, removeLeftovers,
-  renameIntoPlace, rngFile, rotateCheckpoints, saveRngState, writeCheckpointFiles,
+  FILES,
+  LOCK_FILE,
+  checkpointDir,
+  latestCheckpoint,
+  loadRngState,
+  loadTrainingState,
+  lockOutputDir,
+  refuseEarlierRun,
+  removeLeftovers,
+  renameIntoPlace,
+  rngFile,
+  rotateCheckpoints,
+  saveRngState,
+  writeCheckpointFiles,
 } from "./checkpoints.js";
 
 export type { ComputeMetrics, EvalPrediction, PredictionOutput, PredictionOutputFor } from "./evaluation_loop.js";
@@ -93,7 +113,8 @@ export class Trainer {
   readonly processIndex: number;
   #ddp: DistributedDataParallel<PreTrainedModel> | null = null;
   /** The resume instruction printed after Ctrl-C; the CLI sets its own command line here. */
-  resumeHint: (checkpoint: string) => string = (c) => `Resume with trainer.train({ resumeFromCheckpoint: "${c}" }) (or resumeFromCheckpoint: true for the latest).`;
+  resumeHint: (checkpoint: string) => string = (c) =>
+    `Resume with trainer.train({ resumeFromCheckpoint: "${c}" }) (or resumeFromCheckpoint: true for the latest).`;
   #reporters: Reporter[] = [];
   #table: EvalTable | null = null;
   #bar: Progress | null = null;
@@ -129,7 +150,9 @@ export class Trainer {
     this.optimizer = o.optimizers?.[0] ?? null;
     this.lrScheduler = o.optimizers?.[1] ?? null;
     if (this.args.evalStrategy !== "no" && !this.evalDataset) {
-      throw new Error(`You have set \`args.eval_strategy\` to ${this.args.evalStrategy} but you didn't pass an \`eval_dataset\` to \`Trainer\`. Either set \`args.eval_strategy\` to \`no\` or pass an \`eval_dataset\`. `);
+      throw new Error(
+        `You have set \`args.eval_strategy\` to ${this.args.evalStrategy} but you didn't pass an \`eval_dataset\` to \`Trainer\`. Either set \`args.eval_strategy\` to \`no\` or pass an \`eval_dataset\`. `,
+      );
     }
     if ((this.args.saveStrategy === "best" || this.args.loadBestModelAtEnd) && !this.args.metricForBestModel) {
       throw new Error("`args.metric_for_best_model` must be provided when using 'best' save_strategy or if `args.load_best_model_at_end` is set to `True`.");
@@ -145,8 +168,14 @@ export class Trainer {
     // One process per GPU under DDP: LOCAL_RANK picks it.
     this.device = cuda ? (this.worldSize > 1 ? `cuda:${this.args.localProcessIndex}` : "cuda") : "cpu";
     // HF's _setup_devices: the process group, when launched distributed and not yet made.
-    if (this.worldSize > 1 && !isInitialized()) initProcessGroup({ backend: this.args.ddpBackend ?? (cuda ? "nccl" : "gloo"), timeout: this.args.ddpTimeout * 1000 });
-    if (this.device === "cpu") torch.configureThreads({ threads: this.args.torchThreads ?? undefined, blasThreads: this.args.blasThreads ?? undefined, precision: this.args.bf16 ? "bf16" : "fp32" });
+    if (this.worldSize > 1 && !isInitialized())
+      initProcessGroup({ backend: this.args.ddpBackend ?? (cuda ? "nccl" : "gloo"), timeout: this.args.ddpTimeout * 1000 });
+    if (this.device === "cpu")
+      torch.configureThreads({
+        threads: this.args.torchThreads ?? undefined,
+        blasThreads: this.args.blasThreads ?? undefined,
+        precision: this.args.bf16 ? "bf16" : "fp32",
+      });
     if (this.model) this.model.to({ device: this.device });
     this.#call("onInitEnd");
   }
@@ -168,7 +197,11 @@ export class Trainer {
 
   #call(event: EventName, extra: CallbackArgs = {}): void {
     this.control = this.callbackHandler.call(event, this.args, this.state, this.control, {
-      model: this.model, processingClass: this.processingClass, optimizer: this.optimizer, lrScheduler: this.lrScheduler, ...extra,
+      model: this.model,
+      processingClass: this.processingClass,
+      optimizer: this.optimizer,
+      lrScheduler: this.lrScheduler,
+      ...extra,
     });
   }
 
@@ -247,9 +280,16 @@ export class Trainer {
       const out = this.#ddp && this.model.training ? this.#ddp.forward(batch) : this.model.forward(batch);
       let loss = out.loss;
       if (this.args.labelSmoothingFactor > 0 && batch.labels && out.logits) {
-        loss = torch.crossEntropy(out.logits.view(-1, out.logits.shape[out.logits.ndim - 1]), batch.labels.view(-1), { labelSmoothing: this.args.labelSmoothingFactor });
+        loss = torch.crossEntropy(out.logits.view(-1, out.logits.shape[out.logits.ndim - 1]), batch.labels.view(-1), {
+          labelSmoothing: this.args.labelSmoothingFactor,
+        });
       }
-      if (!loss) throw new Error(`The model did not return a loss from the inputs, only the following keys: ${Object.keys(out).filter((k) => (out as Record<string, unknown>)[k]).join(",")}. For reference, the inputs it received are ${Object.keys(batch).join(",")}.`);
+      if (!loss)
+        throw new Error(
+          `The model did not return a loss from the inputs, only the following keys: ${Object.keys(out)
+            .filter((k) => (out as Record<string, unknown>)[k])
+            .join(",")}. For reference, the inputs it received are ${Object.keys(batch).join(",")}.`,
+        );
       return { loss, logits: out.logits };
     });
   }
@@ -297,9 +337,21 @@ export class Trainer {
     const updatesPerEpoch = Math.max(Math.ceil(batchesPerEpoch / ga), 1);
     if (args.maxSteps > 0) {
       const maxSteps = args.maxSteps;
-      return { batchesPerEpoch, updatesPerEpoch, maxSteps, numTrainEpochs: Math.floor(maxSteps / updatesPerEpoch) + (maxSteps % updatesPerEpoch > 0 ? 1 : 0), numTrainSamples: maxSteps * args.perDeviceTrainBatchSize * ga * this.worldSize };
+      return {
+        batchesPerEpoch,
+        updatesPerEpoch,
+        maxSteps,
+        numTrainEpochs: Math.floor(maxSteps / updatesPerEpoch) + (maxSteps % updatesPerEpoch > 0 ? 1 : 0),
+        numTrainSamples: maxSteps * args.perDeviceTrainBatchSize * ga * this.worldSize,
+      };
     }
-    return { batchesPerEpoch, updatesPerEpoch, maxSteps: Math.ceil(args.numTrainEpochs * updatesPerEpoch), numTrainEpochs: Math.ceil(args.numTrainEpochs), numTrainSamples: ds.numRows * args.numTrainEpochs };
+    return {
+      batchesPerEpoch,
+      updatesPerEpoch,
+      maxSteps: Math.ceil(args.numTrainEpochs * updatesPerEpoch),
+      numTrainEpochs: Math.ceil(args.numTrainEpochs),
+      numTrainSamples: ds.numRows * args.numTrainEpochs,
+    };
   }
 
   async #innerTrainingLoop(checkpoint: string | null): Promise<TrainOutput> {
@@ -317,8 +369,13 @@ export class Trainer {
     if (args.fp16) this.scaler = new GradScaler();
     this.state = new TrainerState();
     Object.assign(this.state, {
-      max_steps: maxSteps, num_train_epochs: numTrainEpochs, train_batch_size: args.perDeviceTrainBatchSize, epoch: 0,
-      logging_steps: stepsOf(args.loggingSteps), eval_steps: stepsOf(args.evalSteps ?? args.loggingSteps), save_steps: stepsOf(args.saveSteps),
+      max_steps: maxSteps,
+      num_train_epochs: numTrainEpochs,
+      train_batch_size: args.perDeviceTrainBatchSize,
+      epoch: 0,
+      logging_steps: stepsOf(args.loggingSteps),
+      eval_steps: stepsOf(args.evalSteps ?? args.loggingSteps),
+      save_steps: stepsOf(args.saveSteps),
     });
     this.control = new TrainerControl();
     let epochsTrained = 0;
@@ -328,17 +385,26 @@ export class Trainer {
       if (this.state.global_step >= maxSteps) return this.#alreadyFinished(checkpoint, maxSteps);
       epochsTrained = Math.floor(this.state.global_step / updatesPerEpoch);
       stepsTrainedInCurrentEpoch = (this.state.global_step % updatesPerEpoch) * args.gradientAccumulationSteps;
-      this.#print(`Continuing training from checkpoint ${checkpoint}: epoch ${epochsTrained}, global step ${this.state.global_step}; skipping ${stepsTrainedInCurrentEpoch} batches of the current epoch.`);
+      this.#print(
+        `Continuing training from checkpoint ${checkpoint}: epoch ${epochsTrained}, global step ${this.state.global_step}; skipping ${stepsTrainedInCurrentEpoch} batches of the current epoch.`,
+      );
     }
     this.#reporters = this.processIndex === 0 ? reportersFor(args) : [];
     this.#table = new EvalTable(args.evalStrategy === "epoch", (l) => this.#print(l));
-    const nonEmbedding = this.model.numParameters() - [...this.model.namedModules()].filter(([, m]) => m.constructor.name === "Embedding").reduce((a, [, m]) => a + m.numParameters(), 0);
+    const nonEmbedding =
+      this.model.numParameters() -
+      [...this.model.namedModules()].filter(([, m]) => m.constructor.name === "Embedding").reduce((a, [, m]) => a + m.numParameters(), 0);
     // logger.info in HF: shown with logLevel "info" (or the library's verbosity at info).
     if (isEnabledFor("info")) {
       this.#print(
         runningTrainingBlock({
-          examples: ds.numRows, epochs: numTrainEpochs, batch: args.perDeviceTrainBatchSize, accumulation: args.gradientAccumulationSteps, worldSize: this.worldSize,
-          steps: maxSteps, parameters: this.model.numParameters({ onlyTrainable: true }),
+          examples: ds.numRows,
+          epochs: numTrainEpochs,
+          batch: args.perDeviceTrainBatchSize,
+          accumulation: args.gradientAccumulationSteps,
+          worldSize: this.worldSize,
+          steps: maxSteps,
+          parameters: this.model.numParameters({ onlyTrainable: true }),
         }),
       );
     }
@@ -346,7 +412,9 @@ export class Trainer {
     // HF wraps the model after loading the checkpoint: rank 0's weights are then broadcast to all.
     if (this.worldSize > 1) {
       this.#ddp = new DistributedDataParallel(this.model, {
-        bucketCapMb: args.ddpBucketCapMb ?? 25, findUnusedParameters: args.ddpFindUnusedParameters ?? false, broadcastBuffers: args.ddpBroadcastBuffers ?? true,
+        bucketCapMb: args.ddpBucketCapMb ?? 25,
+        findUnusedParameters: args.ddpFindUnusedParameters ?? false,
+        broadcastBuffers: args.ddpBroadcastBuffers ?? true,
       });
     }
     this.#interrupted = false;
@@ -431,9 +499,16 @@ export class Trainer {
 
   /** Resuming a run that already reached maxSteps trains nothing (HF would train past the end). */
   #alreadyFinished(checkpoint: string, maxSteps: number): TrainOutput {
-    this.#print(`${checkpoint} already finished training (global step ${this.state.global_step} of ${maxSteps}): nothing to train. Raise maxSteps or numTrainEpochs to train further.`);
+    this.#print(
+      `${checkpoint} already finished training (global step ${this.state.global_step} of ${maxSteps}): nothing to train. Raise maxSteps or numTrainEpochs to train further.`,
+    );
     this.model.eval();
-    return { globalStep: this.state.global_step, trainingLoss: NaN, metrics: { train_runtime: 0, total_flos: this.state.total_flos, epoch: this.state.epoch ?? 0 }, interrupted: false };
+    return {
+      globalStep: this.state.global_step,
+      trainingLoss: NaN,
+      metrics: { train_runtime: 0, total_flos: this.state.total_flos, epoch: this.state.epoch ?? 0 },
+      interrupted: false,
+    };
   }
 
   /**
@@ -602,7 +677,9 @@ export class Trainer {
     const key = name.startsWith("eval_") ? name : `eval_${name}`;
     const value = metrics[key];
     if (value === undefined) {
-      throw new Error(`The \`metric_for_best_model\` training argument is set to '${key}', which is not found in the evaluation metrics. The available evaluation metrics are: ${JSON.stringify(Object.keys(metrics))}. Consider changing the \`metric_for_best_model\` via the TrainingArguments.`);
+      throw new Error(
+        `The \`metric_for_best_model\` training argument is set to '${key}', which is not found in the evaluation metrics. The available evaluation metrics are: ${JSON.stringify(Object.keys(metrics))}. Consider changing the \`metric_for_best_model\` via the TrainingArguments.`,
+      );
     }
     const best = this.state.best_metric ?? (this.args.greaterIsBetter ? -Infinity : Infinity);
     if (!(this.args.greaterIsBetter ? value > best : value < best)) return false;
@@ -631,7 +708,11 @@ export class Trainer {
     // so the metrics are a one-process evaluation's.
     return evaluationLoop(
       {
-        model: this.model, args: this.args, worldSize: this.worldSize, computeMetrics: this.computeMetrics, columns,
+        model: this.model,
+        args: this.args,
+        worldSize: this.worldSize,
+        computeMetrics: this.computeMetrics,
+        columns,
         batches: this.#batches(ds, null, this.args.perDeviceEvalBatchSize, false),
         collate: (rows) => this.#collate(ds, rows, columns),
         forward: (batch) => this.#mixedPrecision(() => this.model.forward(batch)),
@@ -739,13 +820,19 @@ export class Trainer {
     const name = `checkpoint-${this.state.global_step}`;
     const final = join(args.outputDir, name);
     const bad = this.#nonFiniteParameter();
-    if (bad) this.#print(`warning: saving ${name} with non-finite weights (${bad} holds nan/inf): training has diverged, and this checkpoint will not give useful predictions.`);
+    if (bad)
+      this.#print(
+        `warning: saving ${name} with non-finite weights (${bad} holds nan/inf): training has diverged, and this checkpoint will not give useful predictions.`,
+      );
     this.#noteBestCheckpoint();
     mkdirSync(args.outputDir, { recursive: true });
     // Unique per process: even without the output-dir lock, two writers never share a temporary folder.
     const tmp = ddpTmp ?? join(args.outputDir, `tmp-${name}-${process.pid}`);
     writeCheckpointFiles(tmp, final, {
-      model: this.model, tokenizer: this.processingClass, state: this.state, args,
+      model: this.model,
+      tokenizer: this.processingClass,
+      state: this.state,
+      args,
       training: args.saveOnlyModel ? null : { optimizer: this.optimizer!, scheduler: this.lrScheduler!, scaler: this.scaler, rngFile: this.#rngFile(tmp) },
     });
     // Under DDP the other ranks add their RNG files first; #saveCheckpoint publishes it after them.
@@ -792,7 +879,11 @@ export class Trainer {
     await this.#uploads.wait();
     this.saveModel();
     writeJsonAtomic(join(this.args.outputDir, FILES.args), this.args.toJSON());
-    await this.#uploads.push(this.args.outputDir, o.commitMessage ?? "End of training", (p) => /^(checkpoint-\d+|tmp-checkpoint-\d+[-\d]*)(\/|$)/.test(p) || p === LOCK_FILE);
+    await this.#uploads.push(
+      this.args.outputDir,
+      o.commitMessage ?? "End of training",
+      (p) => /^(checkpoint-\d+|tmp-checkpoint-\d+[-\d]*)(\/|$)/.test(p) || p === LOCK_FILE,
+    );
   }
 
   /** Keeps at most saveTotalLimit checkpoints, oldest deleted first, never the best one. */
@@ -829,7 +920,10 @@ export class Trainer {
     // HF's save_model writes from the saving process only (its weights are every rank's).
     if (!this.args.shouldSave) return;
     const bad = this.#nonFiniteParameter();
-    if (bad) this.#print(`warning: saving a model with non-finite weights to ${dir} (${bad} holds nan/inf): training has diverged, and this model will not give useful predictions.`);
+    if (bad)
+      this.#print(
+        `warning: saving a model with non-finite weights to ${dir} (${bad} holds nan/inf): training has diverged, and this model will not give useful predictions.`,
+      );
     this.model.savePretrained(dir);
     this.processingClass?.savePretrained(dir);
   }

@@ -36,7 +36,11 @@ export class TrainerState {
     return s;
   }
   toJSON(): Record<string, unknown> {
-    return Object.fromEntries(Object.keys(this).sort().map((k) => [k, (this as unknown as Record<string, unknown>)[k]]));
+    return Object.fromEntries(
+      Object.keys(this)
+        .sort()
+        .map((k) => [k, (this as unknown as Record<string, unknown>)[k]]),
+    );
   }
 }
 
@@ -64,8 +68,11 @@ export class TrainerControl implements ExportableState {
   state(): CallbackState {
     return {
       args: {
-        should_training_stop: this.shouldTrainingStop, should_epoch_stop: this.shouldEpochStop, should_save: this.shouldSave,
-        should_evaluate: this.shouldEvaluate, should_log: this.shouldLog,
+        should_training_stop: this.shouldTrainingStop,
+        should_epoch_stop: this.shouldEpochStop,
+        should_save: this.shouldSave,
+        should_evaluate: this.shouldEvaluate,
+        should_log: this.shouldLog,
       },
       attributes: {},
     };
@@ -90,8 +97,21 @@ export interface CallbackArgs {
 }
 
 export type EventName =
-  | "onInitEnd" | "onTrainBegin" | "onTrainEnd" | "onEpochBegin" | "onEpochEnd" | "onStepBegin" | "onPreOptimizerStep"
-  | "onOptimizerStep" | "onSubstepEnd" | "onStepEnd" | "onEvaluate" | "onPredict" | "onSave" | "onLog" | "onPredictionStep";
+  | "onInitEnd"
+  | "onTrainBegin"
+  | "onTrainEnd"
+  | "onEpochBegin"
+  | "onEpochEnd"
+  | "onStepBegin"
+  | "onPreOptimizerStep"
+  | "onOptimizerStep"
+  | "onSubstepEnd"
+  | "onStepEnd"
+  | "onEvaluate"
+  | "onPredict"
+  | "onSave"
+  | "onLog"
+  | "onPredictionStep";
 
 /**
  * HF's TrainerCallback: override the events you need (as methods or arrow-function fields); return
@@ -211,7 +231,9 @@ export class EarlyStoppingCallback extends TrainerCallback implements Exportable
 
   override onTrainBegin(args: TrainingArguments): void {
     if (!args.loadBestModelAtEnd) {
-      console.warn("Using EarlyStoppingCallback without load_best_model_at_end=True. Once training is finished, the best model will not be loaded automatically.");
+      console.warn(
+        "Using EarlyStoppingCallback without load_best_model_at_end=True. Once training is finished, the best model will not be loaded automatically.",
+      );
     }
     if (!args.metricForBestModel) throw new Error("EarlyStoppingCallback requires metric_for_best_model to be defined");
     if (args.evalStrategy === "no") throw new Error("EarlyStoppingCallback requires IntervalStrategy of steps or epoch");

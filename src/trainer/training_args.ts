@@ -100,11 +100,26 @@ export interface TrainingArgumentsInit {
 // The JSON types each field takes, for fromDict: a default's own type, null where the field is
 // nullable, and the few fields that take more than one type.
 const NULLABLE_TYPES: Partial<Record<keyof TrainingArgumentsInit, string[]>> = {
-  evalSteps: ["number"], saveTotalLimit: ["number"], dataSeed: ["number"], runName: ["string"], loggingDir: ["string"],
-  metricForBestModel: ["string"], greaterIsBetter: ["boolean"], hubModelId: ["string"], hubToken: ["string"],
-  torchThreads: ["number"], blasThreads: ["number"], tf32: ["boolean"], ddpBackend: ["string"], ddpBucketCapMb: ["number"],
-  ddpFindUnusedParameters: ["boolean"], ddpBroadcastBuffers: ["boolean"], resumeFromCheckpoint: ["string", "boolean"],
-  reportTo: ["string", "array"], labelNames: ["array"], lrSchedulerKwargs: ["object"],
+  evalSteps: ["number"],
+  saveTotalLimit: ["number"],
+  dataSeed: ["number"],
+  runName: ["string"],
+  loggingDir: ["string"],
+  metricForBestModel: ["string"],
+  greaterIsBetter: ["boolean"],
+  hubModelId: ["string"],
+  hubToken: ["string"],
+  torchThreads: ["number"],
+  blasThreads: ["number"],
+  tf32: ["boolean"],
+  ddpBackend: ["string"],
+  ddpBucketCapMb: ["number"],
+  ddpFindUnusedParameters: ["boolean"],
+  ddpBroadcastBuffers: ["boolean"],
+  resumeFromCheckpoint: ["string", "boolean"],
+  reportTo: ["string", "array"],
+  labelNames: ["array"],
+  lrSchedulerKwargs: ["object"],
 };
 
 function defaultOptim(): "adamw_torch" | "adamw_torch_fused" {
@@ -185,13 +200,19 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
 export const FIELDS = ["outputDir", ...Object.keys(DEFAULTS)] as (keyof TrainingArgumentsInit)[];
 
 const jsonType = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
-const FIELD_TYPES = Object.fromEntries(FIELDS.map((k) => {
-  const nullable = NULLABLE_TYPES[k];
-  if (k === "outputDir") return [k, ["string"]];
-  const d = DEFAULTS[k as Exclude<keyof TrainingArgumentsInit, "outputDir">];
-  return [k, nullable ? [...nullable, "null"] : [jsonType(d)]];
-})) as Record<keyof TrainingArgumentsInit, string[]>;
-export const toSnake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/bf_16/, "bf16").replace(/fp_16/, "fp16");
+const FIELD_TYPES = Object.fromEntries(
+  FIELDS.map((k) => {
+    const nullable = NULLABLE_TYPES[k];
+    if (k === "outputDir") return [k, ["string"]];
+    const d = DEFAULTS[k as Exclude<keyof TrainingArgumentsInit, "outputDir">];
+    return [k, nullable ? [...nullable, "null"] : [jsonType(d)]];
+  }),
+) as Record<keyof TrainingArgumentsInit, string[]>;
+export const toSnake = (k: string): string =>
+  k
+    .replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+    .replace(/bf_16/, "bf16")
+    .replace(/fp_16/, "fp16");
 export const toCamel = (k: string): string => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 // HF's older names still found in scripts and JSON files.
 const RENAMED: Record<string, keyof TrainingArgumentsInit> = { evaluationStrategy: "evalStrategy", noCuda: "useCpu", useCpu: "useCpu" };
@@ -284,7 +305,9 @@ export class TrainingArguments {
       if (v === undefined) continue;
       if (!FIELDS.includes(k as keyof TrainingArgumentsInit)) {
         const camel = RENAMED[toCamel(k)] ?? toCamel(k);
-        const hint = FIELDS.includes(camel as keyof TrainingArgumentsInit) ? ` (HF's name for ${camel}: pass it as ${camel}, or the dict through TrainingArguments.fromDict)` : "";
+        const hint = FIELDS.includes(camel as keyof TrainingArgumentsInit)
+          ? ` (HF's name for ${camel}: pass it as ${camel}, or the dict through TrainingArguments.fromDict)`
+          : "";
         throw new TypeError(`TrainingArguments: unknown field '${k}'${hint}`);
       }
       given[k] = v;
@@ -303,7 +326,8 @@ export class TrainingArguments {
     for (const k of ["evalStrategy", "loggingStrategy"] as const) {
       if (!strategies.includes(this[k])) throw new TypeError(`${toSnake(k)} must be one of 'no', 'steps', 'epoch', got '${this[k]}'`);
     }
-    if (![...strategies, "best"].includes(this.saveStrategy)) throw new TypeError(`save_strategy must be one of 'no', 'steps', 'epoch', 'best', got '${this.saveStrategy}'`);
+    if (![...strategies, "best"].includes(this.saveStrategy))
+      throw new TypeError(`save_strategy must be one of 'no', 'steps', 'epoch', 'best', got '${this.saveStrategy}'`);
     if (!SCHEDULER_TYPES.includes(this.lrSchedulerType)) {
       throw new TypeError(`'${this.lrSchedulerType}' is not a valid SchedulerType, please select one of ${SCHEDULER_TYPES.map((s) => `'${s}'`).join(", ")}`);
     }
@@ -318,7 +342,8 @@ export class TrainingArguments {
       if (this.loggingSteps > 0) self.evalSteps = this.loggingSteps;
       else throw new RangeError(`evaluation strategy ${this.evalStrategy} requires either non-zero --eval_steps or --logging_steps`);
     }
-    if (this.loggingStrategy === "steps" && this.loggingSteps === 0) throw new RangeError(`logging strategy ${this.loggingStrategy} requires non-zero --logging_steps`);
+    if (this.loggingStrategy === "steps" && this.loggingSteps === 0)
+      throw new RangeError(`logging strategy ${this.loggingStrategy} requires non-zero --logging_steps`);
     if (this.saveStrategy === "steps" && this.saveSteps === 0) throw new RangeError(`save strategy ${this.saveStrategy} requires non-zero --save_steps`);
     for (const k of ["loggingSteps", "saveSteps", "evalSteps"] as const) {
       const v = this[k];
@@ -326,10 +351,14 @@ export class TrainingArguments {
     }
     if (this.loadBestModelAtEnd && this.saveStrategy !== "best") {
       if (this.evalStrategy !== this.saveStrategy) {
-        throw new Error(`--load_best_model_at_end requires the save and eval strategy to match, but found\n- Evaluation strategy: ${this.evalStrategy}\n- Save strategy: ${this.saveStrategy}`);
+        throw new Error(
+          `--load_best_model_at_end requires the save and eval strategy to match, but found\n- Evaluation strategy: ${this.evalStrategy}\n- Save strategy: ${this.saveStrategy}`,
+        );
       }
       if (this.evalStrategy === "steps" && this.saveSteps % this.evalSteps! !== 0) {
-        throw new Error(`--load_best_model_at_end requires the saving steps to be a round multiple of the evaluation steps, but found ${this.saveSteps}, which is not a round multiple of ${this.evalSteps}.`);
+        throw new Error(
+          `--load_best_model_at_end requires the saving steps to be a round multiple of the evaluation steps, but found ${this.saveSteps}, which is not a round multiple of ${this.evalSteps}.`,
+        );
       }
     }
     if ((this.loadBestModelAtEnd || this.saveStrategy === "best") && this.metricForBestModel === null) self.metricForBestModel = "loss";
@@ -343,10 +372,12 @@ export class TrainingArguments {
       if (this.tf32 && !cuda.isAvailable()) throw new Error("--tf32 requires Ampere or a newer GPU arch, cuda>=11 and torch>=1.7");
       backends.cuda.matmul.allowTf32 = this.tf32;
     }
-    if (this.ddpBackend !== null && this.ddpBackend !== "gloo" && this.ddpBackend !== "nccl") throw new TypeError(`ddp_backend: '${String(this.ddpBackend)}' is not supported (gloo, nccl)`);
+    if (this.ddpBackend !== null && this.ddpBackend !== "gloo" && this.ddpBackend !== "nccl")
+      throw new TypeError(`ddp_backend: '${String(this.ddpBackend)}' is not supported (gloo, nccl)`);
     if (this.ddpBucketCapMb !== null && !(this.ddpBucketCapMb > 0)) throw new RangeError(`ddp_bucket_cap_mb must be positive, got ${this.ddpBucketCapMb}`);
     if (!(this.ddpTimeout > 0)) throw new RangeError(`ddp_timeout must be a positive number of seconds, got ${this.ddpTimeout}`);
-    if (!["adamw_torch", "adamw_torch_fused"].includes(this.optim)) throw new TypeError(`optim: '${this.optim}' is not supported (adamw_torch, adamw_torch_fused)`);
+    if (!["adamw_torch", "adamw_torch_fused"].includes(this.optim))
+      throw new TypeError(`optim: '${this.optim}' is not supported (adamw_torch, adamw_torch_fused)`);
     if (this.saveTotalLimit !== null && (!Number.isInteger(this.saveTotalLimit) || this.saveTotalLimit < 1)) {
       throw new RangeError(`save_total_limit must be a positive integer or null, got ${this.saveTotalLimit}`);
     }

@@ -29,7 +29,8 @@ function readHolder(path: string): LockHolder | null {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this host runs (EPERM: it runs, as another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -88,7 +89,9 @@ export function tryLock(path: string, warn: (m: string) => void = (m) => console
         try {
           renameSync(path, aside);
           rmSync(aside, { force: true });
-          warn(`taking over the lock ${path}${holder ? ` left by process ${holder.pid} on ${holder.host}, which is no longer running` : " (it names no holder)"}`);
+          warn(
+            `taking over the lock ${path}${holder ? ` left by process ${holder.pid} on ${holder.host}, which is no longer running` : " (it names no holder)"}`,
+          );
         } catch {
           /* another process took it over first */
         }
@@ -132,7 +135,10 @@ function unreadableOlderThan(path: string, ms: number): boolean {
 }
 
 /** Waits (polling) until the lock at `path` can be taken; throws after `timeoutMs`. */
-export async function lock(path: string, o: { timeoutMs?: number; pollMs?: number; warn?: (m: string) => void; onWait?: (holder: LockHolder | null) => void } = {}): Promise<FileLock> {
+export async function lock(
+  path: string,
+  o: { timeoutMs?: number; pollMs?: number; warn?: (m: string) => void; onWait?: (holder: LockHolder | null) => void } = {},
+): Promise<FileLock> {
   const deadline = Date.now() + (o.timeoutMs ?? Infinity);
   let told = false;
   for (;;) {

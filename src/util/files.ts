@@ -54,9 +54,10 @@ export function readUtf8(path: string): string {
 
 /** The offset of the first byte that does not begin or continue a valid UTF-8 sequence. */
 function firstInvalidUtf8(b: Uint8Array): number {
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i];
-    const [n, min] = c < 0x80 ? [0, 0] : c >= 0xc2 && c <= 0xdf ? [1, 0x80] : c >= 0xe0 && c <= 0xef ? [2, 0x800] : c >= 0xf0 && c <= 0xf4 ? [3, 0x10000] : [-1, 0];
+    const [n, min] =
+      c < 0x80 ? [0, 0] : c >= 0xc2 && c <= 0xdf ? [1, 0x80] : c >= 0xe0 && c <= 0xef ? [2, 0x800] : c >= 0xf0 && c <= 0xf4 ? [3, 0x10000] : [-1, 0];
     if (n < 0) return i;
     let cp = n === 0 ? c : c & (0x3f >> n);
     for (let k = 1; k <= n; k++) {

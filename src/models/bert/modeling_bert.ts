@@ -5,7 +5,16 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { PretrainedConfig } from "../configuration_utils.js";
-import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type BaseModelOutput, type LogitsOutput, type QuestionAnsweringOutput } from "../modeling_utils.js";
+import {
+  PreTrainedModel,
+  extendedAttentionMask,
+  extendedAttentionMaskOnnx,
+  type ForwardOptions,
+  type ModelInputs,
+  type BaseModelOutput,
+  type LogitsOutput,
+  type QuestionAnsweringOutput,
+} from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import type { OnnxGraph } from "../../onnx/graph.js";
 import * as onnx from "../../onnx/layers.js";
@@ -13,10 +22,22 @@ import * as onnx from "../../onnx/layers.js";
 export class BertConfig extends PretrainedConfig {
   static override readonly modelType = "bert";
   static override readonly defaults = {
-    vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
-    hidden_act: "gelu", hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 512,
-    type_vocab_size: 2, initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0, position_embedding_type: "absolute",
-    use_cache: true, classifier_dropout: null,
+    vocab_size: 30522,
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    hidden_act: "gelu",
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+    position_embedding_type: "absolute",
+    use_cache: true,
+    classifier_dropout: null,
   };
 }
 
@@ -329,14 +350,19 @@ export class BertForQuestionAnswering extends BertPreTrainedModel {
 
   forward(inputs: ModelInputs, o: ForwardOptions = {}): QuestionAnsweringOutput {
     const out = this.bert.forward(inputs, o);
-    const [start, end] = this.qa_outputs.forward(out.lastHiddenState!).split(1, -1).map((t) => t.squeeze(-1).contiguous());
+    const [start, end] = this.qa_outputs
+      .forward(out.lastHiddenState!)
+      .split(1, -1)
+      .map((t) => t.squeeze(-1).contiguous());
     let loss: Tensor | undefined;
     if (inputs.start_positions && inputs.end_positions) {
       // Positions outside the sequence are clamped to its length and ignored, as in HF.
       const ignored = start.shape[1];
       const s = inputs.start_positions.clamp(0, ignored);
       const e = inputs.end_positions.clamp(0, ignored);
-      loss = F.crossEntropy(start, s, { ignoreIndex: ignored }).add(F.crossEntropy(end, e, { ignoreIndex: ignored })).div(2);
+      loss = F.crossEntropy(start, s, { ignoreIndex: ignored })
+        .add(F.crossEntropy(end, e, { ignoreIndex: ignored }))
+        .div(2);
     }
     return { loss, startLogits: start, endLogits: end, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }

@@ -12,9 +12,20 @@ import * as onnx from "../../onnx/layers.js";
 export class DistilBertConfig extends PretrainedConfig {
   static override readonly modelType = "distilbert";
   static override readonly defaults = {
-    vocab_size: 30522, max_position_embeddings: 512, sinusoidal_pos_embds: false, n_layers: 6, n_heads: 12, dim: 768,
-    hidden_dim: 3072, dropout: 0.1, attention_dropout: 0.1, activation: "gelu", initializer_range: 0.02, qa_dropout: 0.1,
-    seq_classif_dropout: 0.2, pad_token_id: 0,
+    vocab_size: 30522,
+    max_position_embeddings: 512,
+    sinusoidal_pos_embds: false,
+    n_layers: 6,
+    n_heads: 12,
+    dim: 768,
+    hidden_dim: 3072,
+    dropout: 0.1,
+    attention_dropout: 0.1,
+    activation: "gelu",
+    initializer_range: 0.02,
+    qa_dropout: 0.1,
+    seq_classif_dropout: 0.2,
+    pad_token_id: 0,
   };
 }
 
@@ -37,7 +48,11 @@ class Embeddings extends Module {
     return this.dropout.forward(this.LayerNorm.forward(this.word_embeddings.forward(ids).add(this.position_embeddings.forward(positions))));
   }
   onnx(g: OnnxGraph, ids: string): string {
-    return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [onnx.embedding(g, this.word_embeddings, ids), onnx.embedding(g, this.position_embeddings, onnx.positions(g, ids))]));
+    return onnx.layerNorm(
+      g,
+      this.LayerNorm,
+      g.op("Add", [onnx.embedding(g, this.word_embeddings, ids), onnx.embedding(g, this.position_embeddings, onnx.positions(g, ids))]),
+    );
   }
 }
 

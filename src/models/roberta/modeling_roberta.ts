@@ -5,7 +5,15 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { PretrainedConfig } from "../configuration_utils.js";
-import { PreTrainedModel, extendedAttentionMask, extendedAttentionMaskOnnx, type ForwardOptions, type ModelInputs, type BaseModelOutput, type LogitsOutput } from "../modeling_utils.js";
+import {
+  PreTrainedModel,
+  extendedAttentionMask,
+  extendedAttentionMaskOnnx,
+  type ForwardOptions,
+  type ModelInputs,
+  type BaseModelOutput,
+  type LogitsOutput,
+} from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { DATA_TYPE, int, type OnnxGraph } from "../../onnx/graph.js";
 import * as onnx from "../../onnx/layers.js";
@@ -13,10 +21,24 @@ import * as onnx from "../../onnx/layers.js";
 export class RobertaConfig extends PretrainedConfig {
   static override readonly modelType = "roberta";
   static override readonly defaults = {
-    vocab_size: 50265, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
-    hidden_act: "gelu", hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 514,
-    type_vocab_size: 1, initializer_range: 0.02, layer_norm_eps: 1e-5, pad_token_id: 1, bos_token_id: 0, eos_token_id: 2,
-    position_embedding_type: "absolute", use_cache: true, classifier_dropout: null,
+    vocab_size: 50265,
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    hidden_act: "gelu",
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: 514,
+    type_vocab_size: 1,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-5,
+    pad_token_id: 1,
+    bos_token_id: 0,
+    eos_token_id: 2,
+    position_embedding_type: "absolute",
+    use_cache: true,
+    classifier_dropout: null,
   };
 }
 
@@ -51,7 +73,8 @@ class RobertaEmbeddings extends Module {
     const [b, len] = inputIds.shape;
     const positions = positionIds ?? RobertaEmbeddings.positionIds(inputIds, this.paddingIdx);
     const maxPos = this.position_embeddings.numEmbeddings;
-    if (len + this.paddingIdx >= maxPos) throw new RangeError(`input of ${len} tokens is too long for max_position_embeddings (${maxPos}, with padding_idx ${this.paddingIdx})`);
+    if (len + this.paddingIdx >= maxPos)
+      throw new RangeError(`input of ${len} tokens is too long for max_position_embeddings (${maxPos}, with padding_idx ${this.paddingIdx})`);
     const types = tokenTypeIds ?? torch.zeros([b, len], { dtype: "int64", device: inputIds.device });
     const x = this.word_embeddings.forward(inputIds).add(this.token_type_embeddings.forward(types)).add(this.position_embeddings.forward(positions));
     return this.dropout.forward(this.LayerNorm.forward(x));
@@ -300,7 +323,8 @@ class RobertaClassificationHead extends Module {
   forward(features: Tensor): Tensor {
     const x = this.dropout.forward(features.select(1, 0));
     return this.out_proj.forward(this.dropout.forward(this.dense.forward(x).tanh()));
-  }  onnx(g: OnnxGraph, features: string): string {
+  }
+  onnx(g: OnnxGraph, features: string): string {
     return onnx.linear(g, this.out_proj, g.op("Tanh", [onnx.linear(g, this.dense, onnx.selectToken(g, features, 0))]));
   }
 }
