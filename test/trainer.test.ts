@@ -331,6 +331,11 @@ test("strategies: steps-based logging/eval/save counts, 'No log' before the firs
   );
   const text = printed.join("");
   assert.match(text, /\| Step \| Training Loss \| Validation Loss \|/);
+  // HF's logger.info at the log level "info" (not an environment variable): the dropped column is named.
+  assert.match(
+    text,
+    /The following columns in the dataset don't have a corresponding argument in `BertForSequenceClassification\.forward` and have been ignored: text\./,
+  );
   assert.match(text, /\| 3 +\| No log +\|/, "no training loss logged yet at step 3");
   assert.match(text, /\{'loss': '[\d.]+', 'grad_norm': '[\d.e+-]+', 'learning_rate': '[\d.e+-]+', 'epoch': '[\d.]+'\}/);
   assert.match(

@@ -10,6 +10,7 @@ import { allGather } from "../distributed/index.js";
 import { shardPadding } from "./batch_shard.js";
 import { dataloaderBaseSeedDraw } from "./batching.js";
 import type { TrainingArguments } from "./training_args.js";
+import { speedMetrics } from "./metrics_files.js";
 
 export interface EvalPrediction {
   predictions: Tensor;
@@ -73,11 +74,6 @@ function concatPadded(ts: Tensor[], padIndex: number): Tensor {
       0,
     ),
   );
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: string): Promise<PredictionOutput> {
@@ -147,10 +143,7 @@ export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: stri
     for (const [k, v] of Object.entries(m)) if (typeof v === "number") metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
   }
   if (lossCount) metrics[`${prefix}_loss`] = lossSum / lossCount;
-  const runtime = (performance.now() - start) / 1000;
-  metrics[`${prefix}_runtime`] = round(runtime, 4);
-  metrics[`${prefix}_samples_per_second`] = round(ds.numRows / runtime, 3);
-  metrics[`${prefix}_steps_per_second`] = round(batches.length / runtime, 3);
+  Object.assign(metrics, speedMetrics(prefix, start, ds.numRows, batches.length));
   // HF orders eval_loss first.
   const ordered: Record<string, number> = {};
   if (`${prefix}_loss` in metrics) ordered[`${prefix}_loss`] = metrics[`${prefix}_loss`];

@@ -27,9 +27,10 @@ import {
   type LogEntry,
 } from "./trainer_callback.js";
 import { EvalTable, pyDict, runningTrainingBlock } from "./logs.js";
-import { printMetrics, writeMetrics } from "./metrics_files.js";
+import { printMetrics, speedMetrics, writeMetrics } from "./metrics_files.js";
 import { CheckpointUploads } from "./checkpoint_uploads.js";
 import { createOptimizer, createScheduler, optimizerStep } from "./optimization.js";
+import { runShape, type RunShape } from "./run_shape.js";
 import { reportersFor, type Reporter } from "./reporters.js";
 import { readJsonObject, writeJsonAtomic } from "../util/files.js";
 import { DistributedDataParallel, barrier, gatherPadded, initProcessGroup, isInitialized, reduceNumber } from "../distributed/index.js";
@@ -78,19 +79,6 @@ export interface TrainerInit {
   modelInit?: () => PreTrainedModel | Promise<PreTrainedModel>;
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
-/** The arithmetic of a run (HF's set_initial_training_values). */
-interface RunShape {
-  batchesPerEpoch: number;
-  updatesPerEpoch: number;
-  maxSteps: number;
-  numTrainEpochs: number;
-  numTrainSamples: number;
-}
 export class Trainer {
   model: PreTrainedModel;
   readonly args: TrainingArguments;
@@ -329,29 +317,8 @@ export class Trainer {
   }
 
   #runShape(ds: Dataset): RunShape {
-    const args = this.args;
-    const ga = args.gradientAccumulationSteps;
-    const batchesPerEpoch = this.#batches(ds, null, args.perDeviceTrainBatchSize, args.dataloaderDropLast).length;
-    if (batchesPerEpoch === 0) throw new Error("Trainer: the training set is empty (or smaller than one batch with dataloaderDropLast)");
-    // HF: a last, short accumulation group is an optimizer step of its own.
-    const updatesPerEpoch = Math.max(Math.ceil(batchesPerEpoch / ga), 1);
-    if (args.maxSteps > 0) {
-      const maxSteps = args.maxSteps;
-      return {
-        batchesPerEpoch,
-        updatesPerEpoch,
-        maxSteps,
-        numTrainEpochs: Math.floor(maxSteps / updatesPerEpoch) + (maxSteps % updatesPerEpoch > 0 ? 1 : 0),
-        numTrainSamples: maxSteps * args.perDeviceTrainBatchSize * ga * this.worldSize,
-      };
-    }
-    return {
-      batchesPerEpoch,
-      updatesPerEpoch,
-      maxSteps: Math.ceil(args.numTrainEpochs * updatesPerEpoch),
-      numTrainEpochs: Math.ceil(args.numTrainEpochs),
-      numTrainSamples: ds.numRows * args.numTrainEpochs,
-    };
+    const batchesPerEpoch = this.#batches(ds, null, this.args.perDeviceTrainBatchSize, this.args.dataloaderDropLast).length;
+    return runShape(this.args, batchesPerEpoch, ds.numRows, this.worldSize);
   }
 
   async #innerTrainingLoop(checkpoint: string | null): Promise<TrainOutput> {
@@ -474,7 +441,7 @@ export class Trainer {
       this.#print(`\n\nTraining completed. Loading best model from ${this.state.best_model_checkpoint} (score: ${this.state.best_metric}).`);
       this.#loadModelWeights(this.state.best_model_checkpoint);
     }
-    const runtime = (performance.now() - start) / 1000;
+    const speed = speedMetrics("train", start, shape.numTrainSamples, maxSteps);
     this.#storeFlos();
     this.#checkFinite();
     this.#totalLossScalar += this.#trLoss!.take();
@@ -483,9 +450,7 @@ export class Trainer {
     this.#setGradNorm(null);
     const trainLoss = this.#totalLossScalar / Math.max(this.state.global_step, 0.001);
     const metrics: Record<string, number> = {
-      train_runtime: round(runtime, 4),
-      train_samples_per_second: round(shape.numTrainSamples / runtime, 3),
-      train_steps_per_second: round(maxSteps / runtime, 3),
+      ...speed,
       total_flos: this.state.total_flos,
       train_loss: trainLoss,
     };
