@@ -15,11 +15,17 @@ import { repoRoot, needs } from "./helpers.js";
 const shared = join(repoRoot, "..", "shared", "data");
 const squadFile = join(shared, "squad", "dev-v1.1.json");
 const modelDir = (name: string) => join(shared, "models", name);
+const noConll = needs(
+  "shared",
+  existsSync(join(shared, "conll2003", "train.txt")) && existsSync(modelDir("bert-base-cased")),
+  "../shared/data (CoNLL-2003, bert-base-cased) is absent",
+);
 const noShared = needs("shared", existsSync(squadFile) && existsSync(modelDir("bert-base-cased")), "../shared/data (SQuAD dev, bert-base-cased) is absent");
 
 interface Req {
-  text: string;
-  pair: string | null;
+  split_into_words?: boolean;
+  text: string | string[];
+  pair: string | string[] | null;
   truncation: "only_first" | "only_second" | "longest_first";
   max_length: number;
   stride: number;
@@ -30,6 +36,7 @@ interface Row {
   token_type_ids: number[];
   offset_mapping: [number, number][];
   sequence_ids: (number | null)[];
+  word_ids: (number | null)[];
 }
 
 function reference(vocab: string, lowercase: boolean, reqs: Req[]): ({ rows: Row[] } | { error: string })[] {
@@ -58,15 +65,16 @@ function squad(): SquadExample[] {
 function check(tok: PreTrainedTokenizer, reqs: Req[], want: ReturnType<typeof reference>, what: string): number {
   const groups = new Map<string, number[]>();
   reqs.forEach((r, i) => {
-    const key = JSON.stringify([r.truncation, r.max_length, r.stride, r.side, r.pair === null]);
+    const key = JSON.stringify([r.truncation, r.max_length, r.stride, r.side, r.pair === null, r.split_into_words ?? false]);
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   let windows = 0;
   for (const idx of groups.values()) {
     const r0 = reqs[idx[0]];
-    const texts = idx.map((i) => reqs[i].text);
-    const pairs = r0.pair === null ? null : idx.map((i) => reqs[i].pair!);
+    const texts = idx.map((i) => reqs[i].text) as string[] | string[][];
+    const pairs = r0.pair === null ? null : (idx.map((i) => reqs[i].pair!) as string[] | string[][]);
     const enc = tok(texts, pairs, {
+      isSplitIntoWords: r0.split_into_words ?? false,
       truncation: r0.truncation,
       maxLength: r0.max_length,
       stride: r0.stride,
@@ -89,6 +97,7 @@ function check(tok: PreTrainedTokenizer, reqs: Req[], want: ReturnType<typeof re
         assert.deepEqual(types[row], expected.token_type_ids, `${at}: token_type_ids`);
         assert.deepEqual(offsets[row], expected.offset_mapping, `${at}: offset_mapping`);
         assert.deepEqual(enc.sequenceIds!(row), expected.sequence_ids, `${at}: sequenceIds()`);
+        assert.deepEqual(enc.wordIds!(row), expected.word_ids, `${at}: wordIds()`);
         row++;
         windows++;
       }
@@ -188,3 +197,50 @@ test("longest_first with both sequences overflowing lists the windows in the Rus
   assert.deepEqual(one.sequenceIds(), [null, 0, null, 1, null]);
   assert.ok(!Object.keys(one).includes("sequenceIds"), "a method, not a column");
 });
+
+test(
+  "CoNLL-2003 sentences split into words (isSplitIntoWords): ids, per-word offsets, wordIds() and windows equal the reference",
+  { skip: noConll },
+  async () => {
+    const tok = await AutoTokenizer.fromPretrained(modelDir("bert-base-cased"));
+    const sentences = readFileSync(join(shared, "conll2003", "train.txt"), "utf8")
+      .split(/\n\s*\n/)
+      .map((block) =>
+        block
+          .split("\n")
+          .filter((l) => l && !l.startsWith("-DOCSTART-"))
+          .map((l) => l.split(" ")[0]),
+      )
+      .filter((words) => words.length > 0)
+      .slice(0, 400);
+    const reqs: Req[] = [
+      ...sentences.map((words): Req => ({
+        split_into_words: true,
+        text: words,
+        pair: null,
+        truncation: "longest_first",
+        max_length: 512,
+        stride: 0,
+        side: "right",
+      })),
+      ...sentences
+        .slice(0, 60)
+        .map((words): Req => ({ split_into_words: true, text: words, pair: null, truncation: "longest_first", max_length: 16, stride: 4, side: "right" })),
+      ...sentences
+        .slice(0, 200)
+        .filter((_, i) => (sentences[i + 1]?.length ?? 0) >= 20)
+        .map((words): Req => {
+          const next = sentences[sentences.indexOf(words) + 1];
+          return { split_into_words: true, text: words.slice(0, 5), pair: next, truncation: "only_second", max_length: 24, stride: 4, side: "right" };
+        }),
+    ];
+    check(tok, reqs, reference(join(modelDir("bert-base-cased"), "vocab.txt"), false, reqs), "split into words");
+    // The course's alignment: labels follow wordIds(); a word's pieces after the first are -100 (or the I- label).
+    const one = tok(["EU", "rejects", "German", "call-up"], { isSplitIntoWords: true });
+    assert.deepEqual(one.wordIds(), [null, 0, 1, 2, 3, 3, 3, null]);
+    const batch = tok([["EU", "rejects"], ["German"]], { isSplitIntoWords: true, truncation: true, padding: true });
+    assert.deepEqual(batch.wordIds(1), [null, 0, null, null], "padding has no word");
+    assert.throws(() => tok("a sentence" as unknown as string[], { isSplitIntoWords: true }), /isSplitIntoWords: text must be a list of words/);
+    assert.throws(() => tok([["a", 3 as unknown as string]], { isSplitIntoWords: true }), /text\[0\]\[1\] must be a string/);
+  },
+);

@@ -7,10 +7,11 @@ TypeScript under test (which runs @huggingface/tokenizers). Standard library onl
 Usage: python3 bert_reference_tokenizer.py VOCAB_TXT [--lowercase] < requests.jsonl > encodings.jsonl
 Each request: {"text": str, "pair": str|null, "truncation": "longest_first"|"only_first"|"only_second"|null,
 "max_length": int|null}. Each answer: {"input_ids", "token_type_ids", "attention_mask"} or {"error": str}.
-A request with "overflow": true (and optional "stride", "side": "right"|"left") answers {"rows": [...]}:
+A request with "overflow": true (and optional "stride", "side": "right"|"left", and "split_into_words": true
+with lists of words for "text" and "pair") answers {"rows": [...]}:
 every window as the Rust crate makes them (Encoding::truncate, then Encoding::merge_with's order for the
 overflow of a pair), each row with "offset_mapping" (character offsets in the original text, counted as
-Python's str indices) and "sequence_ids".
+Python's str indices; within each word for split words), "sequence_ids" and "word_ids".
 """
 import json
 import sys
@@ -114,14 +115,17 @@ class Reference:
         return pieces
 
     def encode_with_offsets(self, text):
-        """(ids, offsets) of text without special tokens around it; offsets in the original text."""
-        ids, offsets, rest, base = [], [], text, 0
+        """(ids, offsets, word ids) of text without special tokens around it; offsets in the original text,
+        a word being what the pre-tokenizer splits (whitespace and punctuation) or a special token."""
+        ids, offsets, word_ids, rest, base = [], [], [], text, 0
 
         def words(part, at):
             for w, origin in self.basic_aligned(part, at):
+                n = len(set(word_ids))
                 for i, (s, e) in self.wordpiece_spans(w):
                     ids.append(i)
                     offsets.append((origin[s], origin[e - 1] + 1))
+                    word_ids.append(n)
 
         while rest:
             hits = [(rest.find(s), s) for s in SPECIALS if rest.find(s) >= 0]
@@ -131,10 +135,21 @@ class Reference:
             words(rest[:pos], base)
             ids.append(self.vocab[s])
             offsets.append((base + pos, base + pos + len(s)))
+            word_ids.append(len(set(word_ids)))
             rest = rest[pos + len(s):]
             base += pos + len(s)
         words(rest, base)
-        return ids, offsets
+        return ids, offsets, word_ids
+
+    def encode_words(self, words):
+        """A pre-split example (is_split_into_words): each word on its own, offsets within the word, its index as word id."""
+        ids, offsets, word_ids = [], [], []
+        for k, w in enumerate(words):
+            i, o, _ = self.encode_with_offsets(w)
+            ids += i
+            offsets += o
+            word_ids += [k] * len(i)
+        return ids, offsets, word_ids
 
     def encode_plain(self, text):
         # Special tokens written in the text are kept whole, before any normalization.
@@ -204,9 +219,10 @@ def windows(n, max_len, stride, side):
 
 
 def overflow_rows(ref, req):
-    a, ao = ref.encode_with_offsets(req["text"])
+    enc = ref.encode_words if req.get("split_into_words") else ref.encode_with_offsets
+    a, ao, aw = enc(req["text"])
     pair = req.get("pair")
-    b, bo = ref.encode_with_offsets(pair) if pair is not None else (None, None)
+    b, bo, bw = enc(pair) if pair is not None else (None, None, None)
     stride, side, strategy = req.get("stride", 0), req.get("side", "right"), req.get("truncation")
     budget = req["max_length"] - (3 if b is not None else 2)
     total = len(a) + (len(b) if b is not None else 0)
@@ -236,13 +252,15 @@ def overflow_rows(ref, req):
     rows = []
     for (s1, e1), second in combos:
         ids, offs, seq, types = [cls] + a[s1:e1] + [sep], [(0, 0)] + ao[s1:e1] + [(0, 0)], [None] + [0] * (e1 - s1) + [None], [0] * (e1 - s1 + 2)
+        wids = [None] + aw[s1:e1] + [None]
         if second is not None:
             s2, e2 = second
             ids += b[s2:e2] + [sep]
             offs += bo[s2:e2] + [(0, 0)]
             seq += [1] * (e2 - s2) + [None]
             types += [1] * (e2 - s2 + 1)
-        rows.append({"input_ids": ids, "token_type_ids": types, "offset_mapping": [list(o) for o in offs], "sequence_ids": seq})
+            wids += bw[s2:e2] + [None]
+        rows.append({"input_ids": ids, "token_type_ids": types, "offset_mapping": [list(o) for o in offs], "sequence_ids": seq, "word_ids": wids})
     return {"rows": rows}
 
 

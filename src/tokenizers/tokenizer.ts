@@ -14,7 +14,7 @@ import { recordDependency } from "../util/dependencies.js";
 import { tensorMaker } from "../util/tensor_maker.js";
 import type { Tensor } from "../torch/index.js";
 
-export type TextInput = string | string[];
+export type TextInput = string | string[] | string[][];
 export type PaddingStrategy = "longest" | "max_length" | "do_not_pad";
 export type Side = "right" | "left";
 
@@ -38,6 +38,12 @@ export interface EncodeOptions {
   returnOverflowingTokens?: boolean;
   returnSpecialTokensMask?: boolean;
   returnLength?: boolean;
+  /**
+   * HF's is_split_into_words: the input is already split into words (a string[] is one example, a
+   * string[][] a batch); each word is tokenized on its own, wordIds() maps tokens to the words, and
+   * offsets are relative to each word.
+   */
+  isSplitIntoWords?: boolean;
 }
 
 /** HF's BatchEncoding keys; arrays per example for a batch, flat arrays for one text. */
@@ -47,6 +53,8 @@ export type BatchEncoding = Record<string, unknown> & {
   token_type_ids?: unknown;
   /** Per token of row batchIndex: 0/1 for the sequence it came from, null for special tokens and padding (HF's sequence_ids()). Absent on returnTensors: "pt" outputs. */
   sequenceIds?: (batchIndex?: number) => (number | null)[];
+  /** Per token of row batchIndex: the index of the word it belongs to, null for special tokens and padding (HF's word_ids()). */
+  wordIds?: (batchIndex?: number) => (number | null)[];
 };
 
 export const VERY_LARGE_INTEGER = 1e30;
@@ -80,6 +88,8 @@ interface Encoded {
   ids: number[];
   tokens: string[];
   offsets: [number, number][] | null;
+  /** The word of each token, or null where the tokenizer cannot tell words apart (not split into words, not WordPiece). */
+  words: number[] | null;
 }
 
 interface Row {
@@ -91,6 +101,8 @@ interface Row {
   overflow_to_sample_mapping: number;
   /** Per token: 0 or 1 for the sequence it came from, null for a special token (HF's sequence_ids()). */
   sequence_ids: (number | null)[];
+  /** Per token: the index of its word in its sequence, null for a special token; null when unknown. */
+  word_ids: (number | null)[] | null;
 }
 
 /** What a call with `returnTensors: "pt"` returns: int64 tensors a model's forward takes as they are. */
@@ -108,6 +120,8 @@ export interface Encoding<Ids> {
   token_type_ids?: Ids;
   /** Per token of row batchIndex (default 0): 0/1 for the sequence it came from, null for special tokens and padding (HF's sequence_ids()). */
   sequenceIds(batchIndex?: number): (number | null)[];
+  /** Per token of row batchIndex (default 0): the index of its word, null for special tokens and padding (HF's word_ids()). */
+  wordIds(batchIndex?: number): (number | null)[];
   [key: string]: unknown;
 }
 
@@ -119,6 +133,8 @@ export interface PreTrainedTokenizer {
   (text: TextInput, textPair: TextInput | null, opts: EncodeOptions & { returnTensors: "pt" }): TensorEncoding;
   (text: string, opts?: PlainOptions): Encoding<number[]>;
   (text: string, textPair: string | null, opts?: PlainOptions): Encoding<number[]>;
+  (words: string[], opts: PlainOptions & { isSplitIntoWords: true }): Encoding<number[]>;
+  (words: string[][], opts: PlainOptions & { isSplitIntoWords: true }): Encoding<number[][]>;
   (text: string[], opts?: PlainOptions): Encoding<number[][]>;
   (text: string[], textPair: string[] | null, opts?: PlainOptions): Encoding<number[][]>;
   (text: TextInput, textPair?: TextInput | EncodeOptions | null, opts?: EncodeOptions): BatchEncoding;
@@ -334,7 +350,32 @@ export class PreTrainedTokenizer extends Callable {
       }
       offsets = wordPieceOffsets(text, e.tokens, this.#normalization, { ...this.#wordPiece, specials: this.allSpecialTokens });
     }
-    return { ids: e.ids, tokens: e.tokens, offsets };
+    return { ids: e.ids, tokens: e.tokens, offsets, words: this.#wordPieceWords(e.tokens) };
+  }
+
+  /**
+   * The words of WordPiece tokens: BERT's pre-tokenizer splits on whitespace and punctuation, and a
+   * piece that continues a word carries the "##" prefix, so a token without it starts a new word.
+   */
+  #wordPieceWords(tokens: string[]): number[] | null {
+    if (!this.#wordPiece) return null;
+    const prefix = this.#wordPiece.prefix;
+    let word = -1;
+    return tokens.map((t) => (t.startsWith(prefix) && word >= 0 ? word : ++word));
+  }
+
+  /** A pre-split example (HF's is_split_into_words): each word tokenized on its own; offsets within each word. */
+  #encodeWords(words: string[], wantOffsets: boolean, what: string): Encoded {
+    const out: Encoded = { ids: [], tokens: [], offsets: wantOffsets ? [] : null, words: [] };
+    words.forEach((w, k) => {
+      checkText(w, `${what}[${k}]`);
+      const e = this.#encodeOne(w, wantOffsets);
+      out.ids.push(...e.ids);
+      out.tokens.push(...e.tokens);
+      if (out.offsets) out.offsets.push(...e.offsets!);
+      for (let j = 0; j < e.ids.length; j++) out.words!.push(k);
+    });
+    return out;
   }
 
   protected override __call__(text: TextInput, textPair?: TextInput | EncodeOptions | null, opts?: EncodeOptions): BatchEncoding {
@@ -365,18 +406,34 @@ export class PreTrainedTokenizer extends Callable {
     }
     recordDependency(`tokenizer:${this.contentHash}`);
     const pair = (textPair ?? opts.textPair ?? null) as TextInput | null;
-    const batched = Array.isArray(text);
-    const texts = batched ? (text as string[]) : [text as string];
-    texts.forEach((t, i) => checkText(t, batched ? `text[${i}]` : "text"));
-    let pairs: (string | null)[] = texts.map(() => null);
+    const split = opts.isSplitIntoWords ?? false;
+    // A unit is one example's input: a string, or with isSplitIntoWords a list of words.
+    type Unit = string | string[];
+    const isBatch = (x: TextInput) => (split ? Array.isArray(x) && x.length > 0 && Array.isArray(x[0]) : Array.isArray(x));
+    if (split && !Array.isArray(text)) throw new TypeError("isSplitIntoWords: text must be a list of words (string[]) or a batch of them (string[][])");
+    const batched = isBatch(text);
+    const texts = (batched ? text : [text]) as Unit[];
+    if (!split) texts.forEach((t, i) => checkText(t, batched ? `text[${i}]` : "text"));
+    let pairs: (Unit | null)[] = texts.map(() => null);
     if (pair !== null) {
-      if (Array.isArray(pair) !== batched) throw new TypeError("textPair must be a string when text is a string, and an array when text is an array");
-      pairs = batched ? (pair as string[]) : [pair as string];
+      if (isBatch(pair) !== batched) {
+        throw new TypeError(
+          split
+            ? "textPair must be a list of words when text is one, and a batch of them when text is a batch"
+            : "textPair must be a string when text is a string, and an array when text is an array",
+        );
+      }
+      pairs = (batched ? pair : [pair]) as Unit[];
       if (pairs.length !== texts.length) {
         throw new RangeError(`text has ${texts.length} entries but textPair has ${pairs.length}: they must be the same length`);
       }
-      pairs.forEach((t, i) => checkText(t!, batched ? `textPair[${i}]` : "textPair"));
+      if (!split) pairs.forEach((t, i) => checkText(t!, batched ? `textPair[${i}]` : "textPair"));
     }
+    const encodeUnit = (u: Unit, wantOffsets: boolean, what: string): Encoded => {
+      if (!split) return this.#encodeOne(u as string, wantOffsets);
+      if (!Array.isArray(u)) throw new TypeError(`isSplitIntoWords: ${what} must be a list of words, got ${typeof u}`);
+      return this.#encodeWords(u, wantOffsets, what);
+    };
 
     const addSpecial = opts.addSpecialTokens ?? true;
     const [strategy, maxLength] = this.#truncationOf(opts);
@@ -385,8 +442,8 @@ export class PreTrainedTokenizer extends Callable {
     const wantOffsets = opts.returnOffsetsMapping ?? false;
     const rows: Row[] = [];
     texts.forEach((t, i) => {
-      const a = this.#encodeOne(t, wantOffsets);
-      const b = pairs[i] === null ? null : this.#encodeOne(pairs[i]!, wantOffsets);
+      const a = encodeUnit(t, wantOffsets, batched ? `text[${i}]` : "text");
+      const b = pairs[i] === null ? null : encodeUnit(pairs[i]!, wantOffsets, batched ? `textPair[${i}]` : "textPair");
       const budget = maxLength === null ? Infinity : maxLength - (addSpecial ? numSpecialTokens(this.#template, b !== null) : 0);
       if (budget < 0) {
         throw new RangeError(`maxLength ${maxLength} is smaller than the ${maxLength! - budget} special tokens this tokenizer adds`);
@@ -405,6 +462,15 @@ export class PreTrainedTokenizer extends Callable {
           let k2 = 0;
           offsets = r.sequenceIds.map((sid) => (sid === null ? [0, 0] : sid === 0 ? fo[k1++] : so[k2++]));
         }
+        // Each token's word, from its window's stretch of its sequence's words.
+        let wordIds: (number | null)[] | null = null;
+        if (a.words && (!b || b.words)) {
+          const fw = a.words.slice(f.start, f.start + f.ids.length);
+          const sw = s && b ? b.words!.slice(s.start, s.start + s.ids.length) : [];
+          let k1 = 0;
+          let k2 = 0;
+          wordIds = r.sequenceIds.map((sid) => (sid === null ? null : sid === 0 ? fw[k1++] : sw[k2++]));
+        }
         rows.push({
           input_ids: r.ids,
           token_type_ids: r.typeIds,
@@ -413,6 +479,7 @@ export class PreTrainedTokenizer extends Callable {
           offset_mapping: offsets,
           overflow_to_sample_mapping: i,
           sequence_ids: r.sequenceIds,
+          word_ids: wordIds,
         });
       }
     });
@@ -490,6 +557,7 @@ export class PreTrainedTokenizer extends Callable {
     r.special_tokens_mask = fill(r.special_tokens_mask, 1);
     if (r.offset_mapping) r.offset_mapping = fill(r.offset_mapping, [0, 0] as [number, number]);
     r.sequence_ids = fill(r.sequence_ids, null);
+    if (r.word_ids) r.word_ids = fill(r.word_ids, null);
   }
 
   #assemble(rows: Row[], o: EncodeOptions, keepBatch: boolean): BatchEncoding {
@@ -505,14 +573,26 @@ export class PreTrainedTokenizer extends Callable {
     if (o.returnTensors === "pt") return toTensors(cols, "int64") as BatchEncoding;
     if (o.returnTensors) throw new TypeError(`returnTensors must be "pt" or null, got ${JSON.stringify(o.returnTensors)}`);
     const out = (keepBatch ? cols : Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, v[0]]))) as BatchEncoding;
-    // HF's BatchEncoding.sequence_ids(batch_index): a method, not a column (a map does not store it).
+    // HF's BatchEncoding.sequence_ids(batch_index) and word_ids(batch_index): methods, not columns
+    // (a map does not store them).
+    const rowAt = (fn: string, batchIndex: number): Row => {
+      const row = rows[batchIndex];
+      if (!Number.isInteger(batchIndex) || row === undefined) throw new RangeError(`${fn}(): batch index ${batchIndex} is outside 0..${rows.length - 1}`);
+      return row;
+    };
     Object.defineProperty(out, "sequenceIds", {
       enumerable: false,
+      value: (batchIndex = 0): (number | null)[] => [...rowAt("sequenceIds", batchIndex).sequence_ids],
+    });
+    Object.defineProperty(out, "wordIds", {
+      enumerable: false,
       value: (batchIndex = 0): (number | null)[] => {
-        const row = rows[batchIndex];
-        if (!Number.isInteger(batchIndex) || row === undefined)
-          throw new RangeError(`sequenceIds(): batch index ${batchIndex} is outside 0..${rows.length - 1}`);
-        return [...row.sequence_ids];
+        const words = rowAt("wordIds", batchIndex).word_ids;
+        if (!words)
+          throw new Error(
+            `wordIds(): ${this.nameOrPath} is not a WordPiece tokenizer, so its words are known only for input split into words (isSplitIntoWords: true)`,
+          );
+        return [...words];
       },
     });
     return out;
