@@ -2,6 +2,7 @@
 export { AutoTokenizer, PreTrainedTokenizer, type BatchEncoding, type TensorEncoding, type EncodeOptions } from "./tokenizers/index.js";
 export {
   DataCollatorWithPadding,
+  DataCollatorForTokenClassification,
   TrainingArguments,
   Trainer,
   TrainerCallback,

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
-import { DataCollatorWithPadding } from "../src/trainer/index.js";
+import { DataCollatorForTokenClassification, DataCollatorWithPadding } from "../src/trainer/index.js";
 import { Dataset } from "../src/datasets/index.js";
 import * as torch from "../src/torch/index.js";
 import { repoRoot, needs } from "./helpers.js";
@@ -75,3 +75,48 @@ test(
     assert.throws(() => new DataCollatorWithPadding({ tokenizer, returnTensors: "np" as never }), /returnTensors must be "pt"/);
   },
 );
+
+test("DataCollatorForTokenClassification: labels padded with -100 to the inputs' length, on the tokenizer's side, under their own name", { skip }, async () => {
+  const tokenizer = await AutoTokenizer.fromPretrained(model);
+  // The course's alignment: word labels on the first piece of each word, -100 on the special tokens.
+  const enc = tokenizer(
+    [
+      ["EU", "rejects", "German", "call"],
+      ["Peter", "Blackburn"],
+    ],
+    { isSplitIntoWords: true },
+  );
+  const wordLabels = [
+    [3, 0, 7, 0],
+    [1, 2],
+  ];
+  const features = [0, 1].map((i) => ({
+    input_ids: enc.input_ids[i],
+    attention_mask: enc.attention_mask[i],
+    labels: enc.wordIds(i).map((w) => (w === null ? -100 : wordLabels[i][w])),
+  }));
+  const collator = new DataCollatorForTokenClassification({ tokenizer });
+  const batch = collator(features);
+  assert.deepEqual(Object.keys(batch).sort(), ["attention_mask", "input_ids", "labels"]);
+  const n0 = enc.input_ids[0].length;
+  const n1 = enc.input_ids[1].length;
+  assert.deepEqual(batch.labels.shape, [2, n0]);
+  assert.equal(batch.labels.dtype, "int64");
+  // Hand-computed: row 1's labels, then -100 up to row 0's length.
+  assert.deepEqual((batch.labels.toArray() as number[][])[1], [...features[1].labels, ...new Array(n0 - n1).fill(-100)]);
+  assert.deepEqual((batch.labels.toArray() as number[][])[0], features[0].labels);
+  // Left padding and a multiple; another pad label; "label" keeps its name (HF does not rename it here).
+  tokenizer.paddingSide = "left";
+  const left = new DataCollatorForTokenClassification({ tokenizer, padToMultipleOf: 8, labelPadTokenId: -1 })(
+    features.map((f) => ({ input_ids: f.input_ids, attention_mask: f.attention_mask, label: f.labels })),
+  );
+  tokenizer.paddingSide = "right";
+  const width = Math.ceil(n0 / 8) * 8;
+  assert.deepEqual(left.label.shape, [2, width]);
+  assert.deepEqual((left.label.toArray() as number[][])[1], [...new Array(width - n1).fill(-1), ...features[1].labels]);
+  assert.deepEqual((left.input_ids.toArray() as number[][])[1].slice(width - n1), enc.input_ids[1]);
+  // Without labels it is the tokenizer's padding alone.
+  assert.deepEqual(Object.keys(collator(features.map(({ input_ids }) => ({ input_ids })))).sort(), ["attention_mask", "input_ids"]);
+  assert.throws(() => collator([{ input_ids: [101, 102], labels: 3 }]), /feature 0's 'labels' must be a list of label ids/);
+  torch.dispose([batch, left]);
+});
