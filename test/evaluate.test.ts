@@ -18,8 +18,9 @@ test("accuracy, f1, precision, recall (binary, posLabel, micro, macro, weighted)
     close((await evaluate.load("matthews_correlation")).compute(args).matthews_correlation, c.matthews_correlation, `${c.name} mcc`);
     for (const avg of ["binary", "micro", "macro", "weighted"]) {
       if (!(`f1_${avg}` in c)) continue;
-      for (const m of ["f1", "precision", "recall"]) {
-        const got = (await evaluate.load(m)).compute({ ...args, average: avg })[m];
+      for (const m of ["f1", "precision", "recall"] as const) {
+        const scores: Record<string, unknown> = (await evaluate.load(m)).compute({ ...args, average: avg });
+        const got = scores[m] as number;
         close(got, c[`${m}_${avg}`], `${c.name} ${m} ${avg}`);
       }
     }
@@ -44,7 +45,7 @@ test('evaluate.load("glue", config): each task\'s metrics; Tensors and addBatch 
   assert.deepEqual(Object.keys((await evaluate.load("glue", "qqp")).compute(bin)), ["accuracy", "f1"]);
   assert.deepEqual(Object.keys((await evaluate.load("glue", "cola")).compute(bin)), ["matthews_correlation"]);
   assert.deepEqual(Object.keys((await evaluate.load("glue", "stsb")).compute(golden.regression[0])), ["pearson", "spearmanr"]);
-  for (const t of ["sst2", "mnli", "mnli_mismatched", "mnli_matched", "qnli", "rte", "wnli", "hans"]) {
+  for (const t of ["sst2", "mnli", "mnli_mismatched", "mnli_matched", "qnli", "rte", "wnli", "hans"] as const) {
     assert.deepEqual(Object.keys((await evaluate.load("glue", t)).compute(bin)), ["accuracy"], t);
   }
   await assert.rejects(evaluate.load("glue", "mrcp"), /You should supply a configuration name selected in \["sst2", "mnli", .*"hans"\]/);

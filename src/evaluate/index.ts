@@ -1,5 +1,6 @@
 // finetune-ts/evaluate: evaluate.load(name, config) and the metrics behind it.
 import { Metric } from "./metric.js";
+import { Seqeval, getEntities, type EntityScores, type SeqevalOptions, type SeqevalResult } from "./seqeval.js";
 import { Accuracy, F1, Glue, MatthewsCorrelation, PearsonR, Precision, Recall, SpearmanR, GLUE_CONFIGS, type GlueConfig, type GlueResults } from "./metrics.js";
 
 /** The metrics by the names evaluate.load takes (each typed by what it returns). */
@@ -29,18 +30,21 @@ const METRICS: { [K in keyof MetricsByName]: () => MetricsByName[K] } = {
  */
 export async function load<C extends GlueConfig>(name: "glue", configName: C): Promise<Glue<C>>;
 export async function load<N extends keyof MetricsByName>(name: N): Promise<MetricsByName[N]>;
-export async function load(name: string, configName?: string): Promise<Metric>;
-export async function load(name: string, configName?: string): Promise<Metric> {
+export async function load(name: "seqeval"): Promise<Seqeval>;
+export async function load(name: string, configName?: string): Promise<Metric | Seqeval>;
+export async function load(name: string, configName?: string): Promise<Metric | Seqeval> {
   const key = String(name).replace(/^evaluate-metric\//, "");
   if (key === "glue") {
     if (!configName) throw new Error(`You should supply a configuration name selected in ${JSON.stringify(GLUE_CONFIGS).replace(/,/g, ", ")}`);
     return new Glue(configName as GlueConfig);
   }
+  if (key === "seqeval") return new Seqeval();
   const make = (METRICS as Record<string, (() => Metric) | undefined>)[key];
-  if (!make) throw new Error(`Unknown metric '${name}': available are ${Object.keys(METRICS).concat("glue").join(", ")}`);
+  if (!make) throw new Error(`Unknown metric '${name}': available are ${Object.keys(METRICS).concat("glue", "seqeval").join(", ")}`);
   return make();
 }
 
+export { Seqeval, getEntities, type EntityScores, type SeqevalOptions, type SeqevalResult };
 export { Metric, Accuracy, F1, Precision, Recall, MatthewsCorrelation, PearsonR, SpearmanR, Glue, GLUE_CONFIGS };
 export type { GlueConfig, GlueResults };
 export type { ComputeArgs, MetricResult } from "./metric.js";
