@@ -420,3 +420,27 @@ test("number literals keep their type as pyarrow reads them (1.0 is a double), a
     );
   }
 });
+
+test('loadDataset("conll2003", { dataDir }): HF\'s rows and features from the shared task\'s files, typed', { skip: noShared }, async () => {
+  const dataDir = join(shared, "conll2003");
+  const raw = await loadDataset("conll2003", { dataDir, cacheDir: mkdtempSync(join(tmpdir(), "ft-conll-")) });
+  assert.deepEqual(raw.numRows, { train: 14041, validation: 3250, test: 3453 });
+  const first = raw.train.at(0);
+  // The course's first example and its labels.
+  assert.deepEqual(first.tokens, ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."]);
+  assert.deepEqual(first.ner_tags, [3, 0, 7, 0, 0, 0, 7, 0, 0]);
+  assert.equal(first.id, "0");
+  const ner = raw.train.features.ner_tags as Sequence;
+  assert.ok(ner.feature instanceof ClassLabel);
+  assert.deepEqual((ner.feature as ClassLabel).names, ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]);
+  assert.equal(((raw.train.features.pos_tags as Sequence).feature as ClassLabel).names.length, 47);
+  assert.equal(((raw.train.features.chunk_tags as Sequence).feature as ClassLabel).names.length, 23);
+  // Entities (B- tags) per type, as the files' description counts them.
+  const count = (rows: number[][]) => [1, 3, 5, 7].map((b) => rows.flat().filter((t) => t === b).length);
+  assert.deepEqual(count(raw.train.column("ner_tags")), [6600, 6321, 7140, 3438]);
+  assert.deepEqual(count(raw.validation.column("ner_tags")), [1842, 1341, 1837, 922]);
+  assert.equal(raw.test.column("tokens").flat().length, 46435);
+  const tokens: string[][] = raw.validation.column("tokens");
+  assert.equal(tokens.length, 3250);
+  await assert.rejects(loadDataset("conll2003", { dataDir: tmpdir(), split: "train" }), /train\.txt is missing \(the folder needs train\.txt, valid\.txt, test\.txt\)/);
+});

@@ -13,6 +13,7 @@ import { readArrow, readCsv, readJson, readParquet, readText, type Columns, type
 import { readArrowFile } from "./arrow_io.js";
 import { toVector } from "./columns.js";
 import { hashOf } from "./fingerprint.js";
+import { CONLL2003_FILES, conll2003Features, readConll2003, type Conll2003Row } from "./conll2003.js";
 
 export type DataFiles = string | string[] | Record<string, string | string[]>;
 
@@ -41,6 +42,7 @@ const SHORT_NAMES: Record<string, string> = {
   ag_news: "fancyzhx/ag_news",
   yelp_review_full: "Yelp/yelp_review_full",
   emotion: "dair-ai/emotion",
+  conll2003: "eriktks/conll2003",
 };
 
 export function datasetsCacheDir(): string {
@@ -275,6 +277,25 @@ async function loadHub(repoId: string, name: string | undefined, o: LoadDatasetO
   return new DatasetDict(splits);
 }
 
+/** conll2003 from the shared task's files in dataDir (train.txt, valid.txt, test.txt), typed with HF's features. */
+function loadConll2003(o: LoadDatasetOptions): DatasetDict {
+  const dir = o.dataDir!;
+  const splits: Record<string, Dataset> = {};
+  for (const [split, name] of Object.entries(CONLL2003_FILES)) {
+    if (o.split && o.split.replace(/\[.*$/, "").trim() !== split) continue;
+    const file = join(dir, name);
+    if (!existsSync(file)) throw new Error(`loadDataset("conll2003", { dataDir }): ${file} is missing (the folder needs ${Object.values(CONLL2003_FILES).join(", ")})`);
+    const columns = readConll2003(file);
+    const features = conll2003Features();
+    const vectors = Object.fromEntries(Object.entries(columns).map(([n, v]) => [n, toVector(v, features[n], n)]));
+    const fp = fileFingerprint([file]);
+    const cacheDir = join(o.cacheDir ?? datasetsCacheDir(), "conll2003", `conll2003-${fp}`, "1.0.0");
+    splits[split] = Dataset.fromArrow(new arrow.Table(vectors), features, { fingerprint: hashOf("conll2003", fp, split), cacheDir, split });
+  }
+  if (o.split && !Object.keys(splits).length) throw new Error(`Unknown split "${o.split}". Should be one of ${JSON.stringify(Object.keys(CONLL2003_FILES))}.`);
+  return new DatasetDict(splits);
+}
+
 function fileFingerprint(files: string[]): string {
   return hashOf(files.map((f) => [f, statSync(f).size, statSync(f).mtimeMs]));
 }
@@ -337,6 +358,12 @@ export async function loadDataset<N extends keyof GlueRows>(
   name: N,
   options?: LoadDatasetOptions & { split?: undefined },
 ): Promise<DatasetDict<GlueRows[N], GlueSplits<N>>>;
+// CoNLL-2003, typed: from the hub (eriktks/conll2003), or from the shared task's files with dataDir.
+export async function loadDataset(path: "conll2003" | "eriktks/conll2003", options: LoadDatasetOptions & { split: string }): Promise<Dataset<Conll2003Row>>;
+export async function loadDataset(
+  path: "conll2003" | "eriktks/conll2003",
+  options?: LoadDatasetOptions & { split?: undefined },
+): Promise<DatasetDict<Conll2003Row, "train" | "validation" | "test">>;
 export async function loadDataset(path: string, name: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
 export async function loadDataset(path: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
 export async function loadDataset(path: string, name?: string, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict>;
@@ -350,6 +377,7 @@ export async function loadDataset(path: string, nameOrOptions?: string | LoadDat
     throw new TypeError(`loadDataset(): path must be a dataset name, a builder or a folder, got ${JSON.stringify(path)}`);
   let dd: DatasetDict;
   if ((BUILDERS as readonly string[]).includes(path)) dd = await loadBuilder(path as Builder, o);
+  else if ((path === "conll2003" || path === "eriktks/conll2003") && o.dataDir) dd = loadConll2003(o);
   else if (existsSync(path) && statSync(path).isDirectory()) {
     if (existsSync(join(path, "dataset_dict.json")) || existsSync(join(path, "state.json"))) {
       throw new Error(`${path} was written by saveToDisk: use loadFromDisk("${path}")`);
