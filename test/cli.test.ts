@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as torch from "../src/torch/index.js";
 import { fixture, repoRoot, needs } from "./helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
@@ -149,6 +150,38 @@ test("the course's program (examples/mrpc.ts) runs on MRPC", { skip }, () => {
   });
   // The pipeline over the saved model classified the two new pairs.
   assert.equal((r.stdout.match(/label: 'LABEL_[01]', score: 0\.\d+/g) ?? []).length, 2, r.stdout);
+});
+
+test("the course's token classification program (examples/token_classification.ts) runs on CoNLL-2003", { skip }, () => {
+  // A base checkpoint (the tiny BERT without its classifier): the token classifier is new, as from bert-base-cased.
+  const base = mkdtempSync(join(tmpdir(), "ft-ner-base-"));
+  const weights = torch.loadFile(join(tiny, "model.safetensors"));
+  torch.saveFile(new Map([...weights].filter(([k]) => !k.startsWith("classifier."))), join(base, "model.safetensors"));
+  torch.dispose([...weights.values()]);
+  const config = JSON.parse(readFileSync(join(tiny, "config.json"), "utf8")) as Record<string, unknown>;
+  writeFileSync(join(base, "config.json"), JSON.stringify({ ...config, architectures: ["BertModel"], id2label: undefined, label2id: undefined }));
+  const r = spawnSync(process.execPath, [join(repoRoot, "dist", "examples", "token_classification.js")], {
+    env: {
+      ...env,
+      HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-ner-")),
+      CONLL_DIR: join(shared, "conll2003"),
+      CHECKPOINT: base,
+      TOKENIZER: "bert-base-cased",
+      TRAIN_ROWS: "64",
+      EVAL_ROWS: "32",
+      MAX_STEPS: "8",
+      OUTPUT_DIR: join(mkdtempSync(join(tmpdir(), "ft-ner-out-")), "ner"),
+    },
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /'O',\s+'B-PER',\s+'I-PER',\s+'B-ORG',\s+'I-ORG',\s+'B-LOC',\s+'I-LOC',\s+'B-MISC',\s+'I-MISC'/);
+  assert.match(r.stderr, /newly initialized: \['classifier\.bias', 'classifier\.weight'\]/);
+  const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
+  assert.equal(result.globalStep, 8);
+  assert.equal(result.labels, 9);
+  for (const k of ["eval_precision", "eval_recall", "eval_f1", "eval_accuracy"]) assert.ok(result[k] >= 0 && result[k] <= 1, `${k} = ${result[k]}`);
+  assert.match(r.stderr, /\| Epoch \| Training Loss \| Validation Loss \| Precision \| Recall +\| F1 +\| Accuracy \|/);
 });
 
 /** Runs the CLI, sending SIGINT once `ready` matches its stderr. */

@@ -98,28 +98,29 @@ export async function courseResultTypes(trainer: import("../src/trainer/index.js
   void maybe;
 }
 
-test("the course's program (examples/mrpc.ts) has no cast and no expression of type any", () => {
-  const file = join(repoRoot, "examples", "mrpc.ts");
-  const config = ts.readConfigFile(join(repoRoot, "tsconfig.json"), ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, repoRoot);
-  const program = ts.createProgram([file], { ...parsed.options, noEmit: true, incremental: false, tsBuildInfoFile: undefined });
-  const checker = program.getTypeChecker();
-  const source = program.getSourceFile(file)!;
-  const found: string[] = [];
-  const visit = (node: ts.Node): void => {
-    const where = () => `examples/mrpc.ts:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${node.getText().slice(0, 60)}`;
-    if (ts.isAsExpression(node) || ts.isTypeAssertionExpression(node) || ts.isNonNullExpression(node)) found.push(`cast ${where()}`);
-    // Values only: an imported name or a type reference has no value type to ask about.
-    const typePosition =
-      node.parent &&
-      (ts.isImportSpecifier(node.parent) || ts.isImportClause(node.parent) || ts.isNamespaceImport(node.parent) || ts.isTypeReferenceNode(node.parent));
-    if (ts.isIdentifier(node) && !typePosition && checker.getTypeAtLocation(node).flags & ts.TypeFlags.Any) found.push(`any ${where()}`);
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  assert.deepEqual(found, []);
-  assert.deepEqual(
-    ts.getPreEmitDiagnostics(program, source).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
-    [],
-  );
-});
+for (const example of ["mrpc.ts", "token_classification.ts"])
+  test(`the course's program (examples/${example}) has no cast and no expression of type any`, () => {
+    const file = join(repoRoot, "examples", example);
+    const config = ts.readConfigFile(join(repoRoot, "tsconfig.json"), ts.sys.readFile);
+    const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, repoRoot);
+    const program = ts.createProgram([file], { ...parsed.options, noEmit: true, incremental: false, tsBuildInfoFile: undefined });
+    const checker = program.getTypeChecker();
+    const source = program.getSourceFile(file)!;
+    const found: string[] = [];
+    const visit = (node: ts.Node): void => {
+      const where = () => `examples/${example}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${node.getText().slice(0, 60)}`;
+      if (ts.isAsExpression(node) || ts.isTypeAssertionExpression(node) || ts.isNonNullExpression(node)) found.push(`cast ${where()}`);
+      // Values only: an imported name or a type reference has no value type to ask about.
+      const typePosition =
+        node.parent &&
+        (ts.isImportSpecifier(node.parent) || ts.isImportClause(node.parent) || ts.isNamespaceImport(node.parent) || ts.isTypeReferenceNode(node.parent));
+      if (ts.isIdentifier(node) && !typePosition && checker.getTypeAtLocation(node).flags & ts.TypeFlags.Any) found.push(`any ${where()}`);
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    assert.deepEqual(found, []);
+    assert.deepEqual(
+      ts.getPreEmitDiagnostics(program, source).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+      [],
+    );
+  });
