@@ -421,7 +421,7 @@ test("number literals keep their type as pyarrow reads them (1.0 is a double), a
   }
 });
 
-test('loadDataset("conll2003", { dataDir }): HF\'s rows and features from the shared task\'s files, typed', { skip: noShared }, async () => {
+test("loadDataset(\"conll2003\", { dataDir }): HF's rows and features from the shared task's files, typed", { skip: noShared }, async () => {
   const dataDir = join(shared, "conll2003");
   const raw = await loadDataset("conll2003", { dataDir, cacheDir: mkdtempSync(join(tmpdir(), "ft-conll-")) });
   assert.deepEqual(raw.numRows, { train: 14041, validation: 3250, test: 3453 });
@@ -442,5 +442,8 @@ test('loadDataset("conll2003", { dataDir }): HF\'s rows and features from the sh
   assert.equal(raw.test.column("tokens").flat().length, 46435);
   const tokens: string[][] = raw.validation.column("tokens");
   assert.equal(tokens.length, 3250);
-  await assert.rejects(loadDataset("conll2003", { dataDir: tmpdir(), split: "train" }), /train\.txt is missing \(the folder needs train\.txt, valid\.txt, test\.txt\)/);
+  await assert.rejects(
+    loadDataset("conll2003", { dataDir: tmpdir(), split: "train" }),
+    /train\.txt is missing \(the folder needs train\.txt, valid\.txt, test\.txt\)/,
+  );
 });

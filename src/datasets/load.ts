@@ -284,7 +284,8 @@ function loadConll2003(o: LoadDatasetOptions): DatasetDict {
   for (const [split, name] of Object.entries(CONLL2003_FILES)) {
     if (o.split && o.split.replace(/\[.*$/, "").trim() !== split) continue;
     const file = join(dir, name);
-    if (!existsSync(file)) throw new Error(`loadDataset("conll2003", { dataDir }): ${file} is missing (the folder needs ${Object.values(CONLL2003_FILES).join(", ")})`);
+    if (!existsSync(file))
+      throw new Error(`loadDataset("conll2003", { dataDir }): ${file} is missing (the folder needs ${Object.values(CONLL2003_FILES).join(", ")})`);
     const columns = readConll2003(file);
     const features = conll2003Features();
     const vectors = Object.fromEntries(Object.entries(columns).map(([n, v]) => [n, toVector(v, features[n], n)]));
