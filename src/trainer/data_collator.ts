@@ -9,6 +9,29 @@ import type { Tensor } from "../torch/index.js";
 export type Features = Record<string, unknown>;
 export type Batch = Record<string, Tensor>;
 
+interface PaddingOptions {
+  tokenizer: PreTrainedTokenizer;
+  padding?: boolean | PaddingStrategy;
+  maxLength?: number | null;
+  padToMultipleOf?: number | null;
+  returnTensors?: "pt";
+}
+
+/** The padding options both collators take, checked and with HF's defaults. */
+function paddingOptions(who: string, o: PaddingOptions) {
+  if (!o || typeof o.tokenizer?.pad !== "function") throw new TypeError(`${who}: { tokenizer } is required (a PreTrainedTokenizer)`);
+  // HF's return_tensors also takes "np" and "tf"; here the batch is always libtorch tensors.
+  if (o.returnTensors !== undefined && o.returnTensors !== "pt")
+    throw new TypeError(`${who}: returnTensors must be "pt" (libtorch tensors), got ${JSON.stringify(o.returnTensors)}`);
+  return {
+    tokenizer: o.tokenizer,
+    padding: o.padding ?? true,
+    maxLength: o.maxLength ?? null,
+    padToMultipleOf: o.padToMultipleOf ?? null,
+    returnTensors: "pt" as const,
+  };
+}
+
 export interface DataCollatorWithPadding {
   /** A list of examples (rows), or a batch of columns (`ds.slice(0, 8)`), as tokenizer.pad takes. */
   (features: Features[] | Record<string, unknown[]>): Batch;
@@ -22,23 +45,15 @@ export class DataCollatorWithPadding extends Callable {
 
   readonly returnTensors: "pt";
 
-  constructor(o: {
-    tokenizer: PreTrainedTokenizer;
-    padding?: boolean | PaddingStrategy;
-    maxLength?: number | null;
-    padToMultipleOf?: number | null;
-    returnTensors?: "pt";
-  }) {
+  constructor(o: PaddingOptions) {
     super();
-    if (!o || typeof o.tokenizer?.pad !== "function") throw new TypeError("DataCollatorWithPadding: { tokenizer } is required (a PreTrainedTokenizer)");
-    // HF's return_tensors also takes "np" and "tf"; here the batch is always libtorch tensors.
-    if (o.returnTensors !== undefined && o.returnTensors !== "pt")
-      throw new TypeError(`DataCollatorWithPadding: returnTensors must be "pt" (libtorch tensors), got ${JSON.stringify(o.returnTensors)}`);
-    this.returnTensors = "pt";
-    this.tokenizer = o.tokenizer;
-    this.padding = o.padding ?? true;
-    this.maxLength = o.maxLength ?? null;
-    this.padToMultipleOf = o.padToMultipleOf ?? null;
+    ({
+      tokenizer: this.tokenizer,
+      padding: this.padding,
+      maxLength: this.maxLength,
+      padToMultipleOf: this.padToMultipleOf,
+      returnTensors: this.returnTensors,
+    } = paddingOptions("DataCollatorWithPadding", o));
   }
 
   protected override __call__(input: Features[] | Record<string, unknown[]>): Batch {
@@ -90,25 +105,16 @@ export class DataCollatorForTokenClassification extends Callable {
   readonly labelPadTokenId: number;
   readonly returnTensors: "pt";
 
-  constructor(o: {
-    tokenizer: PreTrainedTokenizer;
-    padding?: boolean | PaddingStrategy;
-    maxLength?: number | null;
-    padToMultipleOf?: number | null;
-    labelPadTokenId?: number;
-    returnTensors?: "pt";
-  }) {
+  constructor(o: PaddingOptions & { labelPadTokenId?: number }) {
     super();
-    if (!o || typeof o.tokenizer?.pad !== "function")
-      throw new TypeError("DataCollatorForTokenClassification: { tokenizer } is required (a PreTrainedTokenizer)");
-    if (o.returnTensors !== undefined && o.returnTensors !== "pt")
-      throw new TypeError(`DataCollatorForTokenClassification: returnTensors must be "pt" (libtorch tensors), got ${JSON.stringify(o.returnTensors)}`);
-    this.returnTensors = "pt";
-    this.tokenizer = o.tokenizer;
-    this.padding = o.padding ?? true;
-    this.maxLength = o.maxLength ?? null;
-    this.padToMultipleOf = o.padToMultipleOf ?? null;
-    this.labelPadTokenId = o.labelPadTokenId ?? -100;
+    ({
+      tokenizer: this.tokenizer,
+      padding: this.padding,
+      maxLength: this.maxLength,
+      padToMultipleOf: this.padToMultipleOf,
+      returnTensors: this.returnTensors,
+    } = paddingOptions("DataCollatorForTokenClassification", o));
+    this.labelPadTokenId = o?.labelPadTokenId ?? -100;
   }
 
   protected override __call__(features: Features[]): Batch {
