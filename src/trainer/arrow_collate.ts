@@ -7,6 +7,7 @@ import * as arrow from "apache-arrow";
 import * as torch from "../torch/index.js";
 import { ClassLabel, Sequence, Value, type Dataset } from "../datasets/index.js";
 import { DataCollatorWithPadding, type Batch } from "./data_collator.js";
+import { LABEL_COLUMNS } from "./data_checks.js";
 
 type IntArray = Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
 
@@ -37,7 +38,6 @@ const PAD_VALUES: Record<string, (padId: number) => number> = {
   token_type_ids: () => 0,
   special_tokens_mask: () => 1,
 };
-const LABELS = new Set(["label", "label_ids", "labels"]);
 
 interface ListColumn {
   name: string;
@@ -67,7 +67,7 @@ export class ArrowPaddingCollator {
     let label: LabelColumn | null = null;
     for (const c of columns) {
       const f = ds.features[c];
-      if (LABELS.has(c)) {
+      if (LABEL_COLUMNS.includes(c)) {
         if (label) return null;
         const isInt = f instanceof ClassLabel || (f instanceof Value && /^u?int/.test(f.dtype));
         const isFloat = f instanceof Value && /^float/.test(f.dtype);

@@ -6,7 +6,8 @@ import type { Dataset } from "../datasets/index.js";
 import type { PreTrainedModel } from "../models/index.js";
 import { pyFloat } from "./logs.js";
 
-const LABEL_COLUMNS = ["label", "labels", "label_ids"];
+/** The columns the Trainer reads labels from (HF's default collator and label_names). */
+export const LABEL_COLUMNS = ["label", "labels", "label_ids"];
 
 /** Labels outside 0..num_labels-1 (other than -100, the ignore index) fail naming the column, the value and the row. */
 export function checkLabels(model: PreTrainedModel, ds: Dataset, columns: string[], what: string): void {

@@ -9,6 +9,7 @@ import type { ModelInputs, PreTrainedModel } from "../models/index.js";
 import { allGather } from "../distributed/index.js";
 import { shardPadding } from "./batch_shard.js";
 import { dataloaderBaseSeedDraw } from "./batching.js";
+import { LABEL_COLUMNS } from "./data_checks.js";
 import type { TrainingArguments } from "./training_args.js";
 import { speedMetrics } from "./metrics_files.js";
 
@@ -27,7 +28,6 @@ export interface PredictionOutput {
   metrics: Record<string, number>;
 }
 
-const LABEL_COLUMNS = ["label", "labels", "label_ids"];
 type LabelColumn = "label" | "labels" | "label_ids";
 /**
  * predict()'s output for a dataset of rows T: when T is known to have a label column (a typed GLUE

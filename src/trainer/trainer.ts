@@ -439,7 +439,7 @@ export class Trainer {
       this.#print(`Training interrupted at step ${this.state.global_step}. Checkpoint saved to ${last}.\n${this.resumeHint(last)}`);
     } else if (args.loadBestModelAtEnd && this.state.best_model_checkpoint) {
       this.#print(`\n\nTraining completed. Loading best model from ${this.state.best_model_checkpoint} (score: ${this.state.best_metric}).`);
-      this.#loadModelWeights(this.state.best_model_checkpoint);
+      this.model.loadSavedWeights(this.state.best_model_checkpoint);
     }
     const speed = speedMetrics("train", start, shape.numTrainSamples, maxSteps);
     this.#storeFlos();
@@ -856,12 +856,8 @@ export class Trainer {
     rotateCheckpoints(this.args.outputDir, this.args.saveTotalLimit, this.state.best_model_checkpoint, this.#uploads.busy);
   }
 
-  #loadModelWeights(dir: string): void {
-    this.model.loadSavedWeights(dir);
-  }
-
   #loadCheckpoint(dir: string): void {
-    this.#loadModelWeights(dir);
+    this.model.loadSavedWeights(dir);
     const saved = readJsonObject(join(dir, FILES.state), FILES.state);
     if (typeof saved.global_step !== "number") throw new Error(`${join(dir, FILES.state)}: no global_step (is it a trainer_state.json?)`);
     this.state = TrainerState.fromJSON({ ...this.state.toJSON(), ...saved, max_steps: this.state.max_steps });
