@@ -19,8 +19,22 @@ import {
   BertForTokenClassification,
   BertModel,
 } from "./bert/modeling_bert.js";
-import { DistilBertConfig, DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel } from "./distilbert/modeling_distilbert.js";
-import { RobertaConfig, RobertaForSequenceClassification, RobertaForTokenClassification, RobertaModel } from "./roberta/modeling_roberta.js";
+import {
+  DistilBertConfig,
+  DistilBertForMaskedLM,
+  DistilBertForQuestionAnswering,
+  DistilBertForSequenceClassification,
+  DistilBertForTokenClassification,
+  DistilBertModel,
+} from "./distilbert/modeling_distilbert.js";
+import {
+  RobertaConfig,
+  RobertaForMaskedLM,
+  RobertaForQuestionAnswering,
+  RobertaForSequenceClassification,
+  RobertaForTokenClassification,
+  RobertaModel,
+} from "./roberta/modeling_roberta.js";
 import { isLocalDir, type HubOptions } from "../hub/index.js";
 
 type ModelClass<M extends PreTrainedModel> = new (config: PretrainedConfig) => M;
@@ -95,8 +109,14 @@ export const AutoModelForTokenClassification = registry<ModelWithOutput<LogitsOu
 });
 export const AutoModelForQuestionAnswering = registry<ModelWithOutput<QuestionAnsweringOutput>>("AutoModelForQuestionAnswering", {
   bert: BertForQuestionAnswering,
+  distilbert: DistilBertForQuestionAnswering,
+  roberta: RobertaForQuestionAnswering,
 });
-export const AutoModelForMaskedLM = registry<ModelWithOutput<LogitsOutput>>("AutoModelForMaskedLM", { bert: BertForMaskedLM });
+export const AutoModelForMaskedLM = registry<ModelWithOutput<LogitsOutput>>("AutoModelForMaskedLM", {
+  bert: BertForMaskedLM,
+  distilbert: DistilBertForMaskedLM,
+  roberta: RobertaForMaskedLM,
+});
 
 const ARCHITECTURES: Record<string, unknown> = {
   BertModel,
@@ -107,9 +127,13 @@ const ARCHITECTURES: Record<string, unknown> = {
   DistilBertModel,
   DistilBertForSequenceClassification,
   DistilBertForTokenClassification,
+  DistilBertForQuestionAnswering,
+  DistilBertForMaskedLM,
   RobertaModel,
   RobertaForSequenceClassification,
   RobertaForTokenClassification,
+  RobertaForQuestionAnswering,
+  RobertaForMaskedLM,
 };
 
 /**

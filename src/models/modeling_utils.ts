@@ -272,6 +272,46 @@ export abstract class PreTrainedModel extends Module {
     }
   }
 
+  /**
+   * A QA head's two logits from its [B, L, 2] output, and HF's loss: start and end positions outside the
+   * sequence are clamped to its length and ignored, the two cross-entropies averaged.
+   */
+  protected questionAnsweringOutput(both: Tensor, inputs: ModelInputs, rest: ModelOutput): QuestionAnsweringOutput {
+    const [startLogits, endLogits] = both.split(1, -1).map((t) => t.squeeze(-1).contiguous());
+    let loss: Tensor | undefined;
+    if (inputs.start_positions && inputs.end_positions) {
+      const ignored = startLogits.shape[1];
+      const s = inputs.start_positions.clamp(0, ignored);
+      const e = inputs.end_positions.clamp(0, ignored);
+      loss = F.crossEntropy(startLogits, s, { ignoreIndex: ignored })
+        .add(F.crossEntropy(endLogits, e, { ignoreIndex: ignored }))
+        .div(2);
+    }
+    return { loss, startLogits, endLogits, hiddenStates: rest.hiddenStates, attentions: rest.attentions };
+  }
+
+  /** HF's qa_outputs: Linear(hidden, num_labels), whose two outputs are the span's start and end. */
+  protected questionAnsweringHead(inFeatures: number): Linear {
+    const n = this.config.numLabels;
+    if (n !== 2) throw new RangeError(`${this.constructor.name} needs num_labels 2 (start and end logits), got ${n}`);
+    return new Linear(inFeatures, n);
+  }
+
+  /** A masked-LM head's loss: cross-entropy over the vocabulary, labels −100 ignored. */
+  protected maskedLmLoss(logits: Tensor, labels: Tensor | undefined): Tensor | undefined {
+    return labels ? F.crossEntropy(logits.view(-1, logits.shape[logits.shape.length - 1]), labels.view(-1)) : undefined;
+  }
+
+  /** HF's _tie_or_clone_weights: the output projection shares the word embeddings' tensor, unless tie_word_embeddings is false. */
+  protected tieOutputEmbeddings(output: Linear, input: Embedding): void {
+    if (this.config.get("tie_word_embeddings") === false) return;
+    if (output.weight !== input.weight) {
+      const old = output.weight;
+      output.registerParameter("weight", input.weight);
+      old.dispose();
+    }
+  }
+
   override toString(): string {
     return `${this.constructor.name}(${this.numParameters().toLocaleString()} parameters, ${this.config.modelType})`;
   }

@@ -80,3 +80,17 @@ export function positions(g: OnnxGraph, ids: string): string {
 
 /** The batch's dynamic axes as HF's exporter names them. */
 export const BATCH_SEQ = ["batch_size", "sequence_length"];
+
+/** A QA head's [B, L, 2] logits as the exporter's two outputs, start_logits and end_logits. */
+export function questionAnsweringOutputs(g: OnnxGraph, both: string): void {
+  const [start, end] = g.opN("Split", [both, g.int64([1, 1])], 2, { axis: int(-1) });
+  const axis = g.int64([-1]);
+  g.output("start_logits", g.op("Squeeze", [start, axis]), "float32", BATCH_SEQ);
+  g.output("end_logits", g.op("Squeeze", [end, axis]), "float32", BATCH_SEQ);
+}
+
+/** An output projection tied to the word embeddings: the weight is stored once (as the embeddings) and transposed in the graph. */
+export function tiedProjection(g: OnnxGraph, m: Linear, x: string): string {
+  const y = g.op("MatMul", [x, g.op("Transpose", [g.weight(m.weight)], { perm: ints([1, 0]) })]);
+  return m.bias ? g.op("Add", [y, g.weight(m.bias)]) : y;
+}

@@ -344,35 +344,17 @@ export class BertForQuestionAnswering extends BertPreTrainedModel {
   constructor(config: PretrainedConfig) {
     super(config);
     this.bert = this.registerModule("bert", new BertModel(config, { addPoolingLayer: false, init: false }));
-    this.qa_outputs = this.registerModule("qa_outputs", new Linear(config.need("hidden_size"), 2));
+    this.qa_outputs = this.registerModule("qa_outputs", this.questionAnsweringHead(config.need("hidden_size")));
     this.postInit();
   }
 
   forward(inputs: ModelInputs, o: ForwardOptions = {}): QuestionAnsweringOutput {
     const out = this.bert.forward(inputs, o);
-    const [start, end] = this.qa_outputs
-      .forward(out.lastHiddenState!)
-      .split(1, -1)
-      .map((t) => t.squeeze(-1).contiguous());
-    let loss: Tensor | undefined;
-    if (inputs.start_positions && inputs.end_positions) {
-      // Positions outside the sequence are clamped to its length and ignored, as in HF.
-      const ignored = start.shape[1];
-      const s = inputs.start_positions.clamp(0, ignored);
-      const e = inputs.end_positions.clamp(0, ignored);
-      loss = F.crossEntropy(start, s, { ignoreIndex: ignored })
-        .add(F.crossEntropy(end, e, { ignoreIndex: ignored }))
-        .div(2);
-    }
-    return { loss, startLogits: start, endLogits: end, hiddenStates: out.hiddenStates, attentions: out.attentions };
+    return this.questionAnsweringOutput(this.qa_outputs.forward(out.lastHiddenState!), inputs, out);
   }
 
   override onnx(g: OnnxGraph): void {
-    const both = onnx.linear(g, this.qa_outputs, this.bert.onnxHidden(g).last);
-    const [start, end] = g.opN("Split", [both, g.int64([1, 1])], 2, { axis: { i: -1 } });
-    const axis = g.int64([-1]);
-    g.output("start_logits", g.op("Squeeze", [start, axis]), "float32", onnx.BATCH_SEQ);
-    g.output("end_logits", g.op("Squeeze", [end, axis]), "float32", onnx.BATCH_SEQ);
+    onnx.questionAnsweringOutputs(g, onnx.linear(g, this.qa_outputs, this.bert.onnxHidden(g).last));
   }
 }
 
@@ -411,9 +393,7 @@ class BertLMPredictionHead extends Module {
     return this.decoder.forward(this.transform.forward(x));
   }
   onnx(g: OnnxGraph, x: string): string {
-    // The decoder's weight is the word embeddings' (tied): stored once, transposed in the graph.
-    const h = this.transform.onnx(g, x);
-    return g.op("Add", [g.op("MatMul", [h, g.op("Transpose", [g.weight(this.decoder.weight)], { perm: { ints: [1, 0] } })]), g.weight(this.bias)]);
+    return onnx.tiedProjection(g, this.decoder, this.transform.onnx(g, x));
   }
 }
 
@@ -438,21 +418,13 @@ export class BertForMaskedLM extends BertPreTrainedModel {
 
   /** The decoder shares the word embeddings' weight (HF's tie_word_embeddings). */
   override tieWeights(): void {
-    if (this.config.get("tie_word_embeddings") === false) return;
-    const decoder = this.cls.predictions.decoder;
-    const emb = this.bert.embeddings.word_embeddings.weight;
-    if (decoder.weight !== emb) {
-      const old = decoder.weight;
-      decoder.registerParameter("weight", emb);
-      old.dispose();
-    }
+    this.tieOutputEmbeddings(this.cls.predictions.decoder, this.bert.embeddings.word_embeddings);
   }
 
   forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.bert.forward(inputs, o);
     const logits = this.cls.predictions.forward(out.lastHiddenState!);
-    const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.need<number>("vocab_size")), inputs.labels.view(-1)) : undefined;
-    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+    return { loss: this.maskedLmLoss(logits, inputs.labels), logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
 
   override onnx(g: OnnxGraph): void {

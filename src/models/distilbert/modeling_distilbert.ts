@@ -4,7 +4,15 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { PretrainedConfig } from "../configuration_utils.js";
-import { PreTrainedModel, finfoMin, type ForwardOptions, type ModelInputs, type BaseModelOutput, type LogitsOutput } from "../modeling_utils.js";
+import {
+  PreTrainedModel,
+  finfoMin,
+  type ForwardOptions,
+  type ModelInputs,
+  type BaseModelOutput,
+  type LogitsOutput,
+  type QuestionAnsweringOutput,
+} from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import type { OnnxGraph } from "../../onnx/graph.js";
 import * as onnx from "../../onnx/layers.js";
@@ -255,5 +263,60 @@ export class DistilBertForTokenClassification extends DistilBertPreTrainedModel 
 
   override onnx(g: OnnxGraph): void {
     g.output("logits", onnx.linear(g, this.classifier, this.distilbert.onnxHidden(g)), "float32", [...onnx.BATCH_SEQ, this.config.numLabels]);
+  }
+}
+
+export class DistilBertForQuestionAnswering extends DistilBertPreTrainedModel {
+  static override inputNames = ["input_ids", "attention_mask", "start_positions", "end_positions"];
+  distilbert: DistilBertModel;
+  qa_outputs: Linear;
+  dropout: Dropout;
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.distilbert = this.registerModule("distilbert", new DistilBertModel(config, { init: false }));
+    this.qa_outputs = this.registerModule("qa_outputs", this.questionAnsweringHead(config.need("dim")));
+    this.dropout = this.registerModule("dropout", new Dropout(config.need("qa_dropout")));
+    this.postInit();
+  }
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): QuestionAnsweringOutput {
+    const out = this.distilbert.forward(inputs, o);
+    return this.questionAnsweringOutput(this.qa_outputs.forward(this.dropout.forward(out.lastHiddenState)), inputs, out);
+  }
+  override onnx(g: OnnxGraph): void {
+    onnx.questionAnsweringOutputs(g, onnx.linear(g, this.qa_outputs, this.distilbert.onnxHidden(g)));
+  }
+}
+
+export class DistilBertForMaskedLM extends DistilBertPreTrainedModel {
+  distilbert: DistilBertModel;
+  vocab_transform: Linear;
+  vocab_layer_norm: LayerNorm;
+  vocab_projector: Linear;
+  readonly actName: string;
+  readonly act: Activation;
+  constructor(config: PretrainedConfig) {
+    super(config);
+    const dim = config.need<number>("dim");
+    this.actName = config.need("activation");
+    this.act = activation(this.actName);
+    this.distilbert = this.registerModule("distilbert", new DistilBertModel(config, { init: false }));
+    this.vocab_transform = this.registerModule("vocab_transform", new Linear(dim, dim));
+    this.vocab_layer_norm = this.registerModule("vocab_layer_norm", new LayerNorm(dim, { eps: 1e-12 }));
+    this.vocab_projector = this.registerModule("vocab_projector", new Linear(dim, config.need("vocab_size")));
+    this.postInit();
+  }
+  /** vocab_projector.weight is the word embeddings' (HF's _tied_weights_keys); its bias is its own. */
+  override tieWeights(): void {
+    this.tieOutputEmbeddings(this.vocab_projector, this.distilbert.embeddings.word_embeddings);
+  }
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
+    const out = this.distilbert.forward(inputs, o);
+    const h = this.vocab_layer_norm.forward(this.act(this.vocab_transform.forward(out.lastHiddenState)));
+    const logits = this.vocab_projector.forward(h);
+    return { loss: this.maskedLmLoss(logits, inputs.labels), logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+  override onnx(g: OnnxGraph): void {
+    const h = onnx.layerNorm(g, this.vocab_layer_norm, onnx.activation(g, this.actName, onnx.linear(g, this.vocab_transform, this.distilbert.onnxHidden(g))));
+    g.output("logits", onnx.tiedProjection(g, this.vocab_projector, h), "float32", [...onnx.BATCH_SEQ, this.config.need<number>("vocab_size")]);
   }
 }

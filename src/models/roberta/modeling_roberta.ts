@@ -13,6 +13,7 @@ import {
   type ModelInputs,
   type BaseModelOutput,
   type LogitsOutput,
+  type QuestionAnsweringOutput,
 } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { DATA_TYPE, int, type OnnxGraph } from "../../onnx/graph.js";
@@ -372,5 +373,73 @@ export class RobertaForTokenClassification extends RobertaPreTrainedModel {
   }
   override onnx(g: OnnxGraph): void {
     g.output("logits", onnx.linear(g, this.classifier, this.roberta.onnxHidden(g).last), "float32", [...onnx.BATCH_SEQ, this.config.numLabels]);
+  }
+}
+
+export class RobertaForQuestionAnswering extends RobertaPreTrainedModel {
+  static override inputNames = ["input_ids", "attention_mask", "token_type_ids", "position_ids", "start_positions", "end_positions"];
+  roberta: RobertaModel;
+  qa_outputs: Linear;
+
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.roberta = this.registerModule("roberta", new RobertaModel(config, { addPoolingLayer: false, init: false }));
+    this.qa_outputs = this.registerModule("qa_outputs", this.questionAnsweringHead(config.need("hidden_size")));
+    this.postInit();
+  }
+
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): QuestionAnsweringOutput {
+    const out = this.roberta.forward(inputs, o);
+    return this.questionAnsweringOutput(this.qa_outputs.forward(out.lastHiddenState), inputs, out);
+  }
+  override onnx(g: OnnxGraph): void {
+    onnx.questionAnsweringOutputs(g, onnx.linear(g, this.qa_outputs, this.roberta.onnxHidden(g).last));
+  }
+}
+
+/** dense → gelu → layer_norm → decoder (tied to the word embeddings), with the bias HF keeps as lm_head.bias. */
+class RobertaLMHead extends Module {
+  bias: Tensor;
+  dense: Linear;
+  layer_norm: LayerNorm;
+  decoder: Linear;
+  constructor(c: PretrainedConfig) {
+    super();
+    const h = c.need<number>("hidden_size");
+    const vocab = c.need<number>("vocab_size");
+    this.bias = this.registerParameter("bias", torch.zeros([vocab]));
+    this.dense = this.registerModule("dense", new Linear(h, h));
+    this.layer_norm = this.registerModule("layer_norm", new LayerNorm(h, { eps: c.need("layer_norm_eps") }));
+    this.decoder = this.registerModule("decoder", new Linear(h, vocab, { bias: false }));
+    this.decoder.registerParameter("bias", this.bias); // one tensor under both names, as HF's `self.decoder.bias = self.bias`
+  }
+  forward(features: Tensor): Tensor {
+    return this.decoder.forward(this.layer_norm.forward(F.gelu(this.dense.forward(features))));
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    return onnx.tiedProjection(g, this.decoder, onnx.layerNorm(g, this.layer_norm, onnx.activation(g, "gelu", onnx.linear(g, this.dense, x))));
+  }
+}
+
+export class RobertaForMaskedLM extends RobertaPreTrainedModel {
+  roberta: RobertaModel;
+  lm_head: RobertaLMHead;
+
+  constructor(config: PretrainedConfig) {
+    super(config);
+    this.roberta = this.registerModule("roberta", new RobertaModel(config, { addPoolingLayer: false, init: false }));
+    this.lm_head = this.registerModule("lm_head", new RobertaLMHead(config));
+    this.postInit();
+  }
+  override tieWeights(): void {
+    this.tieOutputEmbeddings(this.lm_head.decoder, this.roberta.embeddings.word_embeddings);
+  }
+  forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
+    const out = this.roberta.forward(inputs, o);
+    const logits = this.lm_head.forward(out.lastHiddenState);
+    return { loss: this.maskedLmLoss(logits, inputs.labels), logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+  override onnx(g: OnnxGraph): void {
+    g.output("logits", this.lm_head.onnx(g, this.roberta.onnxHidden(g).last), "float32", [...onnx.BATCH_SEQ, this.config.need<number>("vocab_size")]);
   }
 }
