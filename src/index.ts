@@ -3,6 +3,8 @@ export { AutoTokenizer, PreTrainedTokenizer, type BatchEncoding, type TensorEnco
 export {
   DataCollatorWithPadding,
   DataCollatorForTokenClassification,
+  DataCollatorForLanguageModeling,
+  DataCollatorForWholeWordMask,
   TrainingArguments,
   Trainer,
   TrainerCallback,

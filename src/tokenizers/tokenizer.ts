@@ -277,6 +277,17 @@ export class PreTrainedTokenizer extends Callable {
     return this.allSpecialTokens.map((t) => this.#tk.token_to_id(t)).filter((i): i is number => i !== undefined);
   }
 
+  /**
+   * HF's get_special_tokens_mask(ids, already_has_special_tokens=True): 1 where the id is one of the
+   * special tokens' (padding included), 0 elsewhere. (Without special tokens already in, HF asks the
+   * template where they would go; that form is not offered here.)
+   */
+  getSpecialTokensMask(ids: readonly number[], o: { alreadyHasSpecialTokens: true }): number[] {
+    if (o?.alreadyHasSpecialTokens !== true) throw new TypeError("getSpecialTokensMask(): only { alreadyHasSpecialTokens: true } is supported");
+    const special = new Set(this.allSpecialIds);
+    return ids.map((id) => (special.has(id) ? 1 : 0));
+  }
+
   convertTokensToIds(tokens: string): number;
   convertTokensToIds(tokens: string[]): number[];
   convertTokensToIds(tokens: string | string[]): number | number[] {

@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { native } from "./native.js";
 import { Tensor, checkDevice } from "./tensor.js";
+import { keep } from "./scope.js";
 
 /**
  * Seeds the CPU generator and every CUDA device's (torch.manual_seed). With a device, only that
@@ -20,6 +21,48 @@ export function getRngState(device = "cpu"): Tensor {
 export function setRngState(state: Tensor, device = "cpu"): void {
   if (state.dtype !== "uint8") throw new TypeError(`setRngState(): state must be a uint8 tensor, got ${state.dtype}`);
   native.setRngState(state.handle, checkDevice(device, "setRngState()"));
+}
+
+/** torch.Generator()'s seed before manual_seed (c10's default_rng_seed_val). */
+const DEFAULT_SEED = 67280421310721;
+
+/**
+ * A CPU generator of its own, as `torch.Generator().manual_seed(seed)`: the draws made inside `run`
+ * take from it, in the order they would from a generator passed to each op, and the default
+ * generator is left as it was. (It swaps its state in and out of the CPU generator: the same
+ * Mersenne Twister stream as a separate torch.Generator.)
+ */
+export class Generator {
+  #state: Tensor;
+  constructor() {
+    this.#state = Generator.#seeded(DEFAULT_SEED);
+  }
+  static #seeded(seed: number): Tensor {
+    const saved = getRngState();
+    manualSeed(seed, "cpu");
+    const state = keep(getRngState());
+    setRngState(saved);
+    saved.dispose();
+    return state;
+  }
+  manualSeed(seed: number): this {
+    const next = Generator.#seeded(seed);
+    this.#state.dispose();
+    this.#state = next;
+    return this;
+  }
+  run<T>(fn: () => T): T {
+    const saved = getRngState();
+    setRngState(this.#state);
+    try {
+      return fn();
+    } finally {
+      this.#state.dispose();
+      this.#state = keep(getRngState());
+      setRngState(saved);
+      saved.dispose();
+    }
+  }
 }
 
 /** ATen's intra-op thread count (torch.set_num_threads). */

@@ -1,5 +1,6 @@
 // finetune-ts's Trainer layer: TrainingArguments, Trainer, collators, callbacks.
 export { DataCollatorWithPadding, DataCollatorForTokenClassification, type Features, type Batch } from "./data_collator.js";
+export { DataCollatorForLanguageModeling, DataCollatorForWholeWordMask, type DataCollatorForLanguageModelingOptions } from "./language_modeling_collator.js";
 export { TrainingArguments, type TrainingArgumentsInit, type IntervalStrategy, type SaveStrategy } from "./training_args.js";
 export {
   Trainer,
