@@ -286,8 +286,10 @@ async function metricsFor(o: { dataset?: string; datasetConfig?: string; metric?
       ? await evaluate.load("glue", o.datasetConfig)
       : await evaluate.load("accuracy");
   // The CLI trains sequence classifiers: a metric over tag sequences does not apply.
-  if (metric instanceof evaluate.Seqeval)
-    throw new Error(`--metric seqeval scores tag sequences (token classification); finetune train fine-tunes a sequence classifier: use accuracy, f1, …`);
+  if (metric instanceof evaluate.Seqeval || metric instanceof evaluate.Squad)
+    throw new Error(
+      `--metric ${metric.name} scores ${metric.name === "squad" ? "extractive answers (question answering)" : "tag sequences (token classification)"}; finetune train fine-tunes a sequence classifier: use accuracy, f1, …`,
+    );
   return ({ predictions, labelIds }: EvalPrediction) =>
     metric.compute({ predictions: predictions.shape[1] === 1 ? predictions.squeeze(-1) : predictions.argmax(-1), references: labelIds! });
 }

@@ -1,5 +1,6 @@
 // finetune-ts/evaluate: evaluate.load(name, config) and the metrics behind it.
 import { Metric } from "./metric.js";
+import { Squad, normalizeAnswer, squadScores, type SquadPrediction, type SquadReference, type SquadResult } from "./squad.js";
 import { Seqeval, getEntities, type EntityScores, type SeqevalOptions, type SeqevalResult } from "./seqeval.js";
 import { Accuracy, F1, Glue, MatthewsCorrelation, PearsonR, Precision, Recall, SpearmanR, GLUE_CONFIGS, type GlueConfig, type GlueResults } from "./metrics.js";
 
@@ -31,19 +32,22 @@ const METRICS: { [K in keyof MetricsByName]: () => MetricsByName[K] } = {
 export async function load<C extends GlueConfig>(name: "glue", configName: C): Promise<Glue<C>>;
 export async function load<N extends keyof MetricsByName>(name: N): Promise<MetricsByName[N]>;
 export async function load(name: "seqeval"): Promise<Seqeval>;
-export async function load(name: string, configName?: string): Promise<Metric | Seqeval>;
-export async function load(name: string, configName?: string): Promise<Metric | Seqeval> {
+export async function load(name: "squad"): Promise<Squad>;
+export async function load(name: string, configName?: string): Promise<Metric | Seqeval | Squad>;
+export async function load(name: string, configName?: string): Promise<Metric | Seqeval | Squad> {
   const key = String(name).replace(/^evaluate-metric\//, "");
   if (key === "glue") {
     if (!configName) throw new Error(`You should supply a configuration name selected in ${JSON.stringify(GLUE_CONFIGS).replace(/,/g, ", ")}`);
     return new Glue(configName as GlueConfig);
   }
   if (key === "seqeval") return new Seqeval();
+  if (key === "squad") return new Squad();
   const make = (METRICS as Record<string, (() => Metric) | undefined>)[key];
-  if (!make) throw new Error(`Unknown metric '${name}': available are ${Object.keys(METRICS).concat("glue", "seqeval").join(", ")}`);
+  if (!make) throw new Error(`Unknown metric '${name}': available are ${Object.keys(METRICS).concat("glue", "seqeval", "squad").join(", ")}`);
   return make();
 }
 
+export { Squad, normalizeAnswer, squadScores, type SquadPrediction, type SquadReference, type SquadResult };
 export { Seqeval, getEntities, type EntityScores, type SeqevalOptions, type SeqevalResult };
 export { Metric, Accuracy, F1, Precision, Recall, MatthewsCorrelation, PearsonR, SpearmanR, Glue, GLUE_CONFIGS };
 export type { GlueConfig, GlueResults };
