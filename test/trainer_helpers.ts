@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import { Dataset, loadDataset } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
-import { AutoModelForSequenceClassification, type PreTrainedModel } from "../src/models/index.js";
+import { AutoModelForSequenceClassification, type LogitsOutput, type ModelWithOutput, type PreTrainedModel } from "../src/models/index.js";
 import { Trainer, TrainingArguments } from "../src/trainer/index.js";
 import { fixture, repoRoot, withEnv } from "./helpers.js";
 
@@ -26,7 +26,7 @@ export function toyDataset(n: number, seed: number): Dataset {
   return Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: labels, text: rows.map(String) });
 }
 
-export function tinyModel(dropout = 0.1): PreTrainedModel {
+export function tinyModel(dropout = 0.1): ModelWithOutput<LogitsOutput> {
   torch.manualSeed(0);
   return AutoModelForSequenceClassification.fromConfig({
     model_type: "bert",

@@ -74,7 +74,10 @@ export async function datasetTypes(tokenizer: PreTrainedTokenizer): Promise<void
 }
 
 // Type-checked only: the course's lines after trainer.predict, the glue metric's result and a head's logits.
-export async function courseResultTypes(trainer: import("../src/trainer/index.js").Trainer, tokenizer: PreTrainedTokenizer): Promise<void> {
+export async function courseResultTypes(
+  trainer: import("../src/trainer/index.js").Trainer<import("../src/models/index.js").ModelWithOutput<import("../src/models/index.js").LogitsOutput>>,
+  tokenizer: PreTrainedTokenizer,
+): Promise<void> {
   const evaluate = await import("../src/evaluate/index.js");
   const { AutoModelForSequenceClassification } = await import("../src/models/index.js");
   const raw = await loadDataset("glue", "mrpc");
@@ -98,7 +101,7 @@ export async function courseResultTypes(trainer: import("../src/trainer/index.js
   void maybe;
 }
 
-for (const example of ["mrpc.ts", "token_classification.ts"])
+for (const example of ["mrpc.ts", "token_classification.ts", "question_answering.ts"])
   test(`the course's program (examples/${example}) has no cast and no expression of type any`, () => {
     const file = join(repoRoot, "examples", example);
     const config = ts.readConfigFile(join(repoRoot, "tsconfig.json"), ts.sys.readFile);

@@ -5,7 +5,7 @@ import { existsSync, realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { ClassLabel, Value, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
-import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedModel, type PreTrainedTokenizer } from "../index.js";
+import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedTokenizer } from "../index.js";
 import { fromPretrainedArchitecture } from "../models/index.js";
 import { launch, watchLauncher } from "../distributed/index.js";
 import { exportOnnx, isOnnxDtype, ONNX_DTYPES, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "../export/index.js";
@@ -354,11 +354,11 @@ function trainCommand(prog: Command): void {
     const args = trainingArgs(opts);
     // Before the model loads, so that its loading notes follow the level too.
     if (args.logLevel !== "passive") setVerbosity(args.logLevel);
-    const model = (await AutoModelForSequenceClassification.fromPretrained(o.model, {
+    const model = await AutoModelForSequenceClassification.fromPretrained(o.model, {
       numLabels: o.numLabels ?? numLabelsFor(trainSet, o.labelColumn),
       ignoreMismatchedSizes: o.ignoreMismatchedSizes ?? false,
       ...labels,
-    })) as PreTrainedModel;
+    });
     const evalSet = tokenized.splits.includes("validation") ? tokenized.get("validation") : undefined;
     const trainer = new Trainer({
       model,
@@ -403,7 +403,7 @@ const inferenceCommand = (prog: Command, name: string, description: string, spli
 /** The trained model, its tokenizer and the tokenized split, behind a Trainer that only evaluates. */
 const inferenceTrainer = async (o: InferenceOptions, withMetrics: boolean) => {
   const { tokenizer, tokenized } = await prepare(o);
-  const model = (await AutoModelForSequenceClassification.fromPretrained(o.model)) as PreTrainedModel;
+  const model = await AutoModelForSequenceClassification.fromPretrained(o.model);
   const args = new TrainingArguments({ outputDir: o.outputDir, perDeviceEvalBatchSize: o.perDeviceEvalBatchSize });
   const trainer = new Trainer({ model, args, processingClass: tokenizer, computeMetrics: withMetrics ? await metricsFor(o) : undefined });
   return { trainer, model, split: splitOf(tokenized, o.split) };

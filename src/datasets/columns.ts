@@ -1,7 +1,7 @@
 // JS values ↔ Arrow vectors, following a column's Feature. Integers come back as JS numbers (int64
 // values beyond 2^53 lose precision, as they would in JSON), lists as plain arrays.
 import * as arrow from "apache-arrow";
-import { ClassLabel, Sequence, Value, arrowType, type Feature } from "./features.js";
+import { ClassLabel, Sequence, Struct, Value, arrowType, type Feature } from "./features.js";
 
 function checkValue(v: unknown, f: Value, column: string): unknown {
   if (v === null || v === undefined) return null;
@@ -42,6 +42,25 @@ function prepare(values: unknown[], f: Feature, column: string): unknown[] {
       return prepare(Array.from(v as ArrayLike<unknown>), f.feature, column);
     });
   }
+  if (f instanceof Struct) {
+    const present = values.map((v) => {
+      if (v === null || v === undefined) return null;
+      if (typeof v !== "object" || Array.isArray(v))
+        throw new TypeError(`column '${column}' is a dict of ${Object.keys(f.fields).join(", ")} but holds ${JSON.stringify(v)}`);
+      return v as Record<string, unknown>;
+    });
+    const fields = Object.fromEntries(
+      Object.entries(f.fields).map(([k, x]) => [
+        k,
+        prepare(
+          present.map((v) => (v === null ? null : v[k])),
+          x,
+          `${column}.${k}`,
+        ),
+      ]),
+    );
+    return present.map((v, i) => (v === null ? null : Object.fromEntries(Object.keys(f.fields).map((k) => [k, fields[k][i]]))));
+  }
   return values.map((v) => checkValue(v, f, column));
 }
 
@@ -54,6 +73,10 @@ export function plain(v: unknown): unknown {
   if (typeof v === "bigint") return Number(v);
   if (v instanceof arrow.Vector) return Array.from(v.toArray() as ArrayLike<unknown>, plain);
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
+  // A struct row: an object of its fields.
+  if (v !== null && typeof v === "object" && typeof (v as { toJSON?: unknown }).toJSON === "function" && !(v instanceof Date)) {
+    return Object.fromEntries(Object.entries((v as { toJSON(): Record<string, unknown> }).toJSON()).map(([k, x]) => [k, plain(x)]));
+  }
   return v;
 }
 

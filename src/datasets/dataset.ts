@@ -5,7 +5,19 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:f
 import { dirname, join } from "node:path";
 import { inspect } from "node:util";
 import * as arrow from "apache-arrow";
-import { ClassLabel, Sequence, Value, arrowType, featureEquals, featureToJson, featuresToJson, inferFeature, type Feature, type Features } from "./features.js";
+import {
+  ClassLabel,
+  Sequence,
+  Struct,
+  Value,
+  arrowType,
+  featureEquals,
+  featureToJson,
+  featuresToJson,
+  inferFeature,
+  type Feature,
+  type Features,
+} from "./features.js";
 import { fromVector, plain, toVector } from "./columns.js";
 import { readArrowFile, writeArrowFile } from "./arrow_io.js";
 import { hashOf, permutation } from "./fingerprint.js";
@@ -693,12 +705,16 @@ function castValue(v: unknown, from: Feature, to: Feature, column: string): unkn
     return to.dtype.startsWith("int") || to.dtype.startsWith("uint") ? Math.trunc(n) : n;
   }
   if (to instanceof Sequence && Array.isArray(v)) return v.map((x) => castValue(x, from instanceof Sequence ? from.feature : from, to.feature, column));
+  if (to instanceof Struct && from instanceof Struct && typeof v === "object") {
+    const row = v as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(to.fields).map(([k, f]) => [k, castValue(row[k], from.fields[k] ?? f, f, `${column}.${k}`)]));
+  }
   throw new TypeError(`castColumn(): cannot cast column '${column}' from ${from} to ${to}`);
 }
 
 function parquetType(f: Feature): string | null {
   if (f instanceof ClassLabel) return "INT64";
-  if (f instanceof Sequence) return null;
+  if (f instanceof Sequence || f instanceof Struct) return null;
   switch (f.dtype) {
     case "string":
     case "large_string":

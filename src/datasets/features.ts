@@ -85,15 +85,43 @@ export class Sequence {
   }
 }
 
-export type Feature = Value | ClassLabel | Sequence;
+/**
+ * A dict of features (HF writes it as a plain dict in Features): each row holds an object with these
+ * fields, stored as an Arrow struct. HF's Sequence of a dict (SQuAD's `answers`) is a dict of
+ * sequences when stored, and is read as one.
+ */
+export class Struct {
+  readonly _type = "Struct";
+  readonly fields: Features;
+  constructor(fields: Features) {
+    if (!fields || typeof fields !== "object" || Object.keys(fields).length === 0) throw new TypeError("Struct: expected a non-empty object of features");
+    this.fields = fields;
+  }
+  toString(): string {
+    return `{${Object.entries(this.fields)
+      .map(([k, f]) => `'${k}': ${f}`)
+      .join(", ")}}`;
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+export type Feature = Value | ClassLabel | Sequence | Struct;
 export type Features = Record<string, Feature>;
+
+/** HF's Sequence(feature): a list of it, or for a dict, the dict of lists HF stores. */
+function sequenceOf(feature: Feature, length: number): Feature {
+  if (feature instanceof Struct) return new Struct(Object.fromEntries(Object.entries(feature.fields).map(([k, f]) => [k, sequenceOf(f, length)])));
+  return new Sequence(feature, length);
+}
 
 /** A feature from HF's JSON (dataset_info.json, parquet metadata), including the YAML README form. */
 export function featureFromJson(j: unknown, where = "features"): Feature {
   if (typeof j === "string") return new Value(j);
   const o = j as Record<string, unknown>;
   if (!o || typeof o !== "object") throw new TypeError(`${where}: cannot read feature ${JSON.stringify(j)}`);
-  if (Array.isArray(j)) return new Sequence(featureFromJson(j[0], where));
+  if (Array.isArray(j)) return sequenceOf(featureFromJson(j[0], where), -1);
   switch (o._type) {
     case "Value":
       return new Value(String(o.dtype));
@@ -102,7 +130,7 @@ export function featureFromJson(j: unknown, where = "features"): Feature {
     case "Sequence":
     case "List":
     case "LargeList":
-      return new Sequence(featureFromJson(o.feature, where), (o.length as number | undefined) ?? -1);
+      return sequenceOf(featureFromJson(o.feature, where), (o.length as number | undefined) ?? -1);
     case undefined:
       // README YAML: {dtype: "string"} or {dtype: {class_label: {names: {"0": ...}}}} or {sequence: ...}
       if ("dtype" in o) {
@@ -116,7 +144,9 @@ export function featureFromJson(j: unknown, where = "features"): Feature {
               .map((k) => cl.names[k]),
           });
       }
-      if ("sequence" in o) return new Sequence(featureFromJson(o.sequence, where));
+      if ("sequence" in o) return sequenceOf(featureFromJson(o.sequence, where), -1);
+      // A plain dict of features.
+      if (Object.keys(o).length) return new Struct(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, featureFromJson(v, `${where}.${k}`)])));
       throw new TypeError(`${where}: cannot read feature ${JSON.stringify(j)}`);
     default:
       throw new TypeError(`${where}: unsupported feature type '${String(o._type)}'`);
@@ -135,6 +165,7 @@ export function featuresFromJson(j: unknown, where = "features"): Features {
 export function featureToJson(f: Feature): Record<string, unknown> {
   if (f instanceof Value) return { dtype: f.dtype, _type: "Value" };
   if (f instanceof ClassLabel) return { names: f.names, _type: "ClassLabel" };
+  if (f instanceof Struct) return featuresToJson(f.fields);
   return { feature: featureToJson(f.feature), ...(f.length >= 0 ? { length: f.length } : {}), _type: "Sequence" };
 }
 
@@ -145,6 +176,7 @@ export function featuresToJson(fs: Features): Record<string, unknown> {
 export function arrowType(f: Feature): arrow.DataType {
   if (f instanceof ClassLabel) return new arrow.Int64();
   if (f instanceof Sequence) return new arrow.List(new arrow.Field("item", arrowType(f.feature), true));
+  if (f instanceof Struct) return new arrow.Struct(Object.entries(f.fields).map(([k, x]) => new arrow.Field(k, arrowType(x), true)));
   switch (f.dtype) {
     case "string":
       return new arrow.Utf8();
@@ -179,7 +211,8 @@ export function arrowType(f: Feature): arrow.DataType {
 
 /** The feature HF datasets would give an Arrow column it did not describe. */
 export function featureFromArrow(t: arrow.DataType): Feature {
-  if (arrow.DataType.isList(t)) return new Sequence(featureFromArrow(t.children[0].type));
+  if (arrow.DataType.isList(t)) return sequenceOf(featureFromArrow(t.children[0].type), -1);
+  if (arrow.DataType.isStruct(t)) return new Struct(Object.fromEntries(t.children.map((c) => [c.name, featureFromArrow(c.type)])));
   if (arrow.DataType.isUtf8(t)) return new Value("string");
   if (arrow.DataType.isLargeUtf8(t)) return new Value("large_string");
   if (arrow.DataType.isBool(t)) return new Value("bool");
@@ -203,6 +236,20 @@ export function inferFeature(values: unknown[], column: string): Feature {
     const f = inferFeature(inner, "");
     if (f instanceof Value && f.dtype === "int64" && OPTIMIZED[column]) return new Sequence(new Value(OPTIMIZED[column]));
     return new Sequence(f);
+  }
+  if (present.every((v) => Object.getPrototypeOf(v) === Object.prototype)) {
+    const keys = [...new Set(present.flatMap((v) => Object.keys(v as object)))];
+    return new Struct(
+      Object.fromEntries(
+        keys.map((k) => [
+          k,
+          inferFeature(
+            present.map((v) => (v as Record<string, unknown>)[k]),
+            `${column}.${k}`,
+          ),
+        ]),
+      ),
+    );
   }
   if (present.every((v) => typeof v === "string")) return new Value("string");
   if (present.every((v) => typeof v === "boolean")) return new Value("bool");

@@ -14,6 +14,7 @@ import { readArrowFile } from "./arrow_io.js";
 import { toVector } from "./columns.js";
 import { hashOf } from "./fingerprint.js";
 import { CONLL2003_FILES, conll2003Features, readConll2003, type Conll2003Row } from "./conll2003.js";
+import { SQUAD_FILES, readSquad, squadFeatures, type SquadRow } from "./squad.js";
 
 export type DataFiles = string | string[] | Record<string, string | string[]>;
 
@@ -277,23 +278,33 @@ async function loadHub(repoId: string, name: string | undefined, o: LoadDatasetO
   return new DatasetDict(splits);
 }
 
-/** conll2003 from the shared task's files in dataDir (train.txt, valid.txt, test.txt), typed with HF's features. */
-function loadConll2003(o: LoadDatasetOptions): DatasetDict {
+/** A dataset read from its original files in dataDir (conll2003's, squad's), typed with HF's features. */
+function loadFromOriginalFiles(
+  name: string,
+  files: Record<string, string>,
+  read: (file: string) => Record<string, unknown[]>,
+  features: Features,
+  o: LoadDatasetOptions,
+): DatasetDict {
   const dir = o.dataDir!;
   const splits: Record<string, Dataset> = {};
-  for (const [split, name] of Object.entries(CONLL2003_FILES)) {
+  for (const [split, file] of Object.entries(files)) {
     if (o.split && o.split.replace(/\[.*$/, "").trim() !== split) continue;
-    const file = join(dir, name);
-    if (!existsSync(file))
-      throw new Error(`loadDataset("conll2003", { dataDir }): ${file} is missing (the folder needs ${Object.values(CONLL2003_FILES).join(", ")})`);
-    const columns = readConll2003(file);
-    const features = conll2003Features();
+    const path = join(dir, file);
+    if (!existsSync(path)) {
+      // A folder with some of the splits (SQuAD's dev file alone) loads those; a named split must be there.
+      if (o.split || name === "conll2003")
+        throw new Error(`loadDataset("${name}", { dataDir }): ${path} is missing (the folder needs ${Object.values(files).join(", ")})`);
+      continue;
+    }
+    const columns = read(path);
     const vectors = Object.fromEntries(Object.entries(columns).map(([n, v]) => [n, toVector(v, features[n], n)]));
-    const fp = fileFingerprint([file]);
-    const cacheDir = join(o.cacheDir ?? datasetsCacheDir(), "conll2003", `conll2003-${fp}`, "1.0.0");
-    splits[split] = Dataset.fromArrow(new arrow.Table(vectors), features, { fingerprint: hashOf("conll2003", fp, split), cacheDir, split });
+    const fp = fileFingerprint([path]);
+    const cacheDir = join(o.cacheDir ?? datasetsCacheDir(), name, `${name}-${fp}`, "1.0.0");
+    splits[split] = Dataset.fromArrow(new arrow.Table(vectors), features, { fingerprint: hashOf(name, fp, split), cacheDir, split });
   }
-  if (o.split && !Object.keys(splits).length) throw new Error(`Unknown split "${o.split}". Should be one of ${JSON.stringify(Object.keys(CONLL2003_FILES))}.`);
+  if (o.split && !Object.keys(splits).length) throw new Error(`Unknown split "${o.split}". Should be one of ${JSON.stringify(Object.keys(files))}.`);
+  if (!Object.keys(splits).length) throw new Error(`loadDataset("${name}", { dataDir }): ${dir} has none of ${Object.values(files).join(", ")}`);
   return new DatasetDict(splits);
 }
 
@@ -365,6 +376,12 @@ export async function loadDataset(
   path: "conll2003" | "eriktks/conll2003",
   options?: LoadDatasetOptions & { split?: undefined },
 ): Promise<DatasetDict<Conll2003Row, "train" | "validation" | "test">>;
+// SQuAD v1.1, typed: from the hub (rajpurkar/squad), or from the official JSON files with dataDir.
+export async function loadDataset(path: "squad" | "rajpurkar/squad", options: LoadDatasetOptions & { split: string }): Promise<Dataset<SquadRow>>;
+export async function loadDataset(
+  path: "squad" | "rajpurkar/squad",
+  options?: LoadDatasetOptions & { split?: undefined },
+): Promise<DatasetDict<SquadRow, "train" | "validation">>;
 export async function loadDataset(path: string, name: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
 export async function loadDataset(path: string, options: LoadDatasetOptions & { split: string }): Promise<Dataset>;
 export async function loadDataset(path: string, name?: string, options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict>;
@@ -378,7 +395,9 @@ export async function loadDataset(path: string, nameOrOptions?: string | LoadDat
     throw new TypeError(`loadDataset(): path must be a dataset name, a builder or a folder, got ${JSON.stringify(path)}`);
   let dd: DatasetDict;
   if ((BUILDERS as readonly string[]).includes(path)) dd = await loadBuilder(path as Builder, o);
-  else if ((path === "conll2003" || path === "eriktks/conll2003") && o.dataDir) dd = loadConll2003(o);
+  else if ((path === "conll2003" || path === "eriktks/conll2003") && o.dataDir)
+    dd = loadFromOriginalFiles("conll2003", CONLL2003_FILES, readConll2003, conll2003Features(), o);
+  else if ((path === "squad" || path === "rajpurkar/squad") && o.dataDir) dd = loadFromOriginalFiles("squad", SQUAD_FILES, readSquad, squadFeatures(), o);
   else if (existsSync(path) && statSync(path).isDirectory()) {
     if (existsSync(join(path, "dataset_dict.json")) || existsSync(join(path, "state.json"))) {
       throw new Error(`${path} was written by saveToDisk: use loadFromDisk("${path}")`);

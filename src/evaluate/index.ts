@@ -47,6 +47,7 @@ export async function load(name: string, configName?: string): Promise<Metric | 
   return make();
 }
 
+export { postprocessQaPredictions, sliceCodePoints, type QaPostprocessingOptions } from "./qa_postprocessing.js";
 export { Squad, normalizeAnswer, squadScores, type SquadPrediction, type SquadReference, type SquadResult };
 export { Seqeval, getEntities, type EntityScores, type SeqevalOptions, type SeqevalResult };
 export { Metric, Accuracy, F1, Precision, Recall, MatthewsCorrelation, PearsonR, SpearmanR, Glue, GLUE_CONFIGS };

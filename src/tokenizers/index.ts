@@ -7,6 +7,7 @@ export {
   type BatchEncoding,
   type TensorEncoding,
   type Encoding,
+  type OverflowEncoding,
   type TextInput,
   type PaddingStrategy,
 } from "./tokenizer.js";

@@ -125,8 +125,17 @@ export interface Encoding<Ids> {
   [key: string]: unknown;
 }
 
-// With overflowing tokens one text gives several windows (number[][]): such calls return BatchEncoding.
+// With overflowing tokens one text gives several windows (number[][]): such calls return an OverflowEncoding.
 type PlainOptions = EncodeOptions & { returnTensors?: null; returnOverflowingTokens?: false };
+type OverflowOptions = EncodeOptions & { returnTensors?: null; returnOverflowingTokens: true };
+
+/**
+ * A call with returnOverflowingTokens: one row per window, each window's text in
+ * overflow_to_sample_mapping, and (with returnOffsetsMapping) each token's [start, end) in its text.
+ */
+export type OverflowEncoding<O> = Encoding<number[][]> & { overflow_to_sample_mapping: number[] } & (O extends { returnOffsetsMapping: true }
+    ? { offset_mapping: [number, number][][] }
+    : unknown);
 
 export interface PreTrainedTokenizer {
   (text: TextInput, opts: EncodeOptions & { returnTensors: "pt" }): TensorEncoding;
@@ -137,6 +146,8 @@ export interface PreTrainedTokenizer {
   (words: string[][], opts: PlainOptions & { isSplitIntoWords: true }): Encoding<number[][]>;
   (text: string[], opts?: PlainOptions): Encoding<number[][]>;
   (text: string[], textPair: string[] | null, opts?: PlainOptions): Encoding<number[][]>;
+  <O extends OverflowOptions>(text: string | string[], textPair: string | string[] | null, opts: O): OverflowEncoding<O>;
+  <O extends OverflowOptions>(text: string | string[], opts: O): OverflowEncoding<O>;
   (text: TextInput, textPair?: TextInput | EncodeOptions | null, opts?: EncodeOptions): BatchEncoding;
 }
 

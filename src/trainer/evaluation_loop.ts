@@ -13,14 +13,25 @@ import { LABEL_COLUMNS } from "./data_checks.js";
 import type { TrainingArguments } from "./training_args.js";
 import { speedMetrics } from "./metrics_files.js";
 
-export interface EvalPrediction {
-  predictions: Tensor;
+/**
+ * What a model's predictions are in predict() and computeMetrics: its logits, or for a question-
+ * answering head HF's tuple [start_logits, end_logits]. By the model's type where it is known
+ * (an Auto class's model), either where it is not.
+ */
+export type Predictions<M = unknown> = M extends { forward(...args: never[]): { logits: Tensor } }
+  ? Tensor
+  : M extends { forward(...args: never[]): { startLogits: Tensor; endLogits: Tensor } }
+    ? [Tensor, Tensor]
+    : Tensor | [Tensor, Tensor];
+
+export interface EvalPrediction<P = Tensor> {
+  predictions: P;
   labelIds: Tensor;
 }
-export type ComputeMetrics = (p: EvalPrediction) => Record<string, number | number[]> | Promise<Record<string, number | number[]>>;
+export type ComputeMetrics<P = Tensor> = (p: EvalPrediction<P>) => Record<string, number | number[]> | Promise<Record<string, number | number[]>>;
 
-export interface PredictionOutput {
-  predictions: Tensor;
+export interface PredictionOutput<P = Tensor | [Tensor, Tensor]> {
+  predictions: P;
   /** The labels, when the dataset has a label column (null otherwise). */
   labelIds: Tensor | null;
   /** HF's name for labelIds (the course prints predictions.label_ids.shape). */
@@ -33,11 +44,11 @@ type LabelColumn = "label" | "labels" | "label_ids";
  * predict()'s output for a dataset of rows T: when T is known to have a label column (a typed GLUE
  * dataset, say), labelIds is a Tensor, never null; for untyped rows it may be null.
  */
-export type PredictionOutputFor<T> = string extends keyof T
-  ? PredictionOutput
+export type PredictionOutputFor<T, P = Tensor | [Tensor, Tensor]> = string extends keyof T
+  ? PredictionOutput<P>
   : [Extract<keyof T, LabelColumn>] extends [never]
-    ? PredictionOutput
-    : PredictionOutput & { labelIds: Tensor; label_ids: Tensor };
+    ? PredictionOutput<P>
+    : PredictionOutput<P> & { labelIds: Tensor; label_ids: Tensor };
 
 /** Thrown inside an evaluation that Ctrl-C stopped; training then saves and ends. */
 export class Interrupted extends Error {}
@@ -47,7 +58,7 @@ export interface LoopContext {
   model: PreTrainedModel;
   args: TrainingArguments;
   worldSize: number;
-  computeMetrics?: ComputeMetrics;
+  computeMetrics?: ComputeMetrics<Tensor | [Tensor, Tensor]>;
   columns: string[];
   /** This process's batches of rows, in order. */
   batches: Int32Array[];
@@ -87,7 +98,8 @@ export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: stri
   // generator. The same draw is taken, so dropout afterwards continues as in Python, but the rows stay
   // in order: predictions line up with the dataset (HF's come out permuted; the metrics are the same).
   if (args.groupByLength) torch.randperm(ds.numRows).dispose();
-  const preds: Tensor[] = [];
+  // Each output's batches: one list for logits, two for a QA head's start and end logits (HF's tuple).
+  let preds: Tensor[][] = [];
   const labels: Tensor[] = [];
   // Each batch's mean loss, counted once per row (HF's loss.repeat(batch_size)), in gathered order.
   const losses: { loss: number; rows: number }[] = [];
@@ -101,8 +113,11 @@ export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: stri
             const each = worldSize > 1 ? allGather(out.loss.detach().float().reshape(1)).map((t) => t.item()) : [out.loss.item()];
             for (const loss of each) losses.push({ loss, rows: rows.length });
           }
-          const logits = out.logits ?? (out.startLogits && out.endLogits ? torch.stack([out.startLogits, out.endLogits], -1) : undefined);
-          if (logits && !args.predictionLossOnly) preds.push(torch.keep(ctx.gatherBatch(logits.float().cpu(), -100)));
+          const outputs = out.logits ? [out.logits] : out.startLogits && out.endLogits ? [out.startLogits, out.endLogits] : [];
+          if (outputs.length && !args.predictionLossOnly) {
+            if (!preds.length) preds = outputs.map(() => []);
+            outputs.forEach((t, k) => preds[k].push(torch.keep(ctx.gatherBatch(t.float().cpu(), -100))));
+          }
           if (batch.labels) labels.push(torch.keep(ctx.gatherBatch(batch.labels.cpu(), -100)));
         }),
       );
@@ -120,7 +135,8 @@ export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: stri
     t.dispose();
     return kept;
   };
-  const predictions = preds.length ? dropPadding(concatPadded(preds, -100)) : torch.zeros([0]);
+  const gathered = preds.map((p) => dropPadding(concatPadded(p, -100)));
+  const predictions: Tensor | [Tensor, Tensor] = gathered.length === 2 ? [gathered[0], gathered[1]] : (gathered[0] ?? torch.zeros([0]));
   // A dataset with a label column always gives labels (an empty tensor for an empty dataset).
   const labelIds = labels.length
     ? dropPadding(concatPadded(labels, -100))

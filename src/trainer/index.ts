@@ -10,6 +10,7 @@ export {
   type PredictionOutputFor,
   type EvalPrediction,
   type ComputeMetrics,
+  type Predictions,
 } from "./trainer.js";
 export { TrainerCallback, TrainerControl, TrainerState, EarlyStoppingCallback, type LogEntry } from "./trainer_callback.js";
 export { TensorBoardWriter, crc32c } from "./tensorboard.js";

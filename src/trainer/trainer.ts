@@ -36,7 +36,7 @@ import { readJsonObject, writeJsonAtomic } from "../util/files.js";
 import { DistributedDataParallel, barrier, gatherPadded, initProcessGroup, isInitialized, reduceNumber } from "../distributed/index.js";
 import { checkLabels, checkTokenIds } from "./data_checks.js";
 import { BatchMaker, batchesOf, dataloaderBaseSeedDraw, defaultCollator, epochOrder, signatureColumns } from "./batching.js";
-import { Interrupted, evaluationLoop, type ComputeMetrics, type PredictionOutput, type PredictionOutputFor } from "./evaluation_loop.js";
+import { Interrupted, evaluationLoop, type ComputeMetrics, type PredictionOutput, type PredictionOutputFor, type Predictions } from "./evaluation_loop.js";
 import {
   FILES,
   LOCK_FILE,
@@ -54,7 +54,7 @@ import {
   writeCheckpointFiles,
 } from "./checkpoints.js";
 
-export type { ComputeMetrics, EvalPrediction, PredictionOutput, PredictionOutputFor } from "./evaluation_loop.js";
+export type { ComputeMetrics, EvalPrediction, PredictionOutput, PredictionOutputFor, Predictions } from "./evaluation_loop.js";
 export { optimizerStep } from "./optimization.js";
 
 export interface TrainOutput {
@@ -64,8 +64,8 @@ export interface TrainOutput {
   /** Ctrl-C stopped the run: a checkpoint was saved, and the model is not the finished one. */
   interrupted: boolean;
 }
-export interface TrainerInit {
-  model?: PreTrainedModel;
+export interface TrainerInit<M extends PreTrainedModel = PreTrainedModel> {
+  model?: M;
   args: TrainingArguments;
   trainDataset?: Dataset;
   evalDataset?: Dataset;
@@ -73,21 +73,22 @@ export interface TrainerInit {
   processingClass?: PreTrainedTokenizer;
   /** @deprecated HF's older name for processingClass. */
   tokenizer?: PreTrainedTokenizer;
-  computeMetrics?: ComputeMetrics;
+  /** Called with the predictions (a QA head's: [start_logits, end_logits]) and the labels after each evaluation. */
+  computeMetrics?: ComputeMetrics<Predictions<M>>;
   callbacks?: (TrainerCallback | (new () => TrainerCallback))[];
   optimizers?: [Optimizer | null, LambdaLR | null];
-  modelInit?: () => PreTrainedModel | Promise<PreTrainedModel>;
+  modelInit?: () => M | Promise<M>;
 }
 
-export class Trainer {
+export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
   model: PreTrainedModel;
   readonly args: TrainingArguments;
   readonly trainDataset?: Dataset;
   readonly evalDataset?: Dataset;
   readonly dataCollator: (features: Features[]) => Batch;
   readonly processingClass?: PreTrainedTokenizer;
-  readonly computeMetrics?: ComputeMetrics;
-  readonly modelInit?: TrainerInit["modelInit"];
+  readonly computeMetrics?: ComputeMetrics<Predictions<M>>;
+  readonly modelInit?: TrainerInit<M>["modelInit"];
   /** DefaultFlowCallback first, then the callbacks given (HF's callback_handler). */
   readonly callbackHandler: CallbackHandler;
   state = new TrainerState();
@@ -119,7 +120,7 @@ export class Trainer {
   #interrupted = false;
   #warnedNonFinite = false;
 
-  constructor(o: TrainerInit) {
+  constructor(o: TrainerInit<M>) {
     if (!(o.args instanceof TrainingArguments)) throw new TypeError("Trainer: args must be a TrainingArguments");
     if (!o.model && !o.modelInit) throw new TypeError("Trainer: give model or modelInit");
     if (o.model && !(o.model instanceof PreTrainedModel)) throw new TypeError("Trainer: model must be a PreTrainedModel");
@@ -676,7 +677,8 @@ export class Trainer {
         model: this.model,
         args: this.args,
         worldSize: this.worldSize,
-        computeMetrics: this.computeMetrics,
+        // The loop passes what the model's head gives, which is what Predictions<M> names.
+        computeMetrics: this.computeMetrics as ComputeMetrics<Tensor | [Tensor, Tensor]> | undefined,
         columns,
         batches: this.#batches(ds, null, this.args.perDeviceEvalBatchSize, false),
         collate: (rows) => this.#collate(ds, rows, columns),
@@ -711,11 +713,12 @@ export class Trainer {
   }
 
   /** Predictions (logits) and labels for a dataset, with test_ metrics. */
-  async predict<T extends object>(ds: Dataset<T>, o: { metricKeyPrefix?: string } = {}): Promise<PredictionOutputFor<T>> {
+  async predict<T extends object>(ds: Dataset<T>, o: { metricKeyPrefix?: string } = {}): Promise<PredictionOutputFor<T, Predictions<M>>> {
     const out = await this.#loop(ds as unknown as Dataset, o.metricKeyPrefix ?? "test");
     this.#call("onPredict", { metrics: out.metrics });
-    // The loop gives labels whenever the dataset has a label column, which is what the type says.
-    return out as PredictionOutputFor<T>;
+    // The loop gives labels whenever the dataset has a label column, and a QA head's two logits as a
+    // pair, which is what the type says.
+    return out as PredictionOutputFor<T, Predictions<M>>;
   }
 
   // ---- metrics and state files (HF's log_metrics, save_metrics, save_state) ----
