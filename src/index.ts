@@ -25,5 +25,13 @@ export {
   setVerbosity,
   type LogLevel,
 } from "./models/index.js";
-export { pipeline, TextClassificationPipeline, type LabelScore, type TextPair } from "./pipelines/index.js";
+export {
+  pipeline,
+  TextClassificationPipeline,
+  TokenClassificationPipeline,
+  QuestionAnsweringPipeline,
+  FillMaskPipeline,
+  type LabelScore,
+  type TextPair,
+} from "./pipelines/index.js";
 export { exportOnnx, type OnnxDtype } from "./export/index.js";

@@ -2,9 +2,9 @@
 // text (or a { text, textPair } pair, or a batch of either) in, [{ label, score }] out, labels from the
 // model's id2label, softmax over the classes (sigmoid for multi-label or a single output), topK.
 import * as torch from "../torch/index.js";
-import { AutoTokenizer, PreTrainedTokenizer } from "../tokenizers/index.js";
+import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { Callable } from "../tokenizers/callable.js";
-import { AutoModelForSequenceClassification, PreTrainedModel } from "../models/index.js";
+import type { PreTrainedModel } from "../models/index.js";
 
 export interface TextPair {
   text: string;
@@ -97,22 +97,4 @@ export class TextClassificationPipeline extends Callable {
     });
     return batch ? results : results[0];
   }
-}
-
-/**
- * transformers' pipeline(task, model): "text-classification" (or "sentiment-analysis") over a model
- * folder or hub name, or a loaded model with its tokenizer.
- */
-export async function pipeline(
-  task: "text-classification" | "sentiment-analysis",
-  model: string | PreTrainedModel,
-  o: { tokenizer?: string | PreTrainedTokenizer } = {},
-): Promise<TextClassificationPipeline> {
-  if (task !== "text-classification" && task !== "sentiment-analysis")
-    throw new Error(`pipeline: task '${task as string}' is not supported (text-classification)`);
-  const m = typeof model === "string" ? ((await AutoModelForSequenceClassification.fromPretrained(model)) as PreTrainedModel) : model;
-  const tokenizerSource = o.tokenizer ?? (typeof model === "string" ? model : model.nameOrPath);
-  if (!tokenizerSource) throw new Error("pipeline: give the tokenizer ({ tokenizer }) for a model loaded without a name or path");
-  const tokenizer = typeof tokenizerSource === "string" ? await AutoTokenizer.fromPretrained(tokenizerSource) : tokenizerSource;
-  return new TextClassificationPipeline(m, tokenizer);
 }

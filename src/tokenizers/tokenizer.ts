@@ -673,6 +673,16 @@ export class PreTrainedTokenizer extends Callable {
     return (o.returnTensors === "pt" ? toTensors(padded, "infer") : padded) as BatchEncoding;
   }
 
+  /**
+   * HF's convert_tokens_to_string for a fast tokenizer: the tokenizer.json decoder over token strings
+   * (WordPiece's joins "##" pieces and tidies spaces before punctuation), without decode()'s
+   * clean_up_tokenization_spaces.
+   */
+  convertTokensToString(tokens: string[]): string {
+    const decoder = (this.#tk as unknown as { decoder?: ((t: string[]) => string) | null }).decoder;
+    return decoder ? decoder(tokens) : tokens.join(" ");
+  }
+
   // ---- decoding ----
   decode(
     ids: number[] | bigint[] | { dataSync(): ArrayLike<number | bigint> },
