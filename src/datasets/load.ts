@@ -376,6 +376,9 @@ export async function loadDataset(
   path: "conll2003" | "eriktks/conll2003",
   options?: LoadDatasetOptions & { split?: undefined },
 ): Promise<DatasetDict<Conll2003Row, "train" | "validation" | "test">>;
+// Text files: a row per line, typed { text }.
+export async function loadDataset(path: "text", options: LoadDatasetOptions & { split: string }): Promise<Dataset<{ text: string }>>;
+export async function loadDataset(path: "text", options?: LoadDatasetOptions & { split?: undefined }): Promise<DatasetDict<{ text: string }>>;
 // SQuAD v1.1, typed: from the hub (rajpurkar/squad), or from the official JSON files with dataDir.
 export async function loadDataset(path: "squad" | "rajpurkar/squad", options: LoadDatasetOptions & { split: string }): Promise<Dataset<SquadRow>>;
 export async function loadDataset(

@@ -249,6 +249,14 @@ export abstract class PreTrainedModel extends Module {
     return written;
   }
 
+  /**
+   * What a label column's values index, for the Trainer's check of them: the classes (num_labels) for a
+   * classifier; a language-model head overrides it with the vocabulary.
+   */
+  labelSpace(): { size: number; name: string } {
+    return { size: this.config.numLabels, name: "num_labels" };
+  }
+
   /** The loss a classification head computes, by HF's problem_type rules. */
   protected classificationLoss(logits: Tensor, labels: Tensor): Tensor {
     const n = this.config.numLabels;
@@ -295,6 +303,11 @@ export abstract class PreTrainedModel extends Module {
     const n = this.config.numLabels;
     if (n !== 2) throw new RangeError(`${this.constructor.name} needs num_labels 2 (start and end logits), got ${n}`);
     return new Linear(inFeatures, n);
+  }
+
+  /** A masked-LM head's labels are token ids. */
+  protected vocabularyLabels(): { size: number; name: string } {
+    return { size: this.config.need<number>("vocab_size"), name: "vocab_size" };
   }
 
   /** A masked-LM head's loss: cross-entropy over the vocabulary, labels −100 ignored. */

@@ -12,9 +12,9 @@ export const LABEL_COLUMNS = ["label", "labels", "label_ids"];
 /** Labels outside 0..num_labels-1 (other than -100, the ignore index) fail naming the column, the value and the row. */
 export function checkLabels(model: PreTrainedModel, ds: Dataset, columns: string[], what: string): void {
   const config = model.config;
-  const n = config.numLabels;
+  const { size: n, name } = model.labelSpace();
   const problem = config.problemType;
-  if (problem === "regression" || problem === "multi_label_classification" || (problem === null && n === 1)) return;
+  if (name === "num_labels" && (problem === "regression" || problem === "multi_label_classification" || (problem === null && n === 1))) return;
   for (const col of columns.filter((c) => LABEL_COLUMNS.includes(c))) {
     const values = ds.column(col) as unknown[];
     for (let r = 0; r < values.length; r++) {
@@ -23,7 +23,7 @@ export function checkLabels(model: PreTrainedModel, ds: Dataset, columns: string
         if (v === -100 || v === null) continue; // ignore_index, as the loss ignores it
         if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= n) {
           throw new Error(
-            `${what}: column '${col}' holds ${typeof v === "number" ? pyFloat(v).replace(/\.0$/, "") : JSON.stringify(v)} at row ${r}, but the model has num_labels=${n}, so labels must be integers 0..${n - 1} (or -100 to ignore). Set numLabels when loading the model, or fix the data.`,
+            `${what}: column '${col}' holds ${typeof v === "number" ? pyFloat(v).replace(/\.0$/, "") : JSON.stringify(v)} at row ${r}, but the model has ${name}=${n}, so labels must be integers 0..${n - 1} (or -100 to ignore). ${name === "num_labels" ? "Set numLabels when loading the model, or fix the data." : "Fix the data (a tokenizer of another model?)."}`,
           );
         }
       }

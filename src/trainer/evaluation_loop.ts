@@ -59,6 +59,11 @@ export interface LoopContext {
   args: TrainingArguments;
   worldSize: number;
   computeMetrics?: ComputeMetrics<Tensor | [Tensor, Tensor]>;
+  /**
+   * Only the loss (HF's evaluate() without compute_metrics passes prediction_loss_only=True): logits
+   * and labels are not kept — a masked LM's logits over the vocabulary would take gigabytes.
+   */
+  lossOnly: boolean;
   columns: string[];
   /** This process's batches of rows, in order. */
   batches: Int32Array[];
@@ -114,11 +119,12 @@ export async function evaluationLoop(ctx: LoopContext, ds: Dataset, prefix: stri
             for (const loss of each) losses.push({ loss, rows: rows.length });
           }
           const outputs = out.logits ? [out.logits] : out.startLogits && out.endLogits ? [out.startLogits, out.endLogits] : [];
-          if (outputs.length && !args.predictionLossOnly) {
+          const keep = !args.predictionLossOnly && !ctx.lossOnly;
+          if (outputs.length && keep) {
             if (!preds.length) preds = outputs.map(() => []);
             outputs.forEach((t, k) => preds[k].push(torch.keep(ctx.gatherBatch(t.float().cpu(), -100))));
           }
-          if (batch.labels) labels.push(torch.keep(ctx.gatherBatch(batch.labels.cpu(), -100)));
+          if (batch.labels && keep) labels.push(torch.keep(ctx.gatherBatch(batch.labels.cpu(), -100)));
         }),
       );
       torch.dispose(batch);

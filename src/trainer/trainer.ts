@@ -666,7 +666,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
   }
 
   // ---- evaluation ----
-  async #loop(ds: Dataset, prefix: string): Promise<PredictionOutput> {
+  async #loop(ds: Dataset, prefix: string, lossOnly: boolean): Promise<PredictionOutput> {
     const columns = this.#columnsFor(ds);
     this.#checkData(ds, columns);
     // Under DDP each rank evaluates its shard; batches are gathered in the order of the whole set and
@@ -679,6 +679,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
         worldSize: this.worldSize,
         // The loop passes what the model's head gives, which is what Predictions<M> names.
         computeMetrics: this.computeMetrics as ComputeMetrics<Tensor | [Tensor, Tensor]> | undefined,
+        lossOnly,
         columns,
         batches: this.#batches(ds, null, this.args.perDeviceEvalBatchSize, false),
         collate: (rows) => this.#collate(ds, rows, columns),
@@ -705,7 +706,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
   async evaluate(o: { evalDataset?: Dataset; metricKeyPrefix?: string } = {}): Promise<Record<string, number>> {
     const ds = o.evalDataset ?? this.evalDataset;
     if (!ds) throw new Error("Trainer: evaluation requires an evalDataset.");
-    const out = await this.#loop(ds, o.metricKeyPrefix ?? "eval");
+    const out = await this.#loop(ds, o.metricKeyPrefix ?? "eval", !this.computeMetrics);
     torch.dispose([out.predictions, out.labelIds]);
     this.#log(out.metrics);
     this.#call("onEvaluate", { metrics: out.metrics });
@@ -714,7 +715,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
 
   /** Predictions (logits) and labels for a dataset, with test_ metrics. */
   async predict<T extends object>(ds: Dataset<T>, o: { metricKeyPrefix?: string } = {}): Promise<PredictionOutputFor<T, Predictions<M>>> {
-    const out = await this.#loop(ds as unknown as Dataset, o.metricKeyPrefix ?? "test");
+    const out = await this.#loop(ds as unknown as Dataset, o.metricKeyPrefix ?? "test", false);
     this.#call("onPredict", { metrics: out.metrics });
     // The loop gives labels whenever the dataset has a label column, and a QA head's two logits as a
     // pair, which is what the type says.

@@ -421,6 +421,9 @@ export class BertForMaskedLM extends BertPreTrainedModel {
     this.tieOutputEmbeddings(this.cls.predictions.decoder, this.bert.embeddings.word_embeddings);
   }
 
+  override labelSpace(): { size: number; name: string } {
+    return this.vocabularyLabels();
+  }
   forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.bert.forward(inputs, o);
     const logits = this.cls.predictions.forward(out.lastHiddenState!);

@@ -309,6 +309,9 @@ export class DistilBertForMaskedLM extends DistilBertPreTrainedModel {
   override tieWeights(): void {
     this.tieOutputEmbeddings(this.vocab_projector, this.distilbert.embeddings.word_embeddings);
   }
+  override labelSpace(): { size: number; name: string } {
+    return this.vocabularyLabels();
+  }
   forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.distilbert.forward(inputs, o);
     const h = this.vocab_layer_norm.forward(this.act(this.vocab_transform.forward(out.lastHiddenState)));

@@ -434,6 +434,9 @@ export class RobertaForMaskedLM extends RobertaPreTrainedModel {
   override tieWeights(): void {
     this.tieOutputEmbeddings(this.lm_head.decoder, this.roberta.embeddings.word_embeddings);
   }
+  override labelSpace(): { size: number; name: string } {
+    return this.vocabularyLabels();
+  }
   forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
     const out = this.roberta.forward(inputs, o);
     const logits = this.lm_head.forward(out.lastHiddenState);
