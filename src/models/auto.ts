@@ -35,12 +35,20 @@ import {
   RobertaForTokenClassification,
   RobertaModel,
 } from "./roberta/modeling_roberta.js";
+import {
+  ModernBertConfig,
+  ModernBertForMaskedLM,
+  ModernBertForQuestionAnswering,
+  ModernBertForSequenceClassification,
+  ModernBertForTokenClassification,
+  ModernBertModel,
+} from "./modernbert/modeling_modernbert.js";
 import { isLocalDir, type HubOptions } from "../hub/index.js";
 
 type ModelClass<M extends PreTrainedModel> = new (config: PretrainedConfig) => M;
 type ConfigClass = new (values?: Json) => PretrainedConfig;
 
-const CONFIGS: Record<string, ConfigClass> = { bert: BertConfig, distilbert: DistilBertConfig, roberta: RobertaConfig };
+const CONFIGS: Record<string, ConfigClass> = { bert: BertConfig, distilbert: DistilBertConfig, roberta: RobertaConfig, modernbert: ModernBertConfig };
 
 /** An Auto class over the architectures of `map`: what it loads is typed as their union (a head's forward returns its logits). */
 function registry<M extends PreTrainedModel>(name: string, map: Record<string, ModelClass<M>>) {
@@ -96,26 +104,35 @@ export const AutoConfig = {
   },
 };
 
-export const AutoModel = registry<ModelWithOutput<BaseModelOutput>>("AutoModel", { bert: BertModel, distilbert: DistilBertModel, roberta: RobertaModel });
+export const AutoModel = registry<ModelWithOutput<BaseModelOutput>>("AutoModel", {
+  bert: BertModel,
+  distilbert: DistilBertModel,
+  roberta: RobertaModel,
+  modernbert: ModernBertModel,
+});
 export const AutoModelForSequenceClassification = registry<ModelWithOutput<LogitsOutput>>("AutoModelForSequenceClassification", {
   bert: BertForSequenceClassification,
   distilbert: DistilBertForSequenceClassification,
   roberta: RobertaForSequenceClassification,
+  modernbert: ModernBertForSequenceClassification,
 });
 export const AutoModelForTokenClassification = registry<ModelWithOutput<LogitsOutput>>("AutoModelForTokenClassification", {
   bert: BertForTokenClassification,
   distilbert: DistilBertForTokenClassification,
   roberta: RobertaForTokenClassification,
+  modernbert: ModernBertForTokenClassification,
 });
 export const AutoModelForQuestionAnswering = registry<ModelWithOutput<QuestionAnsweringOutput>>("AutoModelForQuestionAnswering", {
   bert: BertForQuestionAnswering,
   distilbert: DistilBertForQuestionAnswering,
   roberta: RobertaForQuestionAnswering,
+  modernbert: ModernBertForQuestionAnswering,
 });
 export const AutoModelForMaskedLM = registry<ModelWithOutput<LogitsOutput>>("AutoModelForMaskedLM", {
   bert: BertForMaskedLM,
   distilbert: DistilBertForMaskedLM,
   roberta: RobertaForMaskedLM,
+  modernbert: ModernBertForMaskedLM,
 });
 
 const ARCHITECTURES: Record<string, unknown> = {
@@ -134,6 +151,11 @@ const ARCHITECTURES: Record<string, unknown> = {
   RobertaForTokenClassification,
   RobertaForQuestionAnswering,
   RobertaForMaskedLM,
+  ModernBertModel,
+  ModernBertForSequenceClassification,
+  ModernBertForTokenClassification,
+  ModernBertForQuestionAnswering,
+  ModernBertForMaskedLM,
 };
 
 /**

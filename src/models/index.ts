@@ -24,5 +24,6 @@ export {
 export * from "./bert/modeling_bert.js";
 export * from "./distilbert/modeling_distilbert.js";
 export * from "./roberta/modeling_roberta.js";
+export * from "./modernbert/modeling_modernbert.js";
 export { loadPytorchBin } from "./pytorch_bin.js";
 export { setVerbosity, setWarningSink, isEnabledFor, type Level as LogLevel } from "./logging.js";

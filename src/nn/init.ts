@@ -23,6 +23,43 @@ export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
   return skipping ? t : noGrad(() => t.uniform_(a, b));
 }
+/** The error function to double precision: its Taylor series near 0, a continued fraction for erfc beyond. */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 200; n++) {
+      term *= (-x * x) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …)))), evaluated from the tail.
+  let f = ax;
+  for (let n = 60; n >= 1; n--) f = ax + n / 2 / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x > 0 ? 1 - erfc : erfc - 1;
+}
+
+/** torch.nn.init.trunc_normal_: normal(mean, std) cut to [a, b], by inverting the CDF of a uniform draw (the same draws as torch). */
+export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
+  if (skipping) return t;
+  const cdf = (x: number) => (1 + erf(x / Math.SQRT2)) / 2;
+  const l = cdf((a - mean) / std);
+  const u = cdf((b - mean) / std);
+  return noGrad(() =>
+    t
+      .uniform_(2 * l - 1, 2 * u - 1)
+      .erfinv_()
+      .mul_(std * Math.SQRT2)
+      .add_(mean)
+      .clamp_(a, b),
+  );
+}
+
 export function constant_(t: Tensor, value: number): Tensor {
   return skipping ? t : noGrad(() => t.fill_(value));
 }
