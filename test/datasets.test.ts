@@ -447,3 +447,24 @@ test("loadDataset(\"conll2003\", { dataDir }): HF's rows and features from the s
     /train\.txt is missing \(the folder needs train\.txt, valid\.txt, test\.txt\)/,
   );
 });
+
+test("nulls inside list columns stay null (word_ids' None for special tokens), through map and the cache", async () => {
+  const ds = Dataset.fromDict({
+    word_ids: [
+      [null, 0, 1, 1, null],
+      [null, 0, null],
+    ],
+    labels: [[-100, 3, null], [1]],
+  });
+  assert.deepEqual(ds.column("word_ids"), [
+    [null, 0, 1, 1, null],
+    [null, 0, null],
+  ]);
+  assert.deepEqual(ds.column("labels"), [[-100, 3, null], [1]]);
+  const mapped = await ds.map((ex) => ({ shifted: (ex.word_ids as (number | null)[]).map((w) => (w === null ? null : w + 1)) }));
+  assert.deepEqual(mapped.column("shifted"), [
+    [null, 1, 2, 2, null],
+    [null, 1, null],
+  ]);
+  assert.deepEqual(mapped.at(1).word_ids, [null, 0, null]);
+});

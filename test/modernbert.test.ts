@@ -85,11 +85,26 @@ test("ModernBERT: local layers attend within ±local_attention/2, global layers 
 });
 
 test("ModernBERT: HF's errors for a bad pooling, an unknown RoPE type, and a sequence past max_position_embeddings", () => {
-  const base = { model_type: "modernbert", vocab_size: 20, pad_token_id: 0, hidden_size: 8, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 8 };
+  const base = {
+    model_type: "modernbert",
+    vocab_size: 20,
+    pad_token_id: 0,
+    hidden_size: 8,
+    intermediate_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    max_position_embeddings: 8,
+  };
   assert.throws(() => AutoModelForSequenceClassification.fromConfig({ ...base, classifier_pooling: "max" }), /should be either "cls" or "mean", but is max/);
   assert.throws(
-    () => AutoModel.fromConfig({ ...base, rope_parameters: { full_attention: { rope_type: "yarn", rope_theta: 10 } } }).forward({ input_ids: torch.tensor([[1, 2]]) }),
+    () =>
+      AutoModel.fromConfig({ ...base, rope_parameters: { full_attention: { rope_type: "yarn", rope_theta: 10 } } }).forward({
+        input_ids: torch.tensor([[1, 2]]),
+      }),
     /rope_type 'yarn' for full_attention is not supported/,
   );
-  assert.throws(() => AutoModel.fromConfig(base).forward({ input_ids: torch.zeros([1, 9], { dtype: "int64" }) }), /9 tokens is longer than max_position_embeddings \(8\)/);
+  assert.throws(
+    () => AutoModel.fromConfig(base).forward({ input_ids: torch.zeros([1, 9], { dtype: "int64" }) }),
+    /9 tokens is longer than max_position_embeddings \(8\)/,
+  );
 });

@@ -161,3 +161,26 @@ test("the course's question answering program (examples/question_answering.ts) r
   const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as evaluate.SquadResult;
   assert.ok(result.exact_match >= 0 && result.exact_match <= 100 && result.f1 >= result.exact_match, JSON.stringify(result));
 });
+
+test("loadDataset('squad') reads SQuAD's layout in HF's order and names an answer that is not in its context", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-squad-"));
+  const squadJson = (answerStart: number) => ({
+    version: "1.1",
+    data: [
+      {
+        title: "T",
+        paragraphs: [{ context: "😀 The fox jumps.", qas: [{ id: "q1", question: "Who jumps?", answers: [{ text: "fox", answer_start: answerStart }] }] }],
+      },
+    ],
+  });
+  // answer_start counts code points: the emoji is one.
+  writeFileSync(join(dir, "dev-v1.1.json"), JSON.stringify(squadJson(6)));
+  const ok = await loadDataset("squad", { dataDir: dir, split: "validation", cacheDir: mkdtempSync(join(tmpdir(), "ft-squad-cache-")) });
+  assert.deepEqual(ok.column("answers"), [{ text: ["fox"], answer_start: [6] }]);
+  writeFileSync(join(dir, "dev-v1.1.json"), JSON.stringify(squadJson(7)));
+  await assert.rejects(
+    loadDataset("squad", { dataDir: dir, split: "validation", cacheDir: mkdtempSync(join(tmpdir(), "ft-squad-cache-")) }),
+    /question q1: the answer "fox" is not in its context at answer_start 7 \(the context has "ox " there\)/,
+  );
+  await assert.rejects(loadDataset("squad", { dataDir: dir, split: "train" }), /train-v1\.1\.json is missing/);
+});

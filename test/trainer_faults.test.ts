@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import { Dataset } from "../src/datasets/index.js";
+import { AutoModelForTokenClassification } from "../src/models/index.js";
 import { Trainer, TrainerCallback, TrainerControl, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
 import { writeFileAtomic } from "../src/hub/index.js";
 import { captured, out, padCollator, quiet, tinyModel, toyDataset } from "./trainer_helpers.js";
@@ -213,6 +214,34 @@ test("damaged checkpoints and bad inputs fail with messages that name the thing"
   );
   await assert.rejects(trainOn(withLabels([0, 1, NaN, 1])), /column 'label' holds nan at row 2/);
   await assert.rejects(trainOn(withLabels([0, 1, 0.5, 1])), /column 'label' holds 0\.5 at row 2/);
+  // Token labels with a hole: the course's alignment over a label list shorter than the words gives
+  // undefined, which a dataset stores as null.
+  const tokens = Dataset.fromDict({
+    input_ids: [
+      [1, 5, 2],
+      [1, 6, 2],
+    ],
+    attention_mask: [
+      [1, 1, 1],
+      [1, 1, 1],
+    ],
+    labels: [
+      [-100, 1, -100],
+      [-100, null, -100],
+    ],
+  });
+  const tokenModel = AutoModelForTokenClassification.fromConfig({
+    model_type: "bert",
+    vocab_size: 40,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 24,
+  });
+  await assert.rejects(
+    new Trainer({ model: tokenModel, args: args.with({ outputDir: out() }), trainDataset: tokens, dataCollator: padCollator }).train(),
+    /column 'labels' holds a missing value \(null\) at row 1: every label must be set \(-100 to ignore a token\)/,
+  );
 });
 
 test("a full disk: the error names the file, and no half-written checkpoint or file is left", async (t) => {

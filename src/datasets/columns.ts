@@ -71,7 +71,12 @@ export function toVector(values: unknown[], f: Feature, column: string): arrow.V
 /** Plain JS values of an Arrow cell (lists as arrays, int64 as numbers). */
 export function plain(v: unknown): unknown {
   if (typeof v === "bigint") return Number(v);
-  if (v instanceof arrow.Vector) return Array.from(v.toArray() as ArrayLike<unknown>, plain);
+  // toArray() gives a typed array's raw values, where a null reads as 0: a list with nulls (word_ids'
+  // None for special tokens) is read element by element, which honours the validity bitmap.
+  if (v instanceof arrow.Vector) {
+    if (v.nullCount > 0) return Array.from({ length: v.length }, (_, i) => plain(v.get(i)));
+    return Array.from(v.toArray() as ArrayLike<unknown>, plain);
+  }
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
   // A struct row: an object of its fields.
   if (v !== null && typeof v === "object" && typeof (v as { toJSON?: unknown }).toJSON === "function" && !(v instanceof Date)) {

@@ -46,10 +46,24 @@ export function readSquad(file: string): Record<keyof SquadRow, unknown[]> {
       const context = paragraph.context;
       if (typeof context !== "string") throw new Error(`${file}: article ${a}, paragraph ${p} has no 'context' string`);
       if (!Array.isArray(paragraph.qas)) throw new Error(`${file}: article ${a}, paragraph ${p} has no 'qas' list`);
+      let chars: string[] | null = null;
       for (const qa of paragraph.qas as Json[]) {
         const answers = (qa.answers ?? []) as Json[];
         if (typeof qa.id !== "string" || typeof qa.question !== "string" || !Array.isArray(answers)) {
           throw new Error(`${file}: article ${a}, paragraph ${p}: a question without 'id', 'question' or 'answers': ${JSON.stringify(qa).slice(0, 200)}`);
+        }
+        // answer_start counts code points (Python's str indices): the answer must be there, or the
+        // course's preprocessing would silently label the question unanswerable.
+        for (const x of answers) {
+          const text = String(x.text);
+          const start = Number(x.answer_start);
+          chars ??= Array.from(context);
+          const found = chars.slice(start, start + Array.from(text).length).join("");
+          if (!Number.isInteger(start) || start < 0 || found !== text) {
+            throw new Error(
+              `${file}: question ${qa.id}: the answer ${JSON.stringify(text)} is not in its context at answer_start ${x.answer_start} (the context has ${JSON.stringify(found)} there)`,
+            );
+          }
         }
         columns.id.push(qa.id);
         columns.title.push(typeof article.title === "string" ? article.title : "");

@@ -20,7 +20,11 @@ export function checkLabels(model: PreTrainedModel, ds: Dataset, columns: string
     for (let r = 0; r < values.length; r++) {
       const row = values[r];
       for (const v of Array.isArray(row) ? (row.flat(4) as unknown[]) : [row]) {
-        if (v === -100 || v === null) continue; // ignore_index, as the loss ignores it
+        if (v === -100) continue; // ignore_index, as the loss ignores it
+        if (v === null || v === undefined) {
+          // A hole (a word-level label list shorter than the words, say) would otherwise be read as 0.
+          throw new Error(`${what}: column '${col}' holds a missing value (null) at row ${r}: every label must be set (-100 to ignore a token)`);
+        }
         if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= n) {
           throw new Error(
             `${what}: column '${col}' holds ${typeof v === "number" ? pyFloat(v).replace(/\.0$/, "") : JSON.stringify(v)} at row ${r}, but the model has ${name}=${n}, so labels must be integers 0..${n - 1} (or -100 to ignore). ${name === "num_labels" ? "Set numLabels when loading the model, or fix the data." : "Fix the data (a tokenizer of another model?)."}`,

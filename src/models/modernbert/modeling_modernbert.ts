@@ -11,6 +11,7 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } fr
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import {
   PreTrainedModel,
+  extendedAttentionMaskOnnx,
   finfoMin,
   type ForwardOptions,
   type ModelInputs,
@@ -19,6 +20,8 @@ import {
   type QuestionAnsweringOutput,
 } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
+import { DATA_TYPE, int, type OnnxGraph } from "../../onnx/graph.js";
+import * as onnx from "../../onnx/layers.js";
 
 type RopeParameters = { rope_type?: string; rope_theta?: number };
 type LayerType = "full_attention" | "sliding_attention";
@@ -73,7 +76,9 @@ export class ModernBertConfig extends PretrainedConfig {
     const n = this.need<number>("num_hidden_layers");
     if (Array.isArray(given)) {
       if (given.length !== n) throw new Error(`layer_types has ${given.length} entries for ${n} layers`);
-      for (const t of given) if (t !== "full_attention" && t !== "sliding_attention") throw new Error(`layer_types: unknown attention type '${t}' (full_attention, sliding_attention)`);
+      for (const t of given)
+        if (t !== "full_attention" && t !== "sliding_attention")
+          throw new Error(`layer_types: unknown attention type '${t}' (full_attention, sliding_attention)`);
       return given;
     }
     const every = this.need<number>("global_attn_every_n_layers");
@@ -108,25 +113,35 @@ class ModernBertEmbeddings extends Module {
   forward(ids: Tensor): Tensor {
     return this.drop.forward(this.norm.forward(this.tok_embeddings.forward(ids)));
   }
+  onnx(g: OnnxGraph, ids: string): string {
+    return onnx.layerNorm(g, this.norm, onnx.embedding(g, this.tok_embeddings, ids));
+  }
 }
 
 class ModernBertMLP extends Module {
   Wi: Linear;
   drop: Dropout;
   Wo: Linear;
+  readonly actName: string;
   readonly act: Activation;
   constructor(c: PretrainedConfig) {
     super();
     const h = c.need<number>("hidden_size");
     const inner = c.need<number>("intermediate_size");
+    this.actName = c.need("hidden_activation");
     this.Wi = this.registerModule("Wi", new Linear(h, inner * 2, { bias: c.need("mlp_bias") }));
-    this.act = activation(c.need("hidden_activation"));
+    this.act = activation(this.actName);
     this.drop = this.registerModule("drop", new Dropout(c.need("mlp_dropout")));
     this.Wo = this.registerModule("Wo", new Linear(inner, h, { bias: c.need("mlp_bias") }));
   }
   forward(x: Tensor): Tensor {
     const [input, gate] = this.Wi.forward(x).chunk(2, -1);
     return this.Wo.forward(this.drop.forward(this.act(input).mul(gate)));
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    const inner = this.Wo.inFeatures;
+    const [input, gate] = g.opN("Split", [onnx.linear(g, this.Wi, x), g.int64([inner, inner])], 2, { axis: int(-1) });
+    return onnx.linear(g, this.Wo, g.op("Mul", [onnx.activation(g, this.actName, input), gate]));
   }
 }
 
@@ -139,7 +154,10 @@ function inverseFrequencies(theta: number, headDim: number, device: string): Ten
 /** cos and sin of RoPE at base θ for position ids [b, L] (or 0..L-1 as [1, L]): [b, L, head_dim] (HF's ModernBertRotaryEmbedding, default type). */
 function rotaryCosSin(theta: number, headDim: number, positions: Tensor): [Tensor, Tensor] {
   return torch.tidy(() => {
-    const freqs = positions.to("float32").unsqueeze(-1).mul(inverseFrequencies(theta, headDim, positions.device));
+    const freqs = positions
+      .to("float32")
+      .unsqueeze(-1)
+      .mul(inverseFrequencies(theta, headDim, positions.device));
     const emb = torch.cat([freqs, freqs], -1);
     return [emb.cos(), emb.sin()] as [Tensor, Tensor];
   });
@@ -148,6 +166,12 @@ function rotaryCosSin(theta: number, headDim: number, positions: Tensor): [Tenso
 function rotateHalf(x: Tensor): Tensor {
   const half = x.shape[x.ndim - 1] / 2;
   return torch.cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
+}
+
+/** rotate_half as ONNX nodes: [-x2, x1] of the two halves of the last axis. */
+function rotateHalfOnnx(g: OnnxGraph, x: string, headDim: number): string {
+  const [x1, x2] = g.opN("Split", [x, g.int64([headDim / 2, headDim / 2])], 2, { axis: int(-1) });
+  return g.op("Concat", [g.op("Neg", [x2]), x1], { axis: int(-1) });
 }
 
 class ModernBertAttention extends Module {
@@ -187,13 +211,27 @@ class ModernBertAttention extends Module {
     let ctx: Tensor;
     let probs: Tensor | undefined;
     if (this.eager || wantProbs) {
-      const scores = q.matmul(k.transpose(2, 3)).mul(this.headDim ** -0.5).add(mask);
+      const scores = q
+        .matmul(k.transpose(2, 3))
+        .mul(this.headDim ** -0.5)
+        .add(mask);
       probs = scores.softmax(-1, "float32").to(q.dtype);
       ctx = F.dropout(probs, this.dropoutP, this.training).matmul(v);
     } else {
       ctx = F.scaledDotProductAttention(q, k, v, { attnMask: mask, dropoutP: this.training ? this.dropoutP : 0 });
     }
     return [this.out_drop.forward(this.Wo.forward(ctx.transpose(1, 2).contiguous().view(b, l, d))), probs];
+  }
+  /** `rope` is [cos, sin] of [1, 1, L, head_dim]; the masks are additive ([B, 1, 1, L] global, [B, 1, L, L] sliding). */
+  onnx(g: OnnxGraph, x: string, rope: [string, string], globalMask: string, slidingMask: string): string {
+    const qkv = g.op("Reshape", [onnx.linear(g, this.Wqkv, x), g.int64([0, 0, 3, this.heads, this.headDim])]);
+    const [q3, k3, v3] = g.opN("Split", [g.op("Transpose", [qkv], { perm: { ints: [2, 0, 3, 1, 4] } }), g.int64([1, 1, 1])], 3, { axis: int(0) });
+    const axis0 = g.int64([0]);
+    const [q, k, v] = [q3, k3, v3].map((t) => g.op("Squeeze", [t, axis0]));
+    const rotate = (t: string) => g.op("Add", [g.op("Mul", [t, rope[0]]), g.op("Mul", [rotateHalfOnnx(g, t, this.headDim), rope[1]])]);
+    const kT = g.op("Transpose", [rotate(k)], { perm: { ints: [0, 1, 3, 2] } });
+    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [rotate(q), kT]), g.float32([this.headDim ** -0.5], [])]), this.local ? slidingMask : globalMask]);
+    return onnx.linear(g, this.Wo, onnx.mergeHeads(g, g.op("MatMul", [g.op("Softmax", [scores], { axis: int(-1) }), v])));
   }
 }
 
@@ -218,6 +256,10 @@ class ModernBertEncoderLayer extends Module {
     const [a, probs] = this.attn.forward(this.attn_norm ? this.attn_norm.forward(x) : x, rope, globalMask, slidingMask, wantProbs);
     const h = x.add(a);
     return [h.add(this.mlp.forward(this.mlp_norm.forward(h))), probs];
+  }
+  onnx(g: OnnxGraph, x: string, rope: [string, string], globalMask: string, slidingMask: string): string {
+    const h = g.op("Add", [x, this.attn.onnx(g, this.attn_norm ? onnx.layerNorm(g, this.attn_norm, x) : x, rope, globalMask, slidingMask)]);
+    return g.op("Add", [h, this.mlp.onnx(g, onnx.layerNorm(g, this.mlp_norm, h))]);
   }
 }
 
@@ -250,11 +292,7 @@ export abstract class ModernBertPreTrainedModel extends PreTrainedModel {
       initWeight(m.Wo, std.out);
     } else if (m instanceof ModernBertPredictionHead) initWeight(m.dense, std.out);
     else if (m instanceof ModernBertForMaskedLM) initWeight(m.decoder, std.out);
-    else if (
-      m instanceof ModernBertForSequenceClassification ||
-      m instanceof ModernBertForTokenClassification ||
-      m instanceof ModernBertForQuestionAnswering
-    )
+    else if (m instanceof ModernBertForSequenceClassification || m instanceof ModernBertForTokenClassification || m instanceof ModernBertForQuestionAnswering)
       initWeight(m.classifier, std.finalOut);
     else if (m instanceof LayerNorm) {
       if (m.weight) init.ones_(m.weight);
@@ -271,7 +309,10 @@ export class ModernBertModel extends ModernBertPreTrainedModel {
     super(config);
     const c = config as ModernBertConfig;
     this.embeddings = this.registerModule("embeddings", new ModernBertEmbeddings(c));
-    this.layers = this.registerModule("layers", new ModuleList(Array.from({ length: c.need<number>("num_hidden_layers") }, (_, i) => new ModernBertEncoderLayer(c, i))));
+    this.layers = this.registerModule(
+      "layers",
+      new ModuleList(Array.from({ length: c.need<number>("num_hidden_layers") }, (_, i) => new ModernBertEncoderLayer(c, i))),
+    );
     this.final_norm = this.registerModule("final_norm", new LayerNorm(c.need<number>("hidden_size"), { eps: c.need("norm_eps"), bias: c.need("norm_bias") }));
     if (o.init !== false) this.postInit();
   }
@@ -282,7 +323,11 @@ export class ModernBertModel extends ModernBertPreTrainedModel {
     const min = finfoMin(dtype);
     const global = mask.eq(0).view(b, 1, 1, l).expand([b, 1, l, l]).to(dtype).mul(min);
     const rows = torch.arange(l, undefined, 1, { device: mask.device });
-    const far = rows.unsqueeze(0).sub(rows.unsqueeze(1)).abs().gt(Math.floor(this.config.need<number>("local_attention") / 2));
+    const far = rows
+      .unsqueeze(0)
+      .sub(rows.unsqueeze(1))
+      .abs()
+      .gt(Math.floor(this.config.need<number>("local_attention") / 2));
     return [global, global.maskedFill(far.view(1, 1, l, l), min)];
   }
 
@@ -313,21 +358,54 @@ export class ModernBertModel extends ModernBertPreTrainedModel {
     // HF's hidden states are those entering each layer and the last one before the final norm.
     return { lastHiddenState: this.final_norm.forward(x), hiddenStates, attentions };
   }
+
+  /** The graph's last hidden states from input_ids and attention_mask (RoPE and the window computed in the graph). */
+  onnxHidden(g: OnnxGraph): { last: string; mask: string } {
+    const ids = g.input("input_ids", "int64", onnx.BATCH_SEQ);
+    const mask = g.input("attention_mask", "int64", onnx.BATCH_SEQ);
+    const c = this.config as ModernBertConfig;
+    const headDim = c.need<number>("hidden_size") / c.need<number>("num_attention_heads");
+    const globalMask = extendedAttentionMaskOnnx(g, mask);
+    const positions = onnx.positions(g, ids);
+    const distance = g.op("Abs", [g.op("Sub", [g.op("Unsqueeze", [positions, g.int64([2])]), g.op("Unsqueeze", [positions, g.int64([1])])])]);
+    const far = g.op("Unsqueeze", [g.op("Greater", [distance, g.int64([Math.floor(c.need<number>("local_attention") / 2)], [])]), g.int64([1])]);
+    const slidingMask = g.op("Where", [far, g.float32([finfoMin("float32")], []), globalMask]);
+    const rope = new Map<LayerType, [string, string]>();
+    const place = g.op("Unsqueeze", [g.op("Cast", [positions], { to: int(DATA_TYPE.float32) }), g.int64([2])]);
+    for (const t of new Set(c.layerTypes)) {
+      const inv = torch.tidy(() => Array.from(inverseFrequencies(c.ropeTheta(t), headDim, "cpu").dataSync() as Float32Array));
+      const freqs = g.op("Mul", [place, g.float32(inv, [inv.length])]);
+      const emb = g.op("Unsqueeze", [g.op("Concat", [freqs, freqs], { axis: int(-1) }), g.int64([1])]);
+      rope.set(t, [g.op("Cos", [emb]), g.op("Sin", [emb])]);
+    }
+    let x = this.embeddings.onnx(g, ids);
+    for (const layer of this.layers) x = layer.onnx(g, x, rope.get(layer.attentionType)!, globalMask, slidingMask);
+    return { last: onnx.layerNorm(g, this.final_norm, x), mask };
+  }
+
+  override onnx(g: OnnxGraph): void {
+    g.output("last_hidden_state", this.onnxHidden(g).last, "float32", [...onnx.BATCH_SEQ, this.config.need<number>("hidden_size")]);
+  }
 }
 
 class ModernBertPredictionHead extends Module {
   dense: Linear;
   norm: LayerNorm;
+  readonly actName: string;
   readonly act: Activation;
   constructor(c: PretrainedConfig) {
     super();
     const h = c.need<number>("hidden_size");
     this.dense = this.registerModule("dense", new Linear(h, h, { bias: c.need("classifier_bias") }));
-    this.act = activation(c.need("classifier_activation"));
+    this.actName = c.need("classifier_activation");
+    this.act = activation(this.actName);
     this.norm = this.registerModule("norm", new LayerNorm(h, { eps: c.need("norm_eps"), bias: c.need("norm_bias") }));
   }
   forward(x: Tensor): Tensor {
     return this.norm.forward(this.act(this.dense.forward(x)));
+  }
+  onnx(g: OnnxGraph, x: string): string {
+    return onnx.layerNorm(g, this.norm, onnx.activation(g, this.actName, onnx.linear(g, this.dense, x)));
   }
 }
 
@@ -363,6 +441,10 @@ export class ModernBertForMaskedLM extends ModernBertPreTrainedModel {
     // transformers 5's ForMaskedLMLoss upcasts the logits to float32.
     return { loss: this.maskedLmLoss(logits.float(), labels), logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
+  override onnx(g: OnnxGraph): void {
+    const logits = onnx.tiedProjection(g, this.decoder, this.head.onnx(g, this.model.onnxHidden(g).last));
+    g.output("logits", logits, "float32", [...onnx.BATCH_SEQ, this.config.need<number>("vocab_size")]);
+  }
 }
 
 /** The heads' shared start: the model, the prediction head on the pooled or per-token states, dropout, a classifier. */
@@ -382,6 +464,9 @@ abstract class ModernBertWithClassifier extends ModernBertPreTrainedModel {
   protected classify(states: Tensor): Tensor {
     return this.classifier.forward(this.drop.forward(this.head.forward(states)));
   }
+  protected classifyOnnx(g: OnnxGraph, states: string): string {
+    return onnx.linear(g, this.classifier, this.head.onnx(g, states));
+  }
 }
 
 export class ModernBertForSequenceClassification extends ModernBertWithClassifier {
@@ -400,6 +485,16 @@ export class ModernBertForSequenceClassification extends ModernBertWithClassifie
     const loss = inputs.labels ? this.classificationLoss(logits, inputs.labels) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
+  override onnx(g: OnnxGraph): void {
+    const { last, mask } = this.model.onnxHidden(g);
+    let pooled: string;
+    if (this.config.get("classifier_pooling") === "mean") {
+      const m = g.op("Unsqueeze", [g.op("Cast", [mask], { to: int(DATA_TYPE.float32) }), g.int64([-1])]);
+      const axis = g.int64([1]);
+      pooled = g.op("Div", [g.op("ReduceSum", [g.op("Mul", [last, m]), axis], { keepdims: int(0) }), g.op("ReduceSum", [m, axis], { keepdims: int(0) })]);
+    } else pooled = onnx.selectToken(g, last, 0);
+    g.output("logits", this.classifyOnnx(g, pooled), "float32", ["batch_size", this.config.numLabels]);
+  }
 }
 
 export class ModernBertForTokenClassification extends ModernBertWithClassifier {
@@ -412,6 +507,9 @@ export class ModernBertForTokenClassification extends ModernBertWithClassifier {
     const loss = inputs.labels ? F.crossEntropy(logits.view(-1, this.config.numLabels), inputs.labels.view(-1)) : undefined;
     return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
   }
+  override onnx(g: OnnxGraph): void {
+    g.output("logits", this.classifyOnnx(g, this.model.onnxHidden(g).last), "float32", [...onnx.BATCH_SEQ, this.config.numLabels]);
+  }
 }
 
 export class ModernBertForQuestionAnswering extends ModernBertWithClassifier {
@@ -423,5 +521,8 @@ export class ModernBertForQuestionAnswering extends ModernBertWithClassifier {
   forward(inputs: ModelInputs, o: ForwardOptions = {}): QuestionAnsweringOutput {
     const out = this.model.forward(inputs, o);
     return this.questionAnsweringOutput(this.classify(out.lastHiddenState), inputs, out);
+  }
+  override onnx(g: OnnxGraph): void {
+    onnx.questionAnsweringOutputs(g, this.classifyOnnx(g, this.model.onnxHidden(g).last));
   }
 }
