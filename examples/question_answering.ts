@@ -18,6 +18,18 @@ console.log("Answer: ", firstRow.column("answers")[0]);
 const modelCheckpoint = process.env.CHECKPOINT ?? "bert-base-cased";
 const tokenizer = await AutoTokenizer.fromPretrained(process.env.TOKENIZER ?? modelCheckpoint);
 
+// The windows of one long context, as the course shows them (max_length 100, stride 50).
+const context = firstRow.column("context")[0];
+const question = firstRow.column("question")[0];
+const windows = tokenizer(question, context, {
+  maxLength: 100,
+  truncation: "only_second",
+  stride: 50,
+  returnOverflowingTokens: true,
+  returnOffsetsMapping: true,
+});
+for (const ids of windows.input_ids) console.log(tokenizer.decode(ids));
+
 const maxLength = 384;
 const stride = 128;
 

@@ -156,6 +156,9 @@ test("the course's question answering program (examples/question_answering.ts) r
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Question: {2}Which NFL team represented the AFC at Super Bowl 50\?/);
+  // The course's demo windows of the first context overlap by the stride.
+  const windows = r.stdout.split("\n").filter((l) => l.startsWith("[CLS] Which NFL team represented the AFC at Super Bowl 50? [SEP]"));
+  assert.ok(windows.length >= 3, `${windows.length} windows`);
   assert.match(r.stderr, /newly initialized: \['qa_outputs\.bias', 'qa_outputs\.weight'\]/);
   assert.match(r.stdout, /\[ 40, 384 \] \[ 40, 384 \]/, "one window per question here: the first 88 contexts fit in 384 tokens");
   const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as evaluate.SquadResult;
