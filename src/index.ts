@@ -20,6 +20,7 @@ export {
   AutoModelForTokenClassification,
   AutoModelForQuestionAnswering,
   AutoModelForMaskedLM,
+  AutoModelForCausalLM,
   PretrainedConfig,
   PreTrainedModel,
   setVerbosity,

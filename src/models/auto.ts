@@ -43,12 +43,27 @@ import {
   ModernBertForTokenClassification,
   ModernBertModel,
 } from "./modernbert/modeling_modernbert.js";
+import { GPT2Config, GPT2LMHeadModel, GPT2Model } from "./gpt2/modeling_gpt2.js";
+import { LlamaConfig, LlamaForCausalLM, LlamaModel } from "./llama/modeling_llama.js";
+import { Qwen2Config, Qwen2ForCausalLM, Qwen2Model } from "./qwen2/modeling_qwen2.js";
+import { Qwen3Config, Qwen3ForCausalLM, Qwen3Model } from "./qwen3/modeling_qwen3.js";
+import { MistralConfig, MistralForCausalLM, MistralModel } from "./mistral/modeling_mistral.js";
 import { isLocalDir, type HubOptions } from "../hub/index.js";
 
 type ModelClass<M extends PreTrainedModel> = new (config: PretrainedConfig) => M;
 type ConfigClass = new (values?: Json) => PretrainedConfig;
 
-const CONFIGS: Record<string, ConfigClass> = { bert: BertConfig, distilbert: DistilBertConfig, roberta: RobertaConfig, modernbert: ModernBertConfig };
+const CONFIGS: Record<string, ConfigClass> = {
+  bert: BertConfig,
+  distilbert: DistilBertConfig,
+  roberta: RobertaConfig,
+  modernbert: ModernBertConfig,
+  gpt2: GPT2Config,
+  llama: LlamaConfig,
+  qwen2: Qwen2Config,
+  qwen3: Qwen3Config,
+  mistral: MistralConfig,
+};
 
 /** An Auto class over the architectures of `map`: what it loads is typed as their union (a head's forward returns its logits). */
 function registry<M extends PreTrainedModel>(name: string, map: Record<string, ModelClass<M>>) {
@@ -109,6 +124,11 @@ export const AutoModel = registry<ModelWithOutput<BaseModelOutput>>("AutoModel",
   distilbert: DistilBertModel,
   roberta: RobertaModel,
   modernbert: ModernBertModel,
+  gpt2: GPT2Model,
+  llama: LlamaModel,
+  qwen2: Qwen2Model,
+  qwen3: Qwen3Model,
+  mistral: MistralModel,
 });
 export const AutoModelForSequenceClassification = registry<ModelWithOutput<LogitsOutput>>("AutoModelForSequenceClassification", {
   bert: BertForSequenceClassification,
@@ -135,6 +155,15 @@ export const AutoModelForMaskedLM = registry<ModelWithOutput<LogitsOutput>>("Aut
   modernbert: ModernBertForMaskedLM,
 });
 
+/** AutoModelForCausalLM: GPT-2 and the Llama family (HF's MODEL_FOR_CAUSAL_LM_MAPPING for these types). */
+export const AutoModelForCausalLM = registry<ModelWithOutput<LogitsOutput>>("AutoModelForCausalLM", {
+  gpt2: GPT2LMHeadModel,
+  llama: LlamaForCausalLM,
+  qwen2: Qwen2ForCausalLM,
+  qwen3: Qwen3ForCausalLM,
+  mistral: MistralForCausalLM,
+});
+
 const ARCHITECTURES: Record<string, unknown> = {
   BertModel,
   BertForSequenceClassification,
@@ -156,6 +185,16 @@ const ARCHITECTURES: Record<string, unknown> = {
   ModernBertForTokenClassification,
   ModernBertForQuestionAnswering,
   ModernBertForMaskedLM,
+  GPT2Model,
+  GPT2LMHeadModel,
+  LlamaModel,
+  LlamaForCausalLM,
+  Qwen2Model,
+  Qwen2ForCausalLM,
+  Qwen3Model,
+  Qwen3ForCausalLM,
+  MistralModel,
+  MistralForCausalLM,
 };
 
 /**

@@ -26,6 +26,12 @@ export type ModelInputs = {
 export interface ForwardOptions {
   outputHiddenStates?: boolean;
   outputAttentions?: boolean;
+  /**
+   * The label count of the whole gradient-accumulation group (HF's num_items_in_batch): a language
+   * model's loss is then the sum over this batch's tokens divided by it, so that the group's losses add
+   * up to the mean over all its tokens.
+   */
+  numItemsInBatch?: number | Tensor;
 }
 export interface ModelOutput {
   loss?: Tensor;
@@ -328,6 +334,28 @@ export abstract class PreTrainedModel extends Module {
   override toString(): string {
     return `${this.constructor.name}(${this.numParameters().toLocaleString()} parameters, ${this.config.modelType})`;
   }
+}
+
+/**
+ * transformers 5's ForCausalLMLoss: the logits in float32, the labels shifted left (each position
+ * predicts the next token; the last predicts nothing), cross-entropy over the labels that are not
+ * ignoreIndex — averaged, or with numItemsInBatch summed and divided by it (fixed_cross_entropy).
+ */
+export function causalLmLoss(logits: Tensor, labels: Tensor, o: { numItemsInBatch?: number | Tensor; ignoreIndex?: number } = {}): Tensor {
+  return torch.tidy(() => {
+    const ignore = o.ignoreIndex ?? -100;
+    const vocab = logits.shape[logits.ndim - 1];
+    const length = labels.shape[labels.ndim - 1];
+    const shifted = torch.cat(
+      [labels.narrow(-1, 1, length - 1), torch.full([...labels.shape.slice(0, -1), 1], ignore, { dtype: labels.dtype, device: labels.device })],
+      -1,
+    );
+    const flatLogits = logits.float().reshape([-1, vocab]);
+    const flatLabels = shifted.reshape([-1]);
+    if (o.numItemsInBatch === undefined) return F.crossEntropy(flatLogits, flatLabels, { ignoreIndex: ignore });
+    const sum = F.crossEntropy(flatLogits, flatLabels, { ignoreIndex: ignore, reduction: "sum" });
+    return typeof o.numItemsInBatch === "number" ? sum.div(o.numItemsInBatch) : sum.div(o.numItemsInBatch.to(sum.device));
+  });
 }
 
 /** HF renames old TF-style names on load: LayerNorm.gamma/beta → weight/bias. */

@@ -1,0 +1,379 @@
+// Llama, as Hugging Face's modeling_llama.py (transformers 5): token embeddings → decoder layers
+// (RMSNorm → self-attention with rotary embeddings and grouped key/value heads → residual, RMSNorm →
+// SwiGLU MLP → residual) → a final RMSNorm, and the causal-LM head. The building blocks take the
+// variations of Llama's close kin as options, the way HF's modular files derive them: biases on
+// q/k/v (Qwen2), an RMSNorm on each head of q and k before RoPE (Qwen3), and sliding-window layers
+// (Mistral, Qwen2/3). A KV cache (HF's DynamicCache) lets generation feed one token at a time.
+import * as torch from "../../torch/index.js";
+import type { Tensor } from "../../torch/index.js";
+import { Embedding, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
+import { PretrainedConfig, type Json } from "../configuration_utils.js";
+import { PreTrainedModel, causalLmLoss, finfoMin, type BaseModelOutput, type ForwardOptions, type LogitsOutput, type ModelInputs } from "../modeling_utils.js";
+import { activation, type Activation } from "../activations.js";
+import { RotaryEmbedding, applyRotaryPosEmb } from "../rope_utils.js";
+
+export class LlamaConfig extends PretrainedConfig {
+  static override readonly modelType: string = "llama";
+  static override readonly defaults: Json = {
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: null,
+    hidden_act: "silu",
+    max_position_embeddings: 2048,
+    initializer_range: 0.02,
+    rms_norm_eps: 1e-6,
+    use_cache: true,
+    pad_token_id: null,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    pretraining_tp: 1,
+    tie_word_embeddings: false,
+    rope_theta: 10000.0,
+    attention_bias: false,
+    attention_dropout: 0.0,
+    mlp_bias: false,
+    head_dim: null,
+  };
+
+  get headDim(): number {
+    return this.get<number | null>("head_dim") ?? this.need<number>("hidden_size") / this.need<number>("num_attention_heads");
+  }
+  get numKeyValueHeads(): number {
+    return this.get<number | null>("num_key_value_heads") ?? this.need<number>("num_attention_heads");
+  }
+  /** The window of each layer's attention (null: full causal attention); Llama has none. */
+  slidingWindow(layer: number): number | null {
+    void layer;
+    return null;
+  }
+}
+
+/** How a decoder's attention differs from Llama's (HF's modular subclasses). */
+export interface AttentionVariant {
+  /** Biases on q_proj, k_proj and v_proj (and o_proj's separately). */
+  qkvBias: boolean;
+  oBias: boolean;
+  /** An RMSNorm over each head of q and k, before RoPE (Qwen3). */
+  qkNorm: boolean;
+}
+
+/** LlamaRMSNorm: x / √(mean(x²) + ε) in float32, cast back, times the weight. */
+export class LlamaRMSNorm extends Module {
+  weight: Tensor;
+  readonly eps: number;
+  constructor(size: number, eps = 1e-6) {
+    super();
+    this.weight = this.registerParameter("weight", torch.ones([size]));
+    this.eps = eps;
+  }
+  forward(x: Tensor): Tensor {
+    const dtype = x.dtype;
+    const h = x.to("float32");
+    return this.weight.mul(h.mul(h.pow(2).mean(-1, true).add(this.eps).rsqrt()).to(dtype));
+  }
+}
+
+class LlamaMLP extends Module {
+  gate_proj: Linear;
+  up_proj: Linear;
+  down_proj: Linear;
+  readonly act: Activation;
+  constructor(c: PretrainedConfig) {
+    super();
+    const h = c.need<number>("hidden_size");
+    const inner = c.need<number>("intermediate_size");
+    const bias = c.get<boolean>("mlp_bias") ?? false;
+    if ((c.get<number>("pretraining_tp") ?? 1) !== 1) throw new Error("Llama with pretraining_tp > 1 is not supported (it only splits the same matmuls)");
+    this.gate_proj = this.registerModule("gate_proj", new Linear(h, inner, { bias }));
+    this.up_proj = this.registerModule("up_proj", new Linear(h, inner, { bias }));
+    this.down_proj = this.registerModule("down_proj", new Linear(inner, h, { bias }));
+    this.act = activation(c.need("hidden_act"));
+  }
+  forward(x: Tensor): Tensor {
+    return this.down_proj.forward(this.act(this.gate_proj.forward(x)).mul(this.up_proj.forward(x)));
+  }
+}
+
+/** HF's DynamicCache: each layer's keys and values so far ([b, kv_heads, seen, head_dim]), grown by concatenation. */
+export class KvCache {
+  readonly layers: ([Tensor, Tensor] | undefined)[] = [];
+  /** How many positions are cached (HF's get_seq_length). */
+  get length(): number {
+    return this.layers[0]?.[0].shape[2] ?? 0;
+  }
+  update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
+    const past = this.layers[layer];
+    const next: [Tensor, Tensor] = past ? [torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)] : [k, v];
+    torch.keep(next[0]);
+    torch.keep(next[1]);
+    if (past) torch.dispose(past);
+    this.layers[layer] = next;
+    return next;
+  }
+  /** Keeps only the given rows of the batch (beam or finished-sequence bookkeeping). */
+  selectRows(rows: Tensor): void {
+    this.layers.forEach((kv, i) => {
+      if (!kv) return;
+      const next: [Tensor, Tensor] = [torch.keep(kv[0].indexSelect(0, rows)), torch.keep(kv[1].indexSelect(0, rows))];
+      torch.dispose(kv);
+      this.layers[i] = next;
+    });
+  }
+  dispose(): void {
+    for (const kv of this.layers) if (kv) torch.dispose(kv);
+    this.layers.length = 0;
+  }
+}
+
+/** repeat_kv: [b, kv_heads, L, d] → [b, kv_heads·n, L, d], each key/value head serving n query heads. */
+function repeatKv(x: Tensor, n: number): Tensor {
+  if (n === 1) return x;
+  const [b, kv, l, d] = x.shape;
+  return x
+    .unsqueeze(2)
+    .expand([b, kv, n, l, d])
+    .reshape([b, kv * n, l, d]);
+}
+
+export class LlamaAttention extends Module {
+  q_proj: Linear;
+  k_proj: Linear;
+  v_proj: Linear;
+  o_proj: Linear;
+  q_norm: LlamaRMSNorm | null;
+  k_norm: LlamaRMSNorm | null;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly dropoutP: number;
+  readonly eager: boolean;
+  constructor(
+    c: LlamaConfig,
+    readonly layerIdx: number,
+    v: AttentionVariant,
+  ) {
+    super();
+    const h = c.need<number>("hidden_size");
+    this.heads = c.need("num_attention_heads");
+    this.kvHeads = c.numKeyValueHeads;
+    this.headDim = c.headDim;
+    if (this.heads % this.kvHeads !== 0) throw new Error(`num_attention_heads (${this.heads}) must be a multiple of num_key_value_heads (${this.kvHeads})`);
+    this.dropoutP = c.get<number>("attention_dropout") ?? 0;
+    this.eager = c.get("_attn_implementation") === "eager";
+    this.q_proj = this.registerModule("q_proj", new Linear(h, this.heads * this.headDim, { bias: v.qkvBias }));
+    this.k_proj = this.registerModule("k_proj", new Linear(h, this.kvHeads * this.headDim, { bias: v.qkvBias }));
+    this.v_proj = this.registerModule("v_proj", new Linear(h, this.kvHeads * this.headDim, { bias: v.qkvBias }));
+    this.o_proj = this.registerModule("o_proj", new Linear(this.heads * this.headDim, h, { bias: v.oBias }));
+    const eps = c.need<number>("rms_norm_eps");
+    this.q_norm = v.qkNorm ? this.registerModule("q_norm", new LlamaRMSNorm(this.headDim, eps)) : null;
+    this.k_norm = v.qkNorm ? this.registerModule("k_norm", new LlamaRMSNorm(this.headDim, eps)) : null;
+  }
+
+  forward(x: Tensor, rope: [Tensor, Tensor], mask: Tensor, cache: KvCache | null, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const [b, l] = x.shape;
+    const heads = (t: Tensor, norm: LlamaRMSNorm | null) => {
+      const shaped = t.view(b, l, -1, this.headDim);
+      return (norm ? norm.forward(shaped) : shaped).transpose(1, 2);
+    };
+    let [q, k] = applyRotaryPosEmb(heads(this.q_proj.forward(x), this.q_norm), heads(this.k_proj.forward(x), this.k_norm), rope[0], rope[1]);
+    let v = heads(this.v_proj.forward(x), null);
+    if (cache) [k, v] = cache.update(this.layerIdx, k, v);
+    const groups = this.heads / this.kvHeads;
+    k = repeatKv(k, groups);
+    v = repeatKv(v, groups);
+    const p = this.training ? this.dropoutP : 0;
+    let ctx: Tensor;
+    let probs: Tensor | undefined;
+    if (this.eager || wantProbs) {
+      const scores = q
+        .matmul(k.transpose(2, 3))
+        .mul(this.headDim ** -0.5)
+        .add(mask);
+      probs = scores.softmax(-1, "float32").to(q.dtype);
+      ctx = F.dropout(probs, p, this.training).matmul(v);
+    } else {
+      ctx = F.scaledDotProductAttention(q, k, v, { attnMask: mask, dropoutP: p, scale: this.headDim ** -0.5 });
+    }
+    return [this.o_proj.forward(ctx.transpose(1, 2).reshape([b, l, -1])), probs];
+  }
+}
+
+export class LlamaDecoderLayer extends Module {
+  self_attn: LlamaAttention;
+  mlp: LlamaMLP;
+  input_layernorm: LlamaRMSNorm;
+  post_attention_layernorm: LlamaRMSNorm;
+  constructor(c: LlamaConfig, layerIdx: number, v: AttentionVariant) {
+    super();
+    const h = c.need<number>("hidden_size");
+    const eps = c.need<number>("rms_norm_eps");
+    this.self_attn = this.registerModule("self_attn", new LlamaAttention(c, layerIdx, v));
+    this.mlp = this.registerModule("mlp", new LlamaMLP(c));
+    this.input_layernorm = this.registerModule("input_layernorm", new LlamaRMSNorm(h, eps));
+    this.post_attention_layernorm = this.registerModule("post_attention_layernorm", new LlamaRMSNorm(h, eps));
+  }
+  forward(x: Tensor, rope: [Tensor, Tensor], mask: Tensor, cache: KvCache | null, wantProbs: boolean): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.self_attn.forward(this.input_layernorm.forward(x), rope, mask, cache, wantProbs);
+    const h = x.add(a);
+    return [h.add(this.mlp.forward(this.post_attention_layernorm.forward(h))), probs];
+  }
+}
+
+/**
+ * The additive causal mask [b, 1, L, past + L] (HF's create_causal_mask / create_sliding_window_causal_mask
+ * in eager form): a query sees the keys at or before its position, within `window` positions when the
+ * layer slides, and never a padded key; the rest is the dtype's minimum (a row with nothing to see
+ * softmaxes evenly, as HF's eager path).
+ */
+export function causalMask(
+  attentionMask: Tensor | undefined,
+  b: number,
+  l: number,
+  past: number,
+  window: number | null,
+  dtype: torch.DType,
+  device: string,
+): Tensor {
+  return torch.tidy(() => {
+    const total = past + l;
+    const queries = torch.arange(past, total, 1, { device }).unsqueeze(1);
+    const keys = torch.arange(0, total, 1, { device }).unsqueeze(0);
+    let blocked = keys.gt(queries);
+    if (window !== null) blocked = blocked.logicalOr(keys.le(queries.sub(window)));
+    let full = blocked.view(1, 1, l, total).expand([b, 1, l, total]);
+    if (attentionMask) {
+      if (attentionMask.shape[1] !== total)
+        throw new RangeError(`attention_mask covers ${attentionMask.shape[1]} positions, the keys are ${total} (${past} cached + ${l} new)`);
+      full = full.logicalOr(attentionMask.eq(0).view(b, 1, 1, total));
+    }
+    return torch.zeros([b, 1, l, total], { dtype, device }).maskedFill(full, finfoMin(dtype));
+  });
+}
+
+export abstract class LlamaPreTrainedModel extends PreTrainedModel {
+  static override configClass: new (values?: Json) => PretrainedConfig = LlamaConfig;
+  static override baseModelPrefix = "model";
+  static override inputNames = ["input_ids", "attention_mask", "position_ids", "labels"];
+
+  /** HF's _init_weights: normal(0, initializer_range) for linears and embeddings (padding row zero), RMSNorm weights one. */
+  override initWeights(m: Module): void {
+    const std = this.config.get<number>("initializer_range") ?? 0.02;
+    if (m instanceof Linear) {
+      init.normal_(m.weight, 0, std);
+      if (m.bias) init.zeros_(m.bias);
+    } else if (m instanceof Embedding) {
+      init.normal_(m.weight, 0, std);
+      m.zeroPaddingRow();
+    } else if (m instanceof LlamaRMSNorm) init.ones_(m.weight);
+  }
+}
+
+export interface DecoderInputs extends ModelInputs {
+  /** HF's past_key_values: the KV cache generation grows, one token at a time. */
+  pastKeyValues?: KvCache;
+}
+
+export class LlamaModel extends LlamaPreTrainedModel {
+  /** The attention variant of this family (Llama: no biases, no q/k norms). */
+  static variant(c: PretrainedConfig): AttentionVariant {
+    const bias = c.get<boolean>("attention_bias") ?? false;
+    return { qkvBias: bias, oBias: bias, qkNorm: false };
+  }
+  embed_tokens: Embedding;
+  layers: ModuleList<LlamaDecoderLayer>;
+  norm: LlamaRMSNorm;
+  readonly rotary: RotaryEmbedding;
+
+  constructor(config: PretrainedConfig, o: { init?: boolean; variant?: AttentionVariant } = {}) {
+    super(config);
+    const c = config as LlamaConfig;
+    const v = o.variant ?? (new.target as unknown as { variant(c: PretrainedConfig): AttentionVariant }).variant(c);
+    const h = c.need<number>("hidden_size");
+    this.embed_tokens = this.registerModule(
+      "embed_tokens",
+      new Embedding(c.need("vocab_size"), h, { paddingIdx: c.get<number | null>("pad_token_id") ?? undefined }),
+    );
+    this.layers = this.registerModule(
+      "layers",
+      new ModuleList(Array.from({ length: c.need<number>("num_hidden_layers") }, (_, i) => new LlamaDecoderLayer(c, i, v))),
+    );
+    this.norm = this.registerModule("norm", new LlamaRMSNorm(h, c.need("rms_norm_eps")));
+    this.rotary = new RotaryEmbedding(c, c.headDim);
+    if (o.init !== false) this.postInit();
+  }
+
+  forward(inputs: DecoderInputs, o: ForwardOptions = {}): BaseModelOutput {
+    const ids = inputs.input_ids;
+    if (!ids) throw new TypeError(`${this.constructor.name}.forward: input_ids is required`);
+    const [b, l] = ids.shape;
+    const cache = inputs.pastKeyValues ?? null;
+    const past = cache?.length ?? 0;
+    const maxPos = this.config.need<number>("max_position_embeddings");
+    const positions =
+      inputs.position_ids ??
+      torch
+        .arange(past, past + l, 1, { device: ids.device })
+        .unsqueeze(0)
+        .expand([b, l]);
+    let x = this.embed_tokens.forward(ids);
+    if (this.rotary.params.rope_type !== "dynamic" && past + l > maxPos) {
+      throw new RangeError(`the sequence reaches position ${past + l}, past max_position_embeddings (${maxPos})`);
+    }
+    const rope = this.rotary.forward(x, positions);
+    const c = this.config as LlamaConfig;
+    const masks = new Map<number | null, Tensor>();
+    const maskFor = (layer: number) => {
+      const w = c.slidingWindow(layer);
+      if (!masks.has(w)) masks.set(w, causalMask(inputs.attention_mask, b, l, past, w, x.dtype, ids.device));
+      return masks.get(w)!;
+    };
+    const hiddenStates = o.outputHiddenStates ? [x] : undefined;
+    const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
+    let i = 0;
+    for (const layer of this.layers) {
+      const mask = maskFor(i++);
+      const [y, probs] = torch.tidy(() => layer.forward(x, rope, mask, cache, o.outputAttentions ?? false));
+      x = y;
+      hiddenStates?.push(x);
+      if (probs) attentions?.push(probs);
+    }
+    const last = this.norm.forward(x);
+    // HF's last hidden state in the list is after the final norm.
+    if (hiddenStates) hiddenStates[hiddenStates.length - 1] = last;
+    return { lastHiddenState: last, hiddenStates, attentions };
+  }
+}
+
+/** A causal LM's output: logits over the vocabulary and, when labels are given, HF's ForCausalLMLoss. */
+export type CausalLMOutput = LogitsOutput;
+
+export class LlamaForCausalLM extends LlamaPreTrainedModel {
+  /** The base model class this head sits on (a subclass family's own). */
+  static baseModel: new (config: PretrainedConfig, o: { init?: boolean }) => LlamaModel = LlamaModel;
+  model: LlamaModel;
+  lm_head: Linear;
+  constructor(config: PretrainedConfig) {
+    super(config);
+    const base = (new.target as unknown as typeof LlamaForCausalLM).baseModel;
+    this.model = this.registerModule("model", new base(config, { init: false }));
+    this.lm_head = this.registerModule("lm_head", new Linear(config.need("hidden_size"), config.need("vocab_size"), { bias: false }));
+    this.postInit();
+  }
+  override tieWeights(): void {
+    if (this.config.get("tie_word_embeddings") === true) this.tieOutputEmbeddings(this.lm_head, this.model.embed_tokens);
+  }
+  override labelSpace(): { size: number; name: string } {
+    return this.vocabularyLabels();
+  }
+  forward(inputs: DecoderInputs, o: ForwardOptions & { logitsToKeep?: number } = {}): CausalLMOutput {
+    const out = this.model.forward(inputs, o);
+    const keep = o.logitsToKeep ?? 0;
+    const h = keep > 0 ? out.lastHiddenState.narrow(1, out.lastHiddenState.shape[1] - keep, keep) : out.lastHiddenState;
+    const logits = this.lm_head.forward(h);
+    const loss = inputs.labels ? causalLmLoss(logits, inputs.labels, { numItemsInBatch: o.numItemsInBatch }) : undefined;
+    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+  }
+}
