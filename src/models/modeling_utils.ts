@@ -100,6 +100,12 @@ export abstract class PreTrainedModel extends Module {
   static baseModelPrefix = "";
   /** Checkpoint keys that are expected not to be used (e.g. position_ids buffers of old checkpoints). */
   static keysToIgnoreOnLoadUnexpected: RegExp[] = [/(^|\.)position_ids$/];
+  /**
+   * Whether forward takes the accumulation group's label count (ForwardOptions.numItemsInBatch) into
+   * its loss, as HF's models with loss kwargs: the Trainer then passes it and does not divide the loss
+   * by the accumulation steps (transformers' model_accepts_loss_kwargs).
+   */
+  static acceptsLossKwargs = false;
   /** The inputs forward() reads: the Trainer drops dataset columns outside this list. */
   static inputNames = ["input_ids", "attention_mask", "token_type_ids", "position_ids", "labels"];
 

@@ -264,9 +264,10 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     return torch.autocast({ deviceType: this.device.startsWith("cuda") ? "cuda" : "cpu", dtype: this.args.bf16 ? "bfloat16" : "float16" }, fn);
   }
 
-  #forward(batch: ModelInputs): { loss: Tensor; logits?: Tensor } {
+  #forward(batch: ModelInputs, numItemsInBatch?: number): { loss: Tensor; logits?: Tensor } {
     return this.#mixedPrecision(() => {
-      const out = this.#ddp && this.model.training ? this.#ddp.forward(batch) : this.model.forward(batch);
+      const o = numItemsInBatch === undefined ? {} : { numItemsInBatch };
+      const out = this.#ddp && this.model.training ? this.#ddp.forward(batch, o) : this.model.forward(batch, o);
       let loss = out.loss;
       if (this.args.labelSmoothingFactor > 0 && batch.labels && out.logits) {
         loss = torch.crossEntropy(out.logits.view(-1, out.logits.shape[out.logits.ndim - 1]), batch.labels.view(-1), {
@@ -499,14 +500,19 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
       const groupEnd = Math.min(groupStart + ga, stepsInEpoch);
       this.#call("onStepBegin");
       let stopped = false;
+      if (rngToSync) {
+        this.#loadRngState(resumedFrom!);
+        rngToSync = false;
+      }
+      // HF's get_batch_samples: the group's batches are collated before its first forward (so a
+      // collator's random draws all come before the group's dropout), and their label count is the
+      // group's num_items_in_batch for a model whose loss takes it.
+      const group = batches.slice(groupStart, groupEnd).map((rows) => this.#collate(ds, rows, columns));
+      const numItemsInBatch = this.#numItemsInBatch(group);
       for (let i = groupStart; i < groupEnd; i++) {
-        if (rngToSync) {
-          this.#loadRngState(resumedFrom!);
-          rngToSync = false;
-        }
-        const batch = this.#collate(ds, batches[i], columns);
+        const batch = group[i - groupStart];
         // Under DDP only the group's last micro-batch synchronizes gradients (accelerate's accumulate()).
-        const step = () => this.#trainingStep(batch, groupEnd - groupStart);
+        const step = () => this.#trainingStep(batch, groupEnd - groupStart, numItemsInBatch);
         const loss = this.#ddp && i + 1 < groupEnd ? this.#ddp.noSync(step) : step();
         trained = true;
         const tokens = batch.input_ids?.numel() ?? 0;
@@ -524,6 +530,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
           }
         }
       }
+      torch.dispose(group);
       if (stopped) break;
       const learningRate = this.#optimizerStep();
       this.#lastLearningRate = learningRate;
@@ -546,13 +553,31 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
    * Forward and backward of one micro-batch; returns its loss divided by the micro-batches of its
    * step (HF's training_step), detached and left on the device: nothing here waits for the device.
    */
-  #trainingStep(batch: ModelInputs, microBatches: number): Tensor {
+  #trainingStep(batch: ModelInputs, microBatches: number, numItemsInBatch: number | null): Tensor {
     return torch.tidy(() => {
-      const { loss } = this.#forward(batch);
-      const scaled = loss.div(microBatches);
+      let scaled: Tensor;
+      if (numItemsInBatch !== null) {
+        // The loss is already the batch's share of the group's token mean (HF: no division by the
+        // accumulation steps); under DDP with averageTokensAcrossDevices it is scaled back up by the
+        // process count, which DDP's gradient average divides away.
+        const { loss } = this.#forward(batch, numItemsInBatch);
+        scaled = this.args.averageTokensAcrossDevices && this.worldSize > 1 ? loss.mul(this.worldSize) : loss;
+      } else scaled = this.#forward(batch).loss.div(microBatches);
       (this.scaler ? this.scaler.scaleLoss(scaled) : scaled).backward();
       return scaled.detach();
     });
+  }
+
+  /**
+   * HF's num_items_in_batch: the labels that are not -100 in the group's batches (summed over the
+   * processes with averageTokensAcrossDevices), for a model whose loss takes it (acceptsLossKwargs); null otherwise.
+   */
+  #numItemsInBatch(group: ModelInputs[]): number | null {
+    const accepts = (this.model.constructor as typeof PreTrainedModel).acceptsLossKwargs;
+    if (!accepts || !group.length || !group[0].labels) return null;
+    let n = 0;
+    for (const b of group) n += torch.tidy(() => b.labels!.ne(-100).sum().item());
+    return this.args.averageTokensAcrossDevices && this.worldSize > 1 ? this.#overRanks(n, "sum") : n;
   }
 
   /**

@@ -71,6 +71,8 @@ export interface TrainingArgumentsInit {
   resumeFromCheckpoint?: string | boolean | null;
   predictionLossOnly?: boolean;
   includeNumInputTokensSeen?: boolean;
+  /** HF's average_tokens_across_devices (default true): num_items_in_batch counts every process's labels. */
+  averageTokensAcrossDevices?: boolean;
   /** Restore stateful callbacks (EarlyStoppingCallback's patience) from the checkpoint on resume (HF's default: false). */
   restoreCallbackStatesFromCheckpoint?: boolean;
   /**
@@ -184,6 +186,7 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   resumeFromCheckpoint: null,
   predictionLossOnly: false,
   includeNumInputTokensSeen: false,
+  averageTokensAcrossDevices: true,
   restoreCallbackStatesFromCheckpoint: false,
   optim: defaultOptim(),
   torchThreads: null,
@@ -282,6 +285,7 @@ export class TrainingArguments {
   readonly resumeFromCheckpoint!: string | boolean | null;
   readonly predictionLossOnly!: boolean;
   readonly includeNumInputTokensSeen!: boolean;
+  readonly averageTokensAcrossDevices!: boolean;
   readonly restoreCallbackStatesFromCheckpoint!: boolean;
   readonly optim!: "adamw_torch" | "adamw_torch_fused";
   readonly torchThreads!: number | null;

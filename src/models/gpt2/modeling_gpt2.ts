@@ -238,6 +238,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
 }
 
 export class GPT2LMHeadModel extends GPT2PreTrainedModel {
+  static override acceptsLossKwargs = true;
   transformer: GPT2Model;
   lm_head: Linear;
   constructor(config: PretrainedConfig) {

@@ -351,6 +351,7 @@ export class LlamaModel extends LlamaPreTrainedModel {
 export type CausalLMOutput = LogitsOutput;
 
 export class LlamaForCausalLM extends LlamaPreTrainedModel {
+  static override acceptsLossKwargs = true;
   /** The base model class this head sits on (a subclass family's own). */
   static baseModel: new (config: PretrainedConfig, o: { init?: boolean }) => LlamaModel = LlamaModel;
   model: LlamaModel;
