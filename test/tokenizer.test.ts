@@ -284,7 +284,7 @@ test("bad input: missing or malformed files, non-strings, mismatched pairs", { s
     /'only_second': the second sequence has 1 tokens, too few to remove/,
   );
   const empty = mkdtempSync(join(tmpdir(), "ft-empty-"));
-  await assert.rejects(AutoTokenizer.fromPretrained(empty), /has neither tokenizer.json nor vocab.txt/);
+  await assert.rejects(AutoTokenizer.fromPretrained(empty), /has neither tokenizer.json, vocab.txt nor vocab.json \+ merges.txt/);
   const bad = mkdtempSync(join(tmpdir(), "ft-bad-"));
   writeFileSync(join(bad, "tokenizer.json"), "{ not json");
   await assert.rejects(AutoTokenizer.fromPretrained(bad), /tokenizer.json: .*tokenizer.json is not valid JSON/);

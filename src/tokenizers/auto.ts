@@ -6,6 +6,7 @@ import { HubSession, resolveFile, type HubOptions } from "../hub/index.js";
 import { readJsonObject as readJson } from "../util/files.js";
 import { PreTrainedTokenizer, tokenContent } from "./tokenizer.js";
 import { bertTokenizerJson, parseVocabTxt } from "./bert_vocab.js";
+import { gpt2TokenizerJson, parseMergesTxt, parseVocabJson } from "./gpt2_vocab.js";
 
 type Json = Record<string, unknown>;
 
@@ -28,6 +29,7 @@ const ROBERTA_SPECIALS = {
   cls_token: "<s>",
   mask_token: "<mask>",
 };
+const GPT2_SPECIALS = { unk_token: "<|endoftext|>", bos_token: "<|endoftext|>", eos_token: "<|endoftext|>" };
 const CLASS_BY_MODEL_TYPE: Record<string, string> = {
   bert: "BertTokenizer",
   distilbert: "DistilBertTokenizer",
@@ -41,6 +43,7 @@ const CLASS_BY_MODEL_TYPE: Record<string, string> = {
 function defaultSpecials(cls: string): Record<string, string> {
   if (/^(Bert|DistilBert|Electra|ConvBert|MobileBert|LayoutLM|SqueezeBert|Funnel)/.test(cls)) return BERT_SPECIALS;
   if (/^(Roberta|Camembert|XLMRoberta|Longformer|Bart)/.test(cls)) return ROBERTA_SPECIALS;
+  if (/^GPT2Tokenizer/.test(cls)) return GPT2_SPECIALS;
   return {};
 }
 
@@ -68,10 +71,37 @@ export class AutoTokenizer {
     if (tokJsonPath) {
       tokenizerJson = readJson(tokJsonPath, "tokenizer.json");
     } else {
-      const vocabPath = await find("vocab.txt");
+      const [vocabPath, vocabJsonPath, mergesPath] = await Promise.all([find("vocab.txt"), find("vocab.json"), find("merges.txt")]);
+      const tok = (k: string, d: string) => tokenContent(specialMap[k]) ?? tokenContent(config[k]) ?? d;
+      if (vocabJsonPath && mergesPath) {
+        // A byte-level BPE pair (GPT-2's files): GPT2Tokenizer's defaults where the config is silent.
+        const cls = String(config.tokenizer_class ?? "");
+        if (cls && !/^GPT2Tokenizer/.test(cls)) {
+          throw new Error(
+            `${nameOrPath} has vocab.json + merges.txt but tokenizer_class '${cls}': building a tokenizer from them is supported for GPT2Tokenizer`,
+          );
+        }
+        config.tokenizer_class ??= "GPT2Tokenizer";
+        for (const [k, v] of Object.entries(GPT2_SPECIALS)) if (config[k] === undefined && specialMap[k] === undefined) config[k] = v;
+        const specials = ["unk_token", "bos_token", "eos_token", "pad_token"]
+          .map((k) => tokenContent(specialMap[k]) ?? tokenContent(config[k]))
+          .filter((t): t is string => !!t);
+        tokenizerJson = gpt2TokenizerJson(
+          parseVocabJson(readFileSync(vocabJsonPath, "utf8"), vocabJsonPath),
+          parseMergesTxt(readFileSync(mergesPath, "utf8"), mergesPath),
+          {
+            addPrefixSpace: (config.add_prefix_space as boolean | undefined) ?? false,
+            addBosToken: (config.add_bos_token as boolean | undefined) ?? false,
+            bosToken: tok("bos_token", "<|endoftext|>"),
+            specialTokens: specials,
+          },
+          vocabJsonPath,
+        );
+        return new PreTrainedTokenizer(tokenizerJson, config, specialMap, nameOrPath);
+      }
       if (!vocabPath) {
         throw new Error(
-          `${nameOrPath} has neither tokenizer.json nor vocab.txt: cannot build a tokenizer (looked for tokenizer.json, vocab.txt, tokenizer_config.json)`,
+          `${nameOrPath} has neither tokenizer.json, vocab.txt nor vocab.json + merges.txt: cannot build a tokenizer (looked for tokenizer.json, vocab.txt, vocab.json, merges.txt, tokenizer_config.json)`,
         );
       }
       const cls = String(config.tokenizer_class ?? "");
@@ -80,7 +110,6 @@ export class AutoTokenizer {
           `${nameOrPath} has only vocab.txt; building a tokenizer from it is supported for BERT-family (WordPiece) models, not '${cls || "unknown (no tokenizer_class, no config.json model_type)"}'`,
         );
       }
-      const tok = (k: string, d: string) => tokenContent(specialMap[k]) ?? tokenContent(config[k]) ?? d;
       tokenizerJson = bertTokenizerJson(
         parseVocabTxt(readFileSync(vocabPath, "utf8"), vocabPath),
         {

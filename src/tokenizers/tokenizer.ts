@@ -674,6 +674,16 @@ export class PreTrainedTokenizer extends Callable {
   }
 
   /**
+   * clean_up_tokenization_spaces when the config does not say: BERT's tokenizers pass True, and
+   * transformers 5's base default is False (GPT-2, Qwen, Llama leave "Hello , world" as it is).
+   */
+  get #cleanUpDefault(): boolean {
+    const given = this.config.clean_up_tokenization_spaces;
+    if (typeof given === "boolean") return given;
+    return this.#wordPiece !== null || /^(Bert|DistilBert|Electra)/.test(String(this.config.tokenizer_class ?? ""));
+  }
+
+  /**
    * HF's convert_tokens_to_string for a fast tokenizer: the tokenizer.json decoder over token strings
    * (WordPiece's joins "##" pieces and tidies spaces before punctuation), without decode()'s
    * clean_up_tokenization_spaces.
@@ -692,7 +702,7 @@ export class PreTrainedTokenizer extends Callable {
     if (list.length === 0) return "";
     return this.#tk.decode(list.map(Number), {
       skip_special_tokens: o.skipSpecialTokens ?? false,
-      clean_up_tokenization_spaces: o.cleanUpTokenizationSpaces ?? (this.config.clean_up_tokenization_spaces as boolean | undefined) ?? true,
+      clean_up_tokenization_spaces: o.cleanUpTokenizationSpaces ?? this.#cleanUpDefault,
     });
   }
   batchDecode(batch: number[][], o: { skipSpecialTokens?: boolean; cleanUpTokenizationSpaces?: boolean } = {}): string[] {
@@ -725,7 +735,7 @@ export class PreTrainedTokenizer extends Callable {
           },
         ]),
       ),
-      clean_up_tokenization_spaces: this.config.clean_up_tokenization_spaces ?? true,
+      clean_up_tokenization_spaces: this.#cleanUpDefault,
       ...this.specialTokens,
       model_max_length: this.modelMaxLength,
       tokenizer_class: String(this.config.tokenizer_class ?? "PreTrainedTokenizerFast"),
