@@ -200,9 +200,10 @@ class LlamaModel(nn.Module):
         self.layers = nn.ModuleList([Layer(c, v) for _ in range(c["num_hidden_layers"])])
         self.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
 
-    def forward(self, ids, attention_mask):
+    def forward(self, ids, attention_mask, pos=None):
         b, L = ids.shape
-        pos = torch.arange(L).unsqueeze(0).expand(b, L)
+        if pos is None:
+            pos = torch.arange(L).unsqueeze(0).expand(b, L)
         d = self.c.get("head_dim") or self.c["hidden_size"] // self.c["num_attention_heads"]
         cos, sin = rope(self.c, d, pos)
         x = self.embed_tokens(ids)
@@ -219,8 +220,8 @@ class LlamaForCausalLM(nn.Module):
         if c.get("tie_word_embeddings"):
             self.lm_head.weight = self.model.embed_tokens.weight
 
-    def forward(self, ids, mask):
-        return self.lm_head(self.model(ids, mask))
+    def forward(self, ids, mask, pos=None):
+        return self.lm_head(self.model(ids, mask, pos))
 
 
 class Conv1D(nn.Module):
@@ -273,10 +274,10 @@ class GPT2LMHeadModel(nn.Module):
         self.lm_head = nn.Linear(c["n_embd"], c["vocab_size"], bias=False)
         self.lm_head.weight = t.wte.weight
 
-    def forward(self, ids, mask):
+    def forward(self, ids, mask, pos=None):
         t = self.transformer
         L = ids.shape[1]
-        x = t.wte(ids) + t.wpe(torch.arange(L).unsqueeze(0))
+        x = t.wte(ids) + t.wpe(torch.arange(L).unsqueeze(0) if pos is None else pos)
         m = mask_for(mask, L, None)
         for block in t.h:
             x = block(x, m)

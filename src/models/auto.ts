@@ -48,6 +48,7 @@ import { LlamaConfig, LlamaForCausalLM, LlamaModel } from "./llama/modeling_llam
 import { Qwen2Config, Qwen2ForCausalLM, Qwen2Model } from "./qwen2/modeling_qwen2.js";
 import { Qwen3Config, Qwen3ForCausalLM, Qwen3Model } from "./qwen3/modeling_qwen3.js";
 import { MistralConfig, MistralForCausalLM, MistralModel } from "./mistral/modeling_mistral.js";
+import type { GenerationMixin } from "./generation.js";
 import { isLocalDir, type HubOptions } from "../hub/index.js";
 
 type ModelClass<M extends PreTrainedModel> = new (config: PretrainedConfig) => M;
@@ -156,7 +157,7 @@ export const AutoModelForMaskedLM = registry<ModelWithOutput<LogitsOutput>>("Aut
 });
 
 /** AutoModelForCausalLM: GPT-2 and the Llama family (HF's MODEL_FOR_CAUSAL_LM_MAPPING for these types). */
-export const AutoModelForCausalLM = registry<ModelWithOutput<LogitsOutput>>("AutoModelForCausalLM", {
+export const AutoModelForCausalLM = registry<ModelWithOutput<LogitsOutput> & GenerationMixin>("AutoModelForCausalLM", {
   gpt2: GPT2LMHeadModel,
   llama: LlamaForCausalLM,
   qwen2: Qwen2ForCausalLM,

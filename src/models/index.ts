@@ -32,6 +32,7 @@ export * from "./llama/modeling_llama.js";
 export * from "./qwen2/modeling_qwen2.js";
 export * from "./qwen3/modeling_qwen3.js";
 export * from "./mistral/modeling_mistral.js";
+export { generate, generationDefaults, TextIteratorStreamer, type GenerationOptions, type GenerationMixin, type Streamer } from "./generation.js";
 export { ropeParameters, inverseFrequencies, RotaryEmbedding, ROPE_TYPES, type RopeParameters, type RopeType } from "./rope_utils.js";
 export { loadPytorchBin } from "./pytorch_bin.js";
 export { setVerbosity, setWarningSink, isEnabledFor, type Level as LogLevel } from "./logging.js";

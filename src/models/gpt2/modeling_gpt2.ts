@@ -8,7 +8,9 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } fr
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import { PreTrainedModel, causalLmLoss, type BaseModelOutput, type ForwardOptions, type LogitsOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
-import { KvCache, causalMask, type DecoderInputs } from "../llama/modeling_llama.js";
+import { generate, type GenerationOptions } from "../generation.js";
+import { causalMask, type DecoderInputs } from "../llama/modeling_llama.js";
+import type { KvCache } from "../cache_utils.js";
 
 export class GPT2Config extends PretrainedConfig {
   static override readonly modelType = "gpt2";
@@ -252,6 +254,10 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   }
   override labelSpace(): { size: number; name: string } {
     return this.vocabularyLabels();
+  }
+  /** HF's generate(): greedy or sampled continuations of the prompt (see generation.ts). */
+  generate(inputs: Tensor | { input_ids: Tensor; attention_mask?: Tensor }, options: GenerationOptions = {}): Promise<Tensor> {
+    return generate(this, inputs, options);
   }
   forward(inputs: DecoderInputs, o: ForwardOptions & { logitsToKeep?: number } = {}): LogitsOutput {
     const out = this.transformer.forward(inputs, o);

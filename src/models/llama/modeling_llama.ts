@@ -10,7 +10,11 @@ import { Embedding, Linear, Module, ModuleList, F, init } from "../../nn/index.j
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import { PreTrainedModel, causalLmLoss, finfoMin, type BaseModelOutput, type ForwardOptions, type LogitsOutput, type ModelInputs } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
+import { generate, type GenerationOptions } from "../generation.js";
 import { RotaryEmbedding, applyRotaryPosEmb } from "../rope_utils.js";
+import { KvCache } from "../cache_utils.js";
+
+export { KvCache };
 
 export class LlamaConfig extends PretrainedConfig {
   static override readonly modelType: string = "llama";
@@ -94,37 +98,6 @@ class LlamaMLP extends Module {
   }
   forward(x: Tensor): Tensor {
     return this.down_proj.forward(this.act(this.gate_proj.forward(x)).mul(this.up_proj.forward(x)));
-  }
-}
-
-/** HF's DynamicCache: each layer's keys and values so far ([b, kv_heads, seen, head_dim]), grown by concatenation. */
-export class KvCache {
-  readonly layers: ([Tensor, Tensor] | undefined)[] = [];
-  /** How many positions are cached (HF's get_seq_length). */
-  get length(): number {
-    return this.layers[0]?.[0].shape[2] ?? 0;
-  }
-  update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
-    const past = this.layers[layer];
-    const next: [Tensor, Tensor] = past ? [torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)] : [k, v];
-    torch.keep(next[0]);
-    torch.keep(next[1]);
-    if (past) torch.dispose(past);
-    this.layers[layer] = next;
-    return next;
-  }
-  /** Keeps only the given rows of the batch (beam or finished-sequence bookkeeping). */
-  selectRows(rows: Tensor): void {
-    this.layers.forEach((kv, i) => {
-      if (!kv) return;
-      const next: [Tensor, Tensor] = [torch.keep(kv[0].indexSelect(0, rows)), torch.keep(kv[1].indexSelect(0, rows))];
-      torch.dispose(kv);
-      this.layers[i] = next;
-    });
-  }
-  dispose(): void {
-    for (const kv of this.layers) if (kv) torch.dispose(kv);
-    this.layers.length = 0;
   }
 }
 
@@ -368,6 +341,10 @@ export class LlamaForCausalLM extends LlamaPreTrainedModel {
   }
   override labelSpace(): { size: number; name: string } {
     return this.vocabularyLabels();
+  }
+  /** HF's generate(): greedy or sampled continuations of the prompt (see generation.ts). */
+  generate(inputs: Tensor | { input_ids: Tensor; attention_mask?: Tensor }, options: GenerationOptions = {}): Promise<Tensor> {
+    return generate(this, inputs, options);
   }
   forward(inputs: DecoderInputs, o: ForwardOptions & { logitsToKeep?: number } = {}): CausalLMOutput {
     const out = this.model.forward(inputs, o);
