@@ -53,8 +53,15 @@ export class AutoTokenizer {
     if (typeof nameOrPath !== "string" || nameOrPath === "")
       throw new TypeError(`fromPretrained(): expected a model name or folder, got ${JSON.stringify(nameOrPath)}`);
     const find = (f: string) => resolveFile(nameOrPath, f, { ...o, optional: true });
-    const [tokJsonPath, configPath, mapPath] = await Promise.all([find("tokenizer.json"), find("tokenizer_config.json"), find("special_tokens_map.json")]);
+    const [tokJsonPath, configPath, mapPath, templatePath] = await Promise.all([
+      find("tokenizer.json"),
+      find("tokenizer_config.json"),
+      find("special_tokens_map.json"),
+      find("chat_template.jinja"),
+    ]);
     const config = configPath ? readJson(configPath, "tokenizer_config.json") : {};
+    // As transformers: a chat_template.jinja beside the tokenizer wins over tokenizer_config.json's.
+    if (templatePath) config.chat_template = readFileSync(templatePath, "utf8");
     const specialMap = mapPath ? readJson(mapPath, "special_tokens_map.json") : {};
     if (o.modelMaxLength !== undefined) config.model_max_length = o.modelMaxLength;
     if (o.paddingSide) config.padding_side = o.paddingSide;

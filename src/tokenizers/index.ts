@@ -12,3 +12,4 @@ export {
   type PaddingStrategy,
 } from "./tokenizer.js";
 export { type TruncationStrategy } from "./truncation.js";
+export { type ChatMessage, type ChatTemplateOptions } from "./chat_template.js";

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { pickChatTemplate, renderChat, type ChatMessage, type ChatTemplateOptions } from "./chat_template.js";
 import { templateOf, applyTemplate, numSpecialTokens, type Template } from "./template.js";
 import { truncatePair, windowPairs, type TruncationStrategy } from "./truncation.js";
 import { wordPieceOffsets, type BertNormalization } from "./offsets.js";
@@ -673,6 +674,42 @@ export class PreTrainedTokenizer extends Callable {
     return (o.returnTensors === "pt" ? toTensors(padded, "infer") : padded) as BatchEncoding;
   }
 
+  /** The chat template(s) of tokenizer_config.json (or chat_template.jinja): one string, or several by name. */
+  get chatTemplate(): string | Record<string, string> | null {
+    const t = this.config.chat_template;
+    if (typeof t === "string") return t;
+    if (Array.isArray(t)) return Object.fromEntries(t.map((x: { name: string; template: string }) => [x.name, x.template]));
+    return null;
+  }
+
+  /**
+   * HF's apply_chat_template: the conversation rendered by the tokenizer's chat template (see
+   * chat_template.ts), then by default tokenized without special tokens (the template writes them);
+   * a list of conversations gives one result each.
+   */
+  applyChatTemplate(conversation: ChatMessage[], o: ChatTemplateOptions & { tokenize: false }): string;
+  applyChatTemplate(conversation: ChatMessage[][], o: ChatTemplateOptions & { tokenize: false }): string[];
+  applyChatTemplate(conversation: ChatMessage[], o: ChatTemplateOptions & { tokenize?: true; returnDict: true } & EncodeOptions): Encoding<number[]>;
+  applyChatTemplate(conversation: ChatMessage[], o?: ChatTemplateOptions & { tokenize?: true; returnDict?: false } & EncodeOptions): number[];
+  applyChatTemplate(conversation: ChatMessage[][], o?: ChatTemplateOptions & { tokenize?: true; returnDict?: false } & EncodeOptions): number[][];
+  applyChatTemplate(
+    conversation: ChatMessage[] | ChatMessage[][],
+    o: ChatTemplateOptions & { tokenize?: boolean; returnDict?: boolean } & EncodeOptions = {},
+  ): string | string[] | number[] | number[][] | Encoding<number[]> | BatchEncoding {
+    const batch = Array.isArray(conversation[0]);
+    const conversations = (batch ? conversation : [conversation]) as ChatMessage[][];
+    const template = pickChatTemplate(this.chatTemplate, o.chatTemplate, !!o.tools?.length);
+    const specials: Record<string, string> = { ...this.specialTokens };
+    if (this.additionalSpecialTokens.length) (specials as Record<string, unknown>).additional_special_tokens = this.additionalSpecialTokens;
+    const rendered = conversations.map((c) => renderChat(template, c, specials, o));
+    if (o.tokenize === false) return batch ? rendered : rendered[0];
+    const { tools, documents, chatTemplate, addGenerationPrompt, continueFinalMessage, templateKwargs, tokenize, returnDict, ...encode } = o;
+    void [tools, documents, chatTemplate, addGenerationPrompt, continueFinalMessage, templateKwargs, tokenize];
+    const enc = this.encode(batch ? rendered : rendered[0], { ...encode, addSpecialTokens: false });
+    if (returnDict) return enc;
+    return enc.input_ids as number[] | number[][];
+  }
+
   /**
    * clean_up_tokenization_spaces when the config does not say: BERT's tokenizers pass True, and
    * transformers 5's base default is False (GPT-2, Qwen, Llama leave "Hello , world" as it is).
@@ -745,6 +782,10 @@ export class PreTrainedTokenizer extends Callable {
       ["tokenizer_config.json", JSON.stringify(config, null, 2) + "\n"],
       ["special_tokens_map.json", JSON.stringify(specialMap, null, 2) + "\n"],
     ];
+    // transformers 5 saves a single chat template as chat_template.jinja (several stay in the config).
+    const templates = this.config.chat_template;
+    if (typeof templates === "string") files.push(["chat_template.jinja", templates]);
+    else if (Array.isArray(templates)) (config as Json).chat_template = templates;
     const model = this.tokenizerJson.model as Json;
     if (this.#wordPiece && model.vocab && typeof model.vocab === "object") {
       const byId = Object.entries(model.vocab as Record<string, number>).sort((x, y) => x[1] - y[1]);
