@@ -32,6 +32,7 @@ export {
   TokenClassificationPipeline,
   QuestionAnsweringPipeline,
   FillMaskPipeline,
+  TextGenerationPipeline,
   type LabelScore,
   type TextPair,
 } from "./pipelines/index.js";

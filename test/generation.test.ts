@@ -114,3 +114,52 @@ test("TextIteratorStreamer: the new text arrives while generating and adds up to
   );
   torch.dispose([out, model.parameters()]);
 });
+
+test("pipeline('text-generation'): a string prompt continued, and chat messages through the template (new turn or continued)", async (t) => {
+  const { existsSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { repoRoot, needs } = await import("./helpers.js");
+  const models = join(repoRoot, "..", "shared", "data", "models");
+  const reason = needs("shared", existsSync(join(models, "Qwen3-tokenizer")), "../shared/data is absent");
+  if (reason) return t.skip(reason);
+  const { AutoTokenizer } = await import("../src/tokenizers/index.js");
+  const { pipeline } = await import("../src/pipelines/index.js");
+  const gpt2Tokenizer = await AutoTokenizer.fromPretrained(join(models, "gpt2-tokenizer"));
+  const gpt2 = await AutoModelForCausalLM.fromPretrained(fixture("golden", "decoders", "gpt2"));
+  const generator = await pipeline("text-generation", gpt2, { tokenizer: gpt2Tokenizer });
+  // Ids below 97 are single characters in GPT-2's vocabulary ("Q" is 48): the tiny model's whole vocabulary.
+  const [first] = await generator("Q", { maxNewTokens: 6, eosTokenId: null, padTokenId: 0 });
+  const direct = await gpt2.generate(torch.tensor([gpt2Tokenizer("Q").input_ids]), { maxNewTokens: 6, eosTokenId: null, padTokenId: 0 });
+  assert.equal(first.generated_text, "Q" + gpt2Tokenizer.decode((direct.toArray() as number[][])[0].slice(1)));
+  const [onlyNew] = await generator("Q", { maxNewTokens: 6, eosTokenId: null, padTokenId: 0, returnFullText: false });
+  assert.equal("Q" + onlyNew.generated_text, first.generated_text);
+
+  const tokenizer = await AutoTokenizer.fromPretrained(join(models, "Qwen3-tokenizer"));
+  torch.manualSeed(0);
+  const qwen = AutoModelForCausalLM.fromConfig({
+    model_type: "qwen3",
+    vocab_size: tokenizer.length,
+    hidden_size: 16,
+    intermediate_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    head_dim: 8,
+    eos_token_id: tokenizer.eosTokenId,
+  });
+  const chat = await pipeline("text-generation", qwen, { tokenizer });
+  const [reply] = await chat([{ role: "user", content: "Hi!" }], { maxNewTokens: 4, templateKwargs: { enable_thinking: false } });
+  assert.equal(reply.generated_text.length, 2);
+  assert.deepEqual(reply.generated_text[0], { role: "user", content: "Hi!" });
+  assert.equal(reply.generated_text[1].role, "assistant");
+  const [continued] = await chat(
+    [
+      { role: "user", content: "Hi!" },
+      { role: "assistant", content: "Hello" },
+    ],
+    { maxNewTokens: 3 },
+  );
+  assert.equal(continued.generated_text.length, 2);
+  assert.ok(String(continued.generated_text[1].content).startsWith("Hello"), "the final assistant message is continued");
+  torch.dispose([direct, gpt2.parameters(), qwen.parameters()]);
+});

@@ -16,3 +16,4 @@ export {
 } from "./token_classification.js";
 export { QuestionAnsweringPipeline, type QuestionAnsweringInput, type QuestionAnsweringResult, type QuestionAnsweringOptions } from "./question_answering.js";
 export { FillMaskPipeline, type FillMaskResult, type FillMaskOptions } from "./fill_mask.js";
+export { TextGenerationPipeline, type TextGenerationOptions, type GeneratedText, type GeneratedChat } from "./text_generation.js";

@@ -6,15 +6,27 @@ import {
   AutoModelForQuestionAnswering,
   AutoModelForSequenceClassification,
   AutoModelForTokenClassification,
+  AutoModelForCausalLM,
+  type GenerationMixin,
   type PreTrainedModel,
 } from "../models/index.js";
 import { TextClassificationPipeline } from "./text_classification.js";
 import { TokenClassificationPipeline, type AggregationStrategy } from "./token_classification.js";
 import { QuestionAnsweringPipeline } from "./question_answering.js";
 import { FillMaskPipeline } from "./fill_mask.js";
+import { TextGenerationPipeline } from "./text_generation.js";
 
-export type PipelineTask = "text-classification" | "sentiment-analysis" | "token-classification" | "ner" | "question-answering" | "fill-mask";
-const TASKS: PipelineTask[] = ["text-classification", "sentiment-analysis", "token-classification", "ner", "question-answering", "fill-mask"];
+export type PipelineTask =
+  "text-classification" | "sentiment-analysis" | "token-classification" | "ner" | "question-answering" | "fill-mask" | "text-generation";
+const TASKS: PipelineTask[] = [
+  "text-classification",
+  "sentiment-analysis",
+  "token-classification",
+  "ner",
+  "question-answering",
+  "fill-mask",
+  "text-generation",
+];
 
 export interface PipelineOptions {
   tokenizer?: string | PreTrainedTokenizer;
@@ -35,10 +47,15 @@ export async function pipeline(
 export async function pipeline(task: "question-answering", model: string | PreTrainedModel, o?: PipelineOptions): Promise<QuestionAnsweringPipeline>;
 export async function pipeline(task: "fill-mask", model: string | PreTrainedModel, o?: PipelineOptions): Promise<FillMaskPipeline>;
 export async function pipeline(
+  task: "text-generation",
+  model: string | (PreTrainedModel & GenerationMixin),
+  o?: PipelineOptions,
+): Promise<TextGenerationPipeline>;
+export async function pipeline(
   task: PipelineTask,
   model: string | PreTrainedModel,
   o: PipelineOptions = {},
-): Promise<TextClassificationPipeline | TokenClassificationPipeline | QuestionAnsweringPipeline | FillMaskPipeline> {
+): Promise<TextClassificationPipeline | TokenClassificationPipeline | QuestionAnsweringPipeline | FillMaskPipeline | TextGenerationPipeline> {
   if (!TASKS.includes(task)) throw new Error(`pipeline: task '${task as string}' is not supported (${TASKS.join(", ")})`);
   const load = async (): Promise<PreTrainedModel> => {
     if (typeof model !== "string") return model;
@@ -50,6 +67,8 @@ export async function pipeline(
         return AutoModelForQuestionAnswering.fromPretrained(model);
       case "fill-mask":
         return AutoModelForMaskedLM.fromPretrained(model);
+      case "text-generation":
+        return AutoModelForCausalLM.fromPretrained(model);
       default:
         return AutoModelForSequenceClassification.fromPretrained(model);
     }
@@ -66,6 +85,8 @@ export async function pipeline(
       return new QuestionAnsweringPipeline(m, tokenizer);
     case "fill-mask":
       return new FillMaskPipeline(m, tokenizer);
+    case "text-generation":
+      return new TextGenerationPipeline(m as PreTrainedModel & GenerationMixin, tokenizer);
     default:
       return new TextClassificationPipeline(m, tokenizer);
   }
