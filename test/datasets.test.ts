@@ -468,3 +468,17 @@ test("nulls inside list columns stay null (word_ids' None for special tokens), t
   ]);
   assert.deepEqual(mapped.at(1).word_ids, [null, 0, null]);
 });
+
+test("the text builder cuts as HF's: lines as str.splitlines in text mode, paragraphs, whole documents, kept line breaks", async () => {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "ft-text-"));
+  const file = join(dir, "a.txt");
+  writeFileSync(file, "one\r\ntwo\rthree\fform\u2028sep\n\n\npara two\nline\n\n");
+  const load = (o: object) => loadDataset("text", { dataFiles: file, split: "train", cacheDir: mkdtempSync(join(tmpdir(), "ft-text-cache-")), ...o });
+  assert.deepEqual((await load({})).column("text"), ["one", "two", "three", "form", "sep", "", "", "para two", "line", ""]);
+  assert.deepEqual((await load({ keepLinebreaks: true })).column("text").slice(0, 4), ["one\n", "two\n", "three\f", "form\u2028"]);
+  assert.deepEqual((await load({ sampleBy: "paragraph" })).column("text"), ["one\ntwo\nthree\fform\u2028sep", "\npara two\nline"]);
+  assert.deepEqual((await load({ sampleBy: "document" })).column("text"), ["one\ntwo\nthree\fform\u2028sep\n\n\npara two\nline\n\n"]);
+});

@@ -236,10 +236,39 @@ function isJsonLines(text: string): boolean {
   }
 }
 
-export function readText(file: string): Columns {
-  const lines = readUtf8(file).split(/\r?\n/);
-  if (lines[lines.length - 1] === "") lines.pop();
-  return { columns: { text: lines }, features: null };
+export interface TextOptions {
+  /** HF's sample_by: a row per line (default), per paragraph (blank-line separated), or the whole file. */
+  sampleBy?: "line" | "paragraph" | "document";
+  /** HF's keep_linebreaks: lines keep their line break. */
+  keepLinebreaks?: boolean;
+}
+
+// Python's str.splitlines boundaries (after text mode's universal newlines turned \r\n and \r into \n).
+const LINE_BREAK = /[\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
+/** HF's text builder: the file read in text mode (universal newlines), cut as sample_by says. */
+export function readText(file: string, o: TextOptions = {}): Columns {
+  const text = readUtf8(file).replace(/\r\n?/g, "\n");
+  const by = o.sampleBy ?? "line";
+  let rows: string[];
+  if (by === "document") rows = text ? [text] : [];
+  else if (by === "paragraph") {
+    const parts = text.split("\n\n");
+    const last = parts.pop()!;
+    rows = parts.filter((p) => p !== "");
+    if (last) rows.push(last);
+  } else if (by === "line") {
+    rows = [];
+    let start = 0;
+    for (let i = 0; i < text.length; i++) {
+      if (LINE_BREAK.test(text[i])) {
+        rows.push(text.slice(start, o.keepLinebreaks ? i + 1 : i));
+        start = i + 1;
+      }
+    }
+    if (start < text.length) rows.push(text.slice(start));
+  } else throw new TypeError(`text: sampleBy must be "line", "paragraph" or "document", got ${JSON.stringify(by)}`);
+  return { columns: { text: rows }, features: null };
 }
 
 export async function readParquet(file: string): Promise<Columns> {

@@ -501,7 +501,9 @@ export class Dataset<T extends object = Example> {
   }
 
   /** HF's train_test_split: test first from a seeded permutation, then train. */
-  trainTestSplit(o: { testSize?: number; trainSize?: number; seed?: number; shuffle?: boolean } = {}): import("./dataset_dict.js").DatasetDict {
+  trainTestSplit(
+    o: { testSize?: number; trainSize?: number; seed?: number; shuffle?: boolean } = {},
+  ): import("./dataset_dict.js").DatasetDict<T, "train" | "test"> {
     const n = this.numRows;
     const size = (v: number | undefined, what: string) => {
       if (v === undefined) return undefined;
@@ -521,7 +523,7 @@ export class Dataset<T extends object = Example> {
     const order = o.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : permutation(n, o.seed ?? Math.floor(Math.random() * 2 ** 32));
     const test = this.select(order.subarray(0, nTest));
     const train = this.select(order.subarray(nTest, nTest + nTrain));
-    return new DatasetDictCtor!({ train, test });
+    return new DatasetDictCtor!({ train, test }) as unknown as import("./dataset_dict.js").DatasetDict<T, "train" | "test">;
   }
 
   // ---- columns ----

@@ -9,7 +9,7 @@ import { HubSession, hfHome, hfHubDownload, listRepoFiles, type HubOptions } fro
 import { Dataset } from "./dataset.js";
 import { DatasetDict } from "./dataset_dict.js";
 import { featuresFromJson, inferFeature, type Features } from "./features.js";
-import { readArrow, readCsv, readJson, readParquet, readText, type Columns, type CsvOptions } from "./builders.js";
+import { readArrow, readCsv, readJson, readParquet, readText, type Columns, type CsvOptions, type TextOptions } from "./builders.js";
 import { readArrowFile } from "./arrow_io.js";
 import { toVector } from "./columns.js";
 import { hashOf } from "./fingerprint.js";
@@ -18,7 +18,7 @@ import { SQUAD_FILES, readSquad, squadFeatures, type SquadRow } from "./squad.js
 
 export type DataFiles = string | string[] | Record<string, string | string[]>;
 
-export interface LoadDatasetOptions extends HubOptions, CsvOptions {
+export interface LoadDatasetOptions extends HubOptions, CsvOptions, TextOptions {
   dataFiles?: DataFiles;
   dataDir?: string;
   /** One split ("train", "train[:100]", "validation[10%:]"): returns a Dataset instead of a DatasetDict. */
@@ -141,7 +141,7 @@ async function readFiles(builder: Builder, files: string[], o: LoadDatasetOption
         parts.push(readJson(f, { field: o.field }));
         break;
       case "text":
-        parts.push(readText(f));
+        parts.push(readText(f, { sampleBy: o.sampleBy, keepLinebreaks: o.keepLinebreaks }));
         break;
       case "parquet":
         parts.push(await readParquet(f));
@@ -331,7 +331,18 @@ async function loadBuilder(builder: Builder, o: LoadDatasetOptions): Promise<Dat
     const fp = fileFingerprint(files);
     const cacheDir = join(o.cacheDir ?? datasetsCacheDir(), builder, `default-${fp}`, "0.0.0");
     const { table, features } = await readFiles(builder, files, o);
-    splits[split] = Dataset.fromArrow(table, features, { fingerprint: hashOf(builder, fp, split, o.delimiter ?? null, o.quoting ?? null), cacheDir, split });
+    splits[split] = Dataset.fromArrow(table, features, {
+      fingerprint: hashOf(
+        builder,
+        fp,
+        split,
+        o.delimiter ?? null,
+        o.quoting ?? null,
+        ...(o.sampleBy || o.keepLinebreaks ? [o.sampleBy ?? "line", o.keepLinebreaks ?? false] : []),
+      ),
+      cacheDir,
+      split,
+    });
   }
   if (o.split && !Object.keys(splits).length) throw new Error(`Unknown split "${o.split}". Should be one of ${JSON.stringify(Object.keys(spec))}.`);
   return new DatasetDict(splits);

@@ -136,7 +136,8 @@ type OverflowOptions = EncodeOptions & { returnTensors?: null; returnOverflowing
  */
 export type OverflowEncoding<O> = Encoding<number[][]> & { overflow_to_sample_mapping: number[] } & (O extends { returnOffsetsMapping: true }
     ? { offset_mapping: [number, number][][] }
-    : unknown);
+    : unknown) &
+  (O extends { returnLength: true } ? { length: number[] } : unknown);
 
 export interface PreTrainedTokenizer {
   (text: TextInput, opts: EncodeOptions & { returnTensors: "pt" }): TensorEncoding;
@@ -239,6 +240,14 @@ export class PreTrainedTokenizer extends Callable {
   #specialId(k: SpecialKey): number | null {
     const t = this.#special(k);
     return t === null ? null : (this.#tk.token_to_id(t) ?? null);
+  }
+  /** HF's `tokenizer.pad_token = tokenizer.eos_token` (a tokenizer without one, as GPT-2's, before padding). */
+  set padToken(token: string | null) {
+    if (token === null) delete this.specialTokens.pad_token;
+    else {
+      if (this.#tk.token_to_id(token) === undefined) throw new Error(`padToken: '${token}' is not in the vocabulary`);
+      this.specialTokens.pad_token = token;
+    }
   }
   get padToken(): string | null {
     return this.#special("pad_token");

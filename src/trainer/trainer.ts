@@ -81,7 +81,7 @@ export interface TrainerInit<M extends PreTrainedModel = PreTrainedModel> {
 }
 
 export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
-  model: PreTrainedModel;
+  model: M;
   readonly args: TrainingArguments;
   readonly trainDataset?: Dataset;
   readonly evalDataset?: Dataset;
@@ -128,7 +128,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     this.#uploads = new CheckpointUploads(this.args);
     // HF seeds first thing in Trainer.__init__: a model made by modelInit (or after) draws from it.
     torch.manualSeed(this.args.seed);
-    this.model = o.model as PreTrainedModel;
+    this.model = o.model as M;
     this.modelInit = o.modelInit;
     this.trainDataset = o.trainDataset;
     this.evalDataset = o.evalDataset;
