@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
+import { AutoModelForCausalLM } from "../src/models/index.js";
 import { fixture, repoRoot, needs } from "./helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
@@ -513,4 +514,76 @@ test("export onnx: the folder transformers.js loads, the model's tokenizer besid
   assert.match(bare.stderr, /has no tokenizer .*give --tokenizer/);
   assert.ok(existsSync(join(dir, "bare", "onnx", "model.onnx")));
   assert.equal(existsSync(join(dir, "bare", "tokenizer.json")), false);
+});
+
+test("finetune train --task causal-lm: a text file in blocks (run_clm), the loss and perplexity, the model and tokenizer saved", { skip }, () => {
+  const base = mkdtempSync(join(tmpdir(), "ft-cli-clm-base-"));
+  torch.manualSeed(0);
+  const model = AutoModelForCausalLM.fromConfig({ model_type: "gpt2", vocab_size: 50257, n_embd: 16, n_layer: 1, n_head: 2, n_positions: 64 });
+  model.savePretrained(base);
+  torch.dispose(model.parameters());
+  const text = readFileSync(join(shared, "tinyshakespeare", "input.txt"), "utf8").split("\n");
+  const dir = mkdtempSync(join(tmpdir(), "ft-cli-clm-data-"));
+  writeFileSync(join(dir, "train.txt"), text.slice(0, 1500).join("\n"));
+  writeFileSync(join(dir, "valid.txt"), text.slice(1500, 1800).join("\n"));
+  const out = join(mkdtempSync(join(tmpdir(), "ft-cli-clm-out-")), "run");
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      "train",
+      "--task",
+      "causal-lm",
+      "--model",
+      base,
+      "--tokenizer",
+      join(shared, "models", "gpt2-tokenizer"),
+      "--train-file",
+      join(dir, "train.txt"),
+      "--validation-file",
+      join(dir, "valid.txt"),
+      "--block-size",
+      "32",
+      "--output-dir",
+      out,
+      "--max-steps",
+      "6",
+      "--learning-rate",
+      "1e-3",
+      "--save-strategy",
+      "no",
+      "--disable-tqdm",
+    ],
+    { env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-cli-clm-cache-")) }, encoding: "utf8" },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
+  assert.equal(result.global_step, 6);
+  assert.ok(Math.abs(result.perplexity - Math.exp(result.eval_loss)) < 1e-6 * result.perplexity);
+  assert.ok(existsSync(join(out, "model.safetensors")) && existsSync(join(out, "tokenizer.json")));
+  const bad = spawnSync(
+    process.execPath,
+    [
+      cli,
+      "train",
+      "--task",
+      "causal-lm",
+      "--model",
+      base,
+      "--tokenizer",
+      join(shared, "models", "gpt2-tokenizer"),
+      "--train-file",
+      join(dir, "train.txt"),
+      "--text-column",
+      "content",
+      "--output-dir",
+      out,
+    ],
+    {
+      env,
+      encoding: "utf8",
+    },
+  );
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /text column 'content' is not in the train data \(columns: text\); name it with --text-column/);
 });

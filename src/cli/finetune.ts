@@ -5,7 +5,7 @@ import { existsSync, realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { ClassLabel, Value, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
-import { AutoTokenizer, AutoModelForSequenceClassification, setVerbosity, type PreTrainedTokenizer } from "../index.js";
+import { AutoTokenizer, AutoModelForSequenceClassification, AutoModelForCausalLM, setVerbosity, type PreTrainedTokenizer } from "../index.js";
 import { fromPretrainedArchitecture } from "../models/index.js";
 import { launch, watchLauncher } from "../distributed/index.js";
 import { exportOnnx, isOnnxDtype, ONNX_DTYPES, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "../export/index.js";
@@ -230,7 +230,7 @@ async function loadData(o: DataOptions): Promise<DatasetDict> {
     if (o.validationFile) dataFiles.validation = o.validationFile;
     if (o.testFile) dataFiles.test = o.testFile;
     const first = Object.values(dataFiles)[0].toLowerCase();
-    const builder = o.dataset ?? (first.endsWith(".parquet") ? "parquet" : first.match(/\.jsonl?$/) ? "json" : "csv");
+    const builder = o.dataset ?? (first.endsWith(".parquet") ? "parquet" : first.match(/\.jsonl?$/) ? "json" : first.endsWith(".txt") ? "text" : "csv");
     return (await loadDataset(builder, { dataFiles, delimiter: o.delimiter, quoting: (o as { quoting?: boolean }).quoting })) as DatasetDict;
   }
   if (!o.dataset) throw new Error("give --dataset (and --dataset-config) or --train-file/--validation-file");
@@ -333,8 +333,20 @@ function trainCommand(prog: Command): void {
     .option("--tokenizer <name|path>", "tokenizer, if not the model's")
     .option("--num-labels <n>", "labels of the classification head (default: the ClassLabel's names, else the largest label + 1)", Number)
     .option("--ignore-mismatched-sizes", "load a checkpoint whose classifier has another number of labels (a new head is initialized)")
-    .option("--metric <name>", "metric for evaluation (default: glue's for --dataset glue, else accuracy)");
+    .option("--metric <name>", "metric for evaluation (default: glue's for --dataset glue, else accuracy)")
+    .addOption(
+      new Option("--task <task>", "sequence-classification, or causal-lm: a language model on the texts (.txt lines or a --text-column), as HF's run_clm")
+        .choices(["sequence-classification", "causal-lm"])
+        .default("sequence-classification"),
+    )
+    .option("--text-column <name>", "causal-lm: the column of texts (default: text)", "text")
+    .option(
+      "--block-size <n>",
+      "causal-lm: tokens per training row after concatenating the texts (default: min(1024, the tokenizer's model_max_length))",
+      Number,
+    );
   trainingFlags(train).action(async (opts: Record<string, unknown>) => {
+    if (opts.task === "causal-lm") return trainCausalLm(opts);
     const o = opts as unknown as DataOptions & {
       model: string;
       tokenizer?: string;
@@ -383,6 +395,74 @@ function trainCommand(prog: Command): void {
     trainer.saveModel();
     if (trainer.processIndex === 0) console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
   });
+}
+
+/**
+ * `finetune train --task causal-lm`: HF's run_clm — the texts tokenized, concatenated and cut into
+ * blocks of --block-size tokens (labels = inputs, the model shifts them), a causal LM trained on
+ * them, eval_loss with perplexity = exp(eval_loss), and the model saved.
+ */
+async function trainCausalLm(opts: Record<string, unknown>): Promise<void> {
+  const o = opts as unknown as DataOptions & { model: string; tokenizer?: string; textColumn: string; blockSize?: number };
+  const raw = await loadData(o);
+  const tokenizer = await AutoTokenizer.fromPretrained(o.tokenizer ?? o.model);
+  const column = o.textColumn;
+  for (const split of raw.splits) {
+    const names = raw.get(split).columnNames;
+    if (!names.includes(column))
+      throw new Error(`text column '${column}' is not in the ${split} data (columns: ${names.join(", ")}); name it with --text-column`);
+  }
+  const maxLength = tokenizer.modelMaxLength;
+  const blockSize = o.blockSize ?? Math.min(1024, maxLength);
+  if (!Number.isInteger(blockSize) || blockSize < 2) throw new RangeError(`--block-size must be an integer ≥ 2, got ${o.blockSize}`);
+  const tokenized = await raw.map((ex) => tokenizer((ex as Record<string, string[]>)[column]), {
+    batched: true,
+    removeColumns: raw.get(raw.splits[0]).columnNames,
+    inputColumns: [column],
+  });
+  // run_clm's group_texts: everything concatenated, cut into whole blocks (the remainder dropped).
+  const grouped = await tokenized.map(
+    (ex) => {
+      const batch = ex as Record<string, number[][]>;
+      const out: Record<string, number[][]> = {};
+      const total = Math.floor(batch.input_ids.flat().length / blockSize) * blockSize;
+      for (const [k, rows] of Object.entries(batch)) {
+        const flat = rows.flat();
+        out[k] = Array.from({ length: total / blockSize }, (_, i) => flat.slice(i * blockSize, (i + 1) * blockSize));
+      }
+      out.labels = out.input_ids.map((r) => [...r]);
+      return out;
+    },
+    { batched: true, removeColumns: tokenized.get(tokenized.splits[0]).columnNames },
+  );
+  const trainSet = splitOf(grouped, "train");
+  if (trainSet.numRows === 0) throw new Error(`the training texts hold fewer than --block-size (${blockSize}) tokens: no training row`);
+  const args = trainingArgs(opts);
+  if (args.logLevel !== "passive") setVerbosity(args.logLevel);
+  const model = await AutoModelForCausalLM.fromPretrained(o.model);
+  const evalSet = grouped.splits.includes("validation") ? grouped.get("validation") : undefined;
+  const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer });
+  trainer.resumeHint = (checkpoint) => `Resume with:
+  ${resumeCommand(process.argv.slice(2), checkpoint)}`;
+  const out = await trainer.train();
+  if (out.interrupted) {
+    process.exitCode = 130;
+    return;
+  }
+  if (!trainer.weightsAreFinite()) {
+    throw new Error(
+      `training diverged: the weights hold nan/inf after step ${out.globalStep}, so no final model was written to ${args.outputDir}. Lower --learning-rate.`,
+    );
+  }
+  trainer.saveModel();
+  const metrics: Record<string, number> = { global_step: out.globalStep, ...out.metrics };
+  if (evalSet) {
+    const evalMetrics = await trainer.evaluate();
+    metrics.eval_loss = evalMetrics.eval_loss;
+    // run_clm: perplexity = exp(eval_loss) (inf when it overflows).
+    metrics.perplexity = Math.exp(evalMetrics.eval_loss);
+  }
+  if (trainer.processIndex === 0) console.log(JSON.stringify(metrics));
 }
 
 type InferenceOptions = DataOptions & {
