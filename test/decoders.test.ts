@@ -85,3 +85,21 @@ test("HF's errors: an unknown model_type or RoPE type names the supported ones; 
   assert.throws(() => gpt2.forward({ input_ids: torch.tensor([[1, 2, 3, 4, 5]]) }), /position 5, past n_positions \(4\)/);
   assert.throws(() => gpt2.forward({ input_ids: torch.tensor([[1, 25]]) }), /25/);
 });
+
+test("a bf16 checkpoint: dtype 'auto' reads transformers 5's `dtype` key (or the older torch_dtype) and gives the same logits in bf16", async () => {
+  const { readFileSync: read, writeFileSync: write } = await import("node:fs");
+  const model = await AutoModelForCausalLM.fromPretrained(dir("qwen3"));
+  model.to({ dtype: "bfloat16" });
+  const out = mkdtempSync(join(tmpdir(), "ft-bf16-"));
+  model.savePretrained(out);
+  const config = JSON.parse(read(join(out, "config.json"), "utf8")) as Record<string, unknown>;
+  delete config.torch_dtype;
+  write(join(out, "config.json"), JSON.stringify({ ...config, dtype: "bfloat16" }));
+  const back = await AutoModelForCausalLM.fromPretrained(out, { dtype: "auto" });
+  assert.equal(back.parameters()[0].dtype, "bfloat16");
+  const ids = torch.tensor([[5, 6, 7, 8]]);
+  torch.tidy(() => assert.ok(back.forward({ input_ids: ids }).logits.equal(model.forward({ input_ids: ids }).logits)));
+  const asFloat = await AutoModelForCausalLM.fromPretrained(out);
+  assert.equal(asFloat.parameters()[0].dtype, "float32", "without dtype the weights are float32");
+  torch.dispose([model.parameters(), back.parameters(), asFloat.parameters()]);
+});

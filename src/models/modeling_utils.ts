@@ -73,7 +73,7 @@ export interface FromPretrainedOptions extends HubOptions {
   /** Other config.json fields to override (HF's **kwargs), by their config.json names. */
   configOverrides?: Json;
   ignoreMismatchedSizes?: boolean;
-  /** "auto" takes config.json's torch_dtype. */
+  /** "auto" takes config.json's dtype (transformers 5's key; torch_dtype in older configs). */
   dtype?: DType | "auto";
   device?: string;
   subfolder?: string;
@@ -430,7 +430,7 @@ async function loadPretrained<T extends PreTrainedModel>(
   const { tensors } = await readWeights(nameOrPath, o);
   try {
     const info = copyCheckpoint(model, cls, tensors, nameOrPath, o.ignoreMismatchedSizes ?? false);
-    const dtype = o.dtype === "auto" ? (config.get<string>("torch_dtype") as DType | undefined) : o.dtype;
+    const dtype = o.dtype === "auto" ? ((config.get<string>("dtype") ?? config.get<string>("torch_dtype")) as DType | undefined) : o.dtype;
     if (dtype && dtype !== "float32") model.to({ dtype });
     if (o.device && o.device !== "cpu") model.to({ device: o.device });
     model.eval();
