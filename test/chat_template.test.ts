@@ -80,3 +80,32 @@ test("chat_template.jinja beside the tokenizer wins; a template that raises give
     /Cannot use chat template functions because tokenizer\.chat_template is not set/,
   );
 });
+
+test("{% generation %}: the assistant spans of transformers' AssistantTracker, and a mask over the tokens that hold them", { skip }, async () => {
+  type MaskCase = { name: string; template: string; messages: ChatMessage[]; rendered: string; spans: [number, number][] };
+  const cases = JSON.parse(readFileSync(fixture("golden", "chat", "assistant_masks.json"), "utf8")) as MaskCase[];
+  const tokenizer = await AutoTokenizer.fromPretrained(qwen);
+  for (const c of cases) {
+    assert.equal(tokenizer.applyChatTemplate(c.messages, { tokenize: false, chatTemplate: c.template }), c.rendered, `${c.name}: rendering`);
+    const out = tokenizer.applyChatTemplate(c.messages, { chatTemplate: c.template, returnDict: true, returnAssistantTokensMask: true });
+    assert.deepEqual(out.input_ids, tokenizer(c.rendered, { addSpecialTokens: false }).input_ids);
+    const chars = Array.from(c.rendered);
+    const masked = out.input_ids.filter((_, i) => out.assistant_masks[i] === 1);
+    // The masked tokens decode to the spans' text, widened to whole tokens as HF's char_to_token does: in
+    // "plain" each span ends with a "\n" that shares the token "\n\n" with the blank line after it.
+    const spanText = c.spans.map(([s, e]) => chars.slice(s, e).join(""));
+    const want = c.name === "plain" ? spanText.map((t) => `${t}\n`) : spanText;
+    assert.equal(tokenizer.decode(masked), want.join(""), `${c.name}: masked text`);
+    assert.ok(out.assistant_masks.includes(0) && out.assistant_masks.includes(1));
+  }
+  assert.throws(
+    () =>
+      tokenizer.applyChatTemplate(cases[0].messages, {
+        chatTemplate: cases[0].template,
+        returnAssistantTokensMask: true,
+        returnDict: true,
+        continueFinalMessage: true,
+      }),
+    /continue_final_message is not compatible with return_assistant_tokens_mask/,
+  );
+});

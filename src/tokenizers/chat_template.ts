@@ -46,8 +46,58 @@ export function pickChatTemplate(templates: string | Record<string, string> | nu
 
 const compiled = new Map<string, Template>();
 
+// Private-use characters marking where {% generation %} blocks start and end in the rendering.
+const GEN_START = "\uE000";
+const GEN_END = "\uE001";
+
+/**
+ * transformers' AssistantTracker: {% generation %} … {% endgeneration %} mark the assistant's text.
+ * @huggingface/jinja drops these tags in its preprocessing (after lstrip_blocks and trim_blocks, with
+ * their whitespace control); the same steps here leave a marker character in each tag's place, so the
+ * rendering tells where the marked text lies.
+ */
+function withGenerationMarkers(template: string): string {
+  let t = template.replace(/^[ \t]*({[#%-])/gm, "$1").replace(/([#%-]})\n/g, "$1");
+  let out = "";
+  let last = 0;
+  for (const m of t.matchAll(/{%(-?)\s*((?:end)?generation)\s*(-?)%}(\s*)/gs)) {
+    const [full, lstrip, tag, rstrip, after] = m;
+    let end = m.index;
+    while (lstrip && end > last && /\s/.test(t[end - 1])) end--;
+    out += t.slice(last, end) + (tag === "generation" ? GEN_START : GEN_END) + (rstrip ? "" : after);
+    last = m.index + full.length;
+  }
+  t = out + t.slice(last);
+  return t;
+}
+
+/** The rendering without its generation markers, and the [start, end) spans they enclosed (code points). */
+export function generationSpans(rendered: string): { text: string; spans: [number, number][] } {
+  // Spans count code points, as Python's str indices (HF's generation_indices).
+  const spans: [number, number][] = [];
+  let text = "";
+  let at = 0;
+  let open: number | null = null;
+  for (const ch of rendered) {
+    if (ch === GEN_START) open = at;
+    else if (ch === GEN_END) {
+      if (open !== null) spans.push([open, at]);
+      open = null;
+    } else {
+      text += ch;
+      at++;
+    }
+  }
+  return { text, spans };
+}
+
 /** The rendering of one conversation (HF's render_jinja_template), with continue_final_message applied. */
-export function renderChat(template: string, messages: ChatMessage[], specialTokens: Record<string, string>, o: ChatTemplateOptions = {}): string {
+export function renderChat(
+  template: string,
+  messages: ChatMessage[],
+  specialTokens: Record<string, string>,
+  o: ChatTemplateOptions & { markGeneration?: boolean } = {},
+): string {
   if (!Array.isArray(messages)) throw new TypeError("applyChatTemplate: the conversation must be a list of { role, content } messages");
   messages.forEach((m, i) => {
     if (!m || typeof m !== "object" || typeof m.role !== "string")
@@ -58,10 +108,11 @@ export function renderChat(template: string, messages: ChatMessage[], specialTok
       "continue_final_message and add_generation_prompt are not compatible. Use continue_final_message when you want the model to continue the final message, and add_generation_prompt when you want to add a header that will prompt it to start a new assistant message instead.",
     );
   }
-  let t = compiled.get(template);
+  const source = o.markGeneration ? withGenerationMarkers(template) : template;
+  let t = compiled.get(source);
   if (!t) {
-    t = new Template(template);
-    compiled.set(template, t);
+    t = new Template(source);
+    compiled.set(source, t);
   }
   let rendered: string;
   try {

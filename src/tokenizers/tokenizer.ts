@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { pickChatTemplate, renderChat, type ChatMessage, type ChatTemplateOptions } from "./chat_template.js";
+import { generationSpans, pickChatTemplate, renderChat, type ChatMessage, type ChatTemplateOptions } from "./chat_template.js";
 import { templateOf, applyTemplate, numSpecialTokens, type Template } from "./template.js";
 import { truncatePair, windowPairs, type TruncationStrategy } from "./truncation.js";
 import { wordPieceOffsets, type BertNormalization } from "./offsets.js";
@@ -698,25 +698,86 @@ export class PreTrainedTokenizer extends Callable {
    */
   applyChatTemplate(conversation: ChatMessage[], o: ChatTemplateOptions & { tokenize: false }): string;
   applyChatTemplate(conversation: ChatMessage[][], o: ChatTemplateOptions & { tokenize: false }): string[];
+  applyChatTemplate(
+    conversation: ChatMessage[],
+    o: ChatTemplateOptions & { tokenize?: true; returnDict: true; returnAssistantTokensMask: true } & EncodeOptions,
+  ): Encoding<number[]> & { assistant_masks: number[] };
   applyChatTemplate(conversation: ChatMessage[], o: ChatTemplateOptions & { tokenize?: true; returnDict: true } & EncodeOptions): Encoding<number[]>;
   applyChatTemplate(conversation: ChatMessage[], o?: ChatTemplateOptions & { tokenize?: true; returnDict?: false } & EncodeOptions): number[];
   applyChatTemplate(conversation: ChatMessage[][], o?: ChatTemplateOptions & { tokenize?: true; returnDict?: false } & EncodeOptions): number[][];
   applyChatTemplate(
     conversation: ChatMessage[] | ChatMessage[][],
-    o: ChatTemplateOptions & { tokenize?: boolean; returnDict?: boolean } & EncodeOptions = {},
+    o: ChatTemplateOptions & { tokenize?: boolean; returnDict?: boolean; returnAssistantTokensMask?: boolean } & EncodeOptions = {},
   ): string | string[] | number[] | number[][] | Encoding<number[]> | BatchEncoding {
     const batch = Array.isArray(conversation[0]);
     const conversations = (batch ? conversation : [conversation]) as ChatMessage[][];
     const template = pickChatTemplate(this.chatTemplate, o.chatTemplate, !!o.tools?.length);
     const specials: Record<string, string> = { ...this.specialTokens };
     if (this.additionalSpecialTokens.length) (specials as Record<string, unknown>).additional_special_tokens = this.additionalSpecialTokens;
-    const rendered = conversations.map((c) => renderChat(template, c, specials, o));
+    const wantMask = o.returnAssistantTokensMask ?? false;
+    if (wantMask) {
+      if (o.continueFinalMessage) throw new Error("continue_final_message is not compatible with return_assistant_tokens_mask.");
+      if (o.tokenize === false || !o.returnDict) throw new Error("`return_assistant_tokens_mask=True` needs `tokenize` and `return_dict` (returnDict: true)");
+      if (batch) throw new Error("applyChatTemplate: returnAssistantTokensMask takes one conversation at a time");
+      if (!/\{%-?\s*generation\s*-?%\}/.test(template))
+        console.warn("return_assistant_tokens_mask==True but chat template does not contain `{% generation %}` keyword.");
+    }
+    const rendered = conversations.map((c) => renderChat(template, c, specials, { ...o, markGeneration: wantMask }));
     if (o.tokenize === false) return batch ? rendered : rendered[0];
-    const { tools, documents, chatTemplate, addGenerationPrompt, continueFinalMessage, templateKwargs, tokenize, returnDict, ...encode } = o;
-    void [tools, documents, chatTemplate, addGenerationPrompt, continueFinalMessage, templateKwargs, tokenize];
+    const {
+      tools,
+      documents,
+      chatTemplate,
+      addGenerationPrompt,
+      continueFinalMessage,
+      templateKwargs,
+      tokenize,
+      returnDict,
+      returnAssistantTokensMask,
+      ...encode
+    } = o;
+    void [tools, documents, chatTemplate, addGenerationPrompt, continueFinalMessage, templateKwargs, tokenize, returnAssistantTokensMask];
+    if (wantMask) {
+      const { text, spans } = generationSpans(rendered[0]);
+      const enc = this.encode(text, { ...encode, addSpecialTokens: false }) as Encoding<number[]>;
+      return Object.assign(enc, { assistant_masks: this.#assistantMask(enc.input_ids, text, spans) });
+    }
     const enc = this.encode(batch ? rendered : rendered[0], { ...encode, addSpecialTokens: false });
     if (returnDict) return enc;
     return enc.input_ids as number[] | number[][];
+  }
+
+  /**
+   * HF's assistant mask: 1 from the token holding a generation span's first character to the one
+   * holding its last (char_to_token), 0 elsewhere. A byte-level BPE token covers as many bytes of the
+   * text as its token string has characters (an added token, its content's UTF-8 bytes).
+   */
+  #assistantMask(ids: number[], text: string, spans: [number, number][]): number[] {
+    const chars = Array.from(text);
+    // The byte offset of each character, to place tokens (which cover bytes) on characters.
+    const charAtByte: number[] = [];
+    chars.forEach((c, i) => {
+      for (let b = 0; b < Buffer.byteLength(c, "utf8"); b++) charAtByte.push(i);
+    });
+    const added = new Set(this.#addedContents);
+    const tokenOfChar = new Array<number>(chars.length).fill(-1);
+    let byte = 0;
+    ids.forEach((id, t) => {
+      const token = this.#tk.id_to_token(id) ?? "";
+      const length = this.#wordPiece ? 0 : added.has(token) ? Buffer.byteLength(token, "utf8") : Array.from(token).length;
+      for (let b = byte; b < byte + length && b < charAtByte.length; b++) if (tokenOfChar[charAtByte[b]] === -1) tokenOfChar[charAtByte[b]] = t;
+      byte += length;
+    });
+    if (this.#wordPiece) throw new Error("returnAssistantTokensMask: supported for byte-level BPE tokenizers");
+    const mask = new Array<number>(ids.length).fill(0);
+    for (const [start, end] of spans) {
+      if (end <= start) continue;
+      const first = tokenOfChar[start];
+      if (first === -1) break; // out of bounds (truncated), as HF
+      const last = tokenOfChar[end - 1];
+      for (let t = first; t <= (last === -1 ? ids.length - 1 : last); t++) mask[t] = 1;
+    }
+    return mask;
   }
 
   /**
