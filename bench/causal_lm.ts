@@ -1,0 +1,129 @@
+// `npm run bench:causal-lm`: SmolLM2-135M's config with random weights — training tokens/s (packed rows,
+// fwd + bwd + AdamW, fp32 and bf16 autocast) and greedy generation tokens/s (prompt 32, 128 new tokens,
+// batch 1 and 8, fp32 and bf16 weights, KV cache) against python3-torch on the same libtorch in the same
+// run (bench/causal_lm_torch.py). Decoding is memory-bound: each side is also given as a fraction of the
+// limit weight bytes × tokens/s ÷ the measured copy bandwidth. Env: BENCH_STEPS (2), BENCH_BATCH (8),
+// BENCH_SEQ (512), BENCH_PROMPT (32), BENCH_NEW (128), BENCH_THREADS ("2/1": ATen/OpenBLAS threads).
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as torch from "../src/torch/index.js";
+import { AdamW } from "../src/optim/index.js";
+import { AutoModelForCausalLM, generate } from "../src/models/index.js";
+
+const steps = Number(process.env.BENCH_STEPS ?? 2);
+const batch = Number(process.env.BENCH_BATCH ?? 8);
+const seq = Number(process.env.BENCH_SEQ ?? 512);
+const prompt = Number(process.env.BENCH_PROMPT ?? 32);
+const fresh = Number(process.env.BENCH_NEW ?? 128);
+const [threads, blas] = (process.env.BENCH_THREADS ?? "2/1").split("/").map(Number);
+const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "causal_lm_torch.py");
+
+const SMOLLM2_135M = {
+  model_type: "llama",
+  vocab_size: 49152,
+  hidden_size: 576,
+  intermediate_size: 1536,
+  num_hidden_layers: 30,
+  num_attention_heads: 9,
+  num_key_value_heads: 3,
+  hidden_act: "silu",
+  max_position_embeddings: 8192,
+  rms_norm_eps: 1e-5,
+  rope_theta: 100000,
+  tie_word_embeddings: true,
+};
+
+const py = [process.env.PYTHON, "/usr/bin/python3", "python3"].find((p) => p) as string;
+const theirs = JSON.parse(
+  execFileSync(py, [script, ...[threads, blas, steps, batch, seq, prompt, fresh].map(String)], { maxBuffer: 1 << 20 })
+    .toString()
+    .trim()
+    .split("\n")
+    .pop()!,
+) as Record<string, number>;
+
+torch.setNumThreads(threads);
+torch.setBlasThreads(blas);
+torch.manualSeed(0);
+const model = AutoModelForCausalLM.fromConfig(SMOLLM2_135M);
+const weightBytes = (dtype: "float32" | "bfloat16") => model.numParameters() * (dtype === "float32" ? 4 : 2);
+
+function train(bf16: boolean): number {
+  model.train();
+  const opt = new AdamW(model.parameters(), { lr: 1e-4 });
+  const ids = torch.keep(torch.randint(0, SMOLLM2_135M.vocab_size, [batch, seq]));
+  const step = () => {
+    torch.tidy(() => {
+      const run = () => model.forward({ input_ids: ids, labels: ids }).loss!;
+      (bf16 ? torch.autocast({ deviceType: "cpu", dtype: "bfloat16" }, run) : run()).backward();
+    });
+    opt.step();
+    opt.zeroGrad();
+  };
+  step();
+  const t = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const rate = (batch * seq * steps) / ((performance.now() - t) / 1000);
+  ids.dispose();
+  opt.dispose?.();
+  return rate;
+}
+
+async function decode(b: number): Promise<number> {
+  const ids = torch.randint(0, SMOLLM2_135M.vocab_size, [b, prompt]);
+  const t = performance.now();
+  const out = await generate(model, ids, { maxNewTokens: fresh, eosTokenId: null, padTokenId: 0 });
+  const rate = (b * fresh) / ((performance.now() - t) / 1000);
+  torch.dispose([ids, out]);
+  return rate;
+}
+
+/** The copy bandwidth of this machine (GB/s): a 512 MiB float32 buffer copied, best of three. */
+function bandwidth(): number {
+  const src = torch.keep(torch.rand([128 * 1024 * 1024]));
+  const dst = torch.keep(torch.emptyLike(src));
+  let best = 0;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    dst.copy_(src);
+    const s = (performance.now() - t) / 1000;
+    best = Math.max(best, (2 * src.numel() * 4) / s / 1e9);
+  }
+  torch.dispose([src, dst]);
+  return best;
+}
+
+const ours: Record<string, number> = { train_fp32: train(false), train_bf16: train(true) };
+for (const b of [1, 8]) ours[`generate_b${b}_fp32`] = await decode(b);
+model.to({ dtype: "bfloat16" });
+for (const b of [1, 8]) ours[`generate_b${b}_bf16`] = await decode(b);
+const bw = bandwidth();
+const rss = process.resourceUsage().maxRSS / 1024;
+
+console.log(
+  `SmolLM2-135M config (${(model.numParameters() / 1e6).toFixed(1)}M parameters, random weights), ATen threads ${threads}, OpenBLAS ${blas}; finetune-ts (libtorch ${torch.torchVersion}) vs PyTorch ${theirs.torch_version}; copy bandwidth ${bw.toFixed(1)} GB/s`,
+);
+console.log(`\nTraining: batch ${batch} × ${seq} tokens, fwd + bwd + AdamW, mean of ${steps} steps after one`);
+console.log("| precision | finetune-ts tokens/s | PyTorch tokens/s | ratio |");
+console.log("|---|---|---|---|");
+for (const p of ["fp32", "bf16"]) {
+  const a = ours[`train_${p}`];
+  const b = theirs[`train_${p}`];
+  console.log(`| ${p} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(a / b).toFixed(2)}× |`);
+}
+console.log(`\nGreedy generation: prompt ${prompt}, ${fresh} new tokens, KV cache (limit = bandwidth ÷ weight bytes per step)`);
+console.log("| weights | batch | finetune-ts tokens/s | PyTorch tokens/s | ratio | ours / limit | PyTorch / limit |");
+console.log("|---|---|---|---|---|---|---|");
+for (const p of ["fp32", "bf16"] as const) {
+  for (const b of [1, 8]) {
+    const a = ours[`generate_b${b}_${p}`];
+    const t = theirs[`generate_b${b}_${p}`];
+    // One step reads every weight once for the whole batch: the limit in tokens/s is b × bandwidth / bytes.
+    const limit = (b * bw * 1e9) / weightBytes(p === "fp32" ? "float32" : "bfloat16");
+    console.log(
+      `| ${p} | ${b} | ${a.toFixed(1)} | ${t.toFixed(1)} | ${(a / t).toFixed(2)}× | ${((100 * a) / limit).toFixed(0)}% | ${((100 * t) / limit).toFixed(0)}% |`,
+    );
+  }
+}
+console.log(`\nPeak RSS: finetune-ts ${rss.toFixed(0)} MB, PyTorch ${theirs.peak_rss_mb.toFixed(0)} MB`);
