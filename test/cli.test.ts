@@ -527,63 +527,26 @@ test("finetune train --task causal-lm: a text file in blocks (run_clm), the loss
   writeFileSync(join(dir, "train.txt"), text.slice(0, 1500).join("\n"));
   writeFileSync(join(dir, "valid.txt"), text.slice(1500, 1800).join("\n"));
   const out = join(mkdtempSync(join(tmpdir(), "ft-cli-clm-out-")), "run");
-  const r = spawnSync(
-    process.execPath,
-    [
-      cli,
-      "train",
-      "--task",
-      "causal-lm",
-      "--model",
-      base,
-      "--tokenizer",
-      join(shared, "models", "gpt2-tokenizer"),
-      "--train-file",
-      join(dir, "train.txt"),
-      "--validation-file",
-      join(dir, "valid.txt"),
-      "--block-size",
-      "32",
-      "--output-dir",
-      out,
-      "--max-steps",
-      "6",
-      "--learning-rate",
-      "1e-3",
-      "--save-strategy",
-      "no",
-      "--disable-tqdm",
-    ],
-    { env: { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-cli-clm-cache-")) }, encoding: "utf8" },
-  );
+  const common = [
+    "train",
+    "--task",
+    "causal-lm",
+    "--model",
+    base,
+    "--tokenizer",
+    join(shared, "models", "gpt2-tokenizer"),
+    "--train-file",
+    join(dir, "train.txt"),
+  ];
+  const cache = { ...env, HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-cli-clm-cache-")) };
+  const training = ["--validation-file", join(dir, "valid.txt"), "--block-size", "32", "--output-dir", out, "--max-steps", "6", "--learning-rate", "1e-3"];
+  const r = spawnSync(process.execPath, [cli, ...common, ...training, "--save-strategy", "no", "--disable-tqdm"], { env: cache, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
   assert.equal(result.global_step, 6);
   assert.ok(Math.abs(result.perplexity - Math.exp(result.eval_loss)) < 1e-6 * result.perplexity);
   assert.ok(existsSync(join(out, "model.safetensors")) && existsSync(join(out, "tokenizer.json")));
-  const bad = spawnSync(
-    process.execPath,
-    [
-      cli,
-      "train",
-      "--task",
-      "causal-lm",
-      "--model",
-      base,
-      "--tokenizer",
-      join(shared, "models", "gpt2-tokenizer"),
-      "--train-file",
-      join(dir, "train.txt"),
-      "--text-column",
-      "content",
-      "--output-dir",
-      out,
-    ],
-    {
-      env,
-      encoding: "utf8",
-    },
-  );
+  const bad = spawnSync(process.execPath, [cli, ...common, "--text-column", "content", "--output-dir", out], { env: cache, encoding: "utf8" });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /text column 'content' is not in the train data \(columns: text\); name it with --text-column/);
 });

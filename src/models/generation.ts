@@ -10,6 +10,7 @@ import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { readJsonObject } from "../util/files.js";
+import { isChinese } from "../tokenizers/offsets.js";
 import type { PreTrainedModel, ForwardOptions, LogitsOutput } from "./modeling_utils.js";
 import { KvCache } from "./cache_utils.js";
 import type { DecoderInputs } from "./llama/modeling_llama.js";
@@ -284,7 +285,7 @@ export class TextIteratorStreamer implements Streamer, AsyncIterable<string> {
       printable = text.slice(this.#printed);
       this.#cache = [];
       this.#printed = 0;
-    } else if (text.length > 0 && isCjk(text.codePointAt(text.length - 1) ?? 0)) {
+    } else if (text.length > 0 && isChinese(text.codePointAt(text.length - 1) ?? 0)) {
       printable = text.slice(this.#printed);
       this.#printed += printable.length;
     } else {
@@ -316,17 +317,4 @@ export class TextIteratorStreamer implements Streamer, AsyncIterable<string> {
       yield next;
     }
   }
-}
-
-function isCjk(cp: number): boolean {
-  return (
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x20000 && cp <= 0x2a6df) ||
-    (cp >= 0x2a700 && cp <= 0x2b73f) ||
-    (cp >= 0x2b740 && cp <= 0x2b81f) ||
-    (cp >= 0x2b820 && cp <= 0x2ceaf) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0x2f800 && cp <= 0x2fa1f)
-  );
 }

@@ -7,6 +7,7 @@ import { Callable } from "../tokenizers/callable.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import type { PreTrainedModel } from "../models/index.js";
 import { logger } from "../models/logging.js";
+import { inference, modelInputs } from "./model_inputs.js";
 
 export interface FillMaskResult {
   score: number;
@@ -85,27 +86,17 @@ export class FillMaskPipeline extends Callable {
     // HF's _ensure_exactly_one_mask_token (at least one, in fact).
     if (masked.length === 0) throw new Error(`No mask_token (${this.tokenizer.maskToken}) found on the input`);
     const k = targets ? Math.min(topK, targets.length) : topK;
-    const wasTraining = this.model.training;
-    this.model.eval();
-    let ranked: { values: number[][]; indices: number[][] };
-    try {
-      ranked = torch.noGrad(() =>
-        torch.tidy(() => {
-          const inputs = Object.fromEntries(
-            Object.entries(enc)
-              .filter(([name]) => this.tokenizer.modelInputNames.includes(name))
-              .map(([name, v]) => [name, torch.tensor([v as number[]])]),
-          );
-          const logits = this.model.forward(inputs).logits!.float().select(0, 0).indexSelect(0, torch.tensor(masked));
-          let probs = logits.softmax(-1);
-          if (targets) probs = probs.indexSelect(1, torch.tensor(targets));
-          const { values, indices } = probs.topk(k, -1);
-          return { values: values.toArray() as number[][], indices: indices.toArray() as number[][] };
-        }),
-      );
-    } finally {
-      if (wasTraining) this.model.train();
-    }
+    const ranked = inference(this.model, () => {
+      const logits = this.model
+        .forward(modelInputs(this.tokenizer, enc, true))
+        .logits!.float()
+        .select(0, 0)
+        .indexSelect(0, torch.tensor(masked));
+      let probs = logits.softmax(-1);
+      if (targets) probs = probs.indexSelect(1, torch.tensor(targets));
+      const { values, indices } = probs.topk(k, -1);
+      return { values: values.toArray() as number[][], indices: indices.toArray() as number[][] };
+    });
     const single = masked.length === 1;
     const pad = this.tokenizer.padTokenId;
     const rows = masked.map((position, i) =>

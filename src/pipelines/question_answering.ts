@@ -4,11 +4,11 @@
 // tokens and [CLS]) multiply into span scores, spans longer than maxAnswerLen or ending before they
 // start are dropped (HF's decode_spans), and the span is widened to whole words (alignToWords). With
 // handleImpossibleAnswer, "" competes with the smallest [CLS] score over the windows.
-import * as torch from "../torch/index.js";
 import { Callable } from "../tokenizers/callable.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import type { PreTrainedModel } from "../models/index.js";
 import { sliceCodePoints } from "../evaluate/qa_postprocessing.js";
+import { inference, modelInputs } from "./model_inputs.js";
 
 export interface QuestionAnsweringInput {
   question: string;
@@ -77,26 +77,12 @@ export class QuestionAnsweringPipeline extends Callable {
       padding: "longest",
     });
     const spans = enc.input_ids.length;
-    const wasTraining = this.model.training;
-    this.model.eval();
-    let logits: { start: number[][]; end: number[][] };
-    try {
-      logits = torch.noGrad(() =>
-        torch.tidy(() => {
-          const inputs = Object.fromEntries(
-            Object.entries(enc)
-              .filter(([name]) => this.tokenizer.modelInputNames.includes(name))
-              .map(([name, v]) => [name, torch.tensor(v as number[][])]),
-          );
-          const out = this.model.forward(inputs);
-          if (!out.startLogits || !out.endLogits)
-            throw new TypeError(`question-answering: ${this.model.constructor.name} gives no start/end logits (a QA head is needed)`);
-          return { start: out.startLogits.float().toArray() as number[][], end: out.endLogits.float().toArray() as number[][] };
-        }),
-      );
-    } finally {
-      if (wasTraining) this.model.train();
-    }
+    const logits = inference(this.model, () => {
+      const out = this.model.forward(modelInputs(this.tokenizer, enc, false));
+      if (!out.startLogits || !out.endLogits)
+        throw new TypeError(`question-answering: ${this.model.constructor.name} gives no start/end logits (a QA head is needed)`);
+      return { start: out.startLogits.float().toArray() as number[][], end: out.endLogits.float().toArray() as number[][] };
+    });
     const context = questionFirst ? 1 : 0;
     const answers: QuestionAnsweringResult[] = [];
     let minNullScore = 1_000_000;

@@ -1,10 +1,10 @@
 // pipeline("text-classification"): transformers' TextClassificationPipeline for a fine-tuned model —
 // text (or a { text, textPair } pair, or a batch of either) in, [{ label, score }] out, labels from the
 // model's id2label, softmax over the classes (sigmoid for multi-label or a single output), topK.
-import * as torch from "../torch/index.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { Callable } from "../tokenizers/callable.js";
 import type { PreTrainedModel } from "../models/index.js";
+import { inference, modelInputs } from "./model_inputs.js";
 
 export interface TextPair {
   text: string;
@@ -66,28 +66,19 @@ export class TextClassificationPipeline extends Callable {
     const fn =
       o.functionToApply ??
       (config.problemType === "multi_label_classification" || config.numLabels === 1 ? "sigmoid" : config.problemType === "regression" ? "none" : "softmax");
-    const wasTraining = this.model.training;
-    this.model.eval();
-    try {
-      for (let s = 0; s < list.length; s += size) {
-        const part = list.slice(s, s + size);
-        const rows = torch.noGrad(() =>
-          torch.tidy(() => {
-            const enc = this.tokenizer(
-              part.map((x) => x.text),
-              pairs ? part.map((x) => x.textPair!) : null,
-              { truncation: true, padding: true, returnTensors: "pt" },
-            );
-            const inputs = Object.fromEntries(Object.entries(enc).filter(([k]) => this.tokenizer.modelInputNames.includes(k))) as Record<string, torch.Tensor>;
-            const logits = this.model.forward(inputs).logits!.float();
-            const out = fn === "softmax" ? logits.softmax(-1) : fn === "sigmoid" ? logits.sigmoid() : logits;
-            return out.toArray() as number[][];
-          }),
+    for (let s = 0; s < list.length; s += size) {
+      const part = list.slice(s, s + size);
+      const rows = inference(this.model, () => {
+        const enc = this.tokenizer(
+          part.map((x) => x.text),
+          pairs ? part.map((x) => x.textPair!) : null,
+          { truncation: true, padding: true },
         );
-        scores.push(...rows);
-      }
-    } finally {
-      if (wasTraining) this.model.train();
+        const logits = this.model.forward(modelInputs(this.tokenizer, enc, false)).logits!.float();
+        const out = fn === "softmax" ? logits.softmax(-1) : fn === "sigmoid" ? logits.sigmoid() : logits;
+        return out.toArray() as number[][];
+      });
+      scores.push(...rows);
     }
     const id2label = config.id2label ?? {};
     const topK = o.topK === undefined ? 1 : o.topK;

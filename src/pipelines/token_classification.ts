@@ -3,10 +3,10 @@
 // word, start, end), "simple" (adjacent tokens of one entity type grouped: entity_group, mean score),
 // and the word-level "first", "average", "max" (a word's label from its first token, its tokens' mean
 // scores, or its most confident token, then grouped). Labels in ignoreLabels (["O"]) are dropped.
-import * as torch from "../torch/index.js";
 import { Callable } from "../tokenizers/callable.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import type { PreTrainedModel } from "../models/index.js";
+import { inference, modelInputs } from "./model_inputs.js";
 
 export type AggregationStrategy = "none" | "simple" | "first" | "average" | "max";
 
@@ -90,24 +90,17 @@ export class TokenClassificationPipeline extends Callable {
     const ids = enc.input_ids;
     const offsets = enc.offset_mapping as [number, number][];
     const special = enc.special_tokens_mask as number[];
-    const wasTraining = this.model.training;
-    this.model.eval();
-    let scores: number[][];
-    try {
-      scores = torch.noGrad(() =>
-        torch.tidy(() => {
-          const inputs = Object.fromEntries(
-            Object.entries(enc)
-              .filter(([name]) => this.tokenizer.modelInputNames.includes(name))
-              .map(([name, v]) => [name, torch.tensor([v as number[]])]),
-          );
-          // HF's softmax in numpy over the float32 logits: exp(x - max) / sum.
-          return this.model.forward(inputs).logits!.float().select(0, 0).softmax(-1).toArray() as number[][];
-        }),
-      );
-    } finally {
-      if (wasTraining) this.model.train();
-    }
+    // HF's softmax in numpy over the float32 logits: exp(x - max) / sum.
+    const scores = inference(
+      this.model,
+      () =>
+        this.model
+          .forward(modelInputs(this.tokenizer, enc, true))
+          .logits!.float()
+          .select(0, 0)
+          .softmax(-1)
+          .toArray() as number[][],
+    );
     // A tokenizer with a continuing-subword prefix (WordPiece's "##") knows its words: a token continues
     // a word when its text is not the token. Others fall back to HF's heuristic: no space before it.
     const model = this.tokenizer.tokenizerJson.model as { continuing_subword_prefix?: string | null };

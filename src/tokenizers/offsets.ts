@@ -16,7 +16,7 @@ export const isPunctuation = (c: string) => {
   const cp = c.codePointAt(0)!;
   return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126) || /\p{P}/u.test(c);
 };
-const isChinese = (cp: number) =>
+export const isChinese = (cp: number): boolean =>
   (cp >= 0x4e00 && cp <= 0x9fff) ||
   (cp >= 0x3400 && cp <= 0x4dbf) ||
   (cp >= 0x20000 && cp <= 0x2a6df) ||

@@ -178,18 +178,13 @@ export abstract class GPT2PreTrainedModel extends PreTrainedModel {
   // Old checkpoints carry the causal-mask buffers (h.N.attn.bias, h.N.attn.masked_bias).
   static override keysToIgnoreOnLoadUnexpected = [/(^|\.)position_ids$/, /attn\.masked_bias$/, /attn\.bias$/];
 
-  /** HF's _init_weights: normal(0, initializer_range) everywhere, and the residual projections (c_proj) by 1/√(2·n_layer). */
+  /** HF's _init_weights: normal(0, initializer_range) everywhere (Conv1D too), and the residual projections (c_proj) by 1/√(2·n_layer). */
   override initWeights(m: Module): void {
+    super.initWeights(m);
     const std = this.config.need<number>("initializer_range");
-    if (m instanceof Conv1D || m instanceof Linear) {
+    if (m instanceof Conv1D) {
       init.normal_(m.weight, 0, std);
-      if (m.bias) init.zeros_(m.bias);
-    } else if (m instanceof Embedding) {
-      init.normal_(m.weight, 0, std);
-      m.zeroPaddingRow();
-    } else if (m instanceof LayerNorm) {
-      if (m.weight) init.ones_(m.weight);
-      if (m.bias) init.zeros_(m.bias);
+      init.zeros_(m.bias);
     }
     if (m instanceof GPT2Attention || m instanceof GPT2MLP) init.normal_(m.c_proj.weight, 0, std / Math.sqrt(2 * this.config.need<number>("n_layer")));
   }

@@ -233,14 +233,8 @@ export abstract class LlamaPreTrainedModel extends PreTrainedModel {
 
   /** HF's _init_weights: normal(0, initializer_range) for linears and embeddings (padding row zero), RMSNorm weights one. */
   override initWeights(m: Module): void {
-    const std = this.config.get<number>("initializer_range") ?? 0.02;
-    if (m instanceof Linear) {
-      init.normal_(m.weight, 0, std);
-      if (m.bias) init.zeros_(m.bias);
-    } else if (m instanceof Embedding) {
-      init.normal_(m.weight, 0, std);
-      m.zeroPaddingRow();
-    } else if (m instanceof LlamaRMSNorm) init.ones_(m.weight);
+    super.initWeights(m);
+    if (m instanceof LlamaRMSNorm) init.ones_(m.weight);
   }
 }
 
