@@ -1,7 +1,7 @@
 // What the Trainer checks of a dataset before the first step, so that a bad value fails with the
 // column, the row and the value named instead of deep in a loss or an embedding: labels a classifier
 // cannot take, and token ids past the model's vocabulary.
-import type * as arrow from "apache-arrow";
+import * as arrow from "apache-arrow";
 import type { Dataset } from "../datasets/index.js";
 import type { PreTrainedModel } from "../models/index.js";
 import { pyFloat } from "./logs.js";
@@ -16,6 +16,8 @@ export function checkLabels(model: PreTrainedModel, ds: Dataset, columns: string
   const problem = config.problemType;
   if (name === "num_labels" && (problem === "regression" || problem === "multi_label_classification" || (problem === null && n === 1))) return;
   for (const col of columns.filter((c) => LABEL_COLUMNS.includes(c))) {
+    // The common case in one pass over the Arrow buffers; rows are decoded only to name an offender.
+    if (buffersHoldLabels(ds.arrowColumn(col), n)) continue;
     const values = ds.column(col) as unknown[];
     for (let r = 0; r < values.length; r++) {
       const row = values[r];
@@ -33,6 +35,28 @@ export function checkLabels(model: PreTrainedModel, ds: Dataset, columns: string
       }
     }
   }
+}
+
+/**
+ * Whether every value in a label column's Arrow buffers (a flat column or a list column's child; every
+ * row of the table, selected or not) is an integer in [0, n) or -100, with no nulls anywhere. False
+ * sends the caller to the row-by-row check, which names the row (or finds the bad value unselected).
+ */
+const arrowIsInt = (t: arrow.DataType) => arrow.DataType.isInt(t);
+
+function buffersHoldLabels(column: arrow.Vector, n: number): boolean {
+  for (const d of column.data) {
+    const leaf = d.children.length ? d.children[0] : d;
+    // Only integer buffers are read as they are (bools are bit-packed, float16 stored as raw bits).
+    if (d.nullCount > 0 || leaf.nullCount > 0 || leaf.children.length || !arrowIsInt(leaf.type)) return false;
+    const values = leaf.values as ArrayLike<number | bigint> | undefined;
+    if (!values) return false;
+    for (let i = 0; i < values.length; i++) {
+      const v = Number(values[i]);
+      if (v !== -100 && !(Number.isInteger(v) && v >= 0 && v < n)) return false;
+    }
+  }
+  return true;
 }
 
 /** The largest value of a list column's Arrow buffers (every row of the table, selected or not), without decoding rows. */
