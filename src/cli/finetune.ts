@@ -5,11 +5,18 @@ import { existsSync, realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { ClassLabel, Value, loadDataset, type Dataset, type DatasetDict } from "../datasets/index.js";
-import { AutoTokenizer, AutoModelForSequenceClassification, AutoModelForCausalLM, setVerbosity, type PreTrainedTokenizer } from "../index.js";
+import {
+  AutoTokenizer,
+  AutoModelForSequenceClassification,
+  AutoModelForCausalLM,
+  setVerbosity,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+} from "../index.js";
 import { fromPretrainedArchitecture } from "../models/index.js";
 import { launch, watchLauncher } from "../distributed/index.js";
 import { exportOnnx, isOnnxDtype, ONNX_DTYPES, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from "../export/index.js";
-import { Trainer, TrainingArguments, type EvalPrediction } from "../trainer/index.js";
+import { Trainer, TrainingArguments, type EvalPrediction, type TrainOutput } from "../trainer/index.js";
 import * as evaluate from "../evaluate/index.js";
 
 const kebab = (k: string) =>
@@ -380,21 +387,31 @@ function trainCommand(prog: Command): void {
       processingClass: tokenizer,
       computeMetrics: evalSet ? await metricsFor(o) : undefined,
     });
-    trainer.resumeHint = (checkpoint) => `Resume with:\n  ${resumeCommand(process.argv.slice(2), checkpoint)}`;
-    const out = await trainer.train();
-    if (out.interrupted) {
-      // The half-trained model is not the result: the checkpoint is kept, no final model is written.
-      process.exitCode = 130;
-      return;
-    }
-    if (!trainer.weightsAreFinite()) {
-      throw new Error(
-        `training diverged: the weights hold nan/inf after step ${out.globalStep}, so no final model was written to ${args.outputDir} (checkpoints, if any, are kept). Lower --learning-rate, or use --bf16 instead of --fp16.`,
-      );
-    }
-    trainer.saveModel();
+    const out = await trainAndSave(trainer);
+    if (!out) return;
     if (trainer.processIndex === 0) console.log(JSON.stringify({ global_step: out.globalStep, ...out.metrics }));
   });
+}
+
+/**
+ * Trains with the resume hint of this command line and saves the final model; null (exit code 130)
+ * when Ctrl-C stopped it — the half-trained model is not the result: the checkpoint is kept, no final
+ * model is written — and an error when the weights diverged.
+ */
+async function trainAndSave(trainer: Trainer<PreTrainedModel>): Promise<TrainOutput | null> {
+  trainer.resumeHint = (checkpoint) => `Resume with:\n  ${resumeCommand(process.argv.slice(2), checkpoint)}`;
+  const out = await trainer.train();
+  if (out.interrupted) {
+    process.exitCode = 130;
+    return null;
+  }
+  if (!trainer.weightsAreFinite()) {
+    throw new Error(
+      `training diverged: the weights hold nan/inf after step ${out.globalStep}, so no final model was written to ${trainer.args.outputDir} (checkpoints, if any, are kept). Lower --learning-rate, or use --bf16 instead of --fp16.`,
+    );
+  }
+  trainer.saveModel();
+  return out;
 }
 
 /**
@@ -442,19 +459,8 @@ async function trainCausalLm(opts: Record<string, unknown>): Promise<void> {
   const model = await AutoModelForCausalLM.fromPretrained(o.model);
   const evalSet = grouped.splits.includes("validation") ? grouped.get("validation") : undefined;
   const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet, processingClass: tokenizer });
-  trainer.resumeHint = (checkpoint) => `Resume with:
-  ${resumeCommand(process.argv.slice(2), checkpoint)}`;
-  const out = await trainer.train();
-  if (out.interrupted) {
-    process.exitCode = 130;
-    return;
-  }
-  if (!trainer.weightsAreFinite()) {
-    throw new Error(
-      `training diverged: the weights hold nan/inf after step ${out.globalStep}, so no final model was written to ${args.outputDir}. Lower --learning-rate.`,
-    );
-  }
-  trainer.saveModel();
+  const out = await trainAndSave(trainer);
+  if (!out) return;
   const metrics: Record<string, number> = { global_step: out.globalStep, ...out.metrics };
   if (evalSet) {
     const evalMetrics = await trainer.evaluate();
