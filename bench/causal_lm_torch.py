@@ -96,12 +96,12 @@ def generate(b):
     return b * new / (time.perf_counter() - t)
 
 
-for name, bf16 in (("fp32", False), ("bf16", True)):
+for name, bf16 in (("fp32", False), ("bf16", True)) if steps > 0 else ():
     out[f"train_{name}"] = train(bf16)
-for b in (1, 8):
+for b in (1, 8) if new > 0 else ():
     out[f"generate_b{b}_fp32"] = generate(b)
 model.to(torch.bfloat16)
-for b in (1, 8):
+for b in (1, 8) if new > 0 else ():
     out[f"generate_b{b}_bf16"] = generate(b)
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))

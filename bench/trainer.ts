@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Size } from "./trainer_sizes.js";
+import { cleanEnv, peerEnv } from "./peer_env.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -24,10 +25,7 @@ const SPLITS: [number, number][] = [
   [1, 2],
   [2, 1],
 ];
-const TUNED_MALLOC = { MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "268435456", MALLOC_TOP_PAD_: "67108864" };
-const clean = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.startsWith("MALLOC_") && k !== "FINETUNE_MALLOC" && k !== "FINETUNE_COUNT_NATIVE_CALLS"),
-);
+const clean = cleanEnv;
 
 interface Run {
   samples_per_second: number;
@@ -45,7 +43,7 @@ function theirs(size: Size, precision: string, n: number, [a, b]: [number, numbe
     execFileSync(
       process.env.PYTHON ?? "/usr/bin/python3",
       [join(root, "bench", "trainer_torch.py"), shared, size, String(n), String(a), String(b), precision],
-      { env: { ...clean, ...TUNED_MALLOC } },
+      { env: peerEnv },
     ),
   );
 }

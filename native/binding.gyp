@@ -9,6 +9,7 @@
         "src/runtime.cc",
         "src/train_ops.cc",
         "src/distributed.cc",
+        "src/linear_ops.cc",
         "gen/ops.cc"
       ],
       "include_dirs": [

@@ -86,6 +86,18 @@ function cxx11Abi(t) {
   return "1";
 }
 
+// A libtorch built with OpenMP (Debian's, pip's) puts at::parallel_for's loop in a header under
+// `#pragma omp parallel`: compiled without -fopenmp, our own parallel_for loops run on one thread.
+// Only the compile gets the flag: the GOMP symbols resolve at load time to the OpenMP runtime libtorch
+// itself loaded (pip bundles its own), so both share one thread pool and torch.set_num_threads.
+function openmp(t) {
+  for (const inc of t.includes) {
+    const header = join(inc, "ATen", "Config.h");
+    if (existsSync(header)) return /#define AT_PARALLEL_OPENMP 1/.test(readFileSync(header, "utf8"));
+  }
+  return false;
+}
+
 const t = locate();
 const libs = ["c10", "torch_cpu", "torch"];
 const cuda = existsSync(join(t.lib, "libtorch_cuda.so"));
@@ -98,7 +110,11 @@ switch (what) {
     break;
   case "cflags":
     // torch >= 2.10 headers need C++20; older ones build with C++17.
-    print([v.major > 2 || (v.major === 2 && v.minor >= 10) ? "-std=c++20" : "-std=c++17", `-D_GLIBCXX_USE_CXX11_ABI=${cxx11Abi(t)}`]);
+    print([
+      v.major > 2 || (v.major === 2 && v.minor >= 10) ? "-std=c++20" : "-std=c++17",
+      `-D_GLIBCXX_USE_CXX11_ABI=${cxx11Abi(t)}`,
+      ...(openmp(t) ? ["-fopenmp"] : []),
+    ]);
     break;
   case "ldflags":
     // --no-as-needed keeps libtorch_cuda linked although no symbol of it is named: it registers CUDA.

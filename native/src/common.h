@@ -104,6 +104,7 @@ void RegisterOpFlags(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
 void RegisterTrainOps(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
+void RegisterLinear(Napi::Env env, Napi::Object exports);
 
 }  // namespace ft
 

@@ -104,6 +104,8 @@ export interface NativeTorch extends NativeOps {
   setSdpBackend(name: "flash" | "memEfficient" | "math", enabled: boolean): void;
   allowTf32(): boolean;
   setAllowTf32(allow: boolean): void;
+  smallBatchLinear(): boolean;
+  setSmallBatchLinear(enabled: boolean): void;
   /** Whether the addon was built with libtorch's c10d (distributed.cc). */
   distributedBuilt: boolean;
   distInit(backend: string, masterAddr: string, masterPort: number, rank: number, worldSize: number, timeoutMs: number, storePrefix: string): ProcessGroupRef;

@@ -123,8 +123,25 @@ export const cuda = {
   emptyCache: (): void => native.emptyCache(),
 };
 
-/** torch.backends.cuda: which attention kernels SDPA may choose, and TF32 for float32 matmuls. */
+/**
+ * torch.backends.cuda: which attention kernels SDPA may choose, and TF32 for float32 matmuls.
+ * backends.cpu: finetune-ts's own switch for its decoding kernel (native/src/linear_ops.cc).
+ */
 export const backends = {
+  cpu: {
+    /**
+     * Linear layers with at most 8 input rows (a decoding step), run without autograd or autocast on
+     * float32/bfloat16 CPU tensors, read each weight row once in a kernel of ours instead of BLAS's
+     * GEMM (2–4× faster there; sums in another order, so the last bits may differ). On by default;
+     * reads false where the CPU cannot take the path (no AVX2 + FMA, or not x86-64).
+     */
+    get smallBatchLinear(): boolean {
+      return native.smallBatchLinear();
+    },
+    set smallBatchLinear(enabled: boolean) {
+      native.setSmallBatchLinear(enabled);
+    },
+  },
   cuda: {
     enableFlashSdp: (enabled: boolean): void => native.setSdpBackend("flash", enabled),
     enableMemEfficientSdp: (enabled: boolean): void => native.setSdpBackend("memEfficient", enabled),
