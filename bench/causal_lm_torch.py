@@ -2,7 +2,7 @@
 reference Llama (scripts/golden/decoders.py, written from transformers' modeling_llama.py) —
 a plain training loop (fwd + bwd + AdamW) on packed rows, and HF-style greedy generation with a KV cache.
 
-Usage: python3 bench/causal_lm_torch.py THREADS BLAS_THREADS STEPS BATCH SEQ PROMPT NEW
+Usage: python3 bench/causal_lm_torch.py THREADS BLAS_THREADS STEPS BATCH SEQ PROMPT NEW [PRECISIONS: fp32,bf16]
 """
 import ctypes
 import json
@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts", "gol
 from decoders import LlamaForCausalLM, causal_loss, mask_for, rope, rotate_half  # noqa: E402
 
 threads, blas, steps, batch, seq, prompt, new = (int(a) for a in sys.argv[1:8])
+precisions = (sys.argv[8] if len(sys.argv) > 8 else "fp32,bf16").split(",")
 torch.set_num_threads(threads)
 try:
     ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(blas)
@@ -96,8 +97,8 @@ def generate(b):
     return b * new / (time.perf_counter() - t)
 
 
-for name, bf16 in (("fp32", False), ("bf16", True)) if steps > 0 else ():
-    out[f"train_{name}"] = train(bf16)
+for name in precisions if steps > 0 else ():
+    out[f"train_{name}"] = train(name == "bf16")
 for b in (1, 8) if new > 0 else ():
     out[f"generate_b{b}_fp32"] = generate(b)
 model.to(torch.bfloat16)
