@@ -37,3 +37,4 @@ export {
   type TextPair,
 } from "./pipelines/index.js";
 export { exportOnnx, type OnnxDtype } from "./export/index.js";
+export { LoraConfig, getPeftModel, PeftModel, type LoraConfigOptions } from "./peft/index.js";

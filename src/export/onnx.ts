@@ -8,6 +8,7 @@ import type { PreTrainedModel } from "../models/index.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { writeFileAtomic } from "../util/files.js";
 import { OnnxGraph, convertToFloat16, quantizeDynamicInt8 } from "../onnx/index.js";
+import { LoraLinear, ModulesToSaveWrapper } from "../peft/lora_layer.js";
 
 export type OnnxDtype = "fp32" | "fp16" | "q8";
 export const ONNX_DTYPES: readonly OnnxDtype[] = ["fp32", "fp16", "q8"];
@@ -36,6 +37,12 @@ export interface ExportedFile {
 function modelGraph(model: PreTrainedModel, opset = DEFAULT_OPSET): OnnxGraph {
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET)
     throw new RangeError(`exportOnnx: opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${opset}`);
+  // The graph reads each linear layer's weight: an unmerged adapter would be left out without a word.
+  const adapted = [...model.namedModules()].find(([, m]) => m instanceof LoraLinear || m instanceof ModulesToSaveWrapper);
+  if (adapted)
+    throw new Error(
+      `exportOnnx: ${model.constructor.name} holds LoRA adapters ('${adapted[0]}'); merge them first (peftModel.mergeAndUnload()) and export the merged model`,
+    );
   const g = new OnnxGraph({ opset, names: model.namedParameters() });
   model.onnx(g);
   return g;

@@ -151,6 +151,11 @@ export abstract class PreTrainedModel extends Module {
     this.tieWeights();
   }
 
+  /** The projection onto the vocabulary (HF's get_output_embeddings), or null for models without one. */
+  outputEmbeddings(): Module | null {
+    return null;
+  }
+
   /** Output embeddings share the input embeddings' weight where the architecture says so. */
   tieWeights(): void {}
 

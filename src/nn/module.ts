@@ -90,15 +90,7 @@ export class Module {
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !src.has(k));
     const unexpectedKeys = [...src.keys()].filter((k) => !own.has(k));
-    const mismatched: string[] = [];
-    for (const [k, t] of own) {
-      const v = src.get(k);
-      if (v && v.shape.join(",") !== t.shape.join(",")) {
-        mismatched.push(
-          `size mismatch for ${k}: copying a param with shape [${v.shape.join(", ")}] from checkpoint, the shape in current model is [${t.shape.join(", ")}].`,
-        );
-      }
-    }
+    const mismatched = sizeMismatches(own, src);
     const strict = o.strict ?? true;
     const errors: string[] = [];
     if (strict && missingKeys.length) errors.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`);
@@ -146,6 +138,41 @@ export class Module {
     return this;
   }
 
+  /**
+   * copy.deepcopy of a module (what PEFT's modules_to_save trains): the same class and settings, its own
+   * copies of every parameter and buffer (tensors shared inside it stay shared), nothing drawn from the
+   * generator. A class that keeps state in private (#) members of its own cannot be copied this way.
+   */
+  deepCopy(): this {
+    return this.#copy(new Map()) as this;
+  }
+
+  #copy(memo: Map<Tensor, Tensor>): Module {
+    const twin = (t: Tensor): Tensor => {
+      let c = memo.get(t);
+      if (!c) {
+        c = noGrad(() => t.detach().clone());
+        memo.set(t, c);
+      }
+      return c;
+    };
+    const copy = this instanceof ModuleList ? new ModuleList([...this].map((m: Module) => m.#copy(memo))) : new Module();
+    if (!(this instanceof ModuleList)) {
+      Object.setPrototypeOf(copy, Object.getPrototypeOf(this));
+      // Settings (sizes, rates, activation functions, the config) are shared as deepcopy would copy them.
+      for (const [k, v] of Object.entries(this)) if (!(v instanceof Tensor) && !(v instanceof Module)) Reflect.set(copy, k, v);
+      for (const [name, m] of this.#modules) copy.registerModule(name, m.#copy(memo));
+    }
+    for (const [name, p] of this.#params) {
+      const c = p === null ? null : twin(p);
+      copy.registerParameter(name, c);
+      if (p && c && !p.requiresGrad) c.requiresGrad_(false);
+    }
+    for (const [name, b] of this.#buffers) copy.registerBuffer(name, twin(b), { persistent: !this.#nonPersistent.has(name) });
+    copy.training = this.training;
+    return copy;
+  }
+
   /** Sets every parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)). */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
@@ -162,6 +189,20 @@ export class Module {
       .filter((p) => !o.onlyTrainable || p.requiresGrad)
       .reduce((a, p) => a + p.numel(), 0);
   }
+}
+
+/** PyTorch's load_state_dict message for each key whose shape differs between a module's tensors and a checkpoint's. */
+export function sizeMismatches(own: Map<string, Tensor>, checkpoint: Map<string, Tensor>): string[] {
+  const out: string[] = [];
+  for (const [k, t] of own) {
+    const v = checkpoint.get(k);
+    if (v && v.shape.join(",") !== t.shape.join(",")) {
+      out.push(
+        `size mismatch for ${k}: copying a param with shape [${v.shape.join(", ")}] from checkpoint, the shape in current model is [${t.shape.join(", ")}].`,
+      );
+    }
+  }
+  return out;
 }
 
 function isFloat(d: DType): boolean {

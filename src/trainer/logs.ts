@@ -1,15 +1,8 @@
 // What a person sees: HF's "***** Running training *****" block, log dicts printed as Python
 // dicts, and the evaluation table (Epoch | Training Loss | Validation Loss | metrics).
+import { pyFloat } from "../util/py_float.js";
 
-/** A number as Python's repr prints it (1.0, 3.2e-05). */
-export function pyFloat(x: number): string {
-  if (Number.isNaN(x)) return "nan";
-  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
-  if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.0`;
-  // Python switches to exponent notation below 1e-4 and from 1e16; JS at other points.
-  const s = Math.abs(x) < 1e-4 || Math.abs(x) >= 1e16 ? x.toExponential() : String(x);
-  return s.replace(/e([+-])(\d)$/, "e$10$2");
-}
+export { pyFloat };
 
 /** A number as Python's f"{x:.4g}" writes it: 4 significant digits, no trailing zeros, exponent below 1e-4 and from 1e4. */
 export function pyG4(x: number): string {

@@ -416,6 +416,10 @@ export class BertForMaskedLM extends BertPreTrainedModel {
     this.postInit();
   }
 
+  override outputEmbeddings(): Module {
+    return this.cls.predictions.decoder;
+  }
+
   /** The decoder shares the word embeddings' weight (HF's tie_word_embeddings). */
   override tieWeights(): void {
     this.tieOutputEmbeddings(this.cls.predictions.decoder, this.bert.embeddings.word_embeddings);

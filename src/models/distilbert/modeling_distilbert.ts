@@ -305,6 +305,10 @@ export class DistilBertForMaskedLM extends DistilBertPreTrainedModel {
     this.vocab_projector = this.registerModule("vocab_projector", new Linear(dim, config.need("vocab_size")));
     this.postInit();
   }
+  override outputEmbeddings(): Module {
+    return this.vocab_projector;
+  }
+
   /** vocab_projector.weight is the word embeddings' (HF's _tied_weights_keys); its bias is its own. */
   override tieWeights(): void {
     this.tieOutputEmbeddings(this.vocab_projector, this.distilbert.embeddings.word_embeddings);

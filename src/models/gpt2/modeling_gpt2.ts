@@ -244,6 +244,10 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     this.lm_head = this.registerModule("lm_head", new Linear(config.need("n_embd"), config.need("vocab_size"), { bias: false }));
     this.postInit();
   }
+  override outputEmbeddings(): Module {
+    return this.lm_head;
+  }
+
   override tieWeights(): void {
     this.tieOutputEmbeddings(this.lm_head, this.transformer.wte);
   }

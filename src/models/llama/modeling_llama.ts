@@ -330,6 +330,10 @@ export class LlamaForCausalLM extends LlamaPreTrainedModel {
     this.lm_head = this.registerModule("lm_head", new Linear(config.need("hidden_size"), config.need("vocab_size"), { bias: false }));
     this.postInit();
   }
+  override outputEmbeddings(): Module {
+    return this.lm_head;
+  }
+
   override tieWeights(): void {
     if (this.config.get("tie_word_embeddings") === true) this.tieOutputEmbeddings(this.lm_head, this.model.embed_tokens);
   }

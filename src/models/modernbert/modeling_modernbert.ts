@@ -420,6 +420,10 @@ export class ModernBertForMaskedLM extends ModernBertPreTrainedModel {
     this.decoder = this.registerModule("decoder", new Linear(config.need("hidden_size"), config.need("vocab_size"), { bias: config.need("decoder_bias") }));
     this.postInit();
   }
+  override outputEmbeddings(): Module {
+    return this.decoder;
+  }
+
   override tieWeights(): void {
     this.tieOutputEmbeddings(this.decoder, this.model.embeddings.tok_embeddings);
   }

@@ -431,6 +431,10 @@ export class RobertaForMaskedLM extends RobertaPreTrainedModel {
     this.lm_head = this.registerModule("lm_head", new RobertaLMHead(config));
     this.postInit();
   }
+  override outputEmbeddings(): Module {
+    return this.lm_head.decoder;
+  }
+
   override tieWeights(): void {
     this.tieOutputEmbeddings(this.lm_head.decoder, this.roberta.embeddings.word_embeddings);
   }
