@@ -7,11 +7,11 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import { setVerbosity, setWarningSink } from "../src/models/index.js";
-import { EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, crc32c } from "../src/trainer/index.js";
+import { EarlyStoppingCallback, Trainer, TrainingArguments, crc32c } from "../src/trainer/index.js";
 import * as evaluate from "../src/evaluate/index.js";
 import { fixture, repoRoot, needs } from "./helpers.js";
 import { pyDict, pyG4 } from "../src/trainer/logs.js";
-import { captured, out, padCollator, quiet, runCourseGolden, silenced, tinyModel, toyDataset, zip } from "./trainer_helpers.js";
+import { captured, out, padCollator, quiet, runCourseGolden, silenced, interruptedRun, tinyModel, toyDataset, zip } from "./trainer_helpers.js";
 
 const shared = join(repoRoot, "..", "shared", "data");
 const noShared = needs("shared", existsSync(join(shared, "hf-home")), "../shared/data is absent");
@@ -55,31 +55,8 @@ test("gradient accumulation: batch 4 × 4 matches batch 16, also for an epoch's 
 
 test("resume from a checkpoint ends at exactly the weights of an uninterrupted run (dropout on)", async () => {
   const ds = toyDataset(40, 2);
-  const argsFor = (dir: string, extra = {}) =>
-    new TrainingArguments({
-      outputDir: dir,
-      perDeviceTrainBatchSize: 4,
-      numTrainEpochs: 3,
-      learningRate: 5e-3,
-      saveSteps: 7,
-      loggingSteps: 5,
-      seed: 11,
-      ...quiet,
-      ...extra,
-    });
-  const full = tinyModel();
-  await silenced(() => new Trainer({ model: full, args: argsFor(out(), { saveStrategy: "no" }), trainDataset: ds, dataCollator: padCollator }).train());
-  const dir = out();
-  const first = tinyModel();
-  // Stop after 14 steps (mid-epoch 2), as a crash would; checkpoints at 7 and 14.
-  const stopper = new (class extends TrainerCallback {
-    override onStepEnd = (_a: unknown, state: { global_step: number }, control: { shouldTrainingStop: boolean }) => {
-      if (state.global_step === 14) control.shouldTrainingStop = true;
-    };
-  })();
-  await silenced(() =>
-    new Trainer({ model: first, args: argsFor(dir), trainDataset: ds, dataCollator: padCollator, callbacks: [stopper as TrainerCallback] }).train(),
-  );
+  // Stopped after 14 steps (mid-epoch 2), as a crash would; checkpoints at 7 and 14.
+  const { full, dir, argsFor } = await interruptedRun(() => tinyModel(), ds, 3);
   assert.deepEqual(
     readdirSync(dir)
       .filter((d) => d.startsWith("checkpoint-"))

@@ -7,7 +7,7 @@ import * as torch from "../src/torch/index.js";
 import { Dataset, loadDataset } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, type LogitsOutput, type ModelWithOutput, type PreTrainedModel } from "../src/models/index.js";
-import { Trainer, TrainingArguments } from "../src/trainer/index.js";
+import { Trainer, TrainerCallback, TrainingArguments } from "../src/trainer/index.js";
 import { fixture, repoRoot, withEnv } from "./helpers.js";
 
 export const out = (): string => mkdtempSync(join(tmpdir(), "ft-trainer-"));
@@ -42,6 +42,39 @@ export function tinyModel(dropout = 0.1): ModelWithOutput<LogitsOutput> {
 }
 
 export const quiet = { disableTqdm: true };
+
+/**
+ * The resume scenario on the toy task (batch 4, lr 5e-3, saves every 7 steps, seed 11): a run without
+ * checkpoints to compare with, and a run into a fresh folder stopped after 14 steps (checkpoints 7 and 14).
+ */
+export async function interruptedRun<M extends PreTrainedModel>(make: () => M, ds: Dataset, epochs: number) {
+  const argsFor = (dir: string, extra: Partial<ConstructorParameters<typeof TrainingArguments>[0]> = {}) =>
+    new TrainingArguments({
+      outputDir: dir,
+      perDeviceTrainBatchSize: 4,
+      numTrainEpochs: epochs,
+      learningRate: 5e-3,
+      saveSteps: 7,
+      loggingSteps: 5,
+      seed: 11,
+      ...quiet,
+      ...extra,
+    });
+  const full = make();
+  await silenced(() => new Trainer({ model: full, args: argsFor(out(), { saveStrategy: "no" }), trainDataset: ds, dataCollator: padCollator }).train());
+  const dir = out();
+  await silenced(() => new Trainer({ model: make(), args: argsFor(dir), trainDataset: ds, dataCollator: padCollator, callbacks: [stopAt(14)] }).train());
+  return { full, dir, argsFor };
+}
+
+/** A callback that stops training after `step` steps, as a crash would (the checkpoints so far stay). */
+export function stopAt(step: number): TrainerCallback {
+  return new (class extends TrainerCallback {
+    override onStepEnd = (_a: unknown, state: { global_step: number }, control: { shouldTrainingStop: boolean }) => {
+      if (state.global_step === step) control.shouldTrainingStop = true;
+    };
+  })();
+}
 export function silenced<T>(fn: () => Promise<T>): Promise<T> {
   const write = process.stderr.write.bind(process.stderr);
   const lines: string[] = [];

@@ -151,6 +151,16 @@ export abstract class PreTrainedModel extends Module {
     this.tieWeights();
   }
 
+  /** The inputs forward() reads (the class's inputNames; a wrapper answers for the model inside). */
+  modelInputNames(): string[] {
+    return (this.constructor as typeof PreTrainedModel).inputNames;
+  }
+
+  /** Whether forward takes the group's label count (the class's acceptsLossKwargs; a wrapper answers for the model inside). */
+  takesLossKwargs(): boolean {
+    return (this.constructor as typeof PreTrainedModel).acceptsLossKwargs;
+  }
+
   /** The projection onto the vocabulary (HF's get_output_embeddings), or null for models without one. */
   outputEmbeddings(): Module | null {
     return null;

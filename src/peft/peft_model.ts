@@ -8,7 +8,8 @@ import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { Linear, Module, sizeMismatches } from "../nn/index.js";
 import { Conv1D } from "../models/gpt2/modeling_gpt2.js";
-import type { PreTrainedModel } from "../models/modeling_utils.js";
+import { PreTrainedModel, type ForwardOptions, type ModelInputs } from "../models/modeling_utils.js";
+import type { PretrainedConfig } from "../models/configuration_utils.js";
 import { ALL_LINEAR, DEFAULT_TARGET_MODULES, LoraConfig } from "./lora_config.js";
 import { LoraLinear, ModulesToSaveWrapper, type TunerLayer } from "./lora_layer.js";
 
@@ -263,17 +264,24 @@ export class LoraModel<M extends PreTrainedModel> extends Module {
 }
 
 /**
+ * PreTrainedModel seen as a constructor only: PeftModel is a PreTrainedModel to the Trainer, but its
+ * static fromPretrained is PEFT's (a base model and an adapter folder), not a checkpoint loader's.
+ */
+const PreTrainedModelInstances: abstract new (config: PretrainedConfig) => PreTrainedModel = PreTrainedModel;
+
+/**
  * PEFT's PeftModel: the adapted model (state-dict keys "base_model.model.…", as in Python), the
  * adapters' configs, and saving/loading/merging. forward, and generate on `peft.model`, run the base
- * model with the active adapter.
+ * model with the active adapter; the Trainer trains it as HF's trains a PEFT model.
  */
-export class PeftModel<M extends PreTrainedModel> extends Module {
+export class PeftModel<M extends PreTrainedModel> extends PreTrainedModelInstances {
   readonly base_model: LoraModel<M>;
   readonly peftConfig = new Map<string, LoraConfig>();
   #active: string;
 
   constructor(model: M, config: LoraConfig, adapterName = "default") {
-    super();
+    super(model.config);
+    this.nameOrPath = model.nameOrPath;
     this.base_model = this.registerModule("base_model", new LoraModel(model));
     this.#active = adapterName;
     this.addAdapter(adapterName, config);
@@ -288,8 +296,22 @@ export class PeftModel<M extends PreTrainedModel> extends Module {
     return this.#active;
   }
 
-  forward(...args: Parameters<M["forward"]>): ReturnType<M["forward"]> {
-    return (this.model.forward as (...a: Parameters<M["forward"]>) => ReturnType<M["forward"]>).apply(this.model, args);
+  forward(inputs: ModelInputs, o?: ForwardOptions): ReturnType<M["forward"]> {
+    return this.model.forward(inputs, o) as ReturnType<M["forward"]>;
+  }
+
+  // What the Trainer asks of a model, answered for the model inside (as HF's Trainer unwraps a PeftModel).
+  override modelInputNames(): string[] {
+    return this.model.modelInputNames();
+  }
+  override takesLossKwargs(): boolean {
+    return this.model.takesLossKwargs();
+  }
+  override labelSpace(): { size: number; name: string } {
+    return this.model.labelSpace();
+  }
+  override outputEmbeddings(): Module | null {
+    return this.model.outputEmbeddings();
   }
 
   /** Adds another adapter (not active until setAdapter), as PEFT's add_adapter. */
@@ -400,7 +422,7 @@ export class PeftModel<M extends PreTrainedModel> extends Module {
    * each with adapter_model.safetensors (metadata {"format": "pt"}) and adapter_config.json
    * (inference_mode true, as PEFT saves it). Files are written to a temporary name and renamed.
    */
-  savePretrained(dir: string, o: { selectedAdapters?: string[] } = {}): void {
+  override savePretrained(dir: string, o: { selectedAdapters?: string[]; maxShardSize?: number } = {}): string[] {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`Provided path (${dir}) should be a directory, not a file`);
     const names = o.selectedAdapters ?? [...this.peftConfig.keys()];
     for (const n of names)
@@ -408,6 +430,7 @@ export class PeftModel<M extends PreTrainedModel> extends Module {
         throw new Error(
           `You passed an invalid \`selected_adapters\` arguments, current supported adapter names are ${pyRepr([...this.peftConfig.keys()])} - got ${pyRepr(names)}.`,
         );
+    const written: string[] = [];
     for (const name of names) {
       const out = name === "default" ? dir : join(dir, name);
       mkdirSync(out, { recursive: true });
@@ -422,7 +445,21 @@ export class PeftModel<M extends PreTrainedModel> extends Module {
         for (const t of tensors.values()) t.dispose();
       }
       this.peftConfig.get(name)!.copy({ inferenceMode: true }).saveTo(join(out, ADAPTER_CONFIG_NAME));
+      written.push(join(out, ADAPTER_WEIGHTS_NAME), join(out, ADAPTER_CONFIG_NAME));
     }
+    return written;
+  }
+
+  /**
+   * The Trainer's resume and best-model load (HF's _load_from_checkpoint for a PEFT model:
+   * load_adapter(checkpoint, active_adapter, is_trainable=True)): the active adapter's tensors from
+   * dir/adapter_model.safetensors, every key present and of its shape.
+   */
+  override loadSavedWeights(dir: string): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const weights = join(dir, ADAPTER_WEIGHTS_NAME);
+    if (!existsSync(weights)) throw new Error(`Can't find '${ADAPTER_WEIGHTS_NAME}' at '${dir}' (a checkpoint of a PeftModel holds the adapter)`);
+    this.#loadAdapterWeights(weights, this.#active);
+    return { missingKeys: [], unexpectedKeys: [] };
   }
 
   /**

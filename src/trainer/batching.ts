@@ -19,7 +19,7 @@ import type { TrainingArguments } from "./training_args.js";
  */
 export function signatureColumns(model: PreTrainedModel, args: TrainingArguments, ds: Dataset, print: (line: string) => void): string[] {
   if (!args.removeUnusedColumns) return ds.columnNames;
-  const accepted = new Set([...(model.constructor as typeof PreTrainedModel).inputNames, "label", "label_ids", ...(args.labelNames ?? [])]);
+  const accepted = new Set([...model.modelInputNames(), "label", "label_ids", ...(args.labelNames ?? [])]);
   const keep = ds.columnNames.filter((c) => accepted.has(c));
   const dropped = ds.columnNames.filter((c) => !accepted.has(c));
   if (dropped.length && isEnabledFor("info")) {

@@ -25,7 +25,14 @@ export const FILES = {
 };
 /** Held in the output dir while a run trains there: a second run is refused instead of mixing checkpoints. */
 export const LOCK_FILE = ".finetune-ts.lock";
-const MODEL_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "config.json"];
+const MODEL_FILES = [
+  "model.safetensors",
+  "model.safetensors.index.json",
+  "pytorch_model.bin",
+  "config.json",
+  "adapter_model.safetensors",
+  "adapter_config.json",
+];
 /** What a run stages before renaming: a checkpoint folder (tmp-checkpoint-N-<pid> or -ddp) and atomic writes (<file>.tmp-<pid>-…). */
 const STAGED_FOLDER = /^tmp-checkpoint-\d+-(\d+|ddp)$/;
 const STAGED_FILE = /\.tmp-(\d+)-\d+(-\d+)?$/;

@@ -573,7 +573,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
    * processes with averageTokensAcrossDevices), for a model whose loss takes it (acceptsLossKwargs); null otherwise.
    */
   #numItemsInBatch(group: ModelInputs[]): number | null {
-    const accepts = (this.model.constructor as typeof PreTrainedModel).acceptsLossKwargs;
+    const accepts = this.model.takesLossKwargs();
     if (!accepts || !group.length || !group[0].labels) return null;
     let n = 0;
     for (const b of group) n += torch.tidy(() => b.labels!.ne(-100).sum().item());
