@@ -219,7 +219,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
     // HF's GPT-2 embeds token types with the token embeddings.
     if (inputs.token_type_ids) x = x.add(this.wte.forward(inputs.token_type_ids));
     x = this.drop.forward(x);
-    const mask = causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device);
+    const mask = causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device, cache ? undefined : inputs.position_ids);
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const block of this.h) {

@@ -199,7 +199,9 @@ export class LlamaDecoderLayer extends Module {
  * The additive causal mask [b, 1, L, past + L] (HF's create_causal_mask / create_sliding_window_causal_mask
  * in eager form): a query sees the keys at or before its position, within `window` positions when the
  * layer slides, and never a padded key; the rest is the dtype's minimum (a row with nothing to see
- * softmaxes evenly, as HF's eager path).
+ * softmaxes evenly, as HF's eager path). Without an attention mask or a cache, position ids that
+ * restart mark packed sequences (transformers 5's find_packed_sequence_indices: a new sequence wherever
+ * a position is not its predecessor + 1), and a query sees only keys of its own sequence.
  */
 export function causalMask(
   attentionMask: Tensor | undefined,
@@ -209,6 +211,7 @@ export function causalMask(
   window: number | null,
   dtype: torch.DType,
   device: string,
+  positionIds?: Tensor,
 ): Tensor {
   return torch.tidy(() => {
     const total = past + l;
@@ -217,6 +220,29 @@ export function causalMask(
     let blocked = keys.gt(queries);
     if (window !== null) blocked = blocked.logicalOr(keys.le(queries.sub(window)));
     let full = blocked.view(1, 1, l, total).expand([b, 1, l, total]);
+    if (positionIds && !attentionMask && past === 0 && l > 1) {
+      const pos = positionIds.expand([b, l]);
+      const starts = torch.cat(
+        [
+          torch.zeros([b, 1], { dtype: "bool", device }),
+          pos
+            .slice(1, 1, null)
+            .sub(pos.slice(1, 0, l - 1))
+            .ne(1),
+        ],
+        1,
+      );
+      const sequence = starts.to("int64").cumsum(1);
+      // HF returns None (no packing) when every row is one sequence: the mask is then the plain causal one.
+      if (
+        sequence
+          .select(1, l - 1)
+          .ne(0)
+          .any()
+          .item()
+      )
+        full = full.logicalOr(sequence.unsqueeze(2).ne(sequence.unsqueeze(1)).unsqueeze(1));
+    }
     if (attentionMask) {
       if (attentionMask.shape[1] !== total)
         throw new RangeError(`attention_mask covers ${attentionMask.shape[1]} positions, the keys are ${total} (${past} cached + ${l} new)`);
@@ -294,7 +320,7 @@ export class LlamaModel extends LlamaPreTrainedModel {
     const masks = new Map<number | null, Tensor>();
     const maskFor = (layer: number) => {
       const w = c.slidingWindow(layer);
-      if (!masks.has(w)) masks.set(w, causalMask(inputs.attention_mask, b, l, past, w, x.dtype, ids.device));
+      if (!masks.has(w)) masks.set(w, causalMask(inputs.attention_mask, b, l, past, w, x.dtype, ids.device, cache ? undefined : inputs.position_ids));
       return masks.get(w)!;
     };
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
