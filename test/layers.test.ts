@@ -1,5 +1,5 @@
 // The layers hold: a module imports only from layers below its own (util < torch, hub < nn, optim,
-// evaluate < tokenizers, datasets, onnx, distributed < models < peft < trainer, pipelines, export < the package index < cli), importing a
+// evaluate < tokenizers, datasets, onnx, distributed < models < peft < trainer, pipelines, export < trl < the package index < cli), importing a
 // tokenizer loads no libtorch, and a libtorch that fails to load says why.
 import "./hermetic.js";
 import { test } from "node:test";
@@ -26,6 +26,7 @@ const RANK: Record<string, number> = {
   trainer: 5,
   pipelines: 5,
   export: 5,
+  trl: 5.5,
   "index.ts": 6,
   cli: 7,
 };
