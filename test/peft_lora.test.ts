@@ -391,3 +391,28 @@ test("several named adapters: loadAdapter adds one beside the active, setAdapter
   assert.deepEqual(readdirSync(join(both, "second")).sort(), ["adapter_config.json", "adapter_model.safetensors"]);
   torch.dispose([wantA, wantB]);
 });
+
+test("Module.deepCopy: the same class and settings, tensors of its own (ties kept), a LoRA layer's adapters included", async () => {
+  const model = await AutoModelForCausalLM.fromPretrained(dec("llama-llama3"));
+  const peft = getPeftModel(model, new LoraConfig({ r: 2, initLoraWeights: false }));
+  const layer = [...peft.model.namedModules()].map(([, m]) => m).find((m): m is LoraLinear => m instanceof LoraLinear)!;
+  const copy = layer.deepCopy();
+  assert.ok(copy instanceof LoraLinear);
+  assert.deepEqual(copy.adapterNames(), ["default"]);
+  assert.deepEqual([...copy.stateDict().keys()], [...layer.stateDict().keys()]);
+  for (const [k, t] of layer.stateDict()) {
+    const c = copy.stateDict().get(k)!;
+    assert.ok(c !== t && c.equal(t), k);
+    assert.equal(c.requiresGrad, t.requiresGrad, `${k} requiresGrad`);
+  }
+  const x = torch.randn([3, 32]);
+  torch.tidy(() => assert.ok(copy.forward(x).equal(layer.forward(x))));
+  // Its own tensors: changing the copy leaves the original.
+  torch.noGrad(() => copy.lora_B.get("default")!.weight.add_(1));
+  torch.tidy(() => assert.ok(!copy.forward(x).equal(layer.forward(x))));
+  // A tied pair stays one tensor in the copy.
+  const tied = (await AutoModelForCausalLM.fromPretrained(dec("qwen3"))).deepCopy();
+  const sd = tied.stateDict();
+  assert.ok(sd.get("lm_head.weight") === sd.get("model.embed_tokens.weight"));
+  x.dispose();
+});

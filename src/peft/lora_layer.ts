@@ -8,21 +8,20 @@ import { Dropout, Linear, Module, init } from "../nn/index.js";
 import { Conv1D } from "../models/gpt2/modeling_gpt2.js";
 import type { LoraConfig } from "./lora_config.js";
 
-/** torch.nn.ModuleDict: modules by name (adapter names here). */
+/** torch.nn.ModuleDict: modules by name (adapter names here), kept as the module's children only (so deepCopy copies it). */
 export class ModuleDict<M extends Module> extends Module {
-  readonly #items = new Map<string, M>();
   set(name: string, m: M): M {
-    this.#items.set(name, this.registerModule(name, m));
-    return m;
+    return this.registerModule(name, m);
   }
   get(name: string): M | undefined {
-    return this.#items.get(name);
+    for (const [n, m] of this.children()) if (n === name) return m as M;
+    return undefined;
   }
   has(name: string): boolean {
-    return this.#items.has(name);
+    return this.get(name) !== undefined;
   }
   keys(): string[] {
-    return [...this.#items.keys()];
+    return [...this.children()].map(([n]) => n);
   }
 }
 
