@@ -20,6 +20,7 @@ import {
   DistilBertForSequenceClassification,
 } from "../src/models/index.js";
 import { LoraConfig, LoraLinear, ModulesToSaveWrapper, PeftModel, getPeftModel, minimalTargetModules } from "../src/peft/index.js";
+import { pythonJson } from "../src/peft/lora_config.js";
 import { exportOnnx } from "../src/export/index.js";
 import { assertClose, fixture } from "./helpers.js";
 
@@ -415,4 +416,11 @@ test("Module.deepCopy: the same class and settings, tensors of its own (ties kep
   const sd = tied.stateDict();
   assert.ok(sd.get("lm_head.weight") === sd.get("model.embed_tokens.weight"));
   x.dispose();
+});
+
+test("adapter_config.json's writer is Python's json.dumps(indent=2, sort_keys=True): ASCII escapes (DEL, é, an emoji's surrogates), empty containers, nesting", () => {
+  // The expected text is what Debian's python3 printed for the same object.
+  const expected =
+    '{\n  "a": "\\u007f \\u00e9 \\ud83d\\ude00 \\t\\u0001\\"\\\\",\n  "b": [],\n  "c": {},\n  "f": [\n    1,\n    {\n      "g": null,\n      "h": true\n    }\n  ]\n}';
+  assert.equal(pythonJson({ f: [1, { h: true, g: null }], c: {}, b: [], a: '\x7f é 😀 \t\x01"\\' }), expected);
 });
