@@ -153,6 +153,28 @@ test("the course's program (examples/mrpc.ts) runs on MRPC", { skip }, () => {
   assert.equal((r.stdout.match(/label: 'LABEL_[01]', score: 0\.\d+/g) ?? []).length, 2, r.stdout);
 });
 
+test("the course's program with a LoRA adapter (examples/lora_mrpc.ts): trains, saves the adapter as PEFT, reloads, merges, classifies", { skip }, () => {
+  const outputDir = mkdtempSync(join(tmpdir(), "ft-lora-out-"));
+  const r = spawnSync(process.execPath, [join(repoRoot, "dist", "examples", "lora_mrpc.js")], {
+    env: {
+      ...env,
+      HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "ft-lora-")),
+      CHECKPOINT: tiny,
+      TOKENIZER: "bert-base-cased",
+      MAX_STEPS: "10",
+      OUTPUT_DIR: outputDir,
+    },
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^trainable params: [\d,]+ \|\| all params: [\d,]+ \|\| trainable%: \d+\.\d{4}$/m);
+  const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as { globalStep: number; evalLoss: number; accuracy: number };
+  assert.equal(result.globalStep, 10);
+  assert.ok(Number.isFinite(result.evalLoss) && result.accuracy >= 0 && result.accuracy <= 1, JSON.stringify(result));
+  assert.deepEqual(readdirSync(join(outputDir, "adapter")).sort(), ["adapter_config.json", "adapter_model.safetensors"]);
+  assert.equal((r.stdout.match(/label: 'LABEL_[01]', score: 0\.\d+/g) ?? []).length, 2, r.stdout);
+});
+
 test("the course's token classification program (examples/token_classification.ts) runs on CoNLL-2003", { skip }, () => {
   // A base checkpoint (the tiny BERT without its classifier): the token classifier is new, as from bert-base-cased.
   const base = mkdtempSync(join(tmpdir(), "ft-ner-base-"));

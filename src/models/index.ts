@@ -8,6 +8,7 @@ export {
   type QuestionAnsweringOutput,
   type BaseModelOutput,
   type ModelWithOutput,
+  type HeadOutput,
   causalLmLoss,
   type ForwardOptions,
   type FromPretrainedOptions,

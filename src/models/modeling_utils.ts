@@ -58,6 +58,18 @@ export interface BaseModelOutput extends ModelOutput {
   lastHiddenState: Tensor;
 }
 
+/**
+ * The output a model's head gives, read from its type (a wrapper such as a PeftModel gives its inner
+ * model's): matched head by head, since a ModelWithOutput's forward is an overload of PreTrainedModel's.
+ */
+export type HeadOutput<M> = M extends { forward(...args: never[]): QuestionAnsweringOutput }
+  ? QuestionAnsweringOutput
+  : M extends { forward(...args: never[]): LogitsOutput }
+    ? LogitsOutput
+    : M extends { forward(...args: never[]): BaseModelOutput }
+      ? BaseModelOutput
+      : ModelOutput;
+
 /** A model whose forward returns O: what an Auto class for a head loads (its logits are not optional). */
 export type ModelWithOutput<O extends ModelOutput> = { forward(inputs: ModelInputs, o?: ForwardOptions): O } & PreTrainedModel;
 

@@ -8,7 +8,7 @@ import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { Linear, Module, sizeMismatches } from "../nn/index.js";
 import { Conv1D } from "../models/gpt2/modeling_gpt2.js";
-import { PreTrainedModel, type ForwardOptions, type ModelInputs } from "../models/modeling_utils.js";
+import { PreTrainedModel, type ForwardOptions, type HeadOutput, type ModelInputs } from "../models/modeling_utils.js";
 import type { PretrainedConfig } from "../models/configuration_utils.js";
 import { ALL_LINEAR, DEFAULT_TARGET_MODULES, LoraConfig } from "./lora_config.js";
 import { LoraLinear, ModulesToSaveWrapper, type TunerLayer } from "./lora_layer.js";
@@ -296,8 +296,8 @@ export class PeftModel<M extends PreTrainedModel> extends PreTrainedModelInstanc
     return this.#active;
   }
 
-  forward(inputs: ModelInputs, o?: ForwardOptions): ReturnType<M["forward"]> {
-    return this.model.forward(inputs, o) as ReturnType<M["forward"]>;
+  forward(inputs: ModelInputs, o?: ForwardOptions): HeadOutput<M> {
+    return this.model.forward(inputs, o) as HeadOutput<M>;
   }
 
   // What the Trainer asks of a model, answered for the model inside (as HF's Trainer unwraps a PeftModel).
