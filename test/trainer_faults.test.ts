@@ -11,7 +11,7 @@ import { Dataset } from "../src/datasets/index.js";
 import { AutoModelForTokenClassification } from "../src/models/index.js";
 import { Trainer, TrainerCallback, TrainerControl, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
 import { writeFileAtomic } from "../src/hub/index.js";
-import { captured, out, padCollator, quiet, tinyModel, toyDataset } from "./trainer_helpers.js";
+import { TINY_BERT, captured, out, padCollator, quiet, tinyModel, toyDataset } from "./trainer_helpers.js";
 
 test("resuming a finished run trains nothing and says so", async () => {
   const ds = toyDataset(24, 1);
@@ -230,14 +230,7 @@ test("damaged checkpoints and bad inputs fail with messages that name the thing"
       [-100, null, -100],
     ],
   });
-  const tokenModel = AutoModelForTokenClassification.fromConfig({
-    model_type: "bert",
-    vocab_size: 40,
-    hidden_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    intermediate_size: 24,
-  });
+  const tokenModel = AutoModelForTokenClassification.fromConfig(TINY_BERT);
   await assert.rejects(
     new Trainer({ model: tokenModel, args: args.with({ outputDir: out() }), trainDataset: tokens, dataCollator: padCollator }).train(),
     /column 'labels' holds a missing value \(null\) at row 1: every label must be set \(-100 to ignore a token\)/,

@@ -26,15 +26,13 @@ export function toyDataset(n: number, seed: number): Dataset {
   return Dataset.fromDict({ input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)), label: labels, text: rows.map(String) });
 }
 
+/** The tiny BERT of the Trainer tests (vocabulary 40, one layer of width 16). */
+export const TINY_BERT = { model_type: "bert", vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 24 };
+
 export function tinyModel(dropout = 0.1): ModelWithOutput<LogitsOutput> {
   torch.manualSeed(0);
   return AutoModelForSequenceClassification.fromConfig({
-    model_type: "bert",
-    vocab_size: 40,
-    hidden_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    intermediate_size: 24,
+    ...TINY_BERT,
     hidden_dropout_prob: dropout,
     attention_probs_dropout_prob: dropout,
     max_position_embeddings: 32,

@@ -370,6 +370,24 @@ export abstract class PreTrainedModel extends Module {
 }
 
 /**
+ * A causal LM's head over its base model's output (HF's …ForCausalLM.forward): logits of the last
+ * `logitsToKeep` positions (every position with 0, HF's default) through lmHead, and the loss when
+ * labels are given.
+ */
+export function causalLmHeadOutput(
+  out: BaseModelOutput,
+  lmHead: { forward(x: Tensor): Tensor },
+  labels: Tensor | undefined,
+  o: ForwardOptions & { logitsToKeep?: number },
+): LogitsOutput {
+  const keep = o.logitsToKeep ?? 0;
+  const h = keep > 0 ? out.lastHiddenState.narrow(1, out.lastHiddenState.shape[1] - keep, keep) : out.lastHiddenState;
+  const logits = lmHead.forward(h);
+  const loss = labels ? causalLmLoss(logits, labels, { numItemsInBatch: o.numItemsInBatch }) : undefined;
+  return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+}
+
+/**
  * transformers 5's ForCausalLMLoss: the logits in float32, the labels shifted left (each position
  * predicts the next token; the last predicts nothing), cross-entropy over the labels that are not
  * ignoreIndex — averaged, or with numItemsInBatch summed and divided by it (fixed_cross_entropy).

@@ -250,9 +250,4 @@ export class ModulesToSaveWrapper extends Module implements TunerLayer {
     const m = this.active();
     return (m.forward as (...a: unknown[]) => unknown).apply(m, args);
   }
-
-  /** Attributes the model reads from the wrapped module (a Linear's weight, a head's settings). */
-  get weight(): Tensor | undefined {
-    return (this.active() as { weight?: Tensor }).weight;
-  }
 }

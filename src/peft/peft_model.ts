@@ -209,17 +209,20 @@ export function injectAdapter(model: PreTrainedModel, config: LoraConfig, adapte
 function wrapModulesToSave(model: PreTrainedModel, c: LoraConfig, adapterName: string): void {
   const names = c.modulesToSave;
   if (!names?.length) return;
-  const tuner = [...model.namedModules()].filter(([, m]) => m instanceof LoraLinear).map(([k]) => k);
-  for (const [key, m] of [...model.namedModules()]) {
+  const named = [...model.namedModules()];
+  const tuner = named.filter(([, m]) => m instanceof LoraLinear).map(([k]) => k);
+  // What lies inside a wrapper (its original and its copies, the one just made too) is never wrapped again.
+  const wrapped = named.filter(([, m]) => m instanceof ModulesToSaveWrapper).map(([k]) => k);
+  for (const [key, m] of named) {
     if (!key || !names.some((n) => key.endsWith(n)) || under(key, tuner)) continue;
-    if (key.split(".").some((_, i, parts) => i < parts.length - 1 && parts[i] === "modules_to_save")) continue;
     if (m instanceof ModulesToSaveWrapper) {
       m.updateAdapter(adapterName);
       continue;
     }
-    if ([...model.namedModules()].some(([k, w]) => w instanceof ModulesToSaveWrapper && key.startsWith(`${k}.`))) continue;
+    if (wrapped.some((w) => key.startsWith(`${w}.`))) continue;
     const { parent, name } = submodule(model, key);
     parent.registerModule(name, new ModulesToSaveWrapper(m as Module & { forward(...args: never[]): unknown }, adapterName));
+    wrapped.push(key);
   }
 }
 
@@ -237,6 +240,18 @@ function markOnlyAdaptersTrainable(model: PreTrainedModel, c: LoraConfig): void 
   } else if (c.bias === "lora_only") {
     for (const [, m] of model.namedModules()) if (m instanceof LoraLinear && m.base_layer.bias) m.base_layer.bias.requiresGrad_(true);
   }
+}
+
+/** An adapter folder's config, in PEFT's inference mode unless trainable (from_pretrained's is_trainable). */
+function adapterConfig(dir: string, isTrainable: boolean | undefined): LoraConfig {
+  return LoraConfig.fromFile(join(dir, ADAPTER_CONFIG_NAME)).copy({ inferenceMode: !isTrainable });
+}
+
+/** An adapter folder's weights file, which must be there (`why` says what was looking for it). */
+function adapterWeights(dir: string, why = ""): string {
+  const weights = join(dir, ADAPTER_WEIGHTS_NAME);
+  if (!existsSync(weights)) throw new Error(`Can't find '${ADAPTER_WEIGHTS_NAME}' at '${dir}'${why}`);
+  return weights;
 }
 
 /** PEFT's _remove_adapter_name_from_state_dict_key: "q_proj.lora_A.default.weight" → "q_proj.lora_A.weight". */
@@ -456,9 +471,7 @@ export class PeftModel<M extends PreTrainedModel> extends PreTrainedModelInstanc
    * dir/adapter_model.safetensors, every key present and of its shape.
    */
   override loadSavedWeights(dir: string): { missingKeys: string[]; unexpectedKeys: string[] } {
-    const weights = join(dir, ADAPTER_WEIGHTS_NAME);
-    if (!existsSync(weights)) throw new Error(`Can't find '${ADAPTER_WEIGHTS_NAME}' at '${dir}' (a checkpoint of a PeftModel holds the adapter)`);
-    this.#loadAdapterWeights(weights, this.#active);
+    this.#loadAdapterWeights(adapterWeights(dir, " (a checkpoint of a PeftModel holds the adapter)"), this.#active);
     return { missingKeys: [], unexpectedKeys: [] };
   }
 
@@ -468,12 +481,10 @@ export class PeftModel<M extends PreTrainedModel> extends PreTrainedModelInstanc
    * naming it. Not trainable unless isTrainable (PEFT's inference mode).
    */
   loadAdapter(dir: string, adapterName: string, o: { isTrainable?: boolean } = {}): void {
-    const config = LoraConfig.fromFile(join(dir, ADAPTER_CONFIG_NAME)).copy({ inferenceMode: !o.isTrainable });
-    const weights = join(dir, ADAPTER_WEIGHTS_NAME);
-    if (!existsSync(weights)) throw new Error(`Can't find '${ADAPTER_WEIGHTS_NAME}' at '${dir}'`);
+    const config = adapterConfig(dir, o.isTrainable);
+    const weights = adapterWeights(dir);
     this.addAdapter(adapterName, config);
     this.#loadAdapterWeights(weights, adapterName);
-    this.#setActive(this.#active);
   }
 
   #loadAdapterWeights(path: string, adapterName: string): void {
@@ -508,9 +519,8 @@ export class PeftModel<M extends PreTrainedModel> extends PreTrainedModelInstanc
    */
   static fromPretrained<M extends PreTrainedModel>(model: M, dir: string, o: { adapterName?: string; isTrainable?: boolean } = {}): PeftModel<M> {
     const name = o.adapterName ?? "default";
-    const config = LoraConfig.fromFile(join(dir, ADAPTER_CONFIG_NAME)).copy({ inferenceMode: !o.isTrainable });
-    const weights = join(dir, ADAPTER_WEIGHTS_NAME);
-    if (!existsSync(weights)) throw new Error(`Can't find '${ADAPTER_WEIGHTS_NAME}' at '${dir}'`);
+    const config = adapterConfig(dir, o.isTrainable);
+    const weights = adapterWeights(dir);
     const peft = new PeftModel(model, config, name);
     peft.#loadAdapterWeights(weights, name);
     if (!o.isTrainable) peft.eval();

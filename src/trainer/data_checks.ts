@@ -4,7 +4,7 @@
 import * as arrow from "apache-arrow";
 import type { Dataset } from "../datasets/index.js";
 import type { PreTrainedModel } from "../models/index.js";
-import { pyFloat } from "./logs.js";
+import { pyFloat } from "../util/py_float.js";
 
 /** The columns the Trainer reads labels from (HF's default collator and label_names). */
 export const LABEL_COLUMNS = ["label", "labels", "label_ids"];

@@ -2,8 +2,6 @@
 // dicts, and the evaluation table (Epoch | Training Loss | Validation Loss | metrics).
 import { pyFloat } from "../util/py_float.js";
 
-export { pyFloat };
-
 /** A number as Python's f"{x:.4g}" writes it: 4 significant digits, no trailing zeros, exponent below 1e-4 and from 1e4. */
 export function pyG4(x: number): string {
   if (Number.isNaN(x)) return "nan";

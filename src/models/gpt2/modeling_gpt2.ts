@@ -6,10 +6,10 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
-import { PreTrainedModel, causalLmLoss, type BaseModelOutput, type ForwardOptions, type LogitsOutput } from "../modeling_utils.js";
+import { PreTrainedModel, causalLmHeadOutput, type BaseModelOutput, type ForwardOptions, type LogitsOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
-import { causalMask, type DecoderInputs } from "../llama/modeling_llama.js";
+import { causalMask, packedSequenceIds, type DecoderInputs } from "../llama/modeling_llama.js";
 import type { KvCache } from "../cache_utils.js";
 
 export class GPT2Config extends PretrainedConfig {
@@ -219,7 +219,8 @@ export class GPT2Model extends GPT2PreTrainedModel {
     // HF's GPT-2 embeds token types with the token embeddings.
     if (inputs.token_type_ids) x = x.add(this.wte.forward(inputs.token_type_ids));
     x = this.drop.forward(x);
-    const mask = causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device, cache ? undefined : inputs.position_ids);
+    const packed = inputs.position_ids && !inputs.attention_mask && !cache ? packedSequenceIds(inputs.position_ids, b, l) : null;
+    const mask = causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device, packed);
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const block of this.h) {
@@ -259,11 +260,6 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     return generate(this, inputs, options);
   }
   forward(inputs: DecoderInputs, o: ForwardOptions & { logitsToKeep?: number } = {}): LogitsOutput {
-    const out = this.transformer.forward(inputs, o);
-    const keep = o.logitsToKeep ?? 0;
-    const h = keep > 0 ? out.lastHiddenState.narrow(1, out.lastHiddenState.shape[1] - keep, keep) : out.lastHiddenState;
-    const logits = this.lm_head.forward(h);
-    const loss = inputs.labels ? causalLmLoss(logits, inputs.labels, { numItemsInBatch: o.numItemsInBatch }) : undefined;
-    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+    return causalLmHeadOutput(this.transformer.forward(inputs, o), this.lm_head, inputs.labels, o);
   }
 }

@@ -8,7 +8,15 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Embedding, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
-import { PreTrainedModel, causalLmLoss, finfoMin, type BaseModelOutput, type ForwardOptions, type LogitsOutput, type ModelInputs } from "../modeling_utils.js";
+import {
+  PreTrainedModel,
+  causalLmHeadOutput,
+  finfoMin,
+  type BaseModelOutput,
+  type ForwardOptions,
+  type LogitsOutput,
+  type ModelInputs,
+} from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
 import { RotaryEmbedding, applyRotaryPosEmb } from "../rope_utils.js";
@@ -196,12 +204,39 @@ export class LlamaDecoderLayer extends Module {
 }
 
 /**
+ * transformers 5's find_packed_sequence_indices: for position ids [b, L] that restart (several
+ * sequences packed into a row), the index of each token's sequence — a new one wherever a position is
+ * not its predecessor + 1. Null when every row is one sequence (HF's None), as HF only looks when the
+ * forward has neither an attention mask nor a cache.
+ */
+export function packedSequenceIds(positionIds: Tensor, b: number, l: number): Tensor | null {
+  if (l < 2) return null;
+  return torch.tidy(() => {
+    const pos = positionIds.expand([b, l]);
+    const restarts = pos
+      .slice(1, 1, null)
+      .sub(pos.slice(1, 0, l - 1))
+      .ne(1);
+    const sequence = torch
+      .cat([torch.zeros([b, 1], { dtype: "bool", device: pos.device }), restarts], 1)
+      .to("int64")
+      .cumsum(1);
+    return sequence
+      .select(1, l - 1)
+      .ne(0)
+      .any()
+      .item()
+      ? sequence
+      : null;
+  });
+}
+
+/**
  * The additive causal mask [b, 1, L, past + L] (HF's create_causal_mask / create_sliding_window_causal_mask
  * in eager form): a query sees the keys at or before its position, within `window` positions when the
- * layer slides, and never a padded key; the rest is the dtype's minimum (a row with nothing to see
- * softmaxes evenly, as HF's eager path). Without an attention mask or a cache, position ids that
- * restart mark packed sequences (transformers 5's find_packed_sequence_indices: a new sequence wherever
- * a position is not its predecessor + 1), and a query sees only keys of its own sequence.
+ * layer slides, never a padded key, and — in a packed row (`sequence` from packedSequenceIds) — only
+ * keys of its own sequence; the rest is the dtype's minimum (a row with nothing to see softmaxes
+ * evenly, as HF's eager path).
  */
 export function causalMask(
   attentionMask: Tensor | undefined,
@@ -211,7 +246,7 @@ export function causalMask(
   window: number | null,
   dtype: torch.DType,
   device: string,
-  positionIds?: Tensor,
+  sequence: Tensor | null = null,
 ): Tensor {
   return torch.tidy(() => {
     const total = past + l;
@@ -220,29 +255,7 @@ export function causalMask(
     let blocked = keys.gt(queries);
     if (window !== null) blocked = blocked.logicalOr(keys.le(queries.sub(window)));
     let full = blocked.view(1, 1, l, total).expand([b, 1, l, total]);
-    if (positionIds && !attentionMask && past === 0 && l > 1) {
-      const pos = positionIds.expand([b, l]);
-      const starts = torch.cat(
-        [
-          torch.zeros([b, 1], { dtype: "bool", device }),
-          pos
-            .slice(1, 1, null)
-            .sub(pos.slice(1, 0, l - 1))
-            .ne(1),
-        ],
-        1,
-      );
-      const sequence = starts.to("int64").cumsum(1);
-      // HF returns None (no packing) when every row is one sequence: the mask is then the plain causal one.
-      if (
-        sequence
-          .select(1, l - 1)
-          .ne(0)
-          .any()
-          .item()
-      )
-        full = full.logicalOr(sequence.unsqueeze(2).ne(sequence.unsqueeze(1)).unsqueeze(1));
-    }
+    if (sequence) full = full.logicalOr(sequence.unsqueeze(2).ne(sequence.unsqueeze(1)).unsqueeze(1));
     if (attentionMask) {
       if (attentionMask.shape[1] !== total)
         throw new RangeError(`attention_mask covers ${attentionMask.shape[1]} positions, the keys are ${total} (${past} cached + ${l} new)`);
@@ -318,9 +331,10 @@ export class LlamaModel extends LlamaPreTrainedModel {
     const rope = this.rotary.forward(x, positions);
     const c = this.config as LlamaConfig;
     const masks = new Map<number | null, Tensor>();
+    const packed = inputs.position_ids && !inputs.attention_mask && !cache ? packedSequenceIds(inputs.position_ids, b, l) : null;
     const maskFor = (layer: number) => {
       const w = c.slidingWindow(layer);
-      if (!masks.has(w)) masks.set(w, causalMask(inputs.attention_mask, b, l, past, w, x.dtype, ids.device, cache ? undefined : inputs.position_ids));
+      if (!masks.has(w)) masks.set(w, causalMask(inputs.attention_mask, b, l, past, w, x.dtype, ids.device, packed));
       return masks.get(w)!;
     };
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
@@ -371,11 +385,6 @@ export class LlamaForCausalLM extends LlamaPreTrainedModel {
     return generate(this, inputs, options);
   }
   forward(inputs: DecoderInputs, o: ForwardOptions & { logitsToKeep?: number } = {}): CausalLMOutput {
-    const out = this.model.forward(inputs, o);
-    const keep = o.logitsToKeep ?? 0;
-    const h = keep > 0 ? out.lastHiddenState.narrow(1, out.lastHiddenState.shape[1] - keep, keep) : out.lastHiddenState;
-    const logits = this.lm_head.forward(h);
-    const loss = inputs.labels ? causalLmLoss(logits, inputs.labels, { numItemsInBatch: o.numItemsInBatch }) : undefined;
-    return { loss, logits, hiddenStates: out.hiddenStates, attentions: out.attentions };
+    return causalLmHeadOutput(this.model.forward(inputs, o), this.lm_head, inputs.labels, o);
   }
 }
