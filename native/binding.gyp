@@ -10,6 +10,7 @@
         "src/train_ops.cc",
         "src/distributed.cc",
         "src/linear_ops.cc",
+        "src/js_function.cc",
         "gen/ops.cc"
       ],
       "include_dirs": [

@@ -105,6 +105,7 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports);
 void RegisterTrainOps(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
 void RegisterLinear(Napi::Env env, Napi::Object exports);
+void RegisterJsFunction(Napi::Env env, Napi::Object exports);
 
 }  // namespace ft
 

@@ -30,6 +30,7 @@ export * from "./roberta/modeling_roberta.js";
 export * from "./modernbert/modeling_modernbert.js";
 export * from "./gpt2/modeling_gpt2.js";
 export * from "./llama/modeling_llama.js";
+export { GradientCheckpointingLayer } from "./gradient_checkpointing.js";
 export * from "./qwen2/modeling_qwen2.js";
 export * from "./qwen3/modeling_qwen3.js";
 export * from "./mistral/modeling_mistral.js";

@@ -12,6 +12,7 @@ import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./c
 import { loadPytorchBin } from "./pytorch_bin.js";
 import { logger } from "./logging.js";
 import { DATA_TYPE, int, type OnnxGraph } from "../onnx/graph.js";
+import { isGradientCheckpointing, setGradientCheckpointing } from "./gradient_checkpointing.js";
 
 export type ModelInputs = {
   input_ids?: Tensor;
@@ -171,6 +172,20 @@ export abstract class PreTrainedModel extends Module {
   /** Whether forward takes the group's label count (the class's acceptsLossKwargs; a wrapper answers for the model inside). */
   takesLossKwargs(): boolean {
     return (this.constructor as typeof PreTrainedModel).acceptsLossKwargs;
+  }
+
+  /**
+   * Checkpoints every encoder/decoder layer while training (HF's gradient_checkpointing_enable): the
+   * layers' activations are recomputed in backward instead of kept; gradients are unchanged.
+   */
+  gradientCheckpointingEnable(): void {
+    if (!setGradientCheckpointing(this, true)) throw new Error(`${this.constructor.name} does not support gradient checkpointing.`);
+  }
+  gradientCheckpointingDisable(): void {
+    setGradientCheckpointing(this, false);
+  }
+  get isGradientCheckpointing(): boolean {
+    return isGradientCheckpointing(this);
   }
 
   /** The projection onto the vocabulary (HF's get_output_embeddings), or null for models without one. */

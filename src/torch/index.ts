@@ -7,6 +7,7 @@ export * from "./creation.js";
 export * from "./ops.js";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autocast, isAutocastEnabled, type AutocastOptions } from "./autograd.js";
 export { tidy, keep, dispose, liveTensors } from "./scope.js";
+export { checkpoint, autogradGrad, liveCheckpoints } from "./checkpoint.js";
 export * from "./runtime.js";
 export { native as _native, nativeCallCount } from "./native.js";
 export * as multiTensor from "./multi_tensor.js";

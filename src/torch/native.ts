@@ -80,6 +80,11 @@ export interface NativeTorch extends NativeOps {
   isLeaf(h: H): boolean;
   retainGrad(h: H): void;
   detach(h: H): H;
+  /** Registers fn(id, saved, grads) -> one gradient (or null) per input, the backward of every JS autograd node. */
+  setJsFunctionDispatcher(fn: (id: number, saved: H[], grads: (H | null)[]) => (H | null)[]): void;
+  attachJsFunction(id: number, outputs: H[], inputs: H[], saved: H[]): H[];
+  releasedJsFunctions(): number[];
+  autogradGrad(outputs: H[], inputs: H[], gradOutputs: H[], allowUnused: boolean): (H | null)[];
   isGradEnabled(): boolean;
   setGradEnabled(v: boolean): void;
   getAutocast(deviceType: string): [boolean, number];

@@ -328,6 +328,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     const ds = this.trainDataset!;
     const columns = this.#columnsFor(ds);
     this.#checkData(ds, columns);
+    if (args.gradientCheckpointing) this.model.gradientCheckpointingEnable();
     if (this.evalDataset && args.evalStrategy !== "no") this.#checkData(this.evalDataset, this.#columnsFor(this.evalDataset));
     const shape = this.#runShape(ds);
     const { maxSteps, numTrainEpochs, updatesPerEpoch } = shape;

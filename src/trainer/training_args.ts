@@ -62,6 +62,8 @@ export interface TrainingArgumentsInit {
   greaterIsBetter?: boolean | null;
   labelSmoothingFactor?: number;
   groupByLength?: boolean;
+  /** Recompute each encoder/decoder layer in backward instead of keeping its activations (model.gradientCheckpointingEnable()). */
+  gradientCheckpointing?: boolean;
   lengthColumnName?: string;
   reportTo?: string | string[];
   pushToHub?: boolean;
@@ -177,6 +179,7 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   greaterIsBetter: null,
   labelSmoothingFactor: 0,
   groupByLength: false,
+  gradientCheckpointing: false,
   lengthColumnName: "length",
   reportTo: "none",
   pushToHub: false,
@@ -276,6 +279,7 @@ export class TrainingArguments {
   readonly greaterIsBetter!: boolean | null;
   readonly labelSmoothingFactor!: number;
   readonly groupByLength!: boolean;
+  readonly gradientCheckpointing!: boolean;
   readonly lengthColumnName!: string;
   readonly reportTo!: string[];
   readonly pushToHub!: boolean;

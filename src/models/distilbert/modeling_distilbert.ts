@@ -3,6 +3,7 @@
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
+import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -138,7 +139,7 @@ class FFN extends Module {
   }
 }
 
-class TransformerBlock extends Module {
+class TransformerBlock extends GradientCheckpointingLayer {
   attention: MultiHeadSelfAttention;
   sa_layer_norm: LayerNorm;
   ffn: FFN;
@@ -193,7 +194,7 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const layer of this.transformer.layer) {
       // Each layer in its own scope, so that intermediates autograd did not save are freed early.
-      const [y, probs] = torch.tidy(() => layer.forward(x, mask, o.outputAttentions ?? false));
+      const [y, probs] = layer.run([x, mask], (h, m) => layer.forward(h, m, o.outputAttentions ?? false));
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);

@@ -5,6 +5,7 @@
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
+import { GradientCheckpointingLayer, checkCacheAllowed } from "../gradient_checkpointing.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import { PreTrainedModel, causalLmHeadOutput, type BaseModelOutput, type ForwardOptions, type LogitsOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
@@ -150,7 +151,7 @@ class GPT2MLP extends Module {
   }
 }
 
-class GPT2Block extends Module {
+class GPT2Block extends GradientCheckpointingLayer {
   ln_1: LayerNorm;
   attn: GPT2Attention;
   ln_2: LayerNorm;
@@ -211,6 +212,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
     if (!ids) throw new TypeError("GPT2Model.forward: input_ids is required");
     const [b, l] = ids.shape;
     const cache = inputs.pastKeyValues ?? null;
+    checkCacheAllowed(this.h, cache);
     const past = cache?.length ?? 0;
     const maxPos = this.wpe.numEmbeddings;
     if (past + l > maxPos) throw new RangeError(`the sequence reaches position ${past + l}, past n_positions (${maxPos})`);
@@ -224,7 +226,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const block of this.h) {
-      const [y, probs] = torch.tidy(() => block.forward(x, mask, cache, o.outputAttentions ?? false));
+      const [y, probs] = block.run([x, mask], (h, m) => block.forward(h, m, cache, o.outputAttentions ?? false));
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);

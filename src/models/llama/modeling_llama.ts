@@ -7,6 +7,7 @@
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Embedding, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
+import { GradientCheckpointingLayer, checkCacheAllowed } from "../gradient_checkpointing.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -182,7 +183,7 @@ export class LlamaAttention extends Module {
   }
 }
 
-export class LlamaDecoderLayer extends Module {
+export class LlamaDecoderLayer extends GradientCheckpointingLayer {
   self_attn: LlamaAttention;
   mlp: LlamaMLP;
   input_layernorm: LlamaRMSNorm;
@@ -316,6 +317,7 @@ export class LlamaModel extends LlamaPreTrainedModel {
     if (!ids) throw new TypeError(`${this.constructor.name}.forward: input_ids is required`);
     const [b, l] = ids.shape;
     const cache = inputs.pastKeyValues ?? null;
+    checkCacheAllowed(this.layers, cache);
     const past = cache?.length ?? 0;
     const maxPos = this.config.need<number>("max_position_embeddings");
     const positions =
@@ -342,7 +344,7 @@ export class LlamaModel extends LlamaPreTrainedModel {
     let i = 0;
     for (const layer of this.layers) {
       const mask = maskFor(i++);
-      const [y, probs] = torch.tidy(() => layer.forward(x, rope, mask, cache, o.outputAttentions ?? false));
+      const [y, probs] = layer.run([x, rope[0], rope[1], mask], (h, cos, sin, m) => layer.forward(h, [cos, sin], m, cache, o.outputAttentions ?? false));
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);

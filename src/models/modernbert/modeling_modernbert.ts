@@ -8,6 +8,7 @@
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
+import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -235,7 +236,7 @@ class ModernBertAttention extends Module {
   }
 }
 
-class ModernBertEncoderLayer extends Module {
+class ModernBertEncoderLayer extends GradientCheckpointingLayer {
   attn_norm: LayerNorm | null;
   attn: ModernBertAttention;
   mlp_norm: LayerNorm;
@@ -350,7 +351,9 @@ export class ModernBertModel extends ModernBertPreTrainedModel {
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const layer of this.layers) {
-      const [y, probs] = torch.tidy(() => layer.forward(x, rope.get(layer.attentionType)!, globalMask, slidingMask, o.outputAttentions ?? false));
+      const [y, probs] = layer.run([x, ...rope.get(layer.attentionType)!, globalMask, slidingMask], (h, cos, sin, g, s) =>
+        layer.forward(h, [cos, sin], g, s, o.outputAttentions ?? false),
+      );
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);

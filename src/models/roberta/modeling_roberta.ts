@@ -4,6 +4,7 @@
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
+import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -205,7 +206,7 @@ class RobertaIntermediate extends Module {
 }
 
 // Copied from ../bert/modeling_bert.ts BertLayer with Bert->Roberta
-class RobertaLayer extends Module {
+class RobertaLayer extends GradientCheckpointingLayer {
   attention: RobertaAttention;
   intermediate: RobertaIntermediate;
   output: RobertaDenseNorm;
@@ -238,7 +239,7 @@ class RobertaEncoder extends Module {
     for (const layer of this.layer) {
       // Each layer in its own scope: intermediates autograd did not save are freed here, as
       // PyTorch frees them when their last reference goes, instead of at the end of the step.
-      const [y, probs] = torch.tidy(() => layer.forward(x, mask, o.outputAttentions ?? false));
+      const [y, probs] = layer.run([x, mask], (h, m) => layer.forward(h, m, o.outputAttentions ?? false));
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);
