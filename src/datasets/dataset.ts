@@ -58,6 +58,11 @@ export interface MapOptions {
   /** Overrides the computed fingerprint (use it when fn depends on state its source does not show). */
   newFingerprint?: string;
   disableProgressBar?: boolean;
+  /**
+   * Values fn reads besides its input (HF's fn_kwargs): hashed into the fingerprint, so that a cached
+   * result made with other values is not reused, and passed to fn as its third argument.
+   */
+  fnKwargs?: Record<string, unknown>;
 }
 
 let torchModule: typeof import("../torch/index.js") | null = null;
@@ -330,7 +335,7 @@ export class Dataset<T extends object = Example> {
   map<R extends object>(fn: (row: T, index?: number) => R | void | Promise<R | void>, o?: MapOptions & { batched?: false }): Promise<Dataset<Merge<T, R>>>;
   map(fn: (input: Example, indices?: number | number[]) => object | void | Promise<object | void>, o?: MapOptions): Promise<Dataset>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async map(fn: (input: any, indices?: any) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<Dataset> {
+  async map(fn: (input: any, indices?: any, kwargs?: any) => object | void | Promise<object | void>, o: MapOptions = {}): Promise<Dataset> {
     if (typeof fn !== "function") throw new TypeError("map(): fn must be a function");
     const batched = o.batched ?? false;
     const batchSize = o.batchSize ?? 1000;
@@ -344,6 +349,7 @@ export class Dataset<T extends object = Example> {
       withIndices: o.withIndices ?? false,
       inputColumns: o.inputColumns ?? null,
       features: o.features ? featuresToJson(o.features) : null,
+      fnKwargs: o.fnKwargs ?? null,
     });
     const inputs = o.inputColumns ?? this.columnNames;
     const kept = this.columnNames.filter((c) => !remove.includes(c));
@@ -358,14 +364,14 @@ export class Dataset<T extends object = Example> {
         const fnInput = Object.fromEntries(inputs.map((c) => [c, inBatch[c]]));
         let produced: Batch;
         if (batched) {
-          const r = await fn(fnInput, o.withIndices ? Array.from({ length: e - s }, (_, k) => s + k) : undefined);
+          const r = await fn(fnInput, o.withIndices ? Array.from({ length: e - s }, (_, k) => s + k) : undefined, o.fnKwargs);
           produced = normalizeBatch(r ?? {}, e - s, kept.length > 0);
         } else {
           produced = {};
           const cols: string[] = [];
           for (let k = 0; k < e - s; k++) {
             const row = Object.fromEntries(inputs.map((c) => [c, fnInput[c][k]]));
-            const r = ((await fn(row, o.withIndices ? s + k : undefined)) ?? {}) as Row;
+            const r = ((await fn(row, o.withIndices ? s + k : undefined, o.fnKwargs)) ?? {}) as Row;
             if (r === null || typeof r !== "object" || Array.isArray(r))
               throw new TypeError(`map(): fn must return an object of column values (or nothing), got ${JSON.stringify(r)}`);
             if (k === 0) cols.push(...Object.keys(r));

@@ -17,9 +17,9 @@ import type { TrainingArguments } from "./training_args.js";
  * The columns the model takes (HF's _remove_unused_columns: its forward's inputs, label, label_ids
  * and labelNames); the others are dropped, with HF's info-level note naming them.
  */
-export function signatureColumns(model: PreTrainedModel, args: TrainingArguments, ds: Dataset, print: (line: string) => void): string[] {
+export function signatureColumns(model: PreTrainedModel, args: TrainingArguments, ds: Dataset, signature: string[], print: (line: string) => void): string[] {
   if (!args.removeUnusedColumns) return ds.columnNames;
-  const accepted = new Set([...model.modelInputNames(), "label", "label_ids", ...(args.labelNames ?? [])]);
+  const accepted = new Set(signature);
   const keep = ds.columnNames.filter((c) => accepted.has(c));
   const dropped = ds.columnNames.filter((c) => !accepted.has(c));
   if (dropped.length && isEnabledFor("info")) {

@@ -10,7 +10,7 @@ import { GradScaler, clipGradNormTensor, type LambdaLR, type Optimizer } from ".
 import type { Dataset } from "../datasets/index.js";
 import { progressBar, type Progress } from "../util/progress.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
-import { PreTrainedModel, isEnabledFor, setVerbosity, type ModelInputs } from "../models/index.js";
+import { PreTrainedModel, isEnabledFor, setVerbosity, type ModelInputs, type ModelOutput } from "../models/index.js";
 import { DataCollatorWithPadding, type Batch, type Features } from "./data_collator.js";
 import { LossTracker } from "./loss_tracker.js";
 import { TrainingArguments } from "./training_args.js";
@@ -83,8 +83,8 @@ export interface TrainerInit<M extends PreTrainedModel = PreTrainedModel> {
 export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
   model: M;
   readonly args: TrainingArguments;
-  readonly trainDataset?: Dataset;
-  readonly evalDataset?: Dataset;
+  trainDataset?: Dataset;
+  evalDataset?: Dataset;
   readonly dataCollator: (features: Features[]) => Batch;
   readonly processingClass?: PreTrainedTokenizer;
   readonly computeMetrics?: ComputeMetrics<Predictions<M>>;
@@ -203,7 +203,12 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
 
   // ---- data ----
   #columnsFor(ds: Dataset): string[] {
-    return signatureColumns(this.model, this.args, ds, (l) => this.#print(l));
+    return signatureColumns(this.model, this.args, ds, this.signatureColumnNames(), (l) => this.#print(l));
+  }
+
+  /** The columns the model is given (HF's _signature_columns): forward's inputs, then the label columns. */
+  protected signatureColumnNames(): string[] {
+    return [...this.model.modelInputNames(), "label", "label_ids", ...(this.args.labelNames ?? [])];
   }
 
   #checked = new WeakSet<Dataset>();
@@ -264,24 +269,34 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     return torch.autocast({ deviceType: this.device.startsWith("cuda") ? "cuda" : "cpu", dtype: this.args.bf16 ? "bfloat16" : "float16" }, fn);
   }
 
-  #forward(batch: ModelInputs, numItemsInBatch?: number): { loss: Tensor; logits?: Tensor } {
+  /**
+   * HF's compute_loss: the model's forward on a batch under the run's mixed precision (DDP's forward
+   * while training distributed), for training steps and evaluation alike. Subclasses extend it
+   * (SFTTrainer records its token metrics from the logits here).
+   */
+  protected computeLoss(batch: ModelInputs, o: { numItemsInBatch?: number } = {}): ModelOutput {
     return this.#mixedPrecision(() => {
-      const o = numItemsInBatch === undefined ? {} : { numItemsInBatch };
-      const out = this.#ddp && this.model.training ? this.#ddp.forward(batch, o) : this.model.forward(batch, o);
-      let loss = out.loss;
-      if (this.args.labelSmoothingFactor > 0 && batch.labels && out.logits) {
-        loss = torch.crossEntropy(out.logits.view(-1, out.logits.shape[out.logits.ndim - 1]), batch.labels.view(-1), {
-          labelSmoothing: this.args.labelSmoothingFactor,
-        });
-      }
-      if (!loss)
-        throw new Error(
-          `The model did not return a loss from the inputs, only the following keys: ${Object.keys(out)
-            .filter((k) => (out as Record<string, unknown>)[k])
-            .join(",")}. For reference, the inputs it received are ${Object.keys(batch).join(",")}.`,
-        );
-      return { loss, logits: out.logits };
+      const fo = o.numItemsInBatch === undefined ? {} : { numItemsInBatch: o.numItemsInBatch };
+      return this.#ddp && this.model.training ? this.#ddp.forward(batch, fo) : this.model.forward(batch, fo);
     });
+  }
+
+  #forward(batch: ModelInputs, numItemsInBatch?: number): { loss: Tensor; logits?: Tensor } {
+    const out = this.computeLoss(batch, numItemsInBatch === undefined ? {} : { numItemsInBatch });
+    let loss = out.loss;
+    if (this.args.labelSmoothingFactor > 0 && batch.labels && out.logits) {
+      const logits = out.logits;
+      loss = this.#mixedPrecision(() =>
+        torch.crossEntropy(logits.view(-1, logits.shape[logits.ndim - 1]), batch.labels!.view(-1), { labelSmoothing: this.args.labelSmoothingFactor }),
+      );
+    }
+    if (!loss)
+      throw new Error(
+        `The model did not return a loss from the inputs, only the following keys: ${Object.keys(out)
+          .filter((k) => (out as Record<string, unknown>)[k])
+          .join(",")}. For reference, the inputs it received are ${Object.keys(batch).join(",")}.`,
+      );
+    return { loss, logits: out.logits };
   }
 
   // ---- training ----
@@ -457,7 +472,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
       total_flos: this.state.total_flos,
       train_loss: trainLoss,
     };
-    this.#log(metrics);
+    this.log(metrics);
     this.#call("onTrainEnd");
     for (const r of this.#reporters) r.close();
     await this.#uploads.settle();
@@ -630,7 +645,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
       this.#totalLossScalar += trLoss;
       this.#globalStepLastLogged = this.state.global_step;
       this.#lastLoggedLoss = loss;
-      this.#log(logs);
+      this.log(logs);
     }
     if (this.control.shouldEvaluate) {
       const metrics = await this.#evaluateDuringTraining();
@@ -680,7 +695,8 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     return true;
   }
 
-  #log(logs: LogEntry): void {
+  /** Records logs (HF's log): the epoch joins them, then the log history, the console, the reporters and onLog. */
+  log(logs: LogEntry): void {
     // As HF's log(): the epoch joins the logs (the caller's dict too) once training has run.
     if (this.state.epoch !== null && logs.epoch === undefined) logs.epoch = this.state.epoch;
     if (this.args.includeNumInputTokensSeen) logs.num_input_tokens_seen = this.state.num_input_tokens_seen;
@@ -709,7 +725,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
         columns,
         batches: this.#batches(ds, null, this.args.perDeviceEvalBatchSize, false),
         collate: (rows) => this.#collate(ds, rows, columns),
-        forward: (batch) => this.#mixedPrecision(() => this.model.forward(batch)),
+        forward: (batch) => this.computeLoss(batch),
         gatherBatch: (t, pad) => this.#gatherBatch(t, pad),
         afterBatch: async () => {
           this.#call("onPredictionStep");
@@ -734,7 +750,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     if (!ds) throw new Error("Trainer: evaluation requires an evalDataset.");
     const out = await this.#loop(ds, o.metricKeyPrefix ?? "eval", !this.computeMetrics);
     torch.dispose([out.predictions, out.labelIds]);
-    this.#log(out.metrics);
+    this.log(out.metrics);
     this.#call("onEvaluate", { metrics: out.metrics });
     return out.metrics;
   }
