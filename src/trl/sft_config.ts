@@ -115,7 +115,9 @@ export class SFTConfig extends TrainingArguments {
     if (!["bfd", "bfd_split", "wrapped"].includes(this.packingStrategy))
       throw new TypeError(`packing_strategy must be 'bfd', 'bfd_split' or 'wrapped', got '${String(this.packingStrategy)}'`);
     if (this.lossType !== "nll" && this.lossType !== "chunked_nll")
-      throw new TypeError(`Invalid \`loss_type\` ${String(this.lossType)} passed. Supported values are 'nll' and 'chunked_nll' ('dft' is not implemented here).`);
+      throw new TypeError(
+        `Invalid \`loss_type\` ${String(this.lossType)} passed. Supported values are 'nll' and 'chunked_nll' ('dft' is not implemented here).`,
+      );
     if (typeof this.datasetTextField !== "string" || !this.datasetTextField) throw new TypeError("dataset_text_field must be a non-empty string");
   }
 
@@ -140,7 +142,8 @@ export class SFTConfig extends TrainingArguments {
       if (camel === "maxLength" || camel === "padToMultipleOf") want.push("number");
       if (camel === "evalPacking" || camel === "completionOnlyLoss") want.push("boolean");
       if (camel === "eosToken" || camel === "chatTemplatePath") want.push("string");
-      if (v !== undefined && v !== null && !want.includes(typeof v)) throw new TypeError(`SFTConfig: ${k} must be ${want.filter((w) => w !== "object").join(" or ")}, got ${JSON.stringify(v)}`);
+      if (v !== undefined && v !== null && !want.includes(typeof v))
+        throw new TypeError(`SFTConfig: ${k} must be ${want.filter((w) => w !== "object").join(" or ")}, got ${JSON.stringify(v)}`);
       if (v === null && !NULLABLE.includes(camel)) throw new TypeError(`SFTConfig: ${k} cannot be null`);
       own[camel] = camel === "datasetKwargs" && v ? camelKeys(v as Record<string, unknown>) : v;
     }

@@ -106,7 +106,10 @@ export async function prepareSftDataset(dataset: Dataset, o: SftPrepareOptions):
   }
   if (o.formattingFunc && !isProcessed) {
     const f = o.formattingFunc;
-    ds = await ds.map((ex) => ({ text: f(ex) }), { desc: `Applying formatting function to ${o.datasetName} dataset`, fnKwargs: { formattingFunc: f.toString() } });
+    ds = await ds.map((ex) => ({ text: f(ex) }), {
+      desc: `Applying formatting function to ${o.datasetName} dataset`,
+      fnKwargs: { formattingFunc: f.toString() },
+    });
   }
   if (!isProcessed) {
     if (isConversationalFromValue(ds.at(0))) {
@@ -136,11 +139,24 @@ export async function prepareSftDataset(dataset: Dataset, o: SftPrepareOptions):
       (ex, row) => {
         let tools = ex.tools ?? null;
         if (typeof tools === "string") tools = JSON.parse(tools);
-        const chat = { chatTemplate, tools: tools as Record<string, unknown>[] | null, templateKwargs: (ex.chat_template_kwargs ?? {}) as Record<string, unknown> };
+        const chat = {
+          chatTemplate,
+          tools: tools as Record<string, unknown>[] | null,
+          templateKwargs: (ex.chat_template_kwargs ?? {}) as Record<string, unknown>,
+        };
         const render = (messages: ChatMessage[], extra: { addGenerationPrompt?: boolean; mask?: boolean }): Ids => {
-          checkRendered(messages, tokenizer.applyChatTemplate(messages, { ...chat, addGenerationPrompt: extra.addGenerationPrompt, tokenize: false }), row ?? 0);
+          checkRendered(
+            messages,
+            tokenizer.applyChatTemplate(messages, { ...chat, addGenerationPrompt: extra.addGenerationPrompt, tokenize: false }),
+            row ?? 0,
+          );
           return extra.mask
-            ? tokenizer.applyChatTemplate(messages, { ...chat, addGenerationPrompt: extra.addGenerationPrompt, returnDict: true, returnAssistantTokensMask: true })
+            ? tokenizer.applyChatTemplate(messages, {
+                ...chat,
+                addGenerationPrompt: extra.addGenerationPrompt,
+                returnDict: true,
+                returnAssistantTokensMask: true,
+              })
             : { input_ids: tokenizer.applyChatTemplate(messages, { ...chat, addGenerationPrompt: extra.addGenerationPrompt, returnDict: true }).input_ids };
         };
         const output: Record<string, unknown> = {};
@@ -156,23 +172,26 @@ export async function prepareSftDataset(dataset: Dataset, o: SftPrepareOptions):
             if (full.assistant_masks) output.assistant_masks = full.assistant_masks;
           } else {
             if (typeof ex.prompt !== "string" || typeof ex.completion !== "string")
-              throw new TypeError(`a prompt–completion example needs a string prompt and completion (or two lists of messages), got ${JSON.stringify(ex).slice(0, 120)}`);
+              throw new TypeError(
+                `a prompt–completion example needs a string prompt and completion (or two lists of messages), got ${JSON.stringify(ex).slice(0, 120)}`,
+              );
             promptIds = tokenizer(ex.prompt).input_ids;
             ids = tokenizer(ex.prompt + ex.completion).input_ids;
           }
           if (!promptIds.every((t, i) => ids[i] === t)) mismatches++;
           output.input_ids = ids;
-          output.completion_mask = [...new Array<number>(promptIds.length).fill(0), ...new Array<number>(Math.max(0, ids.length - promptIds.length)).fill(1)].slice(
-            0,
-            ids.length,
-          );
+          output.completion_mask = [
+            ...new Array<number>(promptIds.length).fill(0),
+            ...new Array<number>(Math.max(0, ids.length - promptIds.length)).fill(1),
+          ].slice(0, ids.length);
         } else if (isConversational(ex)) {
           const r = render(messagesOf(ex.messages, "messages"), { mask: assistantOnly });
           output.input_ids = r.input_ids;
           if (r.assistant_masks) output.assistant_masks = r.assistant_masks;
         } else {
           const text = ex[textField];
-          if (typeof text !== "string") throw new TypeError(`column '${textField}' (dataset_text_field) must hold strings, got ${JSON.stringify(text)?.slice(0, 80)}`);
+          if (typeof text !== "string")
+            throw new TypeError(`column '${textField}' (dataset_text_field) must hold strings, got ${JSON.stringify(text)?.slice(0, 80)}`);
           output.input_ids = tokenizer(text).input_ids;
         }
         if (Array.isArray(output.assistant_masks) && !output.assistant_masks.includes(1)) {

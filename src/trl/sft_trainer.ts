@@ -69,7 +69,9 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
     let chatTemplate: string | null = null;
     if (args.chatTemplatePath !== null) {
       if (!/\.(jinja|j2)$/.test(args.chatTemplatePath) || !existsSync(args.chatTemplatePath))
-        throw new Error(`chat_template_path: expected a .jinja or .j2 file, got ${args.chatTemplatePath} (cloning another tokenizer's template is not supported)`);
+        throw new Error(
+          `chat_template_path: expected a .jinja or .j2 file, got ${args.chatTemplatePath} (cloning another tokenizer's template is not supported)`,
+        );
       chatTemplate = readFileSync(args.chatTemplatePath, "utf8");
     }
 
@@ -103,7 +105,8 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
     let dataCollator = o.dataCollator;
     if (!dataCollator) {
       const padToken = tokenizer.padToken ?? eosToken;
-      if (!vocab.has(padToken)) throw new Error(`The specified \`pad_token\` ('${padToken}') is not found in the vocabulary of the given \`processing_class\`.`);
+      if (!vocab.has(padToken))
+        throw new Error(`The specified \`pad_token\` ('${padToken}') is not found in the vocabulary of the given \`processing_class\`.`);
       tokenizer.padToken = padToken;
       dataCollator = new DataCollatorForLanguageModeling({ padTokenId: vocab.get(padToken)!, paddingFree, padToMultipleOf: args.padToMultipleOf });
     }
@@ -177,7 +180,10 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
 
   override async evaluate(o: { evalDataset?: Dataset; metricKeyPrefix?: string } = {}): Promise<Record<string, number>> {
     await this.prepareDatasets();
-    const evalDataset = o.evalDataset && !this.#prepared.has(o.evalDataset) ? await this.#prepare(o.evalDataset, this.args.evalPacking ?? this.args.packing, "eval") : o.evalDataset;
+    const evalDataset =
+      o.evalDataset && !this.#prepared.has(o.evalDataset)
+        ? await this.#prepare(o.evalDataset, this.args.evalPacking ?? this.args.packing, "eval")
+        : o.evalDataset;
     return super.evaluate({ ...o, evalDataset });
   }
 
@@ -212,11 +218,7 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
     }
     if (mode === "train") {
       // Padding-free rows have no attention mask: their length is the token count.
-      const tokens = batch.attention_mask
-        ? torch.tidy(() => batch.attention_mask!.sum().item())
-        : batch.position_ids
-          ? batch.position_ids.shape[1]
-          : null;
+      const tokens = batch.attention_mask ? torch.tidy(() => batch.attention_mask!.sum().item()) : batch.position_ids ? batch.position_ids.shape[1] : null;
       if (tokens === null) throw new Error("Expected 'attention_mask' or 'position_ids' in inputs.");
       this.#totalTrainTokens += this.#sum(tokens);
     }
@@ -259,7 +261,12 @@ export function tokenStats(logits: Tensor, labels: Tensor): [number, number, num
         const m = mask.narrow(0, s, n);
         const logps = chunk.logSoftmax(-1);
         entropy += logps.exp().mul(logps).sum(-1).neg().mul(m).sum().item();
-        correct += chunk.argmax(-1).eq(shiftLabels.narrow(0, s, n)).logicalAnd(m).sum().item();
+        correct += chunk
+          .argmax(-1)
+          .eq(shiftLabels.narrow(0, s, n))
+          .logicalAnd(m)
+          .sum()
+          .item();
       });
     }
     return [entropy, correct, total];
