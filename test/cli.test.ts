@@ -52,6 +52,17 @@ test("--help explains the commands and every TrainingArguments flag", () => {
   ])
     assert.ok(train.stdout.includes(flag), flag);
   assert.match(train.stdout, /peak learning rate of AdamW \(default 5e-5\) \(also --learning_rate\)/);
+  const sft = run(["sft", "--help"]);
+  for (const flag of [
+    "--lora-r <n>",
+    "--target-modules <list>",
+    "--packing [bool]",
+    "--max-length <n>",
+    "--assistant-only-loss [bool]",
+    "--gradient-checkpointing [bool]",
+  ])
+    assert.ok(sft.stdout.includes(flag), flag);
+  assert.match(sft.stdout, /TRL's defaults apply where they differ/);
   const bad = run(["train", "--model", tiny, "--learning-rate", "fast"]);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--learning-rate expects a number, got 'fast'/);
@@ -571,4 +582,90 @@ test("finetune train --task causal-lm: a text file in blocks (run_clm), the loss
   const bad = spawnSync(process.execPath, [cli, ...common, "--text-column", "content", "--output-dir", out], { env: cache, encoding: "utf8" });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /text column 'content' is not in the train data \(columns: text\); name it with --text-column/);
+});
+
+test("finetune sft: GSM8K as prompt–completion, a LoRA adapter on all linear layers, packed; the adapter folder PEFT reads", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ft-cli-sft-"));
+  const config = {
+    model_type: "qwen3",
+    vocab_size: 151669,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    head_dim: 8,
+    max_position_embeddings: 256,
+    tie_word_embeddings: true,
+  };
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+  const rows = readFileSync(join(shared, "sft", "gsm8k", "train.jsonl"), "utf8")
+    .split("\n")
+    .slice(0, 12);
+  writeFileSync(join(dir, "gsm8k.jsonl"), rows.join("\n") + "\n");
+  const out = join(dir, "out");
+  const args = [
+    "sft",
+    "--model-config",
+    join(dir, "config.json"),
+    "--tokenizer",
+    join(shared, "models", "Qwen3-tokenizer"),
+    "--dataset",
+    join(dir, "gsm8k.jsonl"),
+    "--prompt-format",
+    "Question: {question}\\nAnswer:\\n",
+    "--completion-column",
+    "answer",
+  ];
+  const training = [
+    "--lora-r",
+    "4",
+    "--lora-alpha",
+    "8",
+    "--target-modules",
+    "all-linear",
+    "--packing",
+    "--max-length",
+    "128",
+    "--max-steps",
+    "2",
+    "--bf16",
+    "false",
+  ];
+  const r = run([
+    ...args,
+    ...training,
+    "--output-dir",
+    out,
+    "--learning-rate",
+    "1e-2",
+    "--per-device-train-batch-size",
+    "2",
+    "--save-strategy",
+    "no",
+    "--disable-tqdm",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^trainable params: 2,048 \|\| all params: [\d,]+ \|\| trainable%: [\d.]+$/m);
+  const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
+  assert.equal(result.global_step, 2);
+  const adapterConfig = JSON.parse(readFileSync(join(out, "adapter_config.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(adapterConfig.r, 4);
+  assert.equal(adapterConfig.task_type, "CAUSAL_LM");
+  // PEFT writes all-linear as the layers' full names (condensed to suffixes only from 20 targets on).
+  const names = [0, 1].flatMap((i) => [
+    ...["down_proj", "gate_proj", "up_proj"].map((m) => `model.layers.${i}.mlp.${m}`),
+    ...["k_proj", "o_proj", "q_proj", "v_proj"].map((m) => `model.layers.${i}.self_attn.${m}`),
+  ]);
+  assert.deepEqual((adapterConfig.target_modules as string[]).sort(), names.sort());
+  // The adapter trained (B moved off PEFT's zeros) and loads onto the same base.
+  const { PeftModel } = await import("../src/peft/index.js");
+  torch.manualSeed(42);
+  const peft = await PeftModel.fromPretrained(AutoModelForCausalLM.fromConfig(config), out);
+  const b = [...peft.namedParameters()].find(([n]) => n.endsWith("q_proj.lora_B.default.weight"))![1];
+  assert.ok(b.abs().max().item() > 0);
+
+  const bad = run([...args, "--lora-alpha", "8", "--output-dir", join(dir, "bad")]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--lora-alpha, --lora-dropout and --target-modules configure a LoRA adapter: give --lora-r too/);
 });

@@ -10,7 +10,7 @@ import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import { PreTrainedModel, causalLmHeadOutput, type BaseModelOutput, type ForwardOptions, type LogitsOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
-import { causalMask, packedSequenceIds, type DecoderInputs } from "../llama/modeling_llama.js";
+import { causalMask, packedSequenceIds, positionsReached, type DecoderInputs } from "../llama/modeling_llama.js";
 import type { KvCache } from "../cache_utils.js";
 
 export class GPT2Config extends PretrainedConfig {
@@ -215,7 +215,8 @@ export class GPT2Model extends GPT2PreTrainedModel {
     checkCacheAllowed(this.h, cache);
     const past = cache?.length ?? 0;
     const maxPos = this.wpe.numEmbeddings;
-    if (past + l > maxPos) throw new RangeError(`the sequence reaches position ${past + l}, past n_positions (${maxPos})`);
+    const reach = positionsReached(inputs.position_ids, past + l);
+    if (reach > maxPos) throw new RangeError(`the sequence reaches position ${reach}, past n_positions (${maxPos})`);
     const positions = inputs.position_ids ?? torch.arange(past, past + l, 1, { device: ids.device }).unsqueeze(0);
     let x = this.wte.forward(ids).add(this.wpe.forward(positions));
     // HF's GPT-2 embeds token types with the token embeddings.

@@ -204,6 +204,11 @@ export class LlamaDecoderLayer extends GradientCheckpointingLayer {
   }
 }
 
+/** How far the positions go: the largest position id + 1 when given (packed rows restart them), else the cache and the new tokens. */
+export function positionsReached(positionIds: Tensor | undefined, otherwise: number): number {
+  return positionIds ? torch.tidy(() => positionIds.max().item()) + 1 : otherwise;
+}
+
 /**
  * transformers 5's find_packed_sequence_indices: for position ids [b, L] that restart (several
  * sequences packed into a row), the index of each token's sequence — a new one wherever a position is
@@ -327,8 +332,9 @@ export class LlamaModel extends LlamaPreTrainedModel {
         .unsqueeze(0)
         .expand([b, l]);
     let x = this.embed_tokens.forward(ids);
-    if (this.rotary.params.rope_type !== "dynamic" && past + l > maxPos) {
-      throw new RangeError(`the sequence reaches position ${past + l}, past max_position_embeddings (${maxPos})`);
+    const reach = positionsReached(inputs.position_ids, past + l);
+    if (this.rotary.params.rope_type !== "dynamic" && reach > maxPos) {
+      throw new RangeError(`the sequence reaches position ${reach}, past max_position_embeddings (${maxPos})`);
     }
     const rope = this.rotary.forward(x, positions);
     const c = this.config as LlamaConfig;
