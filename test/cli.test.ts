@@ -584,6 +584,52 @@ test("finetune train --task causal-lm: a text file in blocks (run_clm), the loss
   assert.match(bad.stderr, /text column 'content' is not in the train data \(columns: text\); name it with --text-column/);
 });
 
+test(
+  "LoRA SFT end to end (examples/sft_lora.ts): chat data packed, the adapter saved as PEFT, reloaded onto a fresh base, merged, generating",
+  { skip },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "ft-sft-example-"));
+    const config = {
+      model_type: "qwen3",
+      vocab_size: 151669,
+      hidden_size: 16,
+      intermediate_size: 32,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      head_dim: 8,
+      max_position_embeddings: 256,
+      tie_word_embeddings: true,
+    };
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    const chats = (JSON.parse(readFileSync(join(shared, "sft", "llama-factory", "kto_en_demo.json"), "utf8")) as { messages: unknown }[]).slice(0, 24);
+    writeFileSync(join(dir, "chats.jsonl"), chats.map((c) => JSON.stringify({ messages: c.messages })).join("\n") + "\n");
+    const outputDir = join(dir, "out");
+    const r = spawnSync(process.execPath, [join(repoRoot, "dist", "examples", "sft_lora.js")], {
+      env: {
+        ...env,
+        HF_DATASETS_CACHE: join(dir, "cache"),
+        MODEL_CONFIG: join(dir, "config.json"),
+        TOKENIZER: join(shared, "models", "Qwen3-tokenizer"),
+        DATA_FILE: join(dir, "chats.jsonl"),
+        MAX_STEPS: "3",
+        MAX_LENGTH: "64",
+        BF16: "0",
+        OUTPUT_DIR: outputDir,
+      },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    // r 16 on the 14 linear layers of the two blocks: 16 · (16+16 + 16+8 + 16+8 + 16+16 + 16+32 + 16+32 + 32+16) per block.
+    assert.match(r.stdout, /^trainable params: 8,192 \|\| all params: [\d,]+ \|\| trainable%: \d+\.\d{4}$/m);
+    const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as { globalStep: number; trainLoss: number; replyTokens: number };
+    assert.equal(result.globalStep, 3);
+    assert.ok(Number.isFinite(result.trainLoss));
+    assert.ok(result.replyTokens > 0 && result.replyTokens <= 20, JSON.stringify(result));
+    for (const f of ["adapter_config.json", "adapter_model.safetensors", "tokenizer.json"]) assert.ok(existsSync(join(outputDir, f)), f);
+  },
+);
+
 test("finetune sft: GSM8K as prompt–completion, a LoRA adapter on all linear layers, packed; the adapter folder PEFT reads", { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "ft-cli-sft-"));
   const config = {

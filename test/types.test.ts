@@ -101,7 +101,7 @@ export async function courseResultTypes(
   void maybe;
 }
 
-for (const example of ["mrpc.ts", "lora_mrpc.ts", "token_classification.ts", "question_answering.ts", "mlm_adaptation.ts", "causal_lm.ts"])
+for (const example of ["mrpc.ts", "lora_mrpc.ts", "token_classification.ts", "question_answering.ts", "mlm_adaptation.ts", "causal_lm.ts", "sft_lora.ts"])
   test(`the course's program (examples/${example}) has no cast and no expression of type any`, () => {
     const file = join(repoRoot, "examples", example);
     const config = ts.readConfigFile(join(repoRoot, "tsconfig.json"), ts.sys.readFile);
