@@ -178,7 +178,9 @@ if (child) {
   console.log("| variant | trainable params | tokens/s (split) | optimizer state | peak RSS |");
   console.log("|---|---|---|---|---|");
   for (const [v, split, r] of table)
-    console.log(`| ${v} | ${r.trainable.toLocaleString("en-US")} | ${r.tokens_per_s.toFixed(1)} (${split}) | ${mb(r.optimizer_state_bytes)} MiB | ${r.peak_rss_mb.toFixed(0)} MB |`);
+    console.log(
+      `| ${v} | ${r.trainable.toLocaleString("en-US")} | ${r.tokens_per_s.toFixed(1)} (${split}) | ${mb(r.optimizer_state_bytes)} MiB | ${r.peak_rss_mb.toFixed(0)} MB |`,
+    );
   console.log(
     `\nLoRA r 16 on the same padded batches: finetune-ts ${lora[2].tokens_per_s.toFixed(1)} tokens/s (${lora[1]}) vs a plain PyTorch ${p.torch_version} loop ${p.tokens_per_s.toFixed(1)} tokens/s (${peerSplit}, peak RSS ${p.peak_rss_mb.toFixed(0)} MB): ${(lora[2].tokens_per_s / p.tokens_per_s).toFixed(2)}×`,
   );

@@ -422,3 +422,56 @@ test("tokenStats: entropy and accuracy over the labelled next tokens (hand-compu
   assert.equal(correct, 1);
   assert.equal(total, 2);
 });
+
+test("SFTTrainer.evaluate: eval_entropy, eval_mean_token_accuracy and eval_num_tokens join the eval metrics, as TRL's log adds them", { skip }, async () => {
+  const tok = await tokenizer();
+  const rows = gsm8k(6).map((r) => ({ prompt: `Q: ${String(r.question).slice(0, 30)}\nA:\n`, completion: String(r.answer).slice(0, 30) }));
+  const args = new SFTConfig({
+    outputDir: out(),
+    maxSteps: 1,
+    perDeviceTrainBatchSize: 2,
+    perDeviceEvalBatchSize: 3,
+    bf16: false,
+    saveStrategy: "no",
+    disableTqdm: true,
+    loggingSteps: 1,
+  });
+  const trainer = new SFTTrainer({
+    model: tinyQwen(tok.length),
+    args,
+    trainDataset: Dataset.fromList(rows.slice(0, 4)),
+    evalDataset: Dataset.fromList(rows.slice(4)),
+    processingClass: tok,
+  });
+  await warnings(() => trainer.train());
+  const metrics = await warnings(() => trainer.evaluate()).then((r) => r.result);
+  assert.deepEqual(
+    Object.keys(metrics).filter((k) => /entropy|accuracy|num_tokens/.test(k)),
+    ["eval_entropy", "eval_num_tokens", "eval_mean_token_accuracy"],
+  );
+  // The two eval rows in one batch: entropy from the model's logits, computed naively.
+  const ds = trainer.evalDataset!;
+  const ids = ds.column("input_ids") as number[][];
+  const labels = ds.column("labels") as number[][];
+  const width = Math.max(...ids.map((r) => r.length));
+  const logits = torch.noGrad(() =>
+    trainer.model
+      .forward({
+        input_ids: torch.tensor(
+          ids.map((r) => [...r, ...Array<number>(width - r.length).fill(tok.padTokenId!)]),
+          { dtype: "int64" },
+        ),
+        attention_mask: torch.tensor(
+          ids.map((r) => [...r.map(() => 1), ...Array<number>(width - r.length).fill(0)]),
+          { dtype: "int64" },
+        ),
+      })
+      .logits!.toArray(),
+  ) as number[][][];
+  const expected = naiveStats(
+    logits,
+    labels.map((r) => [...r, ...Array<number>(width - r.length).fill(-100)]),
+  );
+  assert.ok(Math.abs(metrics.eval_entropy - expected.entropy) < 1e-4, `${metrics.eval_entropy} vs ${expected.entropy}`);
+  assert.equal(metrics.eval_num_tokens, trainer.state.log_history[0].num_tokens, "num_tokens counts training tokens, as TRL's");
+});

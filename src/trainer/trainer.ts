@@ -343,7 +343,13 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     const ds = this.trainDataset!;
     const columns = this.#columnsFor(ds);
     this.#checkData(ds, columns);
-    if (args.gradientCheckpointing) this.model.gradientCheckpointingEnable();
+    if (args.gradientCheckpointing) {
+      // The recompute calls back into JavaScript, which libtorch's CUDA backward threads cannot do:
+      // on a GPU the run goes on without it (the gradients are the same; only memory differs).
+      if (this.device.startsWith("cuda"))
+        this.#print("warning: gradient checkpointing runs on CPU tensors only here; training on the GPU without it (same gradients, more activation memory).");
+      else this.model.gradientCheckpointingEnable();
+    }
     if (this.evalDataset && args.evalStrategy !== "no") this.#checkData(this.evalDataset, this.#columnsFor(this.evalDataset));
     const shape = this.#runShape(ds);
     const { maxSteps, numTrainEpochs, updatesPerEpoch } = shape;

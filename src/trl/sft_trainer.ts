@@ -48,6 +48,9 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
   #prepared = new WeakSet<Dataset>();
   #metrics: Record<Mode, Map<string, number[]>> = { train: new Map(), eval: new Map() };
   #totalTrainTokens = 0;
+  // The mode of the latest forward: HF's log() reads model.training, which its evaluation leaves off
+  // until the next training step; here the evaluation loop restores the mode, so the forward says.
+  #mode: Mode = "train";
 
   constructor(o: SFTTrainerInit) {
     if (!o || !o.model) throw new TypeError("SFTTrainer: model is required (a causal LM, e.g. from AutoModelForCausalLM)");
@@ -206,6 +209,7 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
   protected override computeLoss(batch: ModelInputs, o: { numItemsInBatch?: number } = {}): ModelOutput {
     const out = super.computeLoss(batch, o);
     const mode: Mode = this.model.training ? "train" : "eval";
+    this.#mode = mode;
     let accuracy: number | null = null;
     if (out.logits && batch.labels) {
       const logits = out.logits;
@@ -227,9 +231,9 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
     return out;
   }
 
-  /** TRL's log: the token metrics since the last log, averaged, join the logs (eval_-prefixed in an evaluation's). */
+  /** TRL's log: the token metrics since the last log, averaged, join the logs (eval_-prefixed after an evaluation). */
   override log(logs: LogEntry): void {
-    const mode: Mode = Object.keys(logs).some((k) => k.startsWith("eval_")) ? "eval" : "train";
+    const mode = this.#mode;
     for (const [k, values] of this.#metrics[mode]) {
       if (values.length) logs[mode === "eval" ? `eval_${k}` : k] = values.reduce((a, b) => a + b, 0) / values.length;
     }
