@@ -14,6 +14,7 @@ import * as torch from "../src/torch/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { AutoModelForCausalLM, generate } from "../src/models/index.js";
 import { peerEnv } from "./peer_env.js";
+import { SMOLLM2_135M } from "./smollm2.js";
 
 const steps = Number(process.env.BENCH_STEPS ?? 2);
 const batch = Number(process.env.BENCH_BATCH ?? 8);
@@ -23,21 +24,6 @@ const fresh = Number(process.env.BENCH_NEW ?? 128);
 const precisions = (process.env.BENCH_TRAIN ?? "fp32,bf16").split(",").filter((p) => p === "fp32" || p === "bf16");
 const splits = (process.env.BENCH_THREADS ?? "2/1,1/2").split(",").map((c) => c.split("/").map(Number) as [number, number]);
 const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "causal_lm_torch.py");
-
-const SMOLLM2_135M = {
-  model_type: "llama",
-  vocab_size: 49152,
-  hidden_size: 576,
-  intermediate_size: 1536,
-  num_hidden_layers: 30,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  hidden_act: "silu",
-  max_position_embeddings: 8192,
-  rms_norm_eps: 1e-5,
-  rope_theta: 100000,
-  tie_word_embeddings: true,
-};
 
 const py = [process.env.PYTHON, "/usr/bin/python3", "python3"].find((p) => p) as string;
 /** PyTorch's numbers at one thread split. */

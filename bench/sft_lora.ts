@@ -22,6 +22,7 @@ import { DataCollatorForLanguageModeling, SFTConfig, SFTTrainer } from "../src/t
 import { TrainerCallback } from "../src/trainer/index.js";
 import type { Batch, Features } from "../src/trainer/data_collator.js";
 import { cleanEnv, peerEnv } from "./peer_env.js";
+import { SMOLLM2_135M } from "./smollm2.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -32,20 +33,8 @@ const maxLength = Number(process.env.BENCH_MAX_LENGTH ?? 256);
 const precision = process.env.BENCH_PRECISION === "fp32" ? "fp32" : "bf16";
 const splits = (process.env.BENCH_THREADS ?? "2/1,1/2").split(",").map((c) => c.split("/").map(Number) as [number, number]);
 
-export const SMOLLM2_135M = {
-  model_type: "llama",
-  vocab_size: 50257,
-  hidden_size: 576,
-  intermediate_size: 1536,
-  num_hidden_layers: 30,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  hidden_act: "silu",
-  max_position_embeddings: 8192,
-  rms_norm_eps: 1e-5,
-  rope_theta: 100000,
-  tie_word_embeddings: true,
-};
+// GPT-2's tokenizer stands in for SmolLM2's: its 50,257 tokens for SmolLM2's 49,152.
+const CONFIG = { ...SMOLLM2_135M, vocab_size: 50257 };
 // SmolLM2-Instruct's template is ChatML.
 const CHATML =
   "{%- for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
@@ -73,7 +62,7 @@ async function runVariant(variant: Variant, threads: number, blas: number, batch
     messages: c.messages,
   }));
   torch.manualSeed(0);
-  const model = AutoModelForCausalLM.fromConfig(SMOLLM2_135M);
+  const model = AutoModelForCausalLM.fromConfig(CONFIG);
   const lora = variant !== "full";
   const args = new SFTConfig({
     outputDir: join(dir, "out"),

@@ -17,6 +17,20 @@ const tiny = fixture("golden", "trainer", "tiny-bert-cased");
 const tokenizer = join(shared, "models", "bert-base-cased");
 const env = { ...process.env, HF_HOME: join(shared, "hf-home"), HF_HUB_OFFLINE: "1", HF_DATASETS_DISABLE_PROGRESS_BARS: "1" };
 
+/** A two-layer Qwen3 over the Qwen3 tokenizer's vocabulary, for the SFT runs. */
+const TINY_QWEN3 = {
+  model_type: "qwen3",
+  vocab_size: 151669,
+  hidden_size: 16,
+  intermediate_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  head_dim: 8,
+  max_position_embeddings: 256,
+  tie_word_embeddings: true,
+};
+
 function toyCsv(dir: string, n: number): string {
   const words = ["cat", "dog", "bird", "fish", "tree", "car", "house", "river"];
   const rows = ["sentence1,sentence2,label"];
@@ -589,18 +603,7 @@ test(
   { skip },
   () => {
     const dir = mkdtempSync(join(tmpdir(), "ft-sft-example-"));
-    const config = {
-      model_type: "qwen3",
-      vocab_size: 151669,
-      hidden_size: 16,
-      intermediate_size: 32,
-      num_hidden_layers: 2,
-      num_attention_heads: 2,
-      num_key_value_heads: 1,
-      head_dim: 8,
-      max_position_embeddings: 256,
-      tie_word_embeddings: true,
-    };
+    const config = TINY_QWEN3;
     writeFileSync(join(dir, "config.json"), JSON.stringify(config));
     const chats = (JSON.parse(readFileSync(join(shared, "sft", "llama-factory", "kto_en_demo.json"), "utf8")) as { messages: unknown }[]).slice(0, 24);
     writeFileSync(join(dir, "chats.jsonl"), chats.map((c) => JSON.stringify({ messages: c.messages })).join("\n") + "\n");
@@ -632,18 +635,7 @@ test(
 
 test("finetune sft: GSM8K as prompt–completion, a LoRA adapter on all linear layers, packed; the adapter folder PEFT reads", { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "ft-cli-sft-"));
-  const config = {
-    model_type: "qwen3",
-    vocab_size: 151669,
-    hidden_size: 16,
-    intermediate_size: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    head_dim: 8,
-    max_position_embeddings: 256,
-    tie_word_embeddings: true,
-  };
+  const config = TINY_QWEN3;
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   const rows = readFileSync(join(shared, "sft", "gsm8k", "train.jsonl"), "utf8")
     .split("\n")
