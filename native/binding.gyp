@@ -11,6 +11,7 @@
         "src/distributed.cc",
         "src/linear_ops.cc",
         "src/js_function.cc",
+        "src/bf16_gemm.cc",
         "gen/ops.cc"
       ],
       "include_dirs": [

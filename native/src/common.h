@@ -106,6 +106,16 @@ void RegisterTrainOps(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
 void RegisterLinear(Napi::Env env, Napi::Object exports);
 void RegisterJsFunction(Napi::Env env, Napi::Object exports);
+void RegisterBf16Gemm(Napi::Env env, Napi::Object exports);
+
+// The matrix products, computed as float32 GEMMs of bfloat16-rounded operands where they would be
+// bfloat16 GEMMs on a CPU without bfloat16 arithmetic (bf16_gemm.cc); at::… otherwise.
+at::Tensor Matmul(const at::Tensor& a, const at::Tensor& b);
+at::Tensor Mm(const at::Tensor& a, const at::Tensor& b);
+at::Tensor Bmm(const at::Tensor& a, const at::Tensor& b);
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const Opt<at::Tensor>& b);
+at::Tensor Addmm(const at::Tensor& input, const at::Tensor& m1, const at::Tensor& m2, const at::Scalar& beta, const at::Scalar& alpha);
+at::Tensor Baddbmm(const at::Tensor& input, const at::Tensor& b1, const at::Tensor& b2, const at::Scalar& beta, const at::Scalar& alpha);
 
 }  // namespace ft
 

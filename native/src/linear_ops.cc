@@ -159,7 +159,7 @@ FT_OP(linear) {
 #ifdef FT_SMALL_LINEAR_KERNEL
   if (TakesSmallPath(x, w, b)) return Wrap(info.Env(), SmallBatchLinear(x, w, b));
 #endif
-  return Wrap(info.Env(), at::linear(x, w, b));
+  return Wrap(info.Env(), Linear(x, w, b));
 }
 
 }  // namespace op

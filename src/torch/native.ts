@@ -110,6 +110,8 @@ export interface NativeTorch extends NativeOps {
   allowTf32(): boolean;
   setAllowTf32(allow: boolean): void;
   smallBatchLinear(): boolean;
+  bf16GemmInFp32(): boolean;
+  setBf16GemmInFp32(enabled: boolean): void;
   setSmallBatchLinear(enabled: boolean): void;
   /** Whether the addon was built with libtorch's c10d (distributed.cc). */
   distributedBuilt: boolean;

@@ -1,5 +1,6 @@
 // Process-wide settings: RNG seeds and state, thread pools, devices. The only global state there is.
 import { availableParallelism } from "node:os";
+import { readFileSync } from "node:fs";
 import { native } from "./native.js";
 import { Tensor, checkDevice } from "./tensor.js";
 import { keep } from "./scope.js";
@@ -141,6 +142,19 @@ export const backends = {
     set smallBatchLinear(enabled: boolean) {
       native.setSmallBatchLinear(enabled);
     },
+    /**
+     * bfloat16 matrix products on the CPU (autocast's, or of bfloat16 operands) computed as float32
+     * GEMMs of the operands rounded to bfloat16, then rounded back: the same sums (a product of two
+     * bfloat16 values is exact in float32), in BLAS's order. Where the CPU has no bfloat16
+     * arithmetic (no AVX512-BF16 or AMX), libtorch's bfloat16 GEMM is a scalar fallback ~100× slower
+     * than float32's, so this is on by default exactly there (see native/src/bf16_gemm.cc).
+     */
+    get bf16GemmInFp32(): boolean {
+      return native.bf16GemmInFp32();
+    },
+    set bf16GemmInFp32(enabled: boolean) {
+      native.setBf16GemmInFp32(enabled);
+    },
   },
   cuda: {
     enableFlashSdp: (enabled: boolean): void => native.setSdpBackend("flash", enabled),
@@ -164,3 +178,16 @@ export const mps = {
   isAvailable: (): boolean => native.mpsAvailable(),
 };
 export const torchVersion: string = native.torchVersion;
+
+/** Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo's flags); null where there is no such file. */
+export function cpuHasBf16(): boolean | null {
+  let info: string;
+  try {
+    info = readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return null;
+  }
+  return /\b(avx512_bf16|amx_bf16)\b/.test(info);
+}
+// Where the CPU is known to lack bfloat16 arithmetic, bfloat16 products go through float32 GEMMs.
+native.setBf16GemmInFp32(cpuHasBf16() === false);
