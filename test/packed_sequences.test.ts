@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";
-import { AutoModelForCausalLM } from "../src/models/index.js";
+import { AutoModelForCausalLM, LlamaForCausalLM } from "../src/models/index.js";
 import { assertClose, fixture } from "./helpers.js";
 
 const seqs = [
@@ -56,3 +56,52 @@ for (const name of ["llama-llama3", "mistral", "qwen3", "gpt2"]) {
     );
   });
 }
+
+for (const name of ["llama-llama3", "mistral", "qwen3"]) {
+  test(`${name}: a packed row attending per sequence gives the masked row's logits and gradients (training, sliding windows included)`, async () => {
+    const model = await AutoModelForCausalLM.fromPretrained(fixture("golden", "decoders", name));
+    assert.ok(model instanceof LlamaForCausalLM);
+    model.train();
+    const inputs = () => ({
+      input_ids: torch.tensor([seqs.flat()], { dtype: "int64" }),
+      position_ids: torch.tensor([seqs.flatMap((r) => r.map((_, i) => i))], { dtype: "int64" }),
+      labels: torch.tensor([seqs.flatMap((s) => s.map((t, i) => (i === 0 ? -100 : t)))], { dtype: "int64" }),
+    });
+    const run = (mode: "segments" | "mask") => {
+      model.model.packedAttention = mode;
+      model.zeroGrad();
+      const out = model.forward(inputs());
+      out.loss!.backward();
+      return { logits: out.logits!, grads: model.parameters().map((p) => p.grad!.clone()) };
+    };
+    const mask = run("mask");
+    const segments = run("segments");
+    assertClose(segments.logits, mask.logits, { rtol: 1e-5, atol: 1e-5, what: `${name}: logits` });
+    segments.grads.forEach((g, i) => assertClose(g, mask.grads[i], { rtol: 1e-5, atol: 1e-6, what: `${name}: gradient ${i}` }));
+  });
+}
+
+test("attention dropout in training keeps the masked row (its draws are the masked row's), bit for bit", () => {
+  torch.manualSeed(0);
+  const model = AutoModelForCausalLM.fromConfig({
+    model_type: "llama",
+    vocab_size: 97,
+    hidden_size: 32,
+    intermediate_size: 40,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    attention_dropout: 0.3,
+  });
+  assert.ok(model instanceof LlamaForCausalLM);
+  model.train();
+  const run = (mode: "segments" | "mask") => {
+    model.model.packedAttention = mode;
+    torch.manualSeed(4);
+    return model.forward({
+      input_ids: torch.tensor([seqs.flat()], { dtype: "int64" }),
+      position_ids: torch.tensor([seqs.flatMap((r) => r.map((_, i) => i))], { dtype: "int64" }),
+    }).logits!;
+  };
+  assert.ok(run("segments").equal(run("mask")));
+});

@@ -9,21 +9,21 @@ import type { Tensor } from "../../torch/index.js";
 import { Embedding, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { GradientCheckpointingLayer, checkCacheAllowed } from "../gradient_checkpointing.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
-import {
-  PreTrainedModel,
-  causalLmHeadOutput,
-  finfoMin,
-  type BaseModelOutput,
-  type ForwardOptions,
-  type LogitsOutput,
-  type ModelInputs,
-} from "../modeling_utils.js";
+import { PreTrainedModel, causalLmHeadOutput, type BaseModelOutput, type ForwardOptions, type LogitsOutput, type ModelInputs } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
 import { RotaryEmbedding, applyRotaryPosEmb } from "../rope_utils.js";
 import { KvCache } from "../cache_utils.js";
+import { causalMask, packedSequenceIds, positionsReached } from "../masking_utils.js";
+import { packedSegments, segmentedAttention, type Segment } from "../packed_attention.js";
 
-export { KvCache };
+export { KvCache, causalMask, packedSequenceIds, positionsReached };
+
+/** A packed row's sequences and the layer's sliding window, for attention per sequence. */
+export interface PackedRow {
+  segments: Segment[];
+  window: number | null;
+}
 
 export class LlamaConfig extends PretrainedConfig {
   static override readonly modelType: string = "llama";
@@ -154,7 +154,18 @@ export class LlamaAttention extends Module {
     this.k_norm = v.qkNorm ? this.registerModule("k_norm", new LlamaRMSNorm(this.headDim, eps)) : null;
   }
 
-  forward(x: Tensor, rope: [Tensor, Tensor], mask: Tensor, cache: KvCache | null, wantProbs: boolean): [Tensor, Tensor | undefined] {
+  /**
+   * With `packed` (a single packed row, no attention dropout, no probabilities asked), attention runs
+   * within each sequence (packed_attention.ts) and `mask` is not used; otherwise `mask` is required.
+   */
+  forward(
+    x: Tensor,
+    rope: [Tensor, Tensor],
+    mask: Tensor | null,
+    cache: KvCache | null,
+    wantProbs: boolean,
+    packed: PackedRow | null = null,
+  ): [Tensor, Tensor | undefined] {
     const [b, l] = x.shape;
     const heads = (t: Tensor, norm: LlamaRMSNorm | null) => {
       const shaped = t.view(b, l, -1, this.headDim);
@@ -169,7 +180,11 @@ export class LlamaAttention extends Module {
     const p = this.training ? this.dropoutP : 0;
     let ctx: Tensor;
     let probs: Tensor | undefined;
-    if (this.eager || wantProbs) {
+    if (packed && !wantProbs && p === 0) {
+      ctx = segmentedAttention(q, k, v, packed.segments, packed.window, this.headDim ** -0.5, this.eager);
+    } else if (!mask) {
+      throw new Error("LlamaAttention: a mask is required unless the row is packed and attention runs per sequence");
+    } else if (this.eager || wantProbs) {
       const scores = q
         .matmul(k.transpose(2, 3))
         .mul(this.headDim ** -0.5)
@@ -197,78 +212,18 @@ export class LlamaDecoderLayer extends GradientCheckpointingLayer {
     this.input_layernorm = this.registerModule("input_layernorm", new LlamaRMSNorm(h, eps));
     this.post_attention_layernorm = this.registerModule("post_attention_layernorm", new LlamaRMSNorm(h, eps));
   }
-  forward(x: Tensor, rope: [Tensor, Tensor], mask: Tensor, cache: KvCache | null, wantProbs: boolean): [Tensor, Tensor | undefined] {
-    const [a, probs] = this.self_attn.forward(this.input_layernorm.forward(x), rope, mask, cache, wantProbs);
+  forward(
+    x: Tensor,
+    rope: [Tensor, Tensor],
+    mask: Tensor | null,
+    cache: KvCache | null,
+    wantProbs: boolean,
+    packed: PackedRow | null = null,
+  ): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.self_attn.forward(this.input_layernorm.forward(x), rope, mask, cache, wantProbs, packed);
     const h = x.add(a);
     return [h.add(this.mlp.forward(this.post_attention_layernorm.forward(h))), probs];
   }
-}
-
-/** How far the positions go: the largest position id + 1 when given (packed rows restart them), else the cache and the new tokens. */
-export function positionsReached(positionIds: Tensor | undefined, otherwise: number): number {
-  return positionIds ? torch.tidy(() => positionIds.max().item()) + 1 : otherwise;
-}
-
-/**
- * transformers 5's find_packed_sequence_indices: for position ids [b, L] that restart (several
- * sequences packed into a row), the index of each token's sequence — a new one wherever a position is
- * not its predecessor + 1. Null when every row is one sequence (HF's None), as HF only looks when the
- * forward has neither an attention mask nor a cache.
- */
-export function packedSequenceIds(positionIds: Tensor, b: number, l: number): Tensor | null {
-  if (l < 2) return null;
-  return torch.tidy(() => {
-    const pos = positionIds.expand([b, l]);
-    const restarts = pos
-      .slice(1, 1, null)
-      .sub(pos.slice(1, 0, l - 1))
-      .ne(1);
-    const sequence = torch
-      .cat([torch.zeros([b, 1], { dtype: "bool", device: pos.device }), restarts], 1)
-      .to("int64")
-      .cumsum(1);
-    return sequence
-      .select(1, l - 1)
-      .ne(0)
-      .any()
-      .item()
-      ? sequence
-      : null;
-  });
-}
-
-/**
- * The additive causal mask [b, 1, L, past + L] (HF's create_causal_mask / create_sliding_window_causal_mask
- * in eager form): a query sees the keys at or before its position, within `window` positions when the
- * layer slides, never a padded key, and — in a packed row (`sequence` from packedSequenceIds) — only
- * keys of its own sequence; the rest is the dtype's minimum (a row with nothing to see softmaxes
- * evenly, as HF's eager path).
- */
-export function causalMask(
-  attentionMask: Tensor | undefined,
-  b: number,
-  l: number,
-  past: number,
-  window: number | null,
-  dtype: torch.DType,
-  device: string,
-  sequence: Tensor | null = null,
-): Tensor {
-  return torch.tidy(() => {
-    const total = past + l;
-    const queries = torch.arange(past, total, 1, { device }).unsqueeze(1);
-    const keys = torch.arange(0, total, 1, { device }).unsqueeze(0);
-    let blocked = keys.gt(queries);
-    if (window !== null) blocked = blocked.logicalOr(keys.le(queries.sub(window)));
-    let full = blocked.view(1, 1, l, total).expand([b, 1, l, total]);
-    if (sequence) full = full.logicalOr(sequence.unsqueeze(2).ne(sequence.unsqueeze(1)).unsqueeze(1));
-    if (attentionMask) {
-      if (attentionMask.shape[1] !== total)
-        throw new RangeError(`attention_mask covers ${attentionMask.shape[1]} positions, the keys are ${total} (${past} cached + ${l} new)`);
-      full = full.logicalOr(attentionMask.eq(0).view(b, 1, 1, total));
-    }
-    return torch.zeros([b, 1, l, total], { dtype, device }).maskedFill(full, finfoMin(dtype));
-  });
 }
 
 export abstract class LlamaPreTrainedModel extends PreTrainedModel {
@@ -298,6 +253,13 @@ export class LlamaModel extends LlamaPreTrainedModel {
   layers: ModuleList<LlamaDecoderLayer>;
   norm: LlamaRMSNorm;
   readonly rotary: RotaryEmbedding;
+  /**
+   * How a single packed row (position ids restarting, no attention mask: TRL's padding-free batches)
+   * attends: "segments", each sequence on its own (the default; exact, and Σ len² work instead of L²),
+   * or "mask", the whole row under a block-diagonal causal mask (transformers' sdpa/eager path). Rows
+   * with attention dropout in training, or whose attention probabilities are asked for, use the mask.
+   */
+  packedAttention: "segments" | "mask" = "segments";
 
   constructor(config: PretrainedConfig, o: { init?: boolean; variant?: AttentionVariant } = {}) {
     super(config);
@@ -340,8 +302,13 @@ export class LlamaModel extends LlamaPreTrainedModel {
     const c = this.config as LlamaConfig;
     const masks = new Map<number | null, Tensor>();
     const packed = inputs.position_ids && !inputs.attention_mask && !cache ? packedSequenceIds(inputs.position_ids, b, l) : null;
+    // A single packed row attends per sequence (no L² mask at all) where that is exact: no attention
+    // dropout drawn, no attention probabilities asked for.
+    const dropout = this.training ? (c.get<number>("attention_dropout") ?? 0) : 0;
+    const segments = this.packedAttention === "segments" && !o.outputAttentions && dropout === 0 ? packedSegments(packed) : null;
     const maskFor = (layer: number) => {
       const w = c.slidingWindow(layer);
+      if (segments) return null;
       if (!masks.has(w)) masks.set(w, causalMask(inputs.attention_mask, b, l, past, w, x.dtype, ids.device, packed));
       return masks.get(w)!;
     };
@@ -349,8 +316,10 @@ export class LlamaModel extends LlamaPreTrainedModel {
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     let i = 0;
     for (const layer of this.layers) {
-      const mask = maskFor(i++);
-      const [y, probs] = layer.run([x, rope[0], rope[1], mask], (h, cos, sin, m) => layer.forward(h, [cos, sin], m, cache, o.outputAttentions ?? false));
+      const mask = maskFor(i);
+      const row = segments ? { segments, window: c.slidingWindow(i) } : null;
+      i++;
+      const [y, probs] = layer.run([x, rope[0], rope[1], mask], (h, cos, sin, m) => layer.forward(h, [cos, sin], m, cache, o.outputAttentions ?? false, row));
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);

@@ -1,0 +1,73 @@
+// The masks of decoder attention, as transformers 5's masking_utils: causal (optionally sliding),
+// padded keys blocked, and packed rows — position ids that restart without an attention mask —
+// read as separate sequences that never attend to each other.
+import * as torch from "../torch/index.js";
+import type { Tensor } from "../torch/index.js";
+import { finfoMin } from "./modeling_utils.js";
+
+/** How far the positions go: the largest position id + 1 when given (packed rows restart them), else the cache and the new tokens. */
+export function positionsReached(positionIds: Tensor | undefined, otherwise: number): number {
+  return positionIds ? torch.tidy(() => positionIds.max().item()) + 1 : otherwise;
+}
+
+/**
+ * transformers 5's find_packed_sequence_indices: for position ids [b, L] that restart (several
+ * sequences packed into a row), the index of each token's sequence — a new one wherever a position is
+ * not its predecessor + 1. Null when every row is one sequence (HF's None), as HF only looks when the
+ * forward has neither an attention mask nor a cache.
+ */
+export function packedSequenceIds(positionIds: Tensor, b: number, l: number): Tensor | null {
+  if (l < 2) return null;
+  return torch.tidy(() => {
+    const pos = positionIds.expand([b, l]);
+    const restarts = pos
+      .slice(1, 1, null)
+      .sub(pos.slice(1, 0, l - 1))
+      .ne(1);
+    const sequence = torch
+      .cat([torch.zeros([b, 1], { dtype: "bool", device: pos.device }), restarts], 1)
+      .to("int64")
+      .cumsum(1);
+    return sequence
+      .select(1, l - 1)
+      .ne(0)
+      .any()
+      .item()
+      ? sequence
+      : null;
+  });
+}
+
+/**
+ * The additive causal mask [b, 1, L, past + L] (HF's create_causal_mask / create_sliding_window_causal_mask
+ * in eager form): a query sees the keys at or before its position, within `window` positions when the
+ * layer slides, never a padded key, and — in a packed row (`sequence` from packedSequenceIds) — only
+ * keys of its own sequence; the rest is the dtype's minimum (a row with nothing to see softmaxes
+ * evenly, as HF's eager path).
+ */
+export function causalMask(
+  attentionMask: Tensor | undefined,
+  b: number,
+  l: number,
+  past: number,
+  window: number | null,
+  dtype: torch.DType,
+  device: string,
+  sequence: Tensor | null = null,
+): Tensor {
+  return torch.tidy(() => {
+    const total = past + l;
+    const queries = torch.arange(past, total, 1, { device }).unsqueeze(1);
+    const keys = torch.arange(0, total, 1, { device }).unsqueeze(0);
+    let blocked = keys.gt(queries);
+    if (window !== null) blocked = blocked.logicalOr(keys.le(queries.sub(window)));
+    let full = blocked.view(1, 1, l, total).expand([b, 1, l, total]);
+    if (sequence) full = full.logicalOr(sequence.unsqueeze(2).ne(sequence.unsqueeze(1)).unsqueeze(1));
+    if (attentionMask) {
+      if (attentionMask.shape[1] !== total)
+        throw new RangeError(`attention_mask covers ${attentionMask.shape[1]} positions, the keys are ${total} (${past} cached + ${l} new)`);
+      full = full.logicalOr(attentionMask.eq(0).view(b, 1, 1, total));
+    }
+    return torch.zeros([b, 1, l, total], { dtype, device }).maskedFill(full, finfoMin(dtype));
+  });
+}
