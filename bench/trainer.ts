@@ -5,7 +5,9 @@
 // tuned (MALLOC_MMAP_THRESHOLD_/TRIM_THRESHOLD_/TOP_PAD_, as PyTorch's CPU guides advise an allocator
 // that does not churn pages), finetune-ts runs with no environment set.
 // Env: BENCH_SIZES (tiny,mini,base), BENCH_STEPS_TINY (200), BENCH_STEPS_MINI (100), BENCH_STEPS_BASE (6),
-// BENCH_REPEAT (2) and BENCH_REPEAT_BASE (1): interleaved repetitions, the best kept.
+// BENCH_REPEAT (2) and BENCH_REPEAT_BASE (1): interleaved repetitions, the best kept; BENCH_PRECISIONS
+// (fp32,bf16). The "padded" column is the Trainer with the encoder on every position (unpadTokens off),
+// at our best split: what computing only the real tokens gains.
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +34,7 @@ interface Run {
   first_step_ms: number;
   peak_rss_mb: number;
   native_calls_per_step?: number | null;
+  padded_per_real?: number;
 }
 const last = (out: Buffer): Run => JSON.parse(out.toString().trim().split("\n").pop()!);
 
@@ -59,11 +62,11 @@ console.log(
   "The course's run on MRPC train (batch 8, dynamic padding): samples/s from the first step, finetune-ts Trainer vs a PyTorch loop, each at its best thread split",
 );
 console.log(
-  "| model | precision | steps | finetune-ts (threads) | PyTorch (threads) | ratio | finetune-ts, adamw_torch_fused | ratio | first step ms (ours / theirs) | peak RSS MB (ours / theirs) |",
+  "| model | precision | steps | finetune-ts (threads) | PyTorch (threads) | ratio | finetune-ts, adamw_torch_fused | ratio | finetune-ts, padded | padded / real tokens | first step ms (ours / theirs) | peak RSS MB (ours / theirs) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const size of sizes) {
-  for (const precision of ["fp32", "bf16"]) {
+  for (const precision of (process.env.BENCH_PRECISIONS ?? "fp32,bf16").split(",")) {
     const n = steps[size];
     const runs = repeated(size, () =>
       SPLITS.map((s): [[Run, [number, number]], [Run, [number, number]]] => [
@@ -74,9 +77,11 @@ for (const size of sizes) {
     const [o, os] = best(runs.map((r) => r[0]));
     const [t, ts] = best(runs.map((r) => r[1]));
     const f = best(repeated(size, (): [Run, [number, number]] => [ours(size, precision, n, os, clean, "adamw_torch_fused"), os]))[0];
+    const padded = best(repeated(size, (): [Run, [number, number]] => [ours(size, precision, n, os, { ...clean, BENCH_UNPAD: "0" }), os]))[0];
     const ratio = (x: Run) => `${(x.samples_per_second / t.samples_per_second).toFixed(2)}×`;
     console.log(
       `| ${size} | ${precision} | ${n} | ${o.samples_per_second.toFixed(1)} (${os.join("/")}) | ${t.samples_per_second.toFixed(1)} (${ts.join("/")}) | ${ratio(o)} | ${f.samples_per_second.toFixed(1)} | ${ratio(f)} | ` +
+        `${padded.samples_per_second.toFixed(1)} | ${o.padded_per_real?.toFixed(2) ?? "-"} | ` +
         `${o.first_step_ms.toFixed(0)} / ${t.first_step_ms.toFixed(0)} | ${o.peak_rss_mb.toFixed(0)} / ${t.peak_rss_mb.toFixed(0)} |`,
     );
   }

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import * as torch from "../src/torch/index.js";
 import { loadDataset } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
-import { AutoModelForSequenceClassification } from "../src/models/index.js";
+import { AutoModelForSequenceClassification, BertModel } from "../src/models/index.js";
 import { Trainer, TrainerCallback, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
 import { SIZES, type Size } from "./trainer_sizes.js";
 import { withoutStderr } from "./quiet.js";
@@ -36,6 +36,8 @@ const model = AutoModelForSequenceClassification.fromConfig({
   _attn_implementation: "eager",
   ...SIZES[size as Size],
 });
+// BENCH_UNPAD=0: the encoder on every position (the "padded" column).
+if (process.env.BENCH_UNPAD === "0") for (const [, m] of model.namedModules()) if (m instanceof BertModel) m.unpadTokens = false;
 const args = new TrainingArguments({
   outputDir: mkdtempSync(join(tmpdir(), "bench-tr-out-")),
   maxSteps: steps,
@@ -61,6 +63,17 @@ class Timer extends TrainerCallback {
   }
 }
 const trainer = new Trainer({ model, args, trainDataset: train, processingClass: tokenizer, callbacks: [new Timer()] });
+// The padded and the real tokens of the steps' batches: the first epoch's order, as the Trainer's
+// sampler draws it (a generator seeded with seed + epoch), in batches of 8.
+const order = new torch.Generator().manualSeed(args.seed).run(() => torch.randperm(train.numRows).toArray() as number[]);
+const lengths = (train.column("input_ids") as number[][]).map((r) => r.length);
+let paddedTokens = 0;
+let realTokens = 0;
+for (let s = 0; s < steps; s++) {
+  const rows = order.slice(s * 8, s * 8 + 8).map((r) => lengths[r]);
+  paddedTokens += Math.max(...rows) * rows.length;
+  realTokens += rows.reduce((a, b) => a + b, 0);
+}
 await withoutStderr(() => trainer.train());
 const elapsed = (stepEnds[steps] - begin) / 1000;
 console.log(
@@ -70,5 +83,6 @@ console.log(
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     native_calls_per_step: torch.nativeCallCount() === null || steps < 3 ? null : calls[steps] - calls[steps - 1],
     malloc_tuned: torch._native.mallocTuned,
+    padded_per_real: paddedTokens / realTokens,
   }),
 );

@@ -5,6 +5,7 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
+import { Unpadded } from "../unpadding.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -103,11 +104,18 @@ class BertSelfAttention extends Module {
     return x.view(b, l, this.heads, h / this.heads).permute(0, 2, 1, 3);
   }
 
-  /** Context [B, L, H], and the attention probabilities when asked (eager path). */
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
-    const q = this.#heads(this.query.forward(x));
-    const k = this.#heads(this.key.forward(x));
-    const v = this.#heads(this.value.forward(x));
+  /**
+   * Context [B, L, H], and the attention probabilities when asked (eager path). Unpadded, x and the
+   * context are the real tokens' rows [n, H]; q, k and v are scattered to the padded layout.
+   */
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+    const project = (layer: Linear) => {
+      const y = layer.forward(x);
+      return this.#heads(unpad ? unpad.scatter(y) : y);
+    };
+    const q = project(this.query);
+    const k = project(this.key);
+    const v = project(this.value);
     let ctx: Tensor;
     let probs: Tensor | undefined;
     if (this.eager || wantProbs) {
@@ -118,7 +126,8 @@ class BertSelfAttention extends Module {
       ctx = F.scaledDotProductAttention(q, k, v, { attnMask: mask, dropoutP: this.training ? this.dropoutP : 0 });
     }
     const [b, , l] = ctx.shape;
-    return [ctx.permute(0, 2, 1, 3).reshape(b, l, -1), probs];
+    const merged = ctx.permute(0, 2, 1, 3).reshape(b, l, -1);
+    return [unpad ? unpad.gather(merged) : merged, probs];
   }
 
   onnx(g: OnnxGraph, x: string, mask: string): string {
@@ -142,8 +151,9 @@ class BertDenseNorm extends Module {
     this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(c.need<number>("hidden_size"), { eps: c.need("layer_norm_eps") }));
     this.dropout = this.registerModule("dropout", new Dropout(c.need("hidden_dropout_prob")));
   }
-  forward(x: Tensor, residual: Tensor): Tensor {
-    return this.LayerNorm.forward(this.dropout.forward(this.dense.forward(x)).add(residual));
+  forward(x: Tensor, residual: Tensor, unpad: Unpadded | null = null): Tensor {
+    const y = this.dense.forward(x);
+    return this.LayerNorm.forward((unpad ? unpad.dropout(y, this.dropout.p, this.dropout.training) : this.dropout.forward(y)).add(residual));
   }
   onnx(g: OnnxGraph, x: string, residual: string): string {
     return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [onnx.linear(g, this.dense, x), residual]));
@@ -158,9 +168,9 @@ class BertAttention extends Module {
     this.self = this.registerModule("self", new BertSelfAttention(c));
     this.output = this.registerModule("output", new BertDenseNorm(c, c.need("hidden_size")));
   }
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
-    const [ctx, probs] = this.self.forward(x, mask, wantProbs);
-    return [this.output.forward(ctx, x), probs];
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+    const [ctx, probs] = this.self.forward(x, mask, wantProbs, unpad);
+    return [this.output.forward(ctx, x, unpad), probs];
   }
   onnx(g: OnnxGraph, x: string, mask: string): string {
     return this.output.onnx(g, this.self.onnx(g, x, mask), x);
@@ -195,9 +205,9 @@ class BertLayer extends GradientCheckpointingLayer {
     this.intermediate = this.registerModule("intermediate", new BertIntermediate(c));
     this.output = this.registerModule("output", new BertDenseNorm(c, c.need("intermediate_size")));
   }
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
-    const [a, probs] = this.attention.forward(x, mask, wantProbs);
-    return [this.output.forward(this.intermediate.forward(a), a), probs];
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.attention.forward(x, mask, wantProbs, unpad);
+    return [this.output.forward(this.intermediate.forward(a), a, unpad), probs];
   }
   onnx(g: OnnxGraph, x: string, mask: string): string {
     const a = this.attention.onnx(g, x, mask);
@@ -211,13 +221,16 @@ class BertEncoder extends Module {
     super();
     this.layer = this.registerModule("layer", new ModuleList(Array.from({ length: c.need<number>("num_hidden_layers") }, () => new BertLayer(c))));
   }
-  forward(x: Tensor, mask: Tensor, o: ForwardOptions): { last: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[] } {
+  /** The layers over x [B, L, H], or over the real tokens' rows [n, H] when unpadded. */
+  forward(x: Tensor, mask: Tensor, o: ForwardOptions, unpad: Unpadded | null = null): { last: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[] } {
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const layer of this.layer) {
       // Each layer in its own scope: intermediates autograd did not save are freed here, as
       // PyTorch frees them when their last reference goes, instead of at the end of the step.
-      const [y, probs] = layer.run([x, mask], (h, m) => layer.forward(h, m, o.outputAttentions ?? false));
+      const [y, probs] = layer.run([x, mask, unpad?.index ?? null], (h, m, index) =>
+        layer.forward(h, m, o.outputAttentions ?? false, unpad && index ? unpad.withIndex(index) : null),
+      );
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);
@@ -253,6 +266,13 @@ export class BertModel extends BertPreTrainedModel {
   embeddings: BertEmbeddings;
   encoder: BertEncoder;
   pooler: BertPooler | null;
+  /**
+   * Run the encoder on the real tokens only (unpadding.ts): on for the sequence-classification head,
+   * whose outputs are then the padded batch's exactly; off by default, since the hidden states of
+   * padded positions come back as zeros. Not taken for hidden states or attentions asked for, nor
+   * for left-padded rows.
+   */
+  unpadTokens = false;
 
   constructor(config: PretrainedConfig, o: { addPoolingLayer?: boolean; init?: boolean } = {}) {
     super(config);
@@ -267,6 +287,11 @@ export class BertModel extends BertPreTrainedModel {
     if (!ids) throw new TypeError("BertModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     const x = this.embeddings.forward(ids, inputs.token_type_ids, inputs.position_ids);
+    const unpad = this.unpadTokens && !o.outputHiddenStates && !o.outputAttentions ? Unpadded.of(mask) : null;
+    if (unpad) {
+      const last = unpad.scatter(this.encoder.forward(unpad.gather(x), extendedAttentionMask(mask, x.dtype), o, unpad).last);
+      return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last) };
+    }
     const { last, hiddenStates, attentions } = this.encoder.forward(x, extendedAttentionMask(mask, x.dtype), o);
     return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last), hiddenStates, attentions };
   }
@@ -297,6 +322,8 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
     this.bert = this.registerModule("bert", new BertModel(config, { init: false }));
     this.dropout = this.registerModule("dropout", new Dropout(config.classifierDropout ?? config.need<number>("hidden_dropout_prob")));
     this.classifier = this.registerModule("classifier", new Linear(config.need("hidden_size"), config.numLabels));
+    // Its logits read the first token only: the real tokens' computation gives them exactly.
+    this.bert.unpadTokens = true;
     this.postInit();
   }
 

@@ -1,0 +1,129 @@
+// Only real tokens computed (models/unpadding.ts): BERT's and RoBERTa's sequence classifiers run their
+// encoders on the real tokens' rows of a dynamically padded batch. In training, with dropout on, the
+// loss, the logits and every gradient equal the padded computation's (dropout's noise is drawn for the
+// padded rows and the real rows' kept), the generator ends where it would, and a token-level head
+// given the switch keeps its real positions' logits; left-padded rows and asked-for hidden states
+// take the padded path.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as torch from "../src/torch/index.js";
+import type { Tensor } from "../src/torch/index.js";
+import { AutoModelForSequenceClassification, AutoModelForTokenClassification, BertModel, RobertaModel, type PreTrainedModel } from "../src/models/index.js";
+import { Unpadded } from "../src/models/unpadding.js";
+import { assertClose } from "./helpers.js";
+
+const CONFIGS = {
+  bert: {
+    model_type: "bert",
+    vocab_size: 60,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 48,
+    max_position_embeddings: 64,
+  },
+  roberta: {
+    model_type: "roberta",
+    vocab_size: 60,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 48,
+    max_position_embeddings: 70,
+    pad_token_id: 1,
+  },
+};
+
+function batch(leftPadded = false) {
+  const lengths = [12, 7, 3, 9];
+  const ids = lengths.map((n, r) => Array.from({ length: 12 }, (_, i) => (i < n ? 3 + ((r * 7 + i * 5) % 50) : 1)));
+  const mask = lengths.map((n) => Array.from({ length: 12 }, (_, i) => (i < n ? 1 : 0)));
+  const flip = (rows: number[][]) => (leftPadded ? rows.map((r) => [...r].reverse()) : rows);
+  return {
+    input_ids: torch.tensor(flip(ids), { dtype: "int64" }),
+    attention_mask: torch.tensor(flip(mask), { dtype: "int64" }),
+    labels: torch.tensor([0, 1, 1, 0], { dtype: "int64" }),
+  };
+}
+
+function encoder(model: PreTrainedModel): BertModel | RobertaModel {
+  for (const [, m] of model.namedModules()) if (m instanceof BertModel || m instanceof RobertaModel) return m;
+  throw new Error("no encoder");
+}
+
+/** A training step from seed 7: loss, logits, gradients by name, and the generator's next draw. */
+function step(model: PreTrainedModel, unpad: boolean, inputs: Record<string, Tensor>) {
+  encoder(model).unpadTokens = unpad;
+  model.train();
+  model.zeroGrad();
+  torch.manualSeed(7);
+  return torch.tidy(() => {
+    const out = model.forward(inputs);
+    out.loss!.backward();
+    const grads = new Map([...model.namedParameters()].filter(([, p]) => p.grad).map(([n, p]) => [n, p.grad!.clone()] as [string, Tensor]));
+    return { loss: out.loss!.item(), logits: out.logits!.detach(), grads, next: torch.rand([3]) };
+  });
+}
+
+for (const [name, config] of Object.entries(CONFIGS)) {
+  test(`${name} sequence classification: the real tokens' computation gives the padded batch's loss, logits and gradients, dropout included`, () => {
+    torch.manualSeed(0);
+    const model = AutoModelForSequenceClassification.fromConfig(config);
+    assert.equal(encoder(model).unpadTokens, true, "on by default for the sequence classifier");
+    const inputs = batch();
+    const padded = step(model, false, inputs);
+    const unpadded = step(model, true, inputs);
+    assert.ok(Math.abs(padded.loss - unpadded.loss) <= 1e-6, `loss ${padded.loss} vs ${unpadded.loss}`);
+    assertClose(unpadded.logits, padded.logits, { rtol: 1e-5, atol: 1e-6, what: `${name} logits` });
+    assert.deepEqual([...unpadded.grads.keys()], [...padded.grads.keys()]);
+    for (const [n, g] of padded.grads) assertClose(unpadded.grads.get(n)!, g, { rtol: 1e-5, atol: 1e-6, what: `${name} ${n}` });
+    assert.ok(unpadded.next.equal(padded.next), "the generator ends where the padded run leaves it");
+    // Dropout is on, so the exactness above rests on the noise: a different seed changes the loss.
+    torch.manualSeed(8);
+    const other = torch.tidy(() => model.forward(inputs).loss!.item());
+    assert.notEqual(other, padded.loss);
+  });
+}
+
+test("a token classifier given the switch keeps every real position's logits; its padded positions are zeros-based", () => {
+  torch.manualSeed(0);
+  const model = AutoModelForTokenClassification.fromConfig({ ...CONFIGS.bert, num_labels: 3 });
+  assert.equal(encoder(model).unpadTokens, false, "off by default: padded positions would differ");
+  const inputs = batch();
+  const labels = torch.tensor(
+    (inputs.attention_mask.toArray() as number[][]).map((r) => r.map((m, i) => (m ? i % 3 : -100))),
+    { dtype: "int64" },
+  );
+  const padded = step(model, false, { ...inputs, labels });
+  const unpadded = step(model, true, { ...inputs, labels });
+  assert.ok(Math.abs(padded.loss - unpadded.loss) <= 1e-6);
+  const real = inputs.attention_mask.ne(0).unsqueeze(2).expand([4, 12, 3]);
+  assertClose(unpadded.logits.maskedSelect(real), padded.logits.maskedSelect(real), { rtol: 1e-5, atol: 1e-6, what: "real positions" });
+});
+
+test("the padded path where unpadding is not exact or gains nothing: left padding, no padding, hidden states asked for", () => {
+  assert.equal(Unpadded.of(batch(true).attention_mask), null, "left-padded rows: the pooled first token is padding");
+  assert.equal(Unpadded.of(torch.ones([2, 5], { dtype: "int64" })), null, "nothing padded");
+  const u = Unpadded.of(batch().attention_mask)!;
+  assert.deepEqual(u.index.toArray(), [
+    ...Array(12).keys(),
+    ...[0, 1, 2, 3, 4, 5, 6].map((i) => 12 + i),
+    24,
+    25,
+    26,
+    ...[...Array(9).keys()].map((i) => 36 + i),
+  ]);
+  // gather then scatter puts each real row back, zeros elsewhere.
+  const x = torch.randn([4, 12, 5]);
+  const back = u.scatter(u.gather(x));
+  const m = batch().attention_mask.unsqueeze(2).to("float32");
+  assert.ok(back.equal(x.mul(m)));
+  torch.manualSeed(0);
+  const model = AutoModelForSequenceClassification.fromConfig(CONFIGS.bert);
+  model.eval();
+  const inputs = batch();
+  const withStates = model.forward(inputs, { outputHiddenStates: true });
+  assert.equal(withStates.hiddenStates!.length, 3);
+  encoder(model).unpadTokens = false;
+  assert.ok(model.forward(inputs, { outputHiddenStates: true }).logits!.equal(withStates.logits!));
+});
