@@ -90,6 +90,16 @@ const cases: [string, Op, number[][], { positive?: boolean }?][] = [
   ["slice", (a) => a.slice(1, 0, null, 2), [s23]],
   ["flatten", (a) => a.flatten(), [[2, 2, 2]]],
   ["indexSelect", (a) => a.indexSelect(1, torch.tensor([2, 0, 2])), [s23]],
+  ["scatterRows", (a) => torch.scatterRows(a, torch.tensor([3, 0], { dtype: "int64" }), 5), [s23]],
+  [
+    "dropoutRows",
+    (a) => {
+      // The same noise at every evaluation: the draw is seeded.
+      torch.manualSeed(3);
+      return torch.dropoutRows(a, torch.tensor([3, 0], { dtype: "int64" }), 5, 0.4);
+    },
+    [s23],
+  ],
   [
     "gather",
     (a) =>

@@ -26,7 +26,14 @@ export class Unpadded {
     const [b, l] = mask.shape;
     const usable = torch.tidy(() => mask.eq(0).any().item() && mask.select(1, 0).ne(0).all().item());
     if (!usable) return null;
-    return new Unpadded(mask.reshape([b * l]).nonzero().squeeze(1), b, l);
+    return new Unpadded(
+      mask
+        .reshape([b * l])
+        .nonzero()
+        .squeeze(1),
+      b,
+      l,
+    );
   }
 
   /** The same unpadding with another handle on its index (a checkpointed layer's recompute gets its own). */
@@ -42,11 +49,7 @@ export class Unpadded {
 
   /** [n, h] → [b, l, h], zeros at the padded positions. */
   scatter(x: Tensor): Tensor {
-    const [n, h] = x.shape;
-    return torch
-      .zeros([this.batch * this.length, h], { dtype: x.dtype, device: x.device })
-      .scatter(0, this.index.unsqueeze(1).expand([n, h]), x)
-      .view(this.batch, this.length, h);
+    return torch.scatterRows(x, this.index, this.batch * this.length).view(this.batch, this.length, x.shape[1]);
   }
 
   /**
@@ -56,9 +59,6 @@ export class Unpadded {
    */
   dropout(x: Tensor, p: number, training: boolean): Tensor {
     if (!training || p === 0) return x;
-    if (p === 1) return x.mul(0);
-    const noise = torch.empty([this.batch * this.length, x.shape[1]], { dtype: x.dtype, device: x.device }).bernoulli_(1 - p);
-    noise.div_(1 - p);
-    return x.mul(noise.indexSelect(0, this.index));
+    return torch.dropoutRows(x, this.index, this.batch * this.length, p);
   }
 }

@@ -52,6 +52,18 @@ export const outer = (a: Tensor, b: Tensor): Tensor => new Tensor(native.outer(a
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   return new Tensor(native.linear(input.handle, weight.handle, bias?.handle));
 }
+/** Zeros [rows, h] with row index[i] set to x[i] (x [n, h], index int64 [n]): unpadded rows in their padded layout, one call. */
+export function scatterRows(x: Tensor, index: Tensor, rows: number): Tensor {
+  return new Tensor(native.scatterRows(x.handle, index.handle, rows));
+}
+/**
+ * Dropout of the rows x [n, h] of a [rows, h] tensor (row index[i] is x[i]) exactly as torch's
+ * dropout of that whole tensor draws it: the noise for all rows, index's rows applied.
+ */
+export function dropoutRows(x: Tensor, index: Tensor, rows: number, p: number): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropoutRows: p must be in [0, 1], got ${p}`);
+  return new Tensor(native.dropoutRows(x.handle, index.handle, rows, p));
+}
 export function addmm(input: Tensor, m1: Tensor, m2: Tensor, opts: { beta?: number; alpha?: number } = {}): Tensor {
   return new Tensor(native.addmm(input.handle, m1.handle, m2.handle, opts.beta ?? 1, opts.alpha ?? 1));
 }
