@@ -1,4 +1,4 @@
-// Only real tokens computed (models/unpadding.ts): BERT's and RoBERTa's sequence classifiers run their
+// Only real tokens computed (models/unpadding.ts): BERT's, RoBERTa's and DistilBERT's sequence classifiers run their
 // encoders on the real tokens' rows of a dynamically padded batch. In training, with dropout on, the
 // loss, the logits and every gradient equal the padded computation's (dropout's noise is drawn for the
 // padded rows and the real rows' kept), the generator ends where it would, and a token-level head
@@ -8,7 +8,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";
 import type { Tensor } from "../src/torch/index.js";
-import { AutoModelForSequenceClassification, AutoModelForTokenClassification, BertModel, RobertaModel, type PreTrainedModel } from "../src/models/index.js";
+import {
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  BertModel,
+  DistilBertModel,
+  RobertaModel,
+  type PreTrainedModel,
+} from "../src/models/index.js";
 import { Unpadded } from "../src/models/unpadding.js";
 import { assertClose } from "./helpers.js";
 
@@ -32,6 +39,7 @@ const CONFIGS = {
     max_position_embeddings: 70,
     pad_token_id: 1,
   },
+  distilbert: { model_type: "distilbert", vocab_size: 60, dim: 32, n_layers: 2, n_heads: 4, hidden_dim: 48, max_position_embeddings: 64 },
 };
 
 function batch(leftPadded = false) {
@@ -46,8 +54,8 @@ function batch(leftPadded = false) {
   };
 }
 
-function encoder(model: PreTrainedModel): BertModel | RobertaModel {
-  for (const [, m] of model.namedModules()) if (m instanceof BertModel || m instanceof RobertaModel) return m;
+function encoder(model: PreTrainedModel): BertModel | RobertaModel | DistilBertModel {
+  for (const [, m] of model.namedModules()) if (m instanceof BertModel || m instanceof RobertaModel || m instanceof DistilBertModel) return m;
   throw new Error("no encoder");
 }
 

@@ -4,6 +4,7 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
+import { Unpadded } from "../unpadding.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -87,10 +88,12 @@ class MultiHeadSelfAttention extends Module {
     this.out_lin = this.registerModule("out_lin", new Linear(dim, dim));
     this.dropout = this.registerModule("dropout", new Dropout(this.dropoutP));
   }
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
-    const [b, l, d] = x.shape;
+  /** Unpadded, x and the result are the real tokens' rows [n, dim]; q, k and v are scattered to the padded layout. */
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+    const [b, l] = mask.shape;
+    const d = x.shape[x.ndim - 1];
     const dh = d / this.heads;
-    const split = (t: Tensor) => t.view(b, -1, this.heads, dh).transpose(1, 2);
+    const split = (t: Tensor) => (unpad ? unpad.scatter(t) : t).view(b, -1, this.heads, dh).transpose(1, 2);
     const k = split(this.k_lin.forward(x));
     const v = split(this.v_lin.forward(x));
     let ctx: Tensor;
@@ -104,7 +107,8 @@ class MultiHeadSelfAttention extends Module {
       const q = split(this.q_lin.forward(x));
       ctx = F.scaledDotProductAttention(q, k, v, { attnMask: blocked.logicalNot(), dropoutP: this.training ? this.dropoutP : 0 });
     }
-    return [this.out_lin.forward(ctx.transpose(1, 2).reshape(b, -1, d)), probs];
+    const merged = ctx.transpose(1, 2).reshape(b, -1, d);
+    return [this.out_lin.forward(unpad ? unpad.gather(merged) : merged), probs];
   }
   /** `blocked` is true where the key is padding ([B, 1, 1, L]): those scores become the minimum, as masked_fill. */
   onnx(g: OnnxGraph, x: string, blocked: string): string {
@@ -131,8 +135,9 @@ class FFN extends Module {
     this.actName = c.need("activation");
     this.act = activation(this.actName);
   }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.lin2.forward(this.act(this.lin1.forward(x))));
+  forward(x: Tensor, unpad: Unpadded | null = null): Tensor {
+    const y = this.lin2.forward(this.act(this.lin1.forward(x)));
+    return unpad ? unpad.dropout(y, this.dropout.p, this.dropout.training) : this.dropout.forward(y);
   }
   onnx(g: OnnxGraph, x: string): string {
     return onnx.linear(g, this.lin2, onnx.activation(g, this.actName, onnx.linear(g, this.lin1, x)));
@@ -151,10 +156,10 @@ class TransformerBlock extends GradientCheckpointingLayer {
     this.ffn = this.registerModule("ffn", new FFN(c));
     this.output_layer_norm = this.registerModule("output_layer_norm", new LayerNorm(c.need<number>("dim"), { eps: 1e-12 }));
   }
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean): [Tensor, Tensor | undefined] {
-    const [a, probs] = this.attention.forward(x, mask, wantProbs);
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.attention.forward(x, mask, wantProbs, unpad);
     const y = this.sa_layer_norm.forward(a.add(x));
-    return [this.output_layer_norm.forward(this.ffn.forward(y).add(y)), probs];
+    return [this.output_layer_norm.forward(this.ffn.forward(y, unpad).add(y)), probs];
   }
   onnx(g: OnnxGraph, x: string, blocked: string): string {
     const y = onnx.layerNorm(g, this.sa_layer_norm, g.op("Add", [this.attention.onnx(g, x, blocked), x]));
@@ -179,6 +184,13 @@ export abstract class DistilBertPreTrainedModel extends PreTrainedModel {
 export class DistilBertModel extends DistilBertPreTrainedModel {
   embeddings: Embeddings;
   transformer: Transformer;
+  /**
+   * Run the layers on the real tokens only (unpadding.ts): on for the sequence-classification head,
+   * whose outputs are then the padded batch's exactly; off by default, since the hidden states of
+   * padded positions come back as zeros. Not taken for hidden states or attentions asked for, nor
+   * for left-padded rows.
+   */
+  unpadTokens = false;
   constructor(config: PretrainedConfig, o: { init?: boolean } = {}) {
     super(config);
     this.embeddings = this.registerModule("embeddings", new Embeddings(config));
@@ -190,6 +202,12 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     if (!ids) throw new TypeError("DistilBertModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     let x = this.embeddings.forward(ids);
+    const unpad = this.unpadTokens && !o.outputHiddenStates && !o.outputAttentions ? Unpadded.of(mask) : null;
+    if (unpad) {
+      x = unpad.gather(x);
+      for (const layer of this.transformer.layer) x = layer.run([x, mask, unpad.index], (h, m, index) => layer.forward(h, m, false, unpad.withIndex(index)))[0];
+      return { lastHiddenState: unpad.scatter(x) };
+    }
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const layer of this.transformer.layer) {
@@ -228,6 +246,8 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
     this.pre_classifier = this.registerModule("pre_classifier", new Linear(config.need("dim"), config.need("dim")));
     this.classifier = this.registerModule("classifier", new Linear(config.need("dim"), config.numLabels));
     this.dropout = this.registerModule("dropout", new Dropout(config.need("seq_classif_dropout")));
+    // Its logits read the first token only: the real tokens' computation gives them exactly.
+    this.distilbert.unpadTokens = true;
     this.postInit();
   }
   forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {
