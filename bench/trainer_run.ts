@@ -10,6 +10,7 @@ import { loadDataset } from "../src/datasets/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, BertModel } from "../src/models/index.js";
 import { Trainer, TrainerCallback, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
+import { epochOrder } from "../src/trainer/batching.js";
 import { SIZES, type Size } from "./trainer_sizes.js";
 import { withoutStderr } from "./quiet.js";
 
@@ -63,9 +64,9 @@ class Timer extends TrainerCallback {
   }
 }
 const trainer = new Trainer({ model, args, trainDataset: train, processingClass: tokenizer, callbacks: [new Timer()] });
-// The padded and the real tokens of the steps' batches: the first epoch's order, as the Trainer's
-// sampler draws it (a generator seeded with seed + epoch), in batches of 8.
-const order = new torch.Generator().manualSeed(args.seed).run(() => torch.randperm(train.numRows).toArray() as number[]);
+// The padded and the real tokens of the steps' batches: the first epoch's order as the Trainer draws
+// it, in batches of 8.
+const order = Array.from(epochOrder(train, 0, args));
 const lengths = (train.column("input_ids") as number[][]).map((r) => r.length);
 let paddedTokens = 0;
 let realTokens = 0;

@@ -1,9 +1,11 @@
-// The masks of decoder attention, as transformers 5's masking_utils: causal (optionally sliding),
-// padded keys blocked, and packed rows — position ids that restart without an attention mask —
-// read as separate sequences that never attend to each other.
+// The masks of attention, as transformers' masking_utils and modeling_utils: an encoder's padded keys
+// blocked (the extended attention mask); a decoder's causal (optionally sliding) mask, padded keys
+// blocked, and packed rows — position ids that restart without an attention mask — read as separate
+// sequences that never attend to each other.
 import * as torch from "../torch/index.js";
-import type { Tensor } from "../torch/index.js";
+import type { DType, Tensor } from "../torch/index.js";
 import { finfoMin } from "./modeling_utils.js";
+import { DATA_TYPE, int, type OnnxGraph } from "../onnx/graph.js";
 
 /** How far the positions go: the largest position id + 1 when given (packed rows restart them), else the cache and the new tokens. */
 export function positionsReached(positionIds: Tensor | undefined, otherwise: number): number {
@@ -70,4 +72,15 @@ export function causalMask(
     }
     return torch.zeros([b, 1, l, total], { dtype, device }).maskedFill(full, finfoMin(dtype));
   });
+}
+
+/** HF's extended attention mask: [B, L] of 1/0 → [B, 1, 1, L] of 0 / dtype's minimum. */
+export function extendedAttentionMask(mask: Tensor, dtype: DType): Tensor {
+  return torch.tidy(() => mask.unsqueeze(1).unsqueeze(1).to(dtype).neg().add(1).mul(finfoMin(dtype)));
+}
+
+/** extendedAttentionMask as ONNX nodes (float32). */
+export function extendedAttentionMaskOnnx(g: OnnxGraph, mask: string): string {
+  const m = g.op("Cast", [g.op("Unsqueeze", [mask, g.int64([1, 2])])], { to: int(DATA_TYPE.float32) });
+  return g.op("Mul", [g.op("Sub", [g.float32([1], []), m]), g.float32([finfoMin("float32")], [])]);
 }

@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../util/files.js";
 import { PretrainedConfig, loadConfigJson, readConfigJson, type Json } from "./configuration_utils.js";
 import { loadPytorchBin } from "./pytorch_bin.js";
 import { logger } from "./logging.js";
-import { DATA_TYPE, int, type OnnxGraph } from "../onnx/graph.js";
+import type { OnnxGraph } from "../onnx/graph.js";
 import { isGradientCheckpointing, setGradientCheckpointing } from "./gradient_checkpointing.js";
 
 export type ModelInputs = {
@@ -590,15 +590,4 @@ export function finfoMin(dtype: DType): number {
   if (dtype === "bfloat16") return -3.3895313892515355e38;
   if (dtype === "float64") return -1.7976931348623157e308;
   return -3.4028234663852886e38;
-}
-
-/** HF's extended attention mask: [B, L] of 1/0 → [B, 1, 1, L] of 0 / dtype's minimum. */
-export function extendedAttentionMask(mask: Tensor, dtype: DType): Tensor {
-  return torch.tidy(() => mask.unsqueeze(1).unsqueeze(1).to(dtype).neg().add(1).mul(finfoMin(dtype)));
-}
-
-/** extendedAttentionMask as ONNX nodes (float32). */
-export function extendedAttentionMaskOnnx(g: OnnxGraph, mask: string): string {
-  const m = g.op("Cast", [g.op("Unsqueeze", [mask, g.int64([1, 2])])], { to: int(DATA_TYPE.float32) });
-  return g.op("Mul", [g.op("Sub", [g.float32([1], []), m]), g.float32([finfoMin("float32")], [])]);
 }

@@ -236,7 +236,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
   }
 
   /** A number reduced over the ranks (one tiny all-reduce); itself when there is one rank. */
-  #overRanks(v: number, op: "sum" | "max"): number {
+  protected overRanks(v: number, op: "sum" | "max"): number {
     return this.worldSize === 1 ? v : reduceNumber(v, op);
   }
 
@@ -410,7 +410,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     }
     this.#interrupted = false;
     this.#warnedNonFinite = false;
-    // This process's own Ctrl-Cs: under DDP another rank's may stop the run first (#overRanks), and that
+    // This process's own Ctrl-Cs: under DDP another rank's may stop the run first (overRanks), and that
     // must not count as this one's first.
     let sigints = 0;
     const onSigint = () => {
@@ -543,7 +543,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
         loss.dispose();
         this.#currentFlos += 6 * tokens * nonEmbedding;
         // HF: accelerator.gather(input_tokens).sum(): every rank's tokens, on every rank.
-        if (args.includeNumInputTokensSeen) this.state.num_input_tokens_seen += this.#overRanks(tokens, "sum");
+        if (args.includeNumInputTokensSeen) this.state.num_input_tokens_seen += this.overRanks(tokens, "sum");
         if (i + 1 < groupEnd) {
           this.#call("onSubstepEnd");
           if (this.control.shouldEpochStop || this.control.shouldTrainingStop) {
@@ -563,7 +563,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
       // Let the event loop run (Ctrl-C's handler, output, timers) between optimizer steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
       // Ctrl-C reaches the ranks at different moments: they agree to stop at the same step.
-      if (this.#overRanks(this.#interrupted ? 1 : 0, "max") > 0) this.#interrupt();
+      if (this.overRanks(this.#interrupted ? 1 : 0, "max") > 0) this.#interrupt();
       if (this.#interrupted) this.control.shouldSave = this.control.shouldTrainingStop = true;
       await this.#maybeLogSaveEvaluate(this.#lastGradNorm, learningRate);
       if (this.control.shouldEpochStop || this.control.shouldTrainingStop) break;
@@ -599,7 +599,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     if (!accepts || !group.length || !group[0].labels) return null;
     let n = 0;
     for (const b of group) n += torch.tidy(() => b.labels!.ne(-100).sum().item());
-    return this.args.averageTokensAcrossDevices && this.worldSize > 1 ? this.#overRanks(n, "sum") : n;
+    return this.args.averageTokensAcrossDevices && this.worldSize > 1 ? this.overRanks(n, "sum") : n;
   }
 
   /**
@@ -642,7 +642,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
     if (this.device === "cpu" || logDue) this.#checkFinite();
     if (logDue) {
       // HF: the loss since the last log, averaged over the ranks (_nested_gather(tr_loss).mean()).
-      const trLoss = this.#overRanks(this.#trLoss!.take(), "sum") / this.worldSize;
+      const trLoss = this.overRanks(this.#trLoss!.take(), "sum") / this.worldSize;
       // transformers 5 keeps the full value in the log history (4.x rounded it to 4 digits).
       const loss = trLoss / (this.state.global_step - this.#globalStepLastLogged);
       const logs: LogEntry = { loss };
@@ -739,7 +739,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
           // Ctrl-C during a long evaluation takes effect within a batch.
           await new Promise<void>((resolve) => setImmediate(resolve));
           // Under DDP the ranks stop at the same batch: each waits for the others' gathers.
-          if (this.#overRanks(this.#interrupted ? 1 : 0, "max") > 0) {
+          if (this.overRanks(this.#interrupted ? 1 : 0, "max") > 0) {
             this.#interrupt();
             throw new Interrupted("evaluation interrupted");
           }
@@ -804,7 +804,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
 
   /** HF's store_flos: this rank's operations (summed over the ranks under DDP) join total_flos. */
   #storeFlos(): void {
-    this.state.total_flos += this.#overRanks(this.#currentFlos, "sum");
+    this.state.total_flos += this.overRanks(this.#currentFlos, "sum");
     this.#currentFlos = 0;
   }
 

@@ -11,7 +11,6 @@ import type { ModelInputs, ModelOutput, PreTrainedModel } from "../models/index.
 import { logger } from "../models/logging.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 import { Trainer, type LogEntry, type TrainOutput, type TrainerInit } from "../trainer/index.js";
-import { reduceNumber } from "../distributed/index.js";
 import { LoraConfig, PeftModel, getPeftModel } from "../peft/index.js";
 import { DataCollatorForLanguageModeling } from "./collator.js";
 import { SFTConfig } from "./sft_config.js";
@@ -201,10 +200,6 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
     m.get(key)!.push(value);
   }
 
-  #sum(v: number): number {
-    return this.worldSize === 1 ? v : reduceNumber(v, "sum");
-  }
-
   /** The forward, then TRL's token metrics from the logits: entropy and accuracy over the labelled next tokens, tokens seen. */
   protected override computeLoss(batch: ModelInputs, o: { numItemsInBatch?: number } = {}): ModelOutput {
     const out = super.computeLoss(batch, o);
@@ -215,16 +210,16 @@ export class SFTTrainer extends Trainer<PreTrainedModel> {
       const logits = out.logits;
       const labels = batch.labels;
       const [entropySum, correct, total] = torch.noGrad(() => tokenStats(logits, labels));
-      const n = this.#sum(total);
-      this.#record(mode, "entropy", n > 0 ? this.#sum(entropySum) / n : 0);
-      accuracy = n > 0 ? this.#sum(correct) / n : 0;
+      const n = this.overRanks(total, "sum");
+      this.#record(mode, "entropy", n > 0 ? this.overRanks(entropySum, "sum") / n : 0);
+      accuracy = n > 0 ? this.overRanks(correct, "sum") / n : 0;
       if (this.args.lossType === "nll") this.#record(mode, "mean_token_accuracy", accuracy);
     }
     if (mode === "train") {
       // Padding-free rows have no attention mask: their length is the token count.
       const tokens = batch.attention_mask ? torch.tidy(() => batch.attention_mask!.sum().item()) : batch.position_ids ? batch.position_ids.shape[1] : null;
       if (tokens === null) throw new Error("Expected 'attention_mask' or 'position_ids' in inputs.");
-      this.#totalTrainTokens += this.#sum(tokens);
+      this.#totalTrainTokens += this.overRanks(tokens, "sum");
     }
     this.#metrics[mode].set("num_tokens", [this.#totalTrainTokens]);
     if (accuracy !== null && this.args.lossType === "chunked_nll") this.#record(mode, "mean_token_accuracy", accuracy);
@@ -254,25 +249,22 @@ export function tokenStats(logits: Tensor, labels: Tensor): [number, number, num
     const shiftLogits = logits.narrow(1, 0, l - 1).reshape([-1, v]);
     const shiftLabels = labels.narrow(1, 1, l - 1).reshape([-1]);
     const mask = shiftLabels.ne(-100);
-    const total = mask.sum().item();
-    let entropy = 0;
-    let correct = 0;
+    // Each row's entropy from its chunk's log-softmax (a chunk's worth of memory at a time), then
+    // TRL's sums over the labelled rows, read once.
     const rows = shiftLogits.shape[0];
+    const perRow: Tensor[] = [];
     for (let s = 0; s < rows; s += 128) {
       const n = Math.min(128, rows - s);
-      torch.tidy(() => {
-        const chunk = shiftLogits.narrow(0, s, n);
-        const m = mask.narrow(0, s, n);
-        const logps = chunk.logSoftmax(-1);
-        entropy += logps.exp().mul(logps).sum(-1).neg().mul(m).sum().item();
-        correct += chunk
-          .argmax(-1)
-          .eq(shiftLabels.narrow(0, s, n))
-          .logicalAnd(m)
-          .sum()
-          .item();
-      });
+      perRow.push(
+        torch.tidy(() => {
+          const logps = shiftLogits.narrow(0, s, n).logSoftmax(-1);
+          return logps.exp().mul(logps).sum(-1).neg();
+        }),
+      );
     }
+    const entropy = torch.cat(perRow, 0).mul(mask).sum().item();
+    const correct = shiftLogits.argmax(-1).eq(shiftLabels).logicalAnd(mask).sum().item();
+    const total = mask.sum().item();
     return [entropy, correct, total];
   });
 }

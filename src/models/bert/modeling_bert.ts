@@ -5,12 +5,11 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
+import { extendedAttentionMask, extendedAttentionMaskOnnx } from "../masking_utils.js";
 import { Unpadded } from "../unpadding.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
-  extendedAttentionMask,
-  extendedAttentionMaskOnnx,
   type ForwardOptions,
   type ModelInputs,
   type BaseModelOutput,
@@ -287,12 +286,13 @@ export class BertModel extends BertPreTrainedModel {
     if (!ids) throw new TypeError("BertModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     const x = this.embeddings.forward(ids, inputs.token_type_ids, inputs.position_ids);
+    const extended = extendedAttentionMask(mask, x.dtype);
     const unpad = this.unpadTokens && !o.outputHiddenStates && !o.outputAttentions ? Unpadded.of(mask) : null;
     if (unpad) {
-      const last = unpad.scatter(this.encoder.forward(unpad.gather(x), extendedAttentionMask(mask, x.dtype), o, unpad).last);
+      const last = unpad.scatter(this.encoder.forward(unpad.gather(x), extended, o, unpad).last);
       return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last) };
     }
-    const { last, hiddenStates, attentions } = this.encoder.forward(x, extendedAttentionMask(mask, x.dtype), o);
+    const { last, hiddenStates, attentions } = this.encoder.forward(x, extended, o);
     return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last), hiddenStates, attentions };
   }
 

@@ -9,10 +9,10 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
+import { extendedAttentionMaskOnnx } from "../masking_utils.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import {
   PreTrainedModel,
-  extendedAttentionMaskOnnx,
   finfoMin,
   type ForwardOptions,
   type ModelInputs,
