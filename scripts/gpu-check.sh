@@ -13,6 +13,7 @@
 #   judge-cpu    transformers' Trainer vs finetune-ts on this machine's CPU (dropout and shuffling on):
 #                every loss within 1e-4
 #   judge-cuda   the same on the GPU (within 1e-3); judge-*-ga2 with gradient accumulation 2
+#   goldens-hf   the decoder and ModernBERT goldens (eager and SDPA) against transformers itself
 #   speed-*      the course's whole run (bert-base, MRPC, batch 32, FT_SPEED_EPOCHS epochs, default 3)
 #                in bf16 and fp16 through transformers' Trainer, a plain PyTorch loop and ours:
 #                samples/s, MFU, wall time (scripts/gpu/hf_speed.py, bench/gpu_speed.ts, speed_table.py)
@@ -114,6 +115,9 @@ if step hf 300 "$PY" scripts/gpu/hf_judge.py --shared ../shared/data --runs cpu:
   step judge-cpu-ga2 120 node dist/bench/hf_judge.js "$out/hf_cpu_ga2.json" "$out/ours_cpu_ga2.json"
   step judge-cuda-ga2 120 node dist/bench/hf_judge.js "$out/hf_cuda_ga2.json" "$out/ours_cuda_ga2.json"
 fi
+
+# ---- the goldens written from transformers' modeling files, against transformers itself ----
+step goldens-hf 180 "$PY" scripts/golden/check_against_transformers.py
 
 # ---- speed: the course's whole run, bert-base, batch 32, per precision and implementation ----
 if [[ " ${FT_GPU_CHECK_SKIP:-} " != *" speed "* ]]; then

@@ -112,6 +112,27 @@ FT_FN(setJsFunctionDispatcher) {
   return info.Env().Undefined();
 }
 
+// How libtorch owns graph nodes: std::shared_ptr before 2.13, c10::intrusive_ptr from 2.13 on (Node
+// became an intrusive_ptr_target). The edge type says which; the partial specializations keep the
+// other version's body from being compiled.
+using NodeHandle = decltype(torch::autograd::Edge::function);
+template <typename Handle, typename N>
+struct NodeOwner;
+template <typename N>
+struct NodeOwner<std::shared_ptr<torch::autograd::Node>, N> {
+  template <typename... A>
+  static std::shared_ptr<N> make(A&&... args) {
+    return std::make_shared<N>(std::forward<A>(args)...);
+  }
+};
+template <typename N>
+struct NodeOwner<c10::intrusive_ptr<torch::autograd::Node>, N> {
+  template <typename... A>
+  static c10::intrusive_ptr<N> make(A&&... args) {
+    return c10::make_intrusive<N>(std::forward<A>(args)...);
+  }
+};
+
 // attachJsFunction(id, outputs, inputs, saved) -> outputs with the node as their grad_fn. The outputs
 // were computed without a graph; the node's next edges are the inputs' (those requiring grad).
 FT_FN(attachJsFunction) {
@@ -125,7 +146,7 @@ FT_FN(attachJsFunction) {
       throw Napi::Error::New(info.Env(), "attachJsFunction: outputs must be floating point to carry gradients");
     }
   }
-  auto node = std::shared_ptr<JsFunctionNode>(new JsFunctionNode(info.Env(), id, std::move(saved)), torch::autograd::deleteNode);
+  auto node = NodeOwner<NodeHandle, JsFunctionNode>::make(static_cast<napi_env>(info.Env()), id, std::move(saved));
   node->set_next_edges(torch::autograd::collect_next_edges(inputs));
   std::vector<at::Tensor> result;
   result.reserve(outputs.size());

@@ -16,6 +16,9 @@ Lines followed (transformers 5):
       apply_rotary_pos_emb; repeat_kv; eager: q @ k^T * head_dim**-0.5 + causal_mask; softmax(float32); @ v; o_proj
   Qwen2: q/k/v bias=True, o_proj bias=False; layer_types sliding from max_window_layers when use_sliding_window
   masking_utils: causal kv_idx <= q_idx; sliding_window_overlay kv_idx > q_idx - sliding_window; padding from attention_mask
+  sdpa (expected_sdpa.safetensors): sdpa_mask hands torch a boolean mask, and from torch 2.5 on (no allow_torch_fix
+      there) torch's SDPA gives 0 for a query row with every key masked (a left-padded position): the same
+      attention with those rows' probabilities zeroed. (Eager's float mask gives them a uniform average instead.)
   LlamaDecoderLayer: x + self_attn(input_layernorm(x)); h + mlp(post_attention_layernorm(h)); LlamaMLP: down(act(gate(x)) * up(x))
   GPT2: Conv1D (addmm(bias, x, weight), weight [in, out]); c_attn split into q, k, v; eager attn q @ k^T / full([], v.size(-1) ** 0.5);
       softmax; GPT2Block x + attn(ln_1(x)); h + mlp(ln_2(h)); mlp = c_proj(gelu_new(c_fc(x))); wte + wpe; ln_f; lm_head tied to wte
@@ -111,6 +114,9 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
+SDPA = False  # True: the numbers of attn_implementation="sdpa" on torch >= 2.5
+
+
 def mask_for(attention_mask, L, window):
     q = torch.arange(L)[:, None]
     k = torch.arange(L)[None, :]
@@ -119,6 +125,14 @@ def mask_for(attention_mask, L, window):
         ok = ok & (k > q - window)
     ok = ok[None, None] & attention_mask[:, None, None, :].bool()
     return torch.zeros(ok.shape).masked_fill(~ok, torch.finfo(torch.float32).min)
+
+
+def attend(w, mask):
+    """Softmax probabilities of the masked scores (float32, as eager); under SDPA the rows with every key masked are 0."""
+    p = F.softmax(w + mask, dim=-1, dtype=torch.float32)
+    if SDPA:
+        p = p.masked_fill((mask == torch.finfo(torch.float32).min).all(-1, keepdim=True), 0.0)
+    return p
 
 
 class Attention(nn.Module):
@@ -149,8 +163,7 @@ class Attention(nn.Module):
         if n > 1:
             k = k[:, :, None].expand(b, self.kv, n, L, self.d).reshape(b, self.h, L, self.d)
             v = v[:, :, None].expand(b, self.kv, n, L, self.d).reshape(b, self.h, L, self.d)
-        w = torch.matmul(q, k.transpose(2, 3)) * self.d ** -0.5 + mask
-        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        w = attend(torch.matmul(q, k.transpose(2, 3)) * self.d ** -0.5, mask).to(q.dtype)
         out = torch.matmul(w, v).transpose(1, 2).contiguous().reshape(b, L, -1)
         return self.o_proj(out)
 
@@ -253,7 +266,7 @@ class GPT2Block(nn.Module):
         hd = d // self.h
         q, k, v = (t.view(b, L, -1, hd).transpose(1, 2) for t in self.attn.c_attn(self.ln_1(x)).split(d, dim=2))
         w = torch.matmul(q, k.transpose(-1, -2)) / torch.full([], v.size(-1) ** 0.5, dtype=w_dtype(v))
-        w = F.softmax(w + mask, dim=-1).type(v.dtype)
+        w = attend(w, mask).type(v.dtype)
         a = torch.matmul(w, v).transpose(1, 2).reshape(b, L, -1).contiguous()
         h = x + self.attn.c_proj(a)
         return h + self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(h)), approximate="tanh"))
@@ -311,7 +324,22 @@ CONFIGS = {
 }
 
 
+def run(model, ids, mask, labels):
+    """Logits, both losses and every gradient of one forward and backward."""
+    model.zero_grad(set_to_none=True)
+    logits = model(ids, mask)
+    expected = {"logits": logits.detach()}
+    loss = causal_loss(logits, labels)
+    expected["loss"] = loss.detach().reshape(1)
+    expected["loss_num_items_7"] = causal_loss(logits, labels, torch.tensor(7)).detach().reshape(1)
+    loss.backward()
+    for n, p in model.named_parameters():
+        expected[f"grad.{n}"] = p.grad.detach().clone()
+    return expected
+
+
 def main():
+    global SDPA
     os.makedirs(OUT, exist_ok=True)
     ids = torch.tensor([[5, 45, 17, 8, 93, 21, 33, 61, 72, 14], [5, 11, 56, 70, 64, 9, 0, 0, 0, 0], [0, 0, 0, 0, 5, 7, 9, 3, 4, 2]])
     mask = (ids != 0).long()
@@ -337,15 +365,8 @@ def main():
             json.dump(dict(cfg, architectures=[arch]), f, indent=2, sort_keys=True)
             f.write("\n")
         save(sd, os.path.join(d, "model.safetensors"), {"format": "pt"})
-        logits = model(ids, mask)
-        expected = {"logits": logits.detach()}
-        loss = causal_loss(logits, labels)
-        expected["loss"] = loss.detach().reshape(1)
-        expected["loss_num_items_7"] = causal_loss(logits, labels, torch.tensor(7)).detach().reshape(1)
-        loss.backward()
-        for n, p in model.named_parameters():
-            expected[f"grad.{n}"] = p.grad.detach().clone()
-        save(expected, os.path.join(d, "expected.safetensors"))
+        for SDPA, file in ((False, "expected.safetensors"), (True, "expected_sdpa.safetensors")):
+            save(run(model, ids, mask, labels), os.path.join(d, file))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ The lines followed (modeling_modernbert.py / configuration_modernbert.py):
   ForTokenClassification / ForQuestionAnswering: classifier(drop(head(h))); QA: split, squeeze, clamp/ignored-index CE averaged
 
 Run:  /usr/bin/python3 scripts/golden/modernbert.py
+  sdpa (expected_sdpa.safetensors): transformers hands torch's SDPA a boolean mask, and from torch 2.5 on torch gives 0
+      for a query row with every key masked (a padded query whose window holds only padding): the same attention with
+      those rows' probabilities zeroed.
 """
 import json
 import math
@@ -75,6 +78,9 @@ class Embeddings(nn.Module):
         return self.norm(self.tok_embeddings(ids))
 
 
+SDPA = False  # True: the numbers of attn_implementation="sdpa" on torch >= 2.5
+
+
 def rotate_half(x):
     h = x.shape[-1] // 2
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
@@ -95,8 +101,11 @@ class Attention(nn.Module):
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         w = torch.matmul(q, k.transpose(2, 3)) * self.hd ** -0.5
-        w = w + (sliding_mask if self.local else global_mask)
-        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        mask = sliding_mask if self.local else global_mask
+        w = F.softmax(w + mask, dim=-1, dtype=torch.float32)
+        if SDPA:
+            w = w.masked_fill((mask == torch.finfo(torch.float32).min).all(-1, keepdim=True), 0.0)
+        w = w.to(q.dtype)
         out = torch.matmul(w, v).transpose(1, 2).contiguous().view(bs, -1, d)
         return self.Wo(out)
 
@@ -251,12 +260,15 @@ def write(name, cls, config, arch, args):
         json.dump(cfg, f, indent=2, sort_keys=True)
         f.write("\n")
     save(sd, os.path.join(d, "model.safetensors"), {"format": "pt"})
-    logits, loss = model(*args)
-    loss.backward()
-    expected = {"logits": logits.detach(), "loss": loss.detach().reshape(1)}
-    for n, p in model.named_parameters():
-        expected[f"grad.{n}"] = p.grad.detach().clone()
-    save(expected, os.path.join(d, "expected.safetensors"))
+    global SDPA
+    for SDPA, file in ((False, "expected.safetensors"), (True, "expected_sdpa.safetensors")):
+        model.zero_grad(set_to_none=True)
+        logits, loss = model(*args)
+        loss.backward()
+        expected = {"logits": logits.detach(), "loss": loss.detach().reshape(1)}
+        for n, p in model.named_parameters():
+            expected[f"grad.{n}"] = p.grad.detach().clone()
+        save(expected, os.path.join(d, file))
 
 
 def main():

@@ -74,6 +74,29 @@ export function causalMask(
   });
 }
 
+// torch's SDPA gives 0 to a query row with no key to attend from 2.5 on; before, NaN (HF then lets the row attend every key).
+const SDPA_ZEROES_EMPTY_ROWS = (() => {
+  const [major, minor] = torch.torchVersion.split(".").map(Number);
+  return major > 2 || (major === 2 && minor >= 5);
+})();
+
+/**
+ * The mask a causal LM hands torch's SDPA, as transformers' sdpa_mask makes it from the additive one:
+ * boolean, true where a query may attend. The two forms part only at a row with no key to attend (a
+ * left-padded query, whose logits still predict the first real token): eager softmaxes it evenly,
+ * torch's SDPA gives it 0 from torch 2.5 on, and before 2.5 HF lets it attend every key
+ * (allow_torch_fix). Handing torch the additive mask instead would be wrong, not just different: its
+ * CPU flash kernel then computes the even forward but a backward of something else. Where libtorch
+ * has no SDPA (before 2.1) attention is composed as eager is, and the additive mask stays.
+ */
+export function sdpaMask(additive: Tensor): Tensor {
+  if (!torch._native.hasSdpa) return additive;
+  return torch.tidy(() => {
+    const allowed = additive.eq(0);
+    return SDPA_ZEROES_EMPTY_ROWS ? allowed : allowed.logicalOr(allowed.logicalNot().all(-1, true));
+  });
+}
+
 /** HF's extended attention mask: [B, L] of 1/0 → [B, 1, 1, L] of 0 / dtype's minimum. */
 export function extendedAttentionMask(mask: Tensor, dtype: DType): Tensor {
   return torch.tidy(() => mask.unsqueeze(1).unsqueeze(1).to(dtype).neg().add(1).mul(finfoMin(dtype)));

@@ -10,7 +10,8 @@ import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import { PreTrainedModel, causalLmHeadOutput, type BaseModelOutput, type ForwardOptions, type LogitsOutput } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
-import { causalMask, packedSequenceIds, positionsReached, type DecoderInputs } from "../llama/modeling_llama.js";
+import type { DecoderInputs } from "../llama/modeling_llama.js";
+import { causalMask, packedSequenceIds, positionsReached, sdpaMask } from "../masking_utils.js";
 import type { KvCache } from "../cache_utils.js";
 
 export class GPT2Config extends PretrainedConfig {
@@ -223,7 +224,10 @@ export class GPT2Model extends GPT2PreTrainedModel {
     if (inputs.token_type_ids) x = x.add(this.wte.forward(inputs.token_type_ids));
     x = this.drop.forward(x);
     const packed = inputs.position_ids && !inputs.attention_mask && !cache ? packedSequenceIds(inputs.position_ids, b, l) : null;
-    const mask = causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device, packed);
+    const additive = causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device, packed);
+    // The blocks take torch's SDPA unless eager or asked for probabilities: its mask is sdpa_mask's.
+    const mask = this.config.get("_attn_implementation") !== "eager" && !o.outputAttentions ? sdpaMask(additive) : additive;
+    if (mask !== additive) additive.dispose();
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const block of this.h) {
