@@ -12,6 +12,7 @@
         "src/linear_ops.cc",
         "src/js_function.cc",
         "src/bf16_gemm.cc",
+        "src/dropout_ops.cc",
         "gen/ops.cc"
       ],
       "include_dirs": [

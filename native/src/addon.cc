@@ -226,6 +226,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ft::RegisterLinear(env, exports);
   ft::RegisterJsFunction(env, exports);
   ft::RegisterBf16Gemm(env, exports);
+  ft::RegisterDropout(env, exports);
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     ft::HandleTable& h = ft::Handles(info.Env());
     return Napi::Number::New(info.Env(), static_cast<double>(h.boxes.size() - h.freeSlots.size()));

@@ -107,6 +107,7 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports);
 void RegisterLinear(Napi::Env env, Napi::Object exports);
 void RegisterJsFunction(Napi::Env env, Napi::Object exports);
 void RegisterBf16Gemm(Napi::Env env, Napi::Object exports);
+void RegisterDropout(Napi::Env env, Napi::Object exports);
 
 // The matrix products, computed as float32 GEMMs of bfloat16-rounded operands where they would be
 // bfloat16 GEMMs on a CPU without bfloat16 arithmetic (bf16_gemm.cc); at::… otherwise.

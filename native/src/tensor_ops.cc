@@ -64,23 +64,6 @@ FT_OP(std) {
 
 // libtorch's fused attention exists from 2.0 and takes `scale` from 2.1; older builds report
 // hasSdpa=false and the TypeScript side composes the same math from matmul and softmax.
-// dropoutRows(x [n, h], index [n], rows, p): at::dropout (CPU: noise = empty_like.bernoulli_(1 − p),
-// noise ÷= 1 − p, input × noise) of the [rows, h] tensor whose row index[i] is x[i], computed on x's
-// rows only: the noise is drawn for all rows, in at::dropout's order, and index's rows applied.
-FT_OP(dropoutRows) {
-  const at::Tensor& x = T(info, 0);
-  const at::Tensor& index = T(info, 1);
-  const int64_t rows = Int(info, 2);
-  const double p = Num(info, 3);
-  if (x.dim() != 2) throw Napi::Error::New(info.Env(), "dropoutRows: x must be [rows, features]");
-  if (p == 0) return Wrap(info.Env(), x.alias());
-  if (p == 1) return Wrap(info.Env(), x * at::zeros({}, x.options()));
-  at::Tensor noise = at::empty({rows, x.size(1)}, x.options().requires_grad(false));
-  noise.bernoulli_(1 - p);
-  noise.div_(1 - p);
-  return Wrap(info.Env(), x * noise.index_select(0, index));
-}
-
 FT_OP(scaledDotProductAttention) {
 #if FT_TORCH_AT_LEAST(2, 1)
   return Wrap(info.Env(), at::scaled_dot_product_attention(T(info, 0), T(info, 1), T(info, 2), OptT(info, 3), Num(info, 4),

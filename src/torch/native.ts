@@ -112,6 +112,8 @@ export interface NativeTorch extends NativeOps {
   smallBatchLinear(): boolean;
   bf16GemmInFp32(): boolean;
   setBf16GemmInFp32(enabled: boolean): void;
+  dropoutInOnePass(): boolean;
+  setDropoutInOnePass(enabled: boolean): void;
   setSmallBatchLinear(enabled: boolean): void;
   /** Whether the addon was built with libtorch's c10d (distributed.cc). */
   distributedBuilt: boolean;

@@ -1,0 +1,141 @@
+// at::dropout on the CPU with its own numbers, drawn faster.
+//
+// at::dropout of a CPU tensor (Dropout.cpp's _dropout) is noise = empty_like(input).bernoulli_(1 − p),
+// noise ÷= (1 − p), input × noise. libtorch's CPU bernoulli_(p) — unless it is built with MKL and runs
+// on an Intel CPU, where MKL's generator is used — draws each element in turn from the default CPU
+// generator through a serial TensorIterator kernel: random64() (two mt19937 outputs, the first the
+// high word), its low 53 bits × 2⁻⁵³ as a double in [0, 1), and 1 where that is below p. That costs
+// ~7 ns an element, a sixth of a bert-tiny training step on two cores. Here the same draws come from a
+// copy of the generator's engine in one inlined loop, the noise value written directly (1 / (1 − p),
+// divided in the tensor's float as div_ does, or 0), and the engine put back: the same noise, bit for
+// bit, and the generator left where bernoulli_ leaves it (test/dropout.test.ts compares both).
+// Anything else (other dtypes, non-contiguous inputs, the MKL path) goes to libtorch's own ops, as
+// does everything when torch.backends.cpu.dropoutInOnePass is off.
+#include "common.h"
+#include <ATen/CPUGeneratorImpl.h>
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+
+namespace ft {
+
+// Whether libtorch's CPU bernoulli_(p) is the mt19937 kernel: a build without MKL, or a CPU that
+// is not Intel's (DistributionKernels.cpp asks cpuinfo for the vendor; /proc/cpuinfo says the same).
+static bool BernoulliDrawsFromMt19937() {
+  static const bool mt = [] {
+    if (!at::hasMKL()) return true;
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+      if (line.rfind("vendor_id", 0) == 0) return line.find("GenuineIntel") == std::string::npos;
+    }
+    return false;  // vendor unknown: leave the draws to libtorch
+  }();
+  return mt;
+}
+
+// The next `count` outputs of the mt19937 whose state is `s`, as count calls of at::mt19937's
+// operator() would give them (--left_, regenerate at 0, temper state_[next_++]), written to out and s
+// advanced: the outputs left in the state are tempered in a loop the compiler vectorizes, and `engine`
+// only regenerates the state (its next_state is private: one call through it when left_ reaches 1).
+static void Mt19937Draws(at::mt19937& engine, at::mt19937_data_pod& s, uint32_t* out, int64_t count) {
+  int64_t k = 0;
+  while (k < count) {
+    if (s.left_ == 1) {
+      engine.set_data(s);
+      out[k++] = engine();
+      s = engine.data();
+      continue;
+    }
+    const int64_t take = std::min<int64_t>(s.left_ - 1, count - k);
+    const uint32_t* src = s.state_.data() + s.next_;
+    for (int64_t j = 0; j < take; j++) {
+      uint32_t y = src[j];
+      y ^= (y >> 11);
+      y ^= (y << 7) & 0x9d2c5680;
+      y ^= (y << 15) & 0xefc60000;
+      y ^= (y >> 18);
+      out[k + j] = y;
+    }
+    s.next_ += static_cast<uint32_t>(take);
+    s.left_ -= static_cast<int>(take);
+    k += take;
+  }
+}
+
+static bool gDropoutInOnePass = true;
+
+at::Tensor DropoutNoise(const at::Tensor& like, int64_t rows, double p) {
+  std::vector<int64_t> shape = like.sizes().vec();
+  if (rows >= 0) shape[0] = rows;
+  const bool fast = gDropoutInOnePass && like.is_cpu() && like.scalar_type() == at::kFloat && (rows >= 0 || like.is_contiguous()) && BernoulliDrawsFromMt19937();
+  if (!fast) {
+    at::Tensor noise = rows >= 0 ? at::empty(shape, like.options().requires_grad(false)) : at::empty_like(like, at::MemoryFormat::Preserve);
+    noise.bernoulli_(1 - p);
+    noise.div_(1 - p);
+    return noise;
+  }
+  at::Tensor noise = at::empty(shape, like.options().requires_grad(false));
+  float* out = noise.data_ptr<float>();
+  const int64_t n = noise.numel();
+  const float kept = 1.0f / static_cast<float>(1 - p);
+  // u = x · 2⁻⁵³ < 1 − p, for the integer x < 2⁵³: x < ⌈(1 − p) · 2⁵³⌉ (the scaling by 2⁵³ is exact).
+  const uint64_t below = static_cast<uint64_t>(std::ceil((1 - p) * 9007199254740992.0));
+  auto* gen = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
+  std::lock_guard<std::mutex> lock(gen->mutex_);
+  at::mt19937 engine = gen->engine();
+  at::mt19937_data_pod state = engine.data();
+  constexpr int64_t kBlock = 2048;
+  uint32_t draws[2 * kBlock];
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t len = std::min(kBlock, n - start);
+    Mt19937Draws(engine, state, draws, 2 * len);
+    for (int64_t i = 0; i < len; i++) {
+      const uint64_t x = (static_cast<uint64_t>(draws[2 * i] & 0x1FFFFF) << 32) | draws[2 * i + 1];
+      out[start + i] = x < below ? kept : 0.0f;
+    }
+  }
+  engine.set_data(state);
+  gen->set_engine(engine);
+  return noise;
+}
+
+FT_FN(dropoutInOnePass) { return Napi::Boolean::New(info.Env(), gDropoutInOnePass); }
+FT_FN(setDropoutInOnePass) {
+  gDropoutInOnePass = Bool(info, 0);
+  return info.Env().Undefined();
+}
+
+void RegisterDropout(Napi::Env env, Napi::Object exports) {
+  FT_EXPORT(exports, dropoutInOnePass);
+  FT_EXPORT(exports, setDropoutInOnePass);
+}
+
+}  // namespace ft
+
+namespace ft::op {
+
+FT_OP(dropout) {
+  const at::Tensor& input = T(info, 0);
+  const double p = Num(info, 1);
+  const bool train = Bool(info, 2);
+  if (!input.is_cpu() || !train || !(p > 0 && p < 1) || input.numel() == 0) return Wrap(info.Env(), at::dropout(input, p, train));
+  return Wrap(info.Env(), input.mul(DropoutNoise(input, -1, p)));
+}
+
+// dropoutRows(x [n, h], index [n], rows, p): at::dropout of the [rows, h] tensor whose row index[i]
+// is x[i], computed on x's rows only: the noise is drawn for all rows, in at::dropout's order, and
+// index's rows applied.
+FT_OP(dropoutRows) {
+  const at::Tensor& x = T(info, 0);
+  const at::Tensor& index = T(info, 1);
+  const int64_t rows = Int(info, 2);
+  const double p = Num(info, 3);
+  if (x.dim() != 2) throw Napi::Error::New(info.Env(), "dropoutRows: x must be [rows, features]");
+  if (p == 0) return Wrap(info.Env(), x.alias());
+  if (p == 1) return Wrap(info.Env(), x * at::zeros({}, x.options()));
+  return Wrap(info.Env(), x * DropoutNoise(x, rows, p).index_select(0, index));
+}
+
+}  // namespace ft::op

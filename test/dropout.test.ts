@@ -1,0 +1,69 @@
+// Dropout's noise drawn in one pass (native/src/dropout_ops.cc) is libtorch's at::dropout bit for
+// bit: the same outputs and gradients, and the generator left where bernoulli_ leaves it — checked
+// against libtorch's own kernel (torch.backends.cpu.dropoutInOnePass off) and against PyTorch.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as torch from "../src/torch/index.js";
+import { F } from "../src/nn/index.js";
+
+const cpu = torch.backends.cpu;
+
+/** Dropout of x under seed, with the next three uniform draws (where the generator was left) and x's gradient of Σ y·w. */
+function drawn(x: torch.Tensor, p: number, seed: number, onePass: boolean): { y: torch.Tensor; next: torch.Tensor; grad: torch.Tensor } {
+  const before = cpu.dropoutInOnePass;
+  cpu.dropoutInOnePass = onePass;
+  try {
+    torch.manualSeed(seed);
+    const leaf = x.detach().requiresGrad_(true);
+    const y = F.dropout(leaf, p, true);
+    const next = torch.rand([3]);
+    const w = torch.arange(0, y.numel()).reshape(y.shape).to("float32").sin();
+    y.mul(w).sum().backward();
+    return { y: y.detach(), next, grad: leaf.grad! };
+  } finally {
+    cpu.dropoutInOnePass = before;
+  }
+}
+
+test("dropout in one pass equals libtorch's at::dropout bit for bit: outputs, gradients and the generator after", () => {
+  assert.equal(cpu.dropoutInOnePass, true, "on by default");
+  torch.tidy(() => {
+    torch.manualSeed(0);
+    const shapes = [[1], [3, 5, 7], [8, 70, 128], [2, 2, 33, 33]];
+    for (const shape of shapes) {
+      for (const p of [0.1, 0.5, 0.9]) {
+        const x = torch.randn(shape);
+        const ours = drawn(x, p, 11, true);
+        const theirs = drawn(x, p, 11, false);
+        const what = `[${shape}] p=${p}`;
+        assert.ok(ours.y.equal(theirs.y), `${what}: outputs`);
+        assert.ok(ours.grad.equal(theirs.grad), `${what}: gradients`);
+        assert.ok(ours.next.equal(theirs.next), `${what}: the generator's next draws`);
+        const kept = ours.y.ne(0).to("float32").mean().item();
+        if (ours.y.numel() > 10000) assert.ok(Math.abs(kept - (1 - p)) < 0.02, `${what}: ${kept} kept`);
+      }
+    }
+    // Not contiguous, float64, and p at the ends take libtorch's path and stay its numbers.
+    const t = torch.randn([6, 9]).transpose(0, 1);
+    assert.ok(drawn(t, 0.3, 5, true).y.equal(drawn(t, 0.3, 5, false).y), "transposed");
+    const d = torch.randn([40]).to("float64");
+    assert.ok(drawn(d, 0.3, 5, true).y.equal(drawn(d, 0.3, 5, false).y), "float64");
+    assert.ok(drawn(t, 0, 5, true).y.equal(t), "p = 0");
+    assert.equal(drawn(t, 1, 5, true).y.abs().sum().item(), 0, "p = 1");
+  });
+});
+
+test("dropout in one pass draws PyTorch's mask for the same seed", () => {
+  // PyTorch 1.13 and 2.13 (CPU, mt19937 path), the same:
+  //   torch.manual_seed(7); y = torch.nn.functional.dropout(torch.ones(4, 6), 0.25); torch.rand(3)
+  const mask = ["110100", "110011", "111010", "100011"];
+  const next = [0.7368624210357666, 0.03311049938201904, 0.09137779474258423];
+  torch.tidy(() => {
+    torch.manualSeed(7);
+    const y = F.dropout(torch.ones([4, 6]), 0.25, true);
+    const rows = (y.toArray() as number[][]).map((r) => r.map((v) => (v > 0 ? "1" : "0")).join(""));
+    assert.deepEqual(rows, mask);
+    assert.equal(y.max().item(), Math.fround(1 / 0.75));
+    assert.deepEqual(torch.rand([3]).toArray(), next.map(Math.fround));
+  });
+});
