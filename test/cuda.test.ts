@@ -11,6 +11,7 @@ import type { Tensor } from "../src/torch/index.js";
 import { AdamW, GradScaler } from "../src/optim/index.js";
 import { AutoModelForSequenceClassification, type PreTrainedModel } from "../src/models/index.js";
 import { Trainer, TrainingArguments } from "../src/trainer/index.js";
+import { BatchMaker } from "../src/trainer/batching.js";
 import { assertClose } from "./helpers.js";
 import { out, padCollator, quiet, runCourseGolden, silenced, tinyModel, toyDataset, zip } from "./trainer_helpers.js";
 
@@ -127,6 +128,23 @@ test("the Trainer's per-epoch shuffle leaves the CUDA generator alone (dropout o
   } finally {
     torch.dispose([expected, after]);
   }
+});
+
+test("batches reach the GPU from pinned memory without the host waiting, equal to the CPU's", { skip }, () => {
+  const ds = toyDataset(16, 3);
+  const rows = Int32Array.from([3, 0, 7, 5]);
+  const columns = Object.keys(ds.features);
+  const onCpu = new Map(Object.entries(new BatchMaker(padCollator, "cpu").collate(ds, rows, columns)));
+  for (const pin of [true, false]) {
+    const onGpu = new BatchMaker(padCollator, "cuda", pin).collate(ds, rows, columns);
+    for (const [k, t] of Object.entries(onGpu)) {
+      assert.equal(t.device, "cuda:0", `${k} on the GPU`);
+      assert.ok(t.cpu().equal(onCpu.get(k)!), `${k} (pinMemory ${pin}) equals the CPU batch`);
+    }
+    torch.dispose(Object.values(onGpu));
+  }
+  const pinned = torch.ones([4]).pinMemory();
+  assert.ok(pinned.isPinned() && !torch.ones([4]).isPinned());
 });
 
 test("fp16 autocast on cuda: matmuls in float16, softmax and losses in float32; bf16 likewise", { skip }, () => {

@@ -6,10 +6,12 @@
 // generator through a serial TensorIterator kernel: random64() (two mt19937 outputs, the first the
 // high word), its low 53 bits × 2⁻⁵³ as a double in [0, 1), and 1 where that is below p. That costs
 // ~7 ns an element, a sixth of a bert-tiny training step on two cores. Here the same draws come from a
-// copy of the generator's engine in one inlined loop, the noise value written directly (1 / (1 − p),
-// divided in the tensor's float as div_ does, or 0), and the engine put back: the same noise, bit for
-// bit, and the generator left where bernoulli_ leaves it (test/dropout.test.ts compares both).
-// Anything else (other dtypes, non-contiguous inputs, the MKL path) goes to libtorch's own ops, as
+// copy of the generator's engine in one vectorized loop, the noise value written directly (1 ÷ (1 − p)
+// as div_ computes it in the tensor's dtype, or 0), and the engine put back: the same noise, bit for
+// bit, and the generator left where bernoulli_ leaves it (test/dropout.test.ts compares both), for
+// float32, float64 and bfloat16 tensors (the draws do not depend on the dtype). Anything else
+// (float16, which libtorch 1.13 cannot draw on the CPU; non-contiguous inputs; the MKL path) goes to
+// libtorch's own ops, as
 // does everything when torch.backends.cpu.dropoutInOnePass is off.
 #include "common.h"
 #include <ATen/CPUGeneratorImpl.h>
@@ -69,7 +71,9 @@ static bool gDropoutInOnePass = true;
 at::Tensor DropoutNoise(const at::Tensor& like, int64_t rows, double p) {
   std::vector<int64_t> shape = like.sizes().vec();
   if (rows >= 0) shape[0] = rows;
-  const bool fast = gDropoutInOnePass && like.is_cpu() && like.scalar_type() == at::kFloat && (rows >= 0 || like.is_contiguous()) && BernoulliDrawsFromMt19937();
+  const at::ScalarType dtype = like.scalar_type();
+  const bool fast = gDropoutInOnePass && like.is_cpu() && (dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16) && (rows >= 0 || like.is_contiguous()) &&
+                    BernoulliDrawsFromMt19937();
   if (!fast) {
     at::Tensor noise = rows >= 0 ? at::empty(shape, like.options().requires_grad(false)) : at::empty_like(like, at::MemoryFormat::Preserve);
     noise.bernoulli_(1 - p);
@@ -77,25 +81,31 @@ at::Tensor DropoutNoise(const at::Tensor& like, int64_t rows, double p) {
     return noise;
   }
   at::Tensor noise = at::empty(shape, like.options().requires_grad(false));
-  float* out = noise.data_ptr<float>();
+  // A kept element's value as libtorch's div_ computes it in this dtype (bfloat16 divides in float and
+  // rounds): 1 ÷ (1 − p) on a one-element tensor.
+  const at::Tensor keptValue = at::ones({1}, noise.options()).div_(1 - p);
   const int64_t n = noise.numel();
-  const float kept = 1.0f / static_cast<float>(1 - p);
   // u = x · 2⁻⁵³ < 1 − p, for the integer x < 2⁵³: x < ⌈(1 − p) · 2⁵³⌉ (the scaling by 2⁵³ is exact).
   const uint64_t below = static_cast<uint64_t>(std::ceil((1 - p) * 9007199254740992.0));
   auto* gen = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
   std::lock_guard<std::mutex> lock(gen->mutex_);
   at::mt19937 engine = gen->engine();
   at::mt19937_data_pod state = engine.data();
-  constexpr int64_t kBlock = 2048;
-  uint32_t draws[2 * kBlock];
-  for (int64_t start = 0; start < n; start += kBlock) {
-    const int64_t len = std::min(kBlock, n - start);
-    Mt19937Draws(engine, state, draws, 2 * len);
-    for (int64_t i = 0; i < len; i++) {
-      const uint64_t x = (static_cast<uint64_t>(draws[2 * i] & 0x1FFFFF) << 32) | draws[2 * i + 1];
-      out[start + i] = x < below ? kept : 0.0f;
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dtype, "dropoutNoise", [&] {
+    scalar_t* out = noise.data_ptr<scalar_t>();
+    const scalar_t kept = keptValue.data_ptr<scalar_t>()[0];
+    const scalar_t dropped = static_cast<scalar_t>(0);
+    constexpr int64_t kBlock = 2048;
+    uint32_t draws[2 * kBlock];
+    for (int64_t start = 0; start < n; start += kBlock) {
+      const int64_t len = std::min(kBlock, n - start);
+      Mt19937Draws(engine, state, draws, 2 * len);
+      for (int64_t i = 0; i < len; i++) {
+        const uint64_t x = (static_cast<uint64_t>(draws[2 * i] & 0x1FFFFF) << 32) | draws[2 * i + 1];
+        out[start + i] = x < below ? kept : dropped;
+      }
     }
-  }
+  });
   engine.set_data(state);
   gen->set_engine(engine);
   return noise;

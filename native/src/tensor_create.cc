@@ -103,14 +103,22 @@ FT_FN(device) { return Napi::String::New(info.Env(), T(info, 0).device().str());
 FT_FN(numel) { return Napi::Number::New(info.Env(), static_cast<double>(T(info, 0).numel())); }
 FT_FN(isContiguous) { return Napi::Boolean::New(info.Env(), T(info, 0).is_contiguous()); }
 
-// to(t, device?, dtype?, copy): a move that returns the same tensor when nothing changes, as torch does.
+// to(t, device?, dtype?, copy, nonBlocking): a move that returns the same tensor when nothing
+// changes, as torch does. nonBlocking: a copy from pinned memory to a GPU is queued on the current
+// stream without the host waiting for it (libtorch keeps the pinned block until the copy is done).
 FT_FN(to) {
   const at::Tensor& t = T(info, 0);
   at::Device dev = Missing(info, 1) ? t.device() : at::Device(Str(info, 1));
   at::ScalarType dt = Missing(info, 2) ? t.scalar_type() : DType(info, 2);
   bool copy = !Missing(info, 3) && Bool(info, 3);
-  return Wrap(info.Env(), t.to(dev, dt, /*non_blocking=*/false, copy));
+  bool nonBlocking = !Missing(info, 4) && Bool(info, 4);
+  return Wrap(info.Env(), t.to(dev, dt, nonBlocking, copy));
 }
+
+// pinMemory(t): a copy in page-locked memory (libtorch's caching host allocator), which a GPU copies
+// from without staging; isPinned(t).
+FT_FN(pinMemory) { return Wrap(info.Env(), T(info, 0).pin_memory()); }
+FT_FN(isPinned) { return Napi::Boolean::New(info.Env(), T(info, 0).is_pinned()); }
 
 FT_FN(clone) { return Wrap(info.Env(), T(info, 0).clone()); }
 FT_FN(contiguous) { return Wrap(info.Env(), T(info, 0).contiguous()); }
@@ -118,6 +126,8 @@ FT_FN(alias) { return Wrap(info.Env(), T(info, 0)); }
 
 void RegisterCreate(Napi::Env env, Napi::Object exports) {
   FT_EXPORT(exports, dispose);
+  FT_EXPORT(exports, pinMemory);
+  FT_EXPORT(exports, isPinned);
   FT_EXPORT(exports, isDisposed);
   FT_EXPORT(exports, isTensor);
   FT_EXPORT(exports, empty);

@@ -67,7 +67,9 @@ export interface NativeTorch extends NativeOps {
   device(h: H): string;
   numel(h: H): number;
   isContiguous(h: H): boolean;
-  to(h: H, device: Opt<string>, dtype: Opt<number>, copy: boolean): H;
+  to(h: H, device: Opt<string>, dtype: Opt<number>, copy: boolean, nonBlocking?: boolean): H;
+  pinMemory(h: H): H;
+  isPinned(h: H): boolean;
   clone(h: H): H;
   contiguous(h: H): H;
   alias(h: H): H;

@@ -123,11 +123,16 @@ export class Tensor extends TensorOps<Tensor> {
   }
 
   // ---- moves and readback ----
-  /** `.to("cuda")`, `.to("float16")`, `.to({ device, dtype, copy })`: returns a new Tensor (sharing storage when nothing changes). */
-  to(target: string | { device?: string; dtype?: DType | string; copy?: boolean }): Tensor {
+  /**
+   * `.to("cuda")`, `.to("float16")`, `.to({ device, dtype, copy, nonBlocking })`: returns a new Tensor
+   * (sharing storage when nothing changes). nonBlocking, as torch's non_blocking: a copy from pinned
+   * memory (pinMemory()) to a GPU is queued without the host waiting for it.
+   */
+  to(target: string | { device?: string; dtype?: DType | string; copy?: boolean; nonBlocking?: boolean }): Tensor {
     let device: string | undefined;
     let dtype: DType | undefined;
     let copy = false;
+    let nonBlocking = false;
     if (typeof target === "string") {
       if (DEVICE_RE.test(target)) device = target;
       else dtype = normalizeDType(target, "to()");
@@ -135,8 +140,16 @@ export class Tensor extends TensorOps<Tensor> {
       if (target.device !== undefined) device = checkDevice(target.device, "to({device})");
       if (target.dtype !== undefined) dtype = normalizeDType(target.dtype, "to({dtype})");
       copy = target.copy ?? false;
+      nonBlocking = target.nonBlocking ?? false;
     }
-    return new Tensor(native.to(this.handle, device, dtype === undefined ? undefined : dtypeCode(dtype), copy));
+    return new Tensor(native.to(this.handle, device, dtype === undefined ? undefined : dtypeCode(dtype), copy, nonBlocking));
+  }
+  /** A copy in page-locked host memory (torch's pin_memory(); needs a libtorch with CUDA). */
+  pinMemory(): Tensor {
+    return new Tensor(native.pinMemory(this.handle));
+  }
+  isPinned(): boolean {
+    return native.isPinned(this.handle);
   }
   cpu(): Tensor {
     return this.to("cpu");

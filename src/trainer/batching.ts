@@ -93,6 +93,7 @@ export class BatchMaker {
   constructor(
     readonly collator: (features: Features[]) => Batch,
     readonly device: string,
+    readonly pinMemory = true,
   ) {}
 
   collate(ds: Dataset, rows: Int32Array, columns: string[]): ModelInputs {
@@ -110,7 +111,14 @@ export class BatchMaker {
     }
     const out: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(batch)) {
-      if (this.device !== "cpu") {
+      if (this.device.startsWith("cuda") && this.pinMemory) {
+        // As the DataLoader's pin_memory (HF's dataloader_pin_memory default), and copied without
+        // the host waiting (non_blocking): a copy from pageable memory would wait for the GPU to
+        // finish the step before, so the next batch's collation and launches could not overlap it.
+        const pinned = t.pinMemory();
+        out[k] = pinned.to({ device: this.device, nonBlocking: true });
+        torch.dispose([t, pinned]);
+      } else if (this.device !== "cpu") {
         out[k] = t.to(this.device);
         t.dispose();
       } else out[k] = t;

@@ -247,7 +247,7 @@ export class Trainer<M extends PreTrainedModel = PreTrainedModel> {
 
   #batchMaker: BatchMaker | null = null;
   #collate(ds: Dataset, rows: Int32Array, columns: string[]): ModelInputs {
-    this.#batchMaker ??= new BatchMaker(this.dataCollator, this.device);
+    this.#batchMaker ??= new BatchMaker(this.dataCollator, this.device, this.args.dataloaderPinMemory);
     return this.#batchMaker.collate(ds, rows, columns);
   }
 

@@ -48,6 +48,8 @@ export interface TrainingArgumentsInit {
   /** TF32 matmuls on Ampere or newer GPUs (HF's tf32): true/false sets torch.backends.cuda.matmul.allowTf32, null leaves it. */
   tf32?: boolean | null;
   dataloaderDropLast?: boolean;
+  /** HF's dataloader_pin_memory: on a GPU, batches are copied from page-locked memory, without the host waiting. */
+  dataloaderPinMemory?: boolean;
   runName?: string | null;
   /**
    * HF's log_level: "passive" (default) leaves the library's verbosity as it is (warnings); "info"
@@ -169,6 +171,7 @@ const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {
   fp16: false,
   tf32: null,
   dataloaderDropLast: false,
+  dataloaderPinMemory: true,
   runName: null,
   logLevel: "passive",
   disableTqdm: false,
@@ -269,6 +272,7 @@ export class TrainingArguments {
   readonly fp16!: boolean;
   readonly tf32!: boolean | null;
   readonly dataloaderDropLast!: boolean;
+  readonly dataloaderPinMemory!: boolean;
   readonly runName!: string | null;
   readonly logLevel!: "passive" | "debug" | "info" | "warning" | "error" | "critical";
   readonly disableTqdm!: boolean;
