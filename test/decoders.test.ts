@@ -21,7 +21,7 @@ const NAMES = ["gpt2", "llama-llama3", "llama-linear", "llama-dynamic", "qwen2",
 // 0 for the left-padded rows (expected_sdpa); before 2.5 HF unmasks those rows (no golden here); where
 // libtorch has no SDPA (before 2.1) attention is composed as eager is.
 const [major, minor] = torch.torchVersion.split(".").map(Number);
-const sdpaGolden = !torch._native.hasSdpa ? "expected" : major > 2 || (major === 2 && minor >= 5) ? "expected_sdpa" : null;
+const sdpaGolden = !torch.hasSdpa ? "expected" : major > 2 || (major === 2 && minor >= 5) ? "expected_sdpa" : null;
 
 for (const name of NAMES) {
   for (const attn of ["sdpa", "eager"] as const) {

@@ -33,7 +33,7 @@ const CASES: [string, Loader, string, string[]][] = [
 // transformers' does (expected_sdpa; scripts/golden/check_against_transformers.py checks both goldens
 // against transformers itself); eager and libtorch without SDPA give eager's numbers.
 const [major, minor] = torch.torchVersion.split(".").map(Number);
-const sdpaGolden = !torch._native.hasSdpa ? "expected" : major > 2 || (major === 2 && minor >= 5) ? "expected_sdpa" : null;
+const sdpaGolden = !torch.hasSdpa ? "expected" : major > 2 || (major === 2 && minor >= 5) ? "expected_sdpa" : null;
 
 for (const [name, auto, labels, extra] of CASES) {
   for (const attn of ["sdpa", "eager"] as const) {

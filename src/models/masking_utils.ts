@@ -90,7 +90,7 @@ const SDPA_ZEROES_EMPTY_ROWS = (() => {
  * has no SDPA (before 2.1) attention is composed as eager is, and the additive mask stays.
  */
 export function sdpaMask(additive: Tensor): Tensor {
-  if (!torch._native.hasSdpa) return additive;
+  if (!torch.hasSdpa) return additive;
   return torch.tidy(() => {
     const allowed = additive.eq(0);
     return SDPA_ZEROES_EMPTY_ROWS ? allowed : allowed.logicalOr(allowed.logicalNot().all(-1, true));
