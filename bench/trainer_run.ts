@@ -1,6 +1,8 @@
 // One configuration of `npm run bench:trainer`, in a process of its own (so that its peak RSS is its
-// own): the Trainer on MRPC train, batch 8, timed from the first step. Prints one JSON line.
-// Usage: node dist/bench/trainer_run.js SIZE PRECISION STEPS ATEN_THREADS BLAS_THREADS [OPTIM]
+// own): the Trainer on MRPC train, timed from the first step, with TrainingArguments' default
+// optimizer (HF's: fused AdamW from torch 2.8 on). Prints one JSON line, with the time spent in the
+// collator (the Arrow padding collator the Trainer uses for DataCollatorWithPadding) per step.
+// Usage: node dist/bench/trainer_run.js SIZE PRECISION STEPS ATEN_THREADS BLAS_THREADS BATCH
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -11,6 +13,7 @@ import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { AutoModelForSequenceClassification, BertModel } from "../src/models/index.js";
 import { Trainer, TrainerCallback, TrainingArguments, type TrainerState } from "../src/trainer/index.js";
 import { epochOrder } from "../src/trainer/batching.js";
+import { ArrowPaddingCollator } from "../src/trainer/arrow_collate.js";
 import { SIZES, type Size } from "./trainer_sizes.js";
 import { withoutStderr } from "./quiet.js";
 
@@ -23,8 +26,21 @@ Object.assign(process.env, {
   HF_DATASETS_DISABLE_PROGRESS_BARS: "1",
   HF_DATASETS_CACHE: mkdtempSync(join(tmpdir(), "bench-tr-")),
 });
-const [size, precision, stepsArg, aten, blas, optim] = process.argv.slice(2);
+const [size, precision, stepsArg, aten, blas, batchArg] = process.argv.slice(2);
 const steps = Number(stepsArg);
+const batch = Number(batchArg);
+
+// The collator's share of a step: its calls timed in place (the bench's own wrapper, not the Trainer's path).
+let collateMs = 0;
+const collate = ArrowPaddingCollator.prototype.collate;
+ArrowPaddingCollator.prototype.collate = function (this: ArrowPaddingCollator, rows: Int32Array) {
+  const t = performance.now();
+  try {
+    return collate.call(this, rows);
+  } finally {
+    collateMs += performance.now() - t;
+  }
+};
 
 const raw = await loadDataset("glue", "mrpc", { split: "train" });
 const tokenizer = await AutoTokenizer.fromPretrained("bert-base-cased");
@@ -37,6 +53,8 @@ const model = AutoModelForSequenceClassification.fromConfig({
   _attn_implementation: "eager",
   ...SIZES[size as Size],
 });
+// BENCH_DROPOUT_ONE_PASS=0: libtorch's own at::dropout (what drawing the noise in one pass gains).
+if (process.env.BENCH_DROPOUT_ONE_PASS === "0") torch.backends.cpu.dropoutInOnePass = false;
 // BENCH_UNPAD=0: the encoder on every position (the "padded" column).
 if (process.env.BENCH_UNPAD === "0") for (const [, m] of model.namedModules()) if (m instanceof BertModel) m.unpadTokens = false;
 const args = new TrainingArguments({
@@ -49,7 +67,7 @@ const args = new TrainingArguments({
   torchThreads: Number(aten),
   blasThreads: Number(blas),
   learningRate: 5e-5,
-  optim: optim === "adamw_torch_fused" ? "adamw_torch_fused" : "adamw_torch",
+  perDeviceTrainBatchSize: batch,
 });
 const stepEnds: number[] = [];
 const calls: number[] = [];
@@ -64,14 +82,19 @@ class Timer extends TrainerCallback {
   }
 }
 const trainer = new Trainer({ model, args, trainDataset: train, processingClass: tokenizer, callbacks: [new Timer()] });
-// The padded and the real tokens of the steps' batches: the first epoch's order as the Trainer draws
-// it, in batches of 8.
-const order = Array.from(epochOrder(train, 0, args));
+// The samples, padded and real tokens of the steps' batches: each epoch's order as the Trainer draws
+// it, in batches of the bench's size (an epoch's last batch the remainder).
 const lengths = (train.column("input_ids") as number[][]).map((r) => r.length);
+const perEpoch = Math.ceil(train.numRows / batch);
+let samples = 0;
 let paddedTokens = 0;
 let realTokens = 0;
+let order: number[] = [];
 for (let s = 0; s < steps; s++) {
-  const rows = order.slice(s * 8, s * 8 + 8).map((r) => lengths[r]);
+  if (s % perEpoch === 0) order = Array.from(epochOrder(train, s / perEpoch, args));
+  const at = (s % perEpoch) * batch;
+  const rows = order.slice(at, at + batch).map((r) => lengths[r]);
+  samples += rows.length;
   paddedTokens += Math.max(...rows) * rows.length;
   realTokens += rows.reduce((a, b) => a + b, 0);
 }
@@ -79,11 +102,15 @@ await withoutStderr(() => trainer.train());
 const elapsed = (stepEnds[steps] - begin) / 1000;
 console.log(
   JSON.stringify({
-    samples_per_second: (steps * 8) / elapsed,
+    samples_per_second: samples / elapsed,
     first_step_ms: stepEnds[1] - begin,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     native_calls_per_step: torch.nativeCallCount() === null || steps < 3 ? null : calls[steps] - calls[steps - 1],
     malloc_tuned: torch._native.mallocTuned,
     padded_per_real: paddedTokens / realTokens,
+    collate_ms_per_step: collateMs / steps,
+    step_ms: (elapsed * 1000) / steps,
+    optim: args.optim,
+    torch_version: torch.torchVersion,
   }),
 );

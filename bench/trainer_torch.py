@@ -1,7 +1,8 @@
 """PyTorch's side of bench/trainer.ts: the course's training loop on MRPC in plain PyTorch (the golden
-test's loop: same batches, AdamW, linear schedule, clipping), timed per optimizer step.
+test's loop: same batches, AdamW — fused where this torch has it for the CPU (2.4 on), as a PyTorch
+user at their best would pick — linear schedule, clipping), timed from the first step.
 
-Usage: python3 bench/trainer_torch.py SHARED_DATA SIZE(tiny|mini|base) STEPS THREADS BLAS_THREADS PRECISION(fp32|bf16)
+Usage: python3 bench/trainer_torch.py SHARED_DATA SIZE(tiny|mini|base) STEPS THREADS BLAS_THREADS PRECISION(fp32|bf16) BATCH
 """
 import ctypes
 import json
@@ -17,7 +18,8 @@ from bert_family import BertForSequenceClassification, init_weights  # noqa: E40
 from bert_reference_tokenizer import Reference  # noqa: E402
 from trainer_mrpc import collate, encode, rows  # noqa: E402
 
-shared, size, steps, threads, blas, precision = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+shared, size, steps, threads, blas, precision, batch = (sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
+                                                        sys.argv[6], int(sys.argv[7]))
 torch.set_num_threads(threads)
 try:
     ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(blas)
@@ -37,16 +39,22 @@ model.train()
 norm = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
 named = list(model.named_parameters())
 opt = torch.optim.AdamW([{"params": [p for n, p in named if not (n.endswith("bias") or id(p) in norm)], "weight_decay": 0.0},
-                         {"params": [p for n, p in named if n.endswith("bias") or id(p) in norm], "weight_decay": 0.0}], lr=5e-5)
+                         {"params": [p for n, p in named if n.endswith("bias") or id(p) in norm], "weight_decay": 0.0}], lr=5e-5,
+                        **({"fused": True} if tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4) else {}))
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, (steps - s) / max(1, steps)))
 g = torch.Generator()
 g.manual_seed(42)
 perm = torch.randperm(len(train), generator=g).tolist()
-batches = [perm[s:s + 8] for s in range(0, len(train), 8)]
+batches = [perm[s:s + batch] for s in range(0, len(train), batch)]
+samples = sum(len(batches[i % len(batches)]) for i in range(steps))
+collate_seconds = 0.0
 
 
 def step(i):
+    global collate_seconds
+    t0 = time.perf_counter()
     ids, mask, types, labels = collate([train[k] for k in batches[i % len(batches)]])
+    collate_seconds += time.perf_counter() - t0
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
         _, loss = model(ids, mask, types, labels)
     loss.backward()
@@ -63,5 +71,6 @@ first = time.perf_counter() - t
 for i in range(1, steps):
     step(i)
 elapsed = time.perf_counter() - t
-print(json.dumps({"samples_per_second": steps * 8 / elapsed, "first_step_ms": first * 1000, "torch_version": torch.__version__,
+print(json.dumps({"samples_per_second": samples / elapsed, "first_step_ms": first * 1000, "torch_version": torch.__version__,
+                  "collate_ms_per_step": collate_seconds * 1000 / steps, "step_ms": elapsed * 1000 / steps,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
