@@ -130,7 +130,7 @@ test("the Trainer's per-epoch shuffle leaves the CUDA generator alone (dropout o
   }
 });
 
-test("batches reach the GPU from pinned memory without the host waiting, equal to the CPU's", { skip }, () => {
+test("batches reach the GPU through pinned memory and a non-blocking copy (or a plain one), equal to the CPU's", { skip }, () => {
   const ds = toyDataset(16, 3);
   const rows = Int32Array.from([3, 0, 7, 5]);
   const columns = Object.keys(ds.features);

@@ -3,7 +3,7 @@
 // biases and sliding-window layer, Qwen3's q/k norms and explicit head_dim, Mistral's sliding window —
 // logits, ForCausalLMLoss (mean, and the sum over num_items_in_batch) and every gradient, on a batch
 // with right and left padding, eager and SDPA (whose left-padded rows differ from eager's on torch >= 2.5,
-// as transformers' do; scripts/golden/check_decoders_against_transformers.py checks both goldens against
+// as transformers' do; scripts/golden/check_against_transformers.py checks both goldens against
 // transformers itself); tied heads saved once; HF's errors for bad configs and long inputs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
