@@ -91,18 +91,15 @@ function best(runs: [Run, Split][]): [Run, Split] {
 // bert-base steps take seconds, so its runs are long enough to be stable once.
 const repeat = (size: Size) => Number((size === "base" ? env.BENCH_REPEAT_BASE : env.BENCH_REPEAT) ?? (size === "base" ? 1 : 2));
 
-const probe = ours("tiny", "fp32", 1, 8, [2, 1]);
-const loopProbe = loop("tiny", "fp32", 1, 8, [2, 1]);
 console.log(
-  `The course's run on MRPC train (dynamic padding): samples/s from the first step, each side at its best thread split (ATen/BLAS). ` +
-    `finetune-ts on libtorch ${probe.torch_version ?? "?"} (${probe.optim}), the PyTorch loop on torch ${loopProbe.torch_version}` +
-    (hasTransformers ? `, transformers' Trainer on ${hfPython}` : ` (no transformers in ${hfPython}: its column is left out)`),
+  `The course's run on MRPC train (dynamic padding): samples/s from the first step, each side at its best thread split (ATen/BLAS)` +
+    (hasTransformers ? "" : ` (no transformers in ${hfPython}: its column is left out)`),
 );
 console.log(
   "| model | precision | batch | steps | padded / real tokens | finetune-ts (threads) | transformers Trainer (threads) | × HF | PyTorch loop (threads) | × loop | finetune-ts, unpad off | collate / step ms | first step ms (ours / HF / loop) | peak RSS MB (ours / HF / loop) |",
 );
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-let hfVersions = "";
+let versions = "";
 for (const size of sizes) {
   for (const precision of precisions) {
     for (const batch of batchSizes) {
@@ -120,7 +117,11 @@ for (const size of sizes) {
       const [o, os] = best(runs.ours);
       const [l, ls] = best(runs.loop);
       const h = hasTransformers ? best(runs.hf) : null;
-      if (h) hfVersions = `torch ${h[0].torch_version}, transformers ${h[0].transformers_version}, optim ${h[0].optim}`;
+      versions =
+        `finetune-ts on libtorch ${o.torch_version} (${o.optim}), the PyTorch loop on torch ${l.torch_version}` +
+        (h
+          ? `, transformers' Trainer on torch ${h[0].torch_version}, transformers ${h[0].transformers_version} (${h[0].optim}, attention as transformers picks it)`
+          : "");
       const padded = best(Array.from({ length: repeat(size) }, (): [Run, Split] => [ours(size, precision, n, batch, os, { BENCH_UNPAD: "0" }), os]))[0];
       const ratio = (x: Run, y: Run) => `${(x.samples_per_second / y.samples_per_second).toFixed(2)}×`;
       const sps = (x: Run, s: Split) => `${x.samples_per_second.toFixed(1)} (${s.join("/")})`;
@@ -133,7 +134,7 @@ for (const size of sizes) {
     }
   }
 }
-if (hfVersions) console.log(`\ntransformers' Trainer: ${hfVersions}, attention as transformers picks it (sdpa).`);
+if (versions) console.log(`\n${versions}.`);
 if (sizes.includes("base")) {
   const counted = ours("base", "fp32", 3, 8, [2, 1], { FINETUNE_COUNT_NATIVE_CALLS: "1" });
   console.log(`Native calls in one bert-base-shaped training step (batch 8): ${counted.native_calls_per_step}`);

@@ -12,20 +12,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import { AutoModel, AutoModelForCausalLM, causalLmLoss } from "../src/models/index.js";
-import { assertClose, fixture } from "./helpers.js";
+import { assertClose, fixture, sdpaGolden } from "./helpers.js";
 
 const dir = (...p: string[]) => fixture("golden", "decoders", ...p);
 const NAMES = ["gpt2", "llama-llama3", "llama-linear", "llama-dynamic", "qwen2", "qwen3", "mistral"];
 
-// What attn_implementation="sdpa" gives where HF hands torch's SDPA a boolean mask: from torch 2.5 on,
-// 0 for the left-padded rows (expected_sdpa); before 2.5 HF unmasks those rows (no golden here); where
-// libtorch has no SDPA (before 2.1) attention is composed as eager is.
-const [major, minor] = torch.torchVersion.split(".").map(Number);
-const sdpaGolden = !torch.hasSdpa ? "expected" : major > 2 || (major === 2 && minor >= 5) ? "expected_sdpa" : null;
+// SDPA's left-padded rows: 0 from torch 2.5 on, as in transformers (sdpaGolden says which golden).
+const sdpaFile = sdpaGolden();
 
 for (const name of NAMES) {
   for (const attn of ["sdpa", "eager"] as const) {
-    const golden = attn === "eager" ? "expected" : sdpaGolden;
+    const golden = attn === "eager" ? "expected" : sdpaFile;
     const skip = golden ? false : `libtorch ${torch.torchVersion}: HF's sdpa masks for torch < 2.5 (allow_torch_fix) have no golden`;
     test(`${name} (${attn}): logits, loss (mean and over num_items_in_batch) and every gradient equal PyTorch`, { skip }, async () => {
       const inputs = Object.fromEntries(torch.loadFile(dir("inputs.safetensors")));

@@ -3,6 +3,7 @@ import "./hermetic.js";
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as torch from "../src/torch/index.js";
 import { Tensor, tidy } from "../src/torch/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +22,17 @@ export function needs(kind: "shared" | "c10d" | "onnxruntime", available: boolea
 }
 
 export const fixture = (...parts: string[]): string => join(repoRoot, "test", "fixtures", ...parts);
+
+/**
+ * Which golden (file stem) attn_implementation="sdpa" is checked against on this libtorch: where it
+ * has no SDPA (before 2.1) attention is composed as eager is ("expected"); from torch 2.5 on HF's
+ * boolean mask makes a row with no key to attend 0 ("expected_sdpa"); in between HF unmasks such rows
+ * (allow_torch_fix) and no golden holds that (null).
+ */
+export function sdpaGolden(): "expected" | "expected_sdpa" | null {
+  if (!torch.hasSdpa) return "expected";
+  return torch.torchAtLeast(2, 5) ? "expected_sdpa" : null;
+}
 
 /** |actual − expected| ≤ atol + rtol·|expected| elementwise (numpy.allclose), with the worst offender in the message. */
 export function assertClose(actual: Tensor, expected: Tensor, o: { rtol: number; atol: number; what?: string }): void {

@@ -17,7 +17,7 @@ import {
   type ModelOutput,
   type PreTrainedModel,
 } from "../src/models/index.js";
-import { assertClose, fixture } from "./helpers.js";
+import { assertClose, fixture, sdpaGolden } from "./helpers.js";
 
 const dir = (...p: string[]) => fixture("golden", "modernbert", ...p);
 type Loader = { fromPretrained(d: string, o?: { attnImplementation?: "eager" | "sdpa" }): Promise<PreTrainedModel> };
@@ -32,12 +32,11 @@ const CASES: [string, Loader, string, string[]][] = [
 // SDPA (the default) gives 0 to a padded query whose window holds only padding from torch 2.5 on, as
 // transformers' does (expected_sdpa; scripts/golden/check_against_transformers.py checks both goldens
 // against transformers itself); eager and libtorch without SDPA give eager's numbers.
-const [major, minor] = torch.torchVersion.split(".").map(Number);
-const sdpaGolden = !torch.hasSdpa ? "expected" : major > 2 || (major === 2 && minor >= 5) ? "expected_sdpa" : null;
+const sdpaFile = sdpaGolden();
 
 for (const [name, auto, labels, extra] of CASES) {
   for (const attn of ["sdpa", "eager"] as const) {
-    const golden = attn === "eager" ? "expected" : sdpaGolden;
+    const golden = attn === "eager" ? "expected" : sdpaFile;
     const skip = golden ? false : `libtorch ${torch.torchVersion}: HF's sdpa masks for torch < 2.5 have no golden`;
     test(`ModernBERT ${name} (${attn}): logits, loss and every gradient equal PyTorch (window 4 over 12 tokens, padding)`, { skip }, async () => {
       const all = torch.loadFile(dir("inputs.safetensors"));

@@ -5,6 +5,7 @@
 import * as torch from "../torch/index.js";
 import type { DType, Tensor } from "../torch/index.js";
 import { finfoMin } from "./modeling_utils.js";
+import type { PretrainedConfig } from "./configuration_utils.js";
 import { DATA_TYPE, int, type OnnxGraph } from "../onnx/graph.js";
 
 /** How far the positions go: the largest position id + 1 when given (packed rows restart them), else the cache and the new tokens. */
@@ -74,12 +75,6 @@ export function causalMask(
   });
 }
 
-// torch's SDPA gives 0 to a query row with no key to attend from 2.5 on; before, NaN (HF then lets the row attend every key).
-const SDPA_ZEROES_EMPTY_ROWS = (() => {
-  const [major, minor] = torch.torchVersion.split(".").map(Number);
-  return major > 2 || (major === 2 && minor >= 5);
-})();
-
 /**
  * The mask a causal LM hands torch's SDPA, as transformers' sdpa_mask makes it from the additive one:
  * boolean, true where a query may attend. The two forms part only at a row with no key to attend (a
@@ -93,8 +88,21 @@ export function sdpaMask(additive: Tensor): Tensor {
   if (!torch.hasSdpa) return additive;
   return torch.tidy(() => {
     const allowed = additive.eq(0);
-    return SDPA_ZEROES_EMPTY_ROWS ? allowed : allowed.logicalOr(allowed.logicalNot().all(-1, true));
+    // From torch 2.5 SDPA gives such a row 0; before, NaN, so HF lets it attend every key.
+    return torch.torchAtLeast(2, 5) ? allowed : allowed.logicalOr(allowed.logicalNot().all(-1, true));
   });
+}
+
+/**
+ * The mask a model's attention layers get from its additive mask: sdpaMask's where they take torch's
+ * SDPA (the config's _attn_implementation is not "eager" and no probabilities are asked for, as the
+ * layers themselves decide), the additive mask itself otherwise. The additive mask is freed when replaced.
+ */
+export function layerMask(additive: Tensor, config: PretrainedConfig, outputAttentions = false): Tensor {
+  if (config.get("_attn_implementation") === "eager" || outputAttentions) return additive;
+  const mask = sdpaMask(additive);
+  if (mask !== additive) additive.dispose();
+  return mask;
 }
 
 /** HF's extended attention mask: [B, L] of 1/0 → [B, 1, 1, L] of 0 / dtype's minimum. */

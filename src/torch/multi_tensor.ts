@@ -3,7 +3,7 @@
 // numbers round as PyTorch's do; only the JS loop of calls is gone.
 import { native, type Handle } from "./native.js";
 import { Tensor } from "./tensor.js";
-import { torchVersion } from "./runtime.js";
+import { torchAtLeast } from "./runtime.js";
 
 const handles = (ts: Tensor[]): Handle[] => ts.map((t) => t.handle);
 
@@ -18,7 +18,7 @@ export function zeroGrad(params: Tensor[]): void {
 }
 
 // torch.optim.AdamW's first moment: mul_/add_ up to torch 1.13, lerp_ from 2.0.
-const LERP_MOMENTS = Number(torchVersion.split(".")[0]) >= 2;
+const LERP_MOMENTS = torchAtLeast(2);
 
 /**
  * Whether a fused AdamW step can take these parameters: with libtorch >= 2.4, torch's own

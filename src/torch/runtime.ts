@@ -190,6 +190,11 @@ export const mps = {
   isAvailable: (): boolean => native.mpsAvailable(),
 };
 export const torchVersion: string = native.torchVersion;
+const [TORCH_MAJOR, TORCH_MINOR] = torchVersion.split(".").map(Number);
+/** Whether this libtorch is at least major.minor (the native side's FT_TORCH_AT_LEAST). */
+export function torchAtLeast(major: number, minor = 0): boolean {
+  return TORCH_MAJOR > major || (TORCH_MAJOR === major && TORCH_MINOR >= minor);
+}
 /** Whether this libtorch has scaled_dot_product_attention (2.1 on); without it attention is composed from matmul and softmax. */
 export const hasSdpa: boolean = native.hasSdpa;
 

@@ -1,7 +1,7 @@
 // TrainingArguments: HF's fields and defaults in camelCase, HF's snake_case names accepted from
 // JSON and the CLI, and HF's validation errors.
 import { SCHEDULER_TYPES, type SchedulerType } from "../optim/index.js";
-import { backends, cuda, torchVersion } from "../torch/index.js";
+import { backends, cuda, torchAtLeast } from "../torch/index.js";
 import { torchrunInt } from "../distributed/index.js";
 
 export type IntervalStrategy = "no" | "steps" | "epoch";
@@ -129,8 +129,7 @@ const NULLABLE_TYPES: Partial<Record<keyof TrainingArgumentsInit, string[]>> = {
 };
 
 function defaultOptim(): "adamw_torch" | "adamw_torch_fused" {
-  const [major, minor] = torchVersion.split(".").map(Number);
-  return major > 2 || (major === 2 && minor >= 8) ? "adamw_torch_fused" : "adamw_torch";
+  return torchAtLeast(2, 8) ? "adamw_torch_fused" : "adamw_torch";
 }
 
 const DEFAULTS: Required<Omit<TrainingArgumentsInit, "outputDir">> = {

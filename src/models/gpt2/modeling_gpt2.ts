@@ -11,7 +11,7 @@ import { PreTrainedModel, causalLmHeadOutput, type BaseModelOutput, type Forward
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
 import type { DecoderInputs } from "../llama/modeling_llama.js";
-import { causalMask, packedSequenceIds, positionsReached, sdpaMask } from "../masking_utils.js";
+import { causalMask, layerMask, packedSequenceIds, positionsReached } from "../masking_utils.js";
 import type { KvCache } from "../cache_utils.js";
 
 export class GPT2Config extends PretrainedConfig {
@@ -224,10 +224,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
     if (inputs.token_type_ids) x = x.add(this.wte.forward(inputs.token_type_ids));
     x = this.drop.forward(x);
     const packed = inputs.position_ids && !inputs.attention_mask && !cache ? packedSequenceIds(inputs.position_ids, b, l) : null;
-    const additive = causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device, packed);
-    // The blocks take torch's SDPA unless eager or asked for probabilities: its mask is sdpa_mask's.
-    const mask = this.config.get("_attn_implementation") !== "eager" && !o.outputAttentions ? sdpaMask(additive) : additive;
-    if (mask !== additive) additive.dispose();
+    const mask = layerMask(causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device, packed), this.config, o.outputAttentions);
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const block of this.h) {

@@ -14,7 +14,7 @@ import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
 import { RotaryEmbedding, applyRotaryPosEmb } from "../rope_utils.js";
 import { KvCache } from "../cache_utils.js";
-import { causalMask, packedSequenceIds, positionsReached, sdpaMask } from "../masking_utils.js";
+import { causalMask, layerMask, packedSequenceIds, positionsReached } from "../masking_utils.js";
 import { packedSegments, segmentedAttention, type Segment } from "../packed_attention.js";
 
 export { KvCache, causalMask, packedSequenceIds, positionsReached };
@@ -306,16 +306,10 @@ export class LlamaModel extends LlamaPreTrainedModel {
     // dropout drawn, no attention probabilities asked for.
     const dropout = this.training ? (c.get<number>("attention_dropout") ?? 0) : 0;
     const segments = this.packedAttention === "segments" && !o.outputAttentions && dropout === 0 ? packedSegments(packed) : null;
-    // The attention layers take torch's SDPA unless eager or asked for probabilities: its mask is sdpa_mask's.
-    const sdpa = c.get("_attn_implementation") !== "eager" && !o.outputAttentions;
     const maskFor = (layer: number) => {
       const w = c.slidingWindow(layer);
       if (segments) return null;
-      if (!masks.has(w)) {
-        const additive = causalMask(inputs.attention_mask, b, l, past, w, x.dtype, ids.device, packed);
-        masks.set(w, sdpa ? sdpaMask(additive) : additive);
-        if (masks.get(w) !== additive) additive.dispose();
-      }
+      if (!masks.has(w)) masks.set(w, layerMask(causalMask(inputs.attention_mask, b, l, past, w, x.dtype, ids.device, packed), c, o.outputAttentions));
       return masks.get(w)!;
     };
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;

@@ -9,7 +9,7 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
-import { extendedAttentionMaskOnnx, sdpaMask } from "../masking_utils.js";
+import { extendedAttentionMaskOnnx, layerMask } from "../masking_utils.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -341,9 +341,7 @@ export class ModernBertModel extends ModernBertPreTrainedModel {
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     let x = this.embeddings.forward(ids);
     const c = this.config as ModernBertConfig;
-    // The layers take torch's SDPA unless eager or asked for probabilities: its masks are sdpa_mask's.
-    const sdpa = c.get("_attn_implementation") !== "eager" && !o.outputAttentions;
-    const [globalMask, slidingMask] = this.#masks(mask, x.dtype).map((m) => (sdpa ? sdpaMask(m) : m));
+    const [globalMask, slidingMask] = this.#masks(mask, x.dtype).map((m) => layerMask(m, c, o.outputAttentions));
     const headDim = c.need<number>("hidden_size") / c.need<number>("num_attention_heads");
     const rope = new Map<LayerType, [Tensor, Tensor]>();
     for (const t of new Set(c.layerTypes)) {
