@@ -18,10 +18,12 @@
 // by 8/batch (at least 4) so that each cell trains about as many samples, and by BENCH_BF16_STEPS
 // (0.1) in bf16, where libtorch's scalar bfloat16 GEMM makes the peers' steps 10× longer on CPUs
 // without bfloat16 arithmetic (bert-base in bf16 at batch 32 only with BENCH_FULL=1) — BENCH_REPEAT (2) and
-// BENCH_REPEAT_BASE (1): interleaved repetitions, each side's best kept. The "unpad off" column is
+// BENCH_REPEAT_BASE (1): interleaved repetitions, each side's best kept and the spread of its
+// repetitions at that split shown (best (threads; slowest–fastest)). The "unpad off" column is
 // finetune-ts with the encoder on every position (unpadTokens off), at its best split: what
-// computing only the real tokens gains. "collate / step ms": the time finetune-ts's collator takes
-// per step against the whole step's.
+// computing only the real tokens gains; "last layer on every token" is firstTokenOnly off: what
+// computing the last layer for the classifier's first tokens alone gains. "collate / step ms": the
+// time finetune-ts's collator takes per step against the whole step's.
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,9 +98,9 @@ console.log(
     (hasTransformers ? "" : ` (no transformers in ${hfPython}: its column is left out)`),
 );
 console.log(
-  "| model | precision | batch | steps | padded / real tokens | finetune-ts (threads) | transformers Trainer (threads) | × HF | PyTorch loop (threads) | × loop | finetune-ts, unpad off | collate / step ms | first step ms (ours / HF / loop) | peak RSS MB (ours / HF / loop) |",
+  "| model | precision | batch | steps | padded / real tokens | finetune-ts (threads) | transformers Trainer (threads) | × HF | PyTorch loop (threads) | × loop | finetune-ts, unpad off | finetune-ts, last layer on every token | collate / step ms | first step ms (ours / HF / loop) | peak RSS MB (ours / HF / loop) |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 let versions = "";
 for (const size of sizes) {
   for (const precision of precisions) {
@@ -122,12 +124,22 @@ for (const size of sizes) {
         (h
           ? `, transformers' Trainer on torch ${h[0].torch_version}, transformers ${h[0].transformers_version} (${h[0].optim}, attention as transformers picks it)`
           : "");
-      const padded = best(Array.from({ length: repeat(size) }, (): [Run, Split] => [ours(size, precision, n, batch, os, { BENCH_UNPAD: "0" }), os]))[0];
+      // Each lever off in turn, at our best split: what it gains.
+      const without = (lever: NodeJS.ProcessEnv) =>
+        best(Array.from({ length: repeat(size) }, (): [Run, Split] => [ours(size, precision, n, batch, os, lever), os]))[0];
+      const padded = without({ BENCH_UNPAD: "0" });
+      const fullLast = without({ BENCH_FIRST_TOKEN: "0" });
       const ratio = (x: Run, y: Run) => `${(x.samples_per_second / y.samples_per_second).toFixed(2)}×`;
-      const sps = (x: Run, s: Split) => `${x.samples_per_second.toFixed(1)} (${s.join("/")})`;
+      // The best run, its split, and the spread of that split's repetitions.
+      const sps = (all: [Run, Split][], [x, s]: [Run, Split], threads = s.join("/")) => {
+        const v = all.filter(([, t]) => t === s).map(([r]) => r.samples_per_second);
+        const range = v.length > 1 ? `; ${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)}` : "";
+        return `${x.samples_per_second.toFixed(1)} (${threads}${range})`;
+      };
       console.log(
-        `| ${size} | ${precision} | ${batch} | ${n} | ${o.padded_per_real?.toFixed(2)} | ${sps(o, os)} | ${h ? `${h[0].samples_per_second.toFixed(1)} (${h[1][0]})` : "—"} | ${h ? ratio(o, h[0]) : "—"} | ` +
-          `${sps(l, ls)} | ${ratio(o, l)} | ${padded.samples_per_second.toFixed(1)} (${ratio(o, padded)} from unpadding) | ` +
+        `| ${size} | ${precision} | ${batch} | ${n} | ${o.padded_per_real?.toFixed(2)} | ${sps(runs.ours, [o, os])} | ${h ? sps(runs.hf, h, String(h[1][0])) : "—"} | ${h ? ratio(o, h[0]) : "—"} | ` +
+          `${sps(runs.loop, [l, ls])} | ${ratio(o, l)} | ${padded.samples_per_second.toFixed(1)} (${ratio(o, padded)} from unpadding) | ` +
+          `${fullLast.samples_per_second.toFixed(1)} (${ratio(o, fullLast)} from the first tokens alone) | ` +
           `${o.collate_ms_per_step?.toFixed(2)} / ${o.step_ms?.toFixed(1)} | ${o.first_step_ms.toFixed(0)} / ${h ? h[0].first_step_ms.toFixed(0) : "—"} / ${l.first_step_ms.toFixed(0)} | ` +
           `${o.peak_rss_mb.toFixed(0)} / ${h ? h[0].peak_rss_mb.toFixed(0) : "—"} / ${l.peak_rss_mb.toFixed(0)} |`,
       );

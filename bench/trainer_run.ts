@@ -57,6 +57,8 @@ const model = AutoModelForSequenceClassification.fromConfig({
 if (process.env.BENCH_DROPOUT_ONE_PASS === "0") torch.backends.cpu.dropoutInOnePass = false;
 // BENCH_UNPAD=0: the encoder on every position (the "padded" column).
 if (process.env.BENCH_UNPAD === "0") for (const [, m] of model.namedModules()) if (m instanceof BertModel) m.unpadTokens = false;
+// BENCH_FIRST_TOKEN=0: the last layer on every position, not only the first tokens the classifier reads.
+if (process.env.BENCH_FIRST_TOKEN === "0") for (const [, m] of model.namedModules()) if (m instanceof BertModel) m.firstTokenOnly = false;
 const args = new TrainingArguments({
   outputDir: mkdtempSync(join(tmpdir(), "bench-tr-out-")),
   maxSteps: steps,

@@ -1,9 +1,9 @@
 // Only real tokens computed (models/unpadding.ts): BERT's, RoBERTa's and DistilBERT's sequence classifiers run their
-// encoders on the real tokens' rows of a dynamically padded batch. In training, with dropout on, the
-// loss, the logits and every gradient equal the padded computation's (dropout's noise is drawn for the
-// padded rows and the real rows' kept), the generator ends where it would, and a token-level head
-// given the switch keeps its real positions' logits; left-padded rows and asked-for hidden states
-// take the padded path.
+// encoders on the real tokens' rows of a dynamically padded batch, and their last layer for the first
+// tokens alone. In training, with dropout on, the loss, the logits and every gradient equal the full
+// padded computation's (dropout's noise is drawn for every position and the computed rows' kept), the
+// generator ends where it would, and a token-level head given the switch keeps its real positions'
+// logits; left-padded rows and asked-for hidden states take the padded path.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/torch/index.js";
@@ -59,9 +59,13 @@ function encoder(model: PreTrainedModel): BertModel | RobertaModel | DistilBertM
   throw new Error("no encoder");
 }
 
-/** A training step from seed 7: loss, logits, gradients by name, and the generator's next draw. */
-function step(model: PreTrainedModel, unpad: boolean, inputs: Record<string, Tensor>) {
+/**
+ * A training step from seed 7: loss, logits, gradients by name, and the generator's next draw; first
+ * says whether the last layer computes the first tokens alone.
+ */
+function step(model: PreTrainedModel, unpad: boolean, inputs: Record<string, Tensor>, first = false) {
   encoder(model).unpadTokens = unpad;
+  encoder(model).firstTokenOnly = first;
   model.train();
   model.zeroGrad();
   torch.manualSeed(7);
@@ -78,6 +82,7 @@ for (const [name, config] of Object.entries(CONFIGS)) {
     torch.manualSeed(0);
     const model = AutoModelForSequenceClassification.fromConfig(config);
     assert.equal(encoder(model).unpadTokens, true, "on by default for the sequence classifier");
+    assert.equal(encoder(model).firstTokenOnly, true, "the last layer for the first tokens alone: on by default for the sequence classifier");
     const inputs = batch();
     const padded = step(model, false, inputs);
     const unpadded = step(model, true, inputs);
@@ -86,12 +91,44 @@ for (const [name, config] of Object.entries(CONFIGS)) {
     assert.deepEqual([...unpadded.grads.keys()], [...padded.grads.keys()]);
     for (const [n, g] of padded.grads) assertClose(unpadded.grads.get(n)!, g, { rtol: 1e-5, atol: 1e-6, what: `${name} ${n}` });
     assert.ok(unpadded.next.equal(padded.next), "the generator ends where the padded run leaves it");
+    {
+      // The last layer for the first tokens alone, on the real tokens' rows, on the padded batch, and
+      // on left-padded rows (which take the padded path): the full computation's numbers each time.
+      for (const [what, unpad, leftPadded] of [
+        ["unpadded", true, false],
+        ["padded", false, false],
+        ["left-padded", true, true],
+      ] as const) {
+        const rows = batch(leftPadded);
+        const full = leftPadded ? step(model, false, rows) : padded;
+        const pruned = step(model, unpad, rows, true);
+        assert.ok(Math.abs(full.loss - pruned.loss) <= 1e-6, `${what}: loss ${full.loss} vs ${pruned.loss}`);
+        assertClose(pruned.logits, full.logits, { rtol: 1e-5, atol: 1e-6, what: `${name} ${what} first tokens: logits` });
+        assert.deepEqual([...pruned.grads.keys()], [...full.grads.keys()]);
+        for (const [n, g] of full.grads) assertClose(pruned.grads.get(n)!, g, { rtol: 1e-5, atol: 1e-6, what: `${name} ${what} first tokens: ${n}` });
+        assert.ok(pruned.next.equal(full.next), `${what}: the generator ends where the full run leaves it`);
+      }
+    }
     // Dropout is on, so the exactness above rests on the noise: a different seed changes the loss.
     torch.manualSeed(8);
     const other = torch.tidy(() => model.forward(inputs).loss!.item());
     assert.notEqual(other, padded.loss);
   });
 }
+
+test("the last layer for the first tokens alone under gradient checkpointing: the recomputed layer gives the full step's numbers", () => {
+  torch.manualSeed(0);
+  const model = AutoModelForSequenceClassification.fromConfig(CONFIGS.bert);
+  const inputs = batch();
+  const full = step(model, false, inputs);
+  model.gradientCheckpointingEnable();
+  for (const unpad of [true, false]) {
+    const pruned = step(model, unpad, inputs, true);
+    assert.ok(Math.abs(full.loss - pruned.loss) <= 1e-6, `loss ${full.loss} vs ${pruned.loss}`);
+    for (const [n, g] of full.grads) assertClose(pruned.grads.get(n)!, g, { rtol: 1e-5, atol: 1e-6, what: `checkpointed, unpad ${unpad}: ${n}` });
+    assert.ok(pruned.next.equal(full.next), "the generator ends where the full run leaves it");
+  }
+});
 
 test("a token classifier given the switch keeps every real position's logits; its padded positions are zeros-based", () => {
   torch.manualSeed(0);

@@ -62,3 +62,62 @@ export class Unpadded {
     return torch.dropoutRows(x, this.index, this.batch * this.length, p);
   }
 }
+
+/**
+ * The last layer for the one row per sequence that a sequence classifier reads. Its logits read the
+ * last layer's first token, and that token's output there depends on every position's keys and
+ * values but on no other position's query, attention output or feed-forward: the last layer projects
+ * keys and values for every token and computes the rest for the first tokens alone ([b, hidden]).
+ * Dropout draws its noise for every position, as the full layer's does, and keeps the first tokens'
+ * rows, so the logits, the loss, every gradient and the generator are the full layer's.
+ */
+export class FirstTokens {
+  /**
+   * @param rows where each sequence's first token is among the rows x has: in the unpadded rows,
+   *   int64 [b]; null when x is the padded [b, l, h]
+   */
+  constructor(
+    readonly rows: Tensor | null,
+    readonly batch: number,
+    readonly length: number,
+  ) {}
+
+  /** For a batch with attention mask [b, l], the unpadding its layers run on or null. */
+  static of(mask: Tensor, unpad: Unpadded | null): FirstTokens {
+    const [b, l] = mask.shape;
+    if (!unpad) return new FirstTokens(null, b, l);
+    // Unpadded rows run sequence by sequence and each starts with its first token (Unpadded.of
+    // requires it real), so the first tokens sit at the exclusive prefix sums of the lengths.
+    const rows = torch.tidy(() => {
+      const lengths = mask.ne(0).sum(1);
+      return lengths.cumsum(0).sub(lengths);
+    });
+    return new FirstTokens(rows, b, l);
+  }
+
+  /** The same rows through another handle (a checkpointed layer's recompute gets its own). */
+  withRows(rows: Tensor | null): FirstTokens {
+    return new FirstTokens(rows, this.batch, this.length);
+  }
+
+  /** The first tokens' rows [b, h] of x: the unpadded rows [n, h] or the padded [b, l, h]. */
+  take(x: Tensor): Tensor {
+    return this.rows ? x.indexSelect(0, this.rows) : x.select(1, 0);
+  }
+
+  /** torch's dropout of the [b, l, h] tensor, on the first tokens' rows [b, h]. */
+  dropout(x: Tensor, p: number, training: boolean): Tensor {
+    if (!training || p === 0) return x;
+    return torch.dropoutRows(x, torch.arange(0, this.batch * this.length, this.length, { dtype: "int64", device: x.device }), this.batch * this.length, p);
+  }
+
+  /** torch's dropout of the attention probabilities [b, heads, l, l], on the first queries' [b, heads, 1, l]. */
+  probsDropout(probs: Tensor, p: number, training: boolean): Tensor {
+    if (!training || p === 0) return probs;
+    const [b, heads, , l] = probs.shape;
+    const rows = b * heads;
+    return torch
+      .dropoutRows(probs.reshape([rows, l]), torch.arange(0, rows * l, l, { dtype: "int64", device: probs.device }), rows * l, p)
+      .view(b, heads, 1, l);
+  }
+}

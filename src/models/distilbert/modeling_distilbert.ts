@@ -4,7 +4,7 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
-import { Unpadded } from "../unpadding.js";
+import { FirstTokens, Unpadded } from "../unpadding.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -88,27 +88,33 @@ class MultiHeadSelfAttention extends Module {
     this.out_lin = this.registerModule("out_lin", new Linear(dim, dim));
     this.dropout = this.registerModule("dropout", new Dropout(this.dropoutP));
   }
-  /** Unpadded, x and the result are the real tokens' rows [n, dim]; q, k and v are scattered to the padded layout. */
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+  /**
+   * Unpadded, x and the result are the real tokens' rows [n, dim]; q, k and v are scattered to the
+   * padded layout. Given first, the result is the first tokens' alone [b, dim] (their queries
+   * against every key).
+   */
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null, first: FirstTokens | null = null): [Tensor, Tensor | undefined] {
     const [b, l] = mask.shape;
     const d = x.shape[x.ndim - 1];
     const dh = d / this.heads;
-    const split = (t: Tensor) => (unpad ? unpad.scatter(t) : t).view(b, -1, this.heads, dh).transpose(1, 2);
+    const heads = (t: Tensor) => t.view(b, -1, this.heads, dh).transpose(1, 2);
+    const split = (t: Tensor) => heads(unpad ? unpad.scatter(t) : t);
+    const query = () => (first ? heads(this.q_lin.forward(first.take(x))) : split(this.q_lin.forward(x)));
     const k = split(this.k_lin.forward(x));
     const v = split(this.v_lin.forward(x));
     let ctx: Tensor;
     let probs: Tensor | undefined;
     const blocked = mask.eq(0).view(b, 1, 1, l);
-    if (this.eager || wantProbs) {
-      const q = split(this.q_lin.forward(x)).div(Math.sqrt(dh));
+    // The first queries' dropout keeps their rows of the full probabilities' noise: computed here.
+    if (this.eager || wantProbs || (first && this.training && this.dropoutP > 0)) {
+      const q = query().div(Math.sqrt(dh));
       probs = q.matmul(k.transpose(2, 3)).maskedFill(blocked, finfoMin(x.dtype)).softmax(-1);
-      ctx = this.dropout.forward(probs).matmul(v);
+      ctx = (first ? first.probsDropout(probs, this.dropout.p, this.training) : this.dropout.forward(probs)).matmul(v);
     } else {
-      const q = split(this.q_lin.forward(x));
-      ctx = F.scaledDotProductAttention(q, k, v, { attnMask: blocked.logicalNot(), dropoutP: this.training ? this.dropoutP : 0 });
+      ctx = F.scaledDotProductAttention(query(), k, v, { attnMask: blocked.logicalNot(), dropoutP: this.training ? this.dropoutP : 0 });
     }
     const merged = ctx.transpose(1, 2).reshape(b, -1, d);
-    return [this.out_lin.forward(unpad ? unpad.gather(merged) : merged), probs];
+    return [this.out_lin.forward(first ? merged.view(b, d) : unpad ? unpad.gather(merged) : merged), probs];
   }
   /** `blocked` is true where the key is padding ([B, 1, 1, L]): those scores become the minimum, as masked_fill. */
   onnx(g: OnnxGraph, x: string, blocked: string): string {
@@ -135,9 +141,10 @@ class FFN extends Module {
     this.actName = c.need("activation");
     this.act = activation(this.actName);
   }
-  forward(x: Tensor, unpad: Unpadded | null = null): Tensor {
+  /** rows: the positions x holds when not the padded batch (the real tokens, or the first ones). */
+  forward(x: Tensor, rows: Unpadded | FirstTokens | null = null): Tensor {
     const y = this.lin2.forward(this.act(this.lin1.forward(x)));
-    return unpad ? unpad.dropout(y, this.dropout.p, this.dropout.training) : this.dropout.forward(y);
+    return rows ? rows.dropout(y, this.dropout.p, this.dropout.training) : this.dropout.forward(y);
   }
   onnx(g: OnnxGraph, x: string): string {
     return onnx.linear(g, this.lin2, onnx.activation(g, this.actName, onnx.linear(g, this.lin1, x)));
@@ -156,10 +163,11 @@ class TransformerBlock extends GradientCheckpointingLayer {
     this.ffn = this.registerModule("ffn", new FFN(c));
     this.output_layer_norm = this.registerModule("output_layer_norm", new LayerNorm(c.need<number>("dim"), { eps: 1e-12 }));
   }
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
-    const [a, probs] = this.attention.forward(x, mask, wantProbs, unpad);
-    const y = this.sa_layer_norm.forward(a.add(x));
-    return [this.output_layer_norm.forward(this.ffn.forward(y, unpad).add(y)), probs];
+  /** Given first, the output is the first tokens' rows alone [b, dim]. */
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null, first: FirstTokens | null = null): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.attention.forward(x, mask, wantProbs, unpad, first);
+    const y = this.sa_layer_norm.forward(a.add(first ? first.take(x) : x));
+    return [this.output_layer_norm.forward(this.ffn.forward(y, first ?? unpad).add(y)), probs];
   }
   onnx(g: OnnxGraph, x: string, blocked: string): string {
     const y = onnx.layerNorm(g, this.sa_layer_norm, g.op("Add", [this.attention.onnx(g, x, blocked), x]));
@@ -191,6 +199,12 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
    * for left-padded rows.
    */
   unpadTokens = false;
+  /**
+   * Compute the last layer for each sequence's first token alone (FirstTokens in unpadding.ts): on
+   * for the sequence-classification head, which reads nothing else, and then lastHiddenState is
+   * that token's [b, 1, dim]. Not taken for hidden states or attentions asked for.
+   */
+  firstTokenOnly = false;
   constructor(config: PretrainedConfig, o: { init?: boolean } = {}) {
     super(config);
     this.embeddings = this.registerModule("embeddings", new Embeddings(config));
@@ -202,11 +216,19 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     if (!ids) throw new TypeError("DistilBertModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     let x = this.embeddings.forward(ids);
-    const unpad = this.unpadTokens && !o.outputHiddenStates && !o.outputAttentions ? Unpadded.of(mask) : null;
-    if (unpad) {
-      x = unpad.gather(x);
-      for (const layer of this.transformer.layer) x = layer.run([x, mask, unpad.index], (h, m, index) => layer.forward(h, m, false, unpad.withIndex(index)))[0];
-      return { lastHiddenState: unpad.scatter(x) };
+    const plain = !o.outputHiddenStates && !o.outputAttentions;
+    const unpad = this.unpadTokens && plain ? Unpadded.of(mask) : null;
+    const layers = [...this.transformer.layer];
+    const first = this.firstTokenOnly && plain && layers.length > 0 ? FirstTokens.of(mask, unpad) : null;
+    if (unpad || first) {
+      if (unpad) x = unpad.gather(x);
+      for (const [i, layer] of layers.entries()) {
+        const firstHere = i === layers.length - 1 ? first : null;
+        x = layer.run([x, mask, unpad?.index ?? null, firstHere?.rows ?? null], (h, m, index, rows) =>
+          layer.forward(h, m, false, unpad && index ? unpad.withIndex(index) : null, firstHere?.withRows(rows) ?? null),
+        )[0];
+      }
+      return { lastHiddenState: first ? x.unsqueeze(1) : unpad!.scatter(x) };
     }
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
@@ -246,8 +268,10 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
     this.pre_classifier = this.registerModule("pre_classifier", new Linear(config.need("dim"), config.need("dim")));
     this.classifier = this.registerModule("classifier", new Linear(config.need("dim"), config.numLabels));
     this.dropout = this.registerModule("dropout", new Dropout(config.need("seq_classif_dropout")));
-    // Its logits read the first token only: the real tokens' computation gives them exactly.
+    // Its logits read the first token only: the real tokens' computation gives them exactly, and
+    // the last layer need compute nothing else.
     this.distilbert.unpadTokens = true;
+    this.distilbert.firstTokenOnly = true;
     this.postInit();
   }
   forward(inputs: ModelInputs, o: ForwardOptions = {}): LogitsOutput {

@@ -6,7 +6,7 @@ import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
 import { extendedAttentionMask, extendedAttentionMaskOnnx } from "../masking_utils.js";
-import { Unpadded } from "../unpadding.js";
+import { FirstTokens, Unpadded } from "../unpadding.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -122,27 +122,30 @@ class RobertaSelfAttention extends Module {
 
   /**
    * Context [B, L, H], and the attention probabilities when asked (eager path). Unpadded, x and the
-   * context are the real tokens' rows [n, H]; q, k and v are scattered to the padded layout.
+   * context are the real tokens' rows [n, H]; q, k and v are scattered to the padded layout. Given
+   * first, the context is the first tokens' alone [B, H] (their queries against every key).
    */
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null, first: FirstTokens | null = null): [Tensor, Tensor | undefined] {
     const project = (layer: Linear) => {
       const y = layer.forward(x);
       return this.#heads(unpad ? unpad.scatter(y) : y);
     };
-    const q = project(this.query);
+    const q = first ? this.#heads(this.query.forward(first.take(x)).unsqueeze(1)) : project(this.query);
     const k = project(this.key);
     const v = project(this.value);
     let ctx: Tensor;
     let probs: Tensor | undefined;
-    if (this.eager || wantProbs) {
+    // The first queries' dropout keeps their rows of the full probabilities' noise: computed here.
+    if (this.eager || wantProbs || (first && this.training && this.dropoutP > 0)) {
       const scores = q.matmul(k.transpose(-1, -2)).div(Math.sqrt(q.shape[3])).add(mask);
       probs = scores.softmax(-1);
-      ctx = this.dropout.forward(probs).matmul(v);
+      ctx = (first ? first.probsDropout(probs, this.dropout.p, this.training) : this.dropout.forward(probs)).matmul(v);
     } else {
       ctx = F.scaledDotProductAttention(q, k, v, { attnMask: mask, dropoutP: this.training ? this.dropoutP : 0 });
     }
     const [b, , l] = ctx.shape;
     const merged = ctx.permute(0, 2, 1, 3).reshape(b, l, -1);
+    if (first) return [merged.view(b, -1), probs];
     return [unpad ? unpad.gather(merged) : merged, probs];
   }
 
@@ -168,9 +171,10 @@ class RobertaDenseNorm extends Module {
     this.LayerNorm = this.registerModule("LayerNorm", new LayerNorm(c.need<number>("hidden_size"), { eps: c.need("layer_norm_eps") }));
     this.dropout = this.registerModule("dropout", new Dropout(c.need("hidden_dropout_prob")));
   }
-  forward(x: Tensor, residual: Tensor, unpad: Unpadded | null = null): Tensor {
+  /** rows: the positions x holds when not the padded batch (the real tokens, or the first ones). */
+  forward(x: Tensor, residual: Tensor, rows: Unpadded | FirstTokens | null = null): Tensor {
     const y = this.dense.forward(x);
-    return this.LayerNorm.forward((unpad ? unpad.dropout(y, this.dropout.p, this.dropout.training) : this.dropout.forward(y)).add(residual));
+    return this.LayerNorm.forward((rows ? rows.dropout(y, this.dropout.p, this.dropout.training) : this.dropout.forward(y)).add(residual));
   }
   onnx(g: OnnxGraph, x: string, residual: string): string {
     return onnx.layerNorm(g, this.LayerNorm, g.op("Add", [onnx.linear(g, this.dense, x), residual]));
@@ -186,9 +190,9 @@ class RobertaAttention extends Module {
     this.self = this.registerModule("self", new RobertaSelfAttention(c));
     this.output = this.registerModule("output", new RobertaDenseNorm(c, c.need("hidden_size")));
   }
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
-    const [ctx, probs] = this.self.forward(x, mask, wantProbs, unpad);
-    return [this.output.forward(ctx, x, unpad), probs];
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null, first: FirstTokens | null = null): [Tensor, Tensor | undefined] {
+    const [ctx, probs] = this.self.forward(x, mask, wantProbs, unpad, first);
+    return [this.output.forward(ctx, first ? first.take(x) : x, first ?? unpad), probs];
   }
   onnx(g: OnnxGraph, x: string, mask: string): string {
     return this.output.onnx(g, this.self.onnx(g, x, mask), x);
@@ -225,9 +229,10 @@ class RobertaLayer extends GradientCheckpointingLayer {
     this.intermediate = this.registerModule("intermediate", new RobertaIntermediate(c));
     this.output = this.registerModule("output", new RobertaDenseNorm(c, c.need("intermediate_size")));
   }
-  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
-    const [a, probs] = this.attention.forward(x, mask, wantProbs, unpad);
-    return [this.output.forward(this.intermediate.forward(a), a, unpad), probs];
+  /** Given first, the output is the first tokens' rows alone [B, H]. */
+  forward(x: Tensor, mask: Tensor, wantProbs: boolean, unpad: Unpadded | null = null, first: FirstTokens | null = null): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.attention.forward(x, mask, wantProbs, unpad, first);
+    return [this.output.forward(this.intermediate.forward(a), a, first ?? unpad), probs];
   }
   onnx(g: OnnxGraph, x: string, mask: string): string {
     const a = this.attention.onnx(g, x, mask);
@@ -242,15 +247,26 @@ class RobertaEncoder extends Module {
     super();
     this.layer = this.registerModule("layer", new ModuleList(Array.from({ length: c.need<number>("num_hidden_layers") }, () => new RobertaLayer(c))));
   }
-  /** The layers over x [B, L, H], or over the real tokens' rows [n, H] when unpadded. */
-  forward(x: Tensor, mask: Tensor, o: ForwardOptions, unpad: Unpadded | null = null): { last: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[] } {
+  /**
+   * The layers over x [B, L, H], or over the real tokens' rows [n, H] when unpadded; given first,
+   * the last layer gives the first tokens' rows alone [B, H].
+   */
+  forward(
+    x: Tensor,
+    mask: Tensor,
+    o: ForwardOptions,
+    unpad: Unpadded | null = null,
+    first: FirstTokens | null = null,
+  ): { last: Tensor; hiddenStates?: Tensor[]; attentions?: Tensor[] } {
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
-    for (const layer of this.layer) {
+    const lastLayer = this.layer.length - 1;
+    for (const [i, layer] of [...this.layer].entries()) {
+      const firstHere = i === lastLayer ? first : null;
       // Each layer in its own scope: intermediates autograd did not save are freed here, as
       // PyTorch frees them when their last reference goes, instead of at the end of the step.
-      const [y, probs] = layer.run([x, mask, unpad?.index ?? null], (h, m, index) =>
-        layer.forward(h, m, o.outputAttentions ?? false, unpad && index ? unpad.withIndex(index) : null),
+      const [y, probs] = layer.run([x, mask, unpad?.index ?? null, firstHere?.rows ?? null], (h, m, index, rows) =>
+        layer.forward(h, m, o.outputAttentions ?? false, unpad && index ? unpad.withIndex(index) : null, firstHere?.withRows(rows) ?? null),
       );
       x = y;
       hiddenStates?.push(x);
@@ -281,6 +297,12 @@ export class RobertaModel extends RobertaPreTrainedModel {
    * for left-padded rows.
    */
   unpadTokens = false;
+  /**
+   * Compute the last layer for each sequence's first token alone (FirstTokens in unpadding.ts): on
+   * for the sequence-classification head, which reads nothing else, and then lastHiddenState is
+   * that token's [B, 1, H]. Not taken for hidden states or attentions asked for.
+   */
+  firstTokenOnly = false;
 
   constructor(config: PretrainedConfig, o: { addPoolingLayer?: boolean; init?: boolean } = {}) {
     super(config);
@@ -296,7 +318,13 @@ export class RobertaModel extends RobertaPreTrainedModel {
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     const x = this.embeddings.forward(ids, inputs.token_type_ids, inputs.position_ids);
     const extended = extendedAttentionMask(mask, x.dtype);
-    const unpad = this.unpadTokens && !o.outputHiddenStates && !o.outputAttentions ? Unpadded.of(mask) : null;
+    const plain = !o.outputHiddenStates && !o.outputAttentions;
+    const unpad = this.unpadTokens && plain ? Unpadded.of(mask) : null;
+    const first = this.firstTokenOnly && plain && this.encoder.layer.length > 0 ? FirstTokens.of(mask, unpad) : null;
+    if (first) {
+      const last = this.encoder.forward(unpad ? unpad.gather(x) : x, extended, o, unpad, first).last.unsqueeze(1);
+      return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last) };
+    }
     if (unpad) {
       const last = unpad.scatter(this.encoder.forward(unpad.gather(x), extended, o, unpad).last);
       return { lastHiddenState: last, poolerOutput: this.pooler?.forward(last) };
@@ -364,8 +392,10 @@ export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
     super(config);
     this.roberta = this.registerModule("roberta", new RobertaModel(config, { addPoolingLayer: false, init: false }));
     this.classifier = this.registerModule("classifier", new RobertaClassificationHead(config));
-    // Its logits read the first token only: the real tokens' computation gives them exactly.
+    // Its logits read the first token only: the real tokens' computation gives them exactly, and
+    // the last layer need compute nothing else.
     this.roberta.unpadTokens = true;
+    this.roberta.firstTokenOnly = true;
     this.postInit();
   }
 
