@@ -91,23 +91,21 @@ for (const [name, config] of Object.entries(CONFIGS)) {
     assert.deepEqual([...unpadded.grads.keys()], [...padded.grads.keys()]);
     for (const [n, g] of padded.grads) assertClose(unpadded.grads.get(n)!, g, { rtol: 1e-5, atol: 1e-6, what: `${name} ${n}` });
     assert.ok(unpadded.next.equal(padded.next), "the generator ends where the padded run leaves it");
-    {
-      // The last layer for the first tokens alone, on the real tokens' rows, on the padded batch, and
-      // on left-padded rows (which take the padded path): the full computation's numbers each time.
-      for (const [what, unpad, leftPadded] of [
-        ["unpadded", true, false],
-        ["padded", false, false],
-        ["left-padded", true, true],
-      ] as const) {
-        const rows = batch(leftPadded);
-        const full = leftPadded ? step(model, false, rows) : padded;
-        const pruned = step(model, unpad, rows, true);
-        assert.ok(Math.abs(full.loss - pruned.loss) <= 1e-6, `${what}: loss ${full.loss} vs ${pruned.loss}`);
-        assertClose(pruned.logits, full.logits, { rtol: 1e-5, atol: 1e-6, what: `${name} ${what} first tokens: logits` });
-        assert.deepEqual([...pruned.grads.keys()], [...full.grads.keys()]);
-        for (const [n, g] of full.grads) assertClose(pruned.grads.get(n)!, g, { rtol: 1e-5, atol: 1e-6, what: `${name} ${what} first tokens: ${n}` });
-        assert.ok(pruned.next.equal(full.next), `${what}: the generator ends where the full run leaves it`);
-      }
+    // The last layer for the first tokens alone, on the real tokens' rows, on the padded batch, and
+    // on left-padded rows (which take the padded path): the full computation's numbers each time.
+    for (const [what, unpad, leftPadded] of [
+      ["unpadded", true, false],
+      ["padded", false, false],
+      ["left-padded", true, true],
+    ] as const) {
+      const rows = batch(leftPadded);
+      const full = leftPadded ? step(model, false, rows) : padded;
+      const pruned = step(model, unpad, rows, true);
+      assert.ok(Math.abs(full.loss - pruned.loss) <= 1e-6, `${what}: loss ${full.loss} vs ${pruned.loss}`);
+      assertClose(pruned.logits, full.logits, { rtol: 1e-5, atol: 1e-6, what: `${name} ${what} first tokens: logits` });
+      assert.deepEqual([...pruned.grads.keys()], [...full.grads.keys()]);
+      for (const [n, g] of full.grads) assertClose(pruned.grads.get(n)!, g, { rtol: 1e-5, atol: 1e-6, what: `${name} ${what} first tokens: ${n}` });
+      assert.ok(pruned.next.equal(full.next), `${what}: the generator ends where the full run leaves it`);
     }
     // Dropout is on, so the exactness above rests on the noise: a different seed changes the loss.
     torch.manualSeed(8);
