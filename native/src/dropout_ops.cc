@@ -11,8 +11,7 @@
 // bit, and the generator left where bernoulli_ leaves it (test/dropout.test.ts compares both), for
 // float32, float64 and bfloat16 tensors (the draws do not depend on the dtype). Anything else
 // (float16, which libtorch 1.13 cannot draw on the CPU; non-contiguous inputs; the MKL path) goes to
-// libtorch's own ops, as
-// does everything when torch.backends.cpu.dropoutInOnePass is off.
+// libtorch's own ops, as does everything when torch.backends.cpu.dropoutInOnePass is off.
 #include "common.h"
 #include <ATen/CPUGeneratorImpl.h>
 #include <algorithm>
