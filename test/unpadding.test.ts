@@ -16,7 +16,8 @@ import {
   RobertaModel,
   type PreTrainedModel,
 } from "../src/models/index.js";
-import { Unpadded } from "../src/models/unpadding.js";
+import { Unpadded, rowsExact } from "../src/models/unpadding.js";
+import { LoraConfig, getPeftModel } from "../src/peft/index.js";
 import { assertClose } from "./helpers.js";
 
 const CONFIGS = {
@@ -169,4 +170,35 @@ test("the padded path where unpadding is not exact or gains nothing: left paddin
   assert.equal(withStates.hiddenStates!.length, 3);
   encoder(model).unpadTokens = false;
   assert.ok(model.forward(inputs, { outputHiddenStates: true }).logits!.equal(withStates.logits!));
+});
+
+test("LoRA's dropout draws per row of its input: while it draws, the encoder computes the padded batch, so the step is the padded one", () => {
+  for (const loraDropout of [0.1, 0]) {
+    torch.manualSeed(0);
+    const base = AutoModelForSequenceClassification.fromConfig(CONFIGS.bert);
+    const model = getPeftModel(base, new LoraConfig({ r: 4, loraAlpha: 8, loraDropout, taskType: "SEQ_CLS" }));
+    const inputs = batch();
+    const run = (unpad: boolean) => {
+      encoder(base).unpadTokens = unpad;
+      encoder(base).firstTokenOnly = unpad;
+      model.train();
+      model.zeroGrad();
+      torch.manualSeed(7);
+      return torch.tidy(() => {
+        const loss = model.forward(inputs).loss!;
+        loss.backward();
+        const grads = [...model.namedParameters()].filter(([, p]) => p.grad).map(([n, p]) => [n, p.grad!.clone()] as const);
+        return { loss: loss.item(), grads, next: torch.rand([3]) };
+      });
+    };
+    assert.equal(rowsExact(encoder(base)), loraDropout === 0, `lora_dropout ${loraDropout}: rows exact`);
+    const padded = run(false);
+    const switched = run(true);
+    assert.ok(Math.abs(padded.loss - switched.loss) <= 1e-6, `lora_dropout ${loraDropout}: loss ${padded.loss} vs ${switched.loss}`);
+    for (const [i, [n, g]] of padded.grads.entries())
+      assertClose(switched.grads[i][1], g, { rtol: 1e-5, atol: 1e-6, what: `lora_dropout ${loraDropout}: ${n}` });
+    assert.ok(switched.next.equal(padded.next), `lora_dropout ${loraDropout}: the generator ends where the padded run leaves it`);
+    model.eval();
+    assert.ok(rowsExact(encoder(base)), "in evaluation no noise is drawn");
+  }
 });

@@ -7,6 +7,27 @@
 // as zeros (the padded batch computes values there that nothing real reads).
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
+import type { Module } from "../nn/index.js";
+
+/**
+ * A layer inside a model that draws noise for each row of its own input (PEFT's LoRA dropout). Given
+ * fewer rows than the padded batch, it would draw less noise than the padded computation and leave
+ * the generator elsewhere; so while one draws, the model computes the padded batch.
+ */
+export interface DrawsRowNoise {
+  drawsRowNoise(): boolean;
+}
+
+function drawsNoise(m: Module): boolean {
+  return "drawsRowNoise" in m && typeof m.drawsRowNoise === "function" && m.drawsRowNoise() === true;
+}
+
+/** Whether every row-wise computation in model is the padded batch's on fewer rows: no layer inside draws noise per row. */
+export function rowsExact(model: Module): boolean {
+  if (drawsNoise(model)) return false;
+  for (const [, child] of model.children()) if (!rowsExact(child)) return false;
+  return true;
+}
 
 export class Unpadded {
   /**

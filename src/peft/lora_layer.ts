@@ -7,6 +7,7 @@ import type { Tensor } from "../torch/index.js";
 import { Dropout, Linear, Module, init } from "../nn/index.js";
 import { Conv1D } from "../models/gpt2/modeling_gpt2.js";
 import type { LoraConfig } from "./lora_config.js";
+import type { DrawsRowNoise } from "../models/unpadding.js";
 
 /** torch.nn.ModuleDict: modules by name (adapter names here), kept as the module's children only (so deepCopy copies it). */
 export class ModuleDict<M extends Module> extends Module {
@@ -35,7 +36,7 @@ export interface TunerLayer {
 }
 
 /** PEFT's lora.Linear: result = base_layer(x) + lora_B(lora_A(dropout(x))) · scaling, for each active adapter. */
-export class LoraLinear extends Module implements TunerLayer {
+export class LoraLinear extends Module implements TunerLayer, DrawsRowNoise {
   readonly base_layer: LoraBaseLayer;
   readonly lora_dropout: ModuleDict<Dropout>;
   readonly lora_A: ModuleDict<Linear>;
@@ -117,6 +118,15 @@ export class LoraLinear extends Module implements TunerLayer {
 
   get merged(): boolean {
     return this.mergedAdapters.length > 0;
+  }
+
+  /** Whether forward now draws dropout noise for each row of its input (an active adapter's lora_dropout in training). */
+  drawsRowNoise(): boolean {
+    if (this.disableAdapters || this.merged) return false;
+    return this.activeAdapters.some((name) => {
+      const dropout = this.lora_dropout.get(name);
+      return dropout !== undefined && this.lora_A.get(name) !== undefined && dropout.training && dropout.p > 0;
+    });
   }
 
   forward(x: Tensor): Tensor {

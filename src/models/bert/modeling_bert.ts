@@ -6,7 +6,7 @@ import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
 import { extendedAttentionMask, extendedAttentionMaskOnnx } from "../masking_utils.js";
-import { FirstTokens, Unpadded } from "../unpadding.js";
+import { FirstTokens, Unpadded, rowsExact } from "../unpadding.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -284,14 +284,15 @@ export class BertModel extends BertPreTrainedModel {
   /**
    * Run the encoder on the real tokens only (unpadding.ts): on for the sequence-classification head,
    * whose outputs are then the padded batch's exactly; off by default, since the hidden states of
-   * padded positions come back as zeros. Not taken for hidden states or attentions asked for, nor
-   * for left-padded rows.
+   * padded positions come back as zeros. Not taken for hidden states or attentions asked for,
+   * for left-padded rows, nor while a layer inside draws noise per row (LoRA dropout; rowsExact).
    */
   unpadTokens = false;
   /**
    * Compute the last layer for each sequence's first token alone (FirstTokens in unpadding.ts): on
    * for the sequence-classification head, which reads nothing else, and then lastHiddenState is
-   * that token's [B, 1, H]. Not taken for hidden states or attentions asked for.
+   * that token's [B, 1, H]. Not taken for hidden states or attentions asked for, nor while
+   * a layer inside draws noise per row.
    */
   firstTokenOnly = false;
 
@@ -309,7 +310,7 @@ export class BertModel extends BertPreTrainedModel {
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     const x = this.embeddings.forward(ids, inputs.token_type_ids, inputs.position_ids);
     const extended = extendedAttentionMask(mask, x.dtype);
-    const plain = !o.outputHiddenStates && !o.outputAttentions;
+    const plain = !o.outputHiddenStates && !o.outputAttentions && rowsExact(this);
     const unpad = this.unpadTokens && plain ? Unpadded.of(mask) : null;
     const first = this.firstTokenOnly && plain && this.encoder.layer.length > 0 ? FirstTokens.of(mask, unpad) : null;
     if (first) {

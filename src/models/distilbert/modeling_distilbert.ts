@@ -4,7 +4,7 @@ import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F } from "../../nn/index.js";
 import { GradientCheckpointingLayer } from "../gradient_checkpointing.js";
-import { FirstTokens, Unpadded } from "../unpadding.js";
+import { FirstTokens, Unpadded, rowsExact } from "../unpadding.js";
 import { PretrainedConfig } from "../configuration_utils.js";
 import {
   PreTrainedModel,
@@ -195,14 +195,15 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
   /**
    * Run the layers on the real tokens only (unpadding.ts): on for the sequence-classification head,
    * whose outputs are then the padded batch's exactly; off by default, since the hidden states of
-   * padded positions come back as zeros. Not taken for hidden states or attentions asked for, nor
-   * for left-padded rows.
+   * padded positions come back as zeros. Not taken for hidden states or attentions asked for,
+   * for left-padded rows, nor while a layer inside draws noise per row (LoRA dropout; rowsExact).
    */
   unpadTokens = false;
   /**
    * Compute the last layer for each sequence's first token alone (FirstTokens in unpadding.ts): on
    * for the sequence-classification head, which reads nothing else, and then lastHiddenState is
-   * that token's [b, 1, dim]. Not taken for hidden states or attentions asked for.
+   * that token's [b, 1, dim]. Not taken for hidden states or attentions asked for, nor while
+   * a layer inside draws noise per row.
    */
   firstTokenOnly = false;
   constructor(config: PretrainedConfig, o: { init?: boolean } = {}) {
@@ -216,7 +217,7 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     if (!ids) throw new TypeError("DistilBertModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     let x = this.embeddings.forward(ids);
-    const plain = !o.outputHiddenStates && !o.outputAttentions;
+    const plain = !o.outputHiddenStates && !o.outputAttentions && rowsExact(this);
     const unpad = this.unpadTokens && plain ? Unpadded.of(mask) : null;
     const layers = [...this.transformer.layer];
     const first = this.firstTokenOnly && plain && layers.length > 0 ? FirstTokens.of(mask, unpad) : null;
