@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/torch/index.js";
 import { Dataset } from "../src/datasets/index.js";
-import { AutoModelForCausalLM } from "../src/models/index.js";
+import { AutoModelForCausalLM, LlamaModel } from "../src/models/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { LoraConfig } from "../src/peft/index.js";
 import { DataCollatorForLanguageModeling, SFTConfig, SFTTrainer } from "../src/trl/index.js";
@@ -63,6 +63,8 @@ async function runVariant(variant: Variant, threads: number, blas: number, batch
   }));
   torch.manualSeed(0);
   const model = AutoModelForCausalLM.fromConfig(CONFIG);
+  // BENCH_UNPAD=0: the decoder on every padded position (the "padded" column).
+  if (process.env.BENCH_UNPAD === "0") for (const [, m] of model.namedModules()) if (m instanceof LlamaModel) m.unpadTokens = false;
   const lora = variant !== "full";
   const args = new SFTConfig({
     outputDir: join(dir, "out"),

@@ -41,11 +41,12 @@ export class Unpadded {
 
   /**
    * The unpadding of an attention mask [b, l], or null where it gains nothing or is not exact for
-   * the heads: no padded position, or a row whose first token (the one a pooler reads) is padding.
+   * the heads: no padded position, or (unless leftPadding is allowed, as a decoder's positions are
+   * the padded layout's) a row whose first token, the one a pooler reads, is padding.
    */
-  static of(mask: Tensor): Unpadded | null {
+  static of(mask: Tensor, o: { leftPadding?: boolean } = {}): Unpadded | null {
     const [b, l] = mask.shape;
-    const usable = torch.tidy(() => mask.eq(0).any().item() && mask.select(1, 0).ne(0).all().item());
+    const usable = torch.tidy(() => mask.eq(0).any().item() && (o.leftPadding === true || mask.select(1, 0).ne(0).all().item()));
     if (!usable) return null;
     return new Unpadded(
       mask

@@ -7,12 +7,18 @@ import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { GradientCheckpointingLayer, checkCacheAllowed } from "../gradient_checkpointing.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
-import { PreTrainedModel, causalLmHeadOutput, type BaseModelOutput, type ForwardOptions, type LogitsOutput } from "../modeling_utils.js";
+import { PreTrainedModel, causalLmForward, type BaseModelOutput, type ForwardOptions, type LogitsOutput, type RowDecoder } from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
 import type { DecoderInputs } from "../llama/modeling_llama.js";
 import { causalMask, layerMask, packedSequenceIds, positionsReached } from "../masking_utils.js";
 import type { KvCache } from "../cache_utils.js";
+import { Unpadded, rowsExact } from "../unpadding.js";
+
+/** A residual dropout on the padded batch, or with unpad on the real tokens' rows (the padded batch's noise). */
+function dropout(d: Dropout, x: Tensor, unpad: Unpadded | null): Tensor {
+  return unpad ? unpad.dropout(x, d.p, d.training) : d.forward(x);
+}
 
 export class GPT2Config extends PretrainedConfig {
   static override readonly modelType = "gpt2";
@@ -112,10 +118,13 @@ class GPT2Attention extends Module {
     this.attn_dropout = this.registerModule("attn_dropout", new Dropout(this.dropoutP));
     this.resid_dropout = this.registerModule("resid_dropout", new Dropout(c.need("resid_pdrop")));
   }
-  forward(x: Tensor, mask: Tensor, cache: KvCache | null, wantProbs: boolean): [Tensor, Tensor | undefined] {
-    const [b, l, d] = x.shape;
+  /** x [b, l, d], or with unpad the real tokens' rows [n, d]: q, k and v are scattered to the padded layout for attention. */
+  forward(x: Tensor, mask: Tensor, cache: KvCache | null, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+    const d = x.shape[x.ndim - 1];
+    const [b, l] = unpad ? [unpad.batch, unpad.length] : x.shape;
     const heads = (t: Tensor) => t.view(b, l, this.heads, this.headDim).transpose(1, 2);
-    const [q, k0, v0] = this.c_attn.forward(x).split(d, 2).map(heads);
+    const qkv = this.c_attn.forward(x);
+    const [q, k0, v0] = (unpad ? unpad.scatter(qkv) : qkv).split(d, 2).map(heads);
     const [k, v] = cache ? cache.update(this.layerIdx, k0, v0) : [k0, v0];
     let ctx: Tensor;
     let probs: Tensor | undefined;
@@ -130,7 +139,8 @@ class GPT2Attention extends Module {
       const scale = (this.scaleWeights ? 1 / Math.sqrt(this.headDim) : 1) / this.layerScale;
       ctx = F.scaledDotProductAttention(q, k, v, { attnMask: mask, dropoutP: this.training ? this.dropoutP : 0, scale });
     }
-    return [this.resid_dropout.forward(this.c_proj.forward(ctx.transpose(1, 2).reshape([b, l, -1]))), probs];
+    const merged = ctx.transpose(1, 2).reshape([b, l, -1]);
+    return [dropout(this.resid_dropout, this.c_proj.forward(unpad ? unpad.gather(merged) : merged), unpad), probs];
   }
 }
 
@@ -147,8 +157,8 @@ class GPT2MLP extends Module {
     this.act = activation(c.need("activation_function"));
     this.dropout = this.registerModule("dropout", new Dropout(c.need("resid_pdrop")));
   }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.c_proj.forward(this.act(this.c_fc.forward(x))));
+  forward(x: Tensor, unpad: Unpadded | null = null): Tensor {
+    return dropout(this.dropout, this.c_proj.forward(this.act(this.c_fc.forward(x))), unpad);
   }
 }
 
@@ -166,10 +176,10 @@ class GPT2Block extends GradientCheckpointingLayer {
     this.ln_2 = this.registerModule("ln_2", new LayerNorm(d, { eps }));
     this.mlp = this.registerModule("mlp", new GPT2MLP(c, c.get<number | null>("n_inner") ?? 4 * d));
   }
-  forward(x: Tensor, mask: Tensor, cache: KvCache | null, wantProbs: boolean): [Tensor, Tensor | undefined] {
-    const [a, probs] = this.attn.forward(this.ln_1.forward(x), mask, cache, wantProbs);
+  forward(x: Tensor, mask: Tensor, cache: KvCache | null, wantProbs: boolean, unpad: Unpadded | null = null): [Tensor, Tensor | undefined] {
+    const [a, probs] = this.attn.forward(this.ln_1.forward(x), mask, cache, wantProbs, unpad);
     const h = x.add(a);
-    return [h.add(this.mlp.forward(this.ln_2.forward(h))), probs];
+    return [h.add(this.mlp.forward(this.ln_2.forward(h), unpad)), probs];
   }
 }
 
@@ -192,12 +202,19 @@ export abstract class GPT2PreTrainedModel extends PreTrainedModel {
   }
 }
 
-export class GPT2Model extends GPT2PreTrainedModel {
+export class GPT2Model extends GPT2PreTrainedModel implements RowDecoder<DecoderInputs> {
   wte: Embedding;
   wpe: Embedding;
   drop: Dropout;
   h: ModuleList<GPT2Block>;
   ln_f: LayerNorm;
+  /**
+   * Run the blocks on the real tokens only (unpadding.ts): on for the LM head, which uses it where its
+   * loss reads no padded position's logits; off by default, since the hidden states of padded
+   * positions come back as zeros. Not taken with a KV cache, without a 2-D attention mask, for
+   * hidden states or attentions asked for, nor while a layer inside draws noise per row (LoRA dropout).
+   */
+  unpadTokens = false;
   constructor(config: PretrainedConfig, o: { init?: boolean } = {}) {
     super(config);
     const d = config.need<number>("n_embd");
@@ -209,6 +226,24 @@ export class GPT2Model extends GPT2PreTrainedModel {
     if (o.init !== false) this.postInit();
   }
   forward(inputs: DecoderInputs, o: ForwardOptions = {}): BaseModelOutput {
+    const unpad = this.unpadding(inputs, o);
+    const out = this.decode(inputs, o, unpad);
+    return unpad ? { lastHiddenState: unpad.scatter(out.lastHiddenState) } : out;
+  }
+
+  /** The unpadding forward runs these inputs on, or null for the padded batch. */
+  unpadding(inputs: DecoderInputs, o: ForwardOptions): Unpadded | null {
+    const mask = inputs.attention_mask;
+    if (!this.unpadTokens || !mask || mask.ndim !== 2 || inputs.pastKeyValues || o.outputHiddenStates || o.outputAttentions || !rowsExact(this)) return null;
+    return Unpadded.of(mask, { leftPadding: true });
+  }
+
+  /**
+   * The blocks over the padded batch, or with unpad over the real tokens' rows, gathered once after
+   * the embeddings' dropout (positions and noise are the padded batch's); lastHiddenState is then
+   * the rows [n, n_embd].
+   */
+  decode(inputs: DecoderInputs, o: ForwardOptions, unpad: Unpadded | null): BaseModelOutput {
     const ids = inputs.input_ids;
     if (!ids) throw new TypeError("GPT2Model.forward: input_ids is required");
     const [b, l] = ids.shape;
@@ -223,12 +258,15 @@ export class GPT2Model extends GPT2PreTrainedModel {
     // HF's GPT-2 embeds token types with the token embeddings.
     if (inputs.token_type_ids) x = x.add(this.wte.forward(inputs.token_type_ids));
     x = this.drop.forward(x);
+    if (unpad) x = unpad.gather(x);
     const packed = inputs.position_ids && !inputs.attention_mask && !cache ? packedSequenceIds(inputs.position_ids, b, l) : null;
     const mask = layerMask(causalMask(inputs.attention_mask, b, l, past, null, x.dtype, ids.device, packed), this.config, o.outputAttentions);
     const hiddenStates = o.outputHiddenStates ? [x] : undefined;
     const attentions = o.outputAttentions ? ([] as Tensor[]) : undefined;
     for (const block of this.h) {
-      const [y, probs] = block.run([x, mask], (h, m) => block.forward(h, m, cache, o.outputAttentions ?? false));
+      const [y, probs] = block.run([x, mask, unpad?.index ?? null], (h, m, index) =>
+        block.forward(h, m, cache, o.outputAttentions ?? false, unpad && index ? unpad.withIndex(index) : null),
+      );
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);
@@ -247,6 +285,7 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     super(config);
     this.transformer = this.registerModule("transformer", new GPT2Model(config, { init: false }));
     this.lm_head = this.registerModule("lm_head", new Linear(config.need("n_embd"), config.need("vocab_size"), { bias: false }));
+    this.transformer.unpadTokens = true;
     this.postInit();
   }
   override outputEmbeddings(): Module {
@@ -264,6 +303,6 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     return generate(this, inputs, options);
   }
   forward(inputs: DecoderInputs, o: ForwardOptions & { logitsToKeep?: number } = {}): LogitsOutput {
-    return causalLmHeadOutput(this.transformer.forward(inputs, o), this.lm_head, inputs.labels, o);
+    return causalLmForward(this.transformer, this.lm_head, inputs, o);
   }
 }

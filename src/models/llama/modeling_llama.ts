@@ -9,13 +9,22 @@ import type { Tensor } from "../../torch/index.js";
 import { Embedding, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { GradientCheckpointingLayer, checkCacheAllowed } from "../gradient_checkpointing.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
-import { PreTrainedModel, causalLmHeadOutput, type BaseModelOutput, type ForwardOptions, type LogitsOutput, type ModelInputs } from "../modeling_utils.js";
+import {
+  PreTrainedModel,
+  causalLmForward,
+  type BaseModelOutput,
+  type ForwardOptions,
+  type LogitsOutput,
+  type ModelInputs,
+  type RowDecoder,
+} from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
 import { RotaryEmbedding, applyRotaryPosEmb } from "../rope_utils.js";
 import { KvCache } from "../cache_utils.js";
 import { causalMask, layerMask, packedSequenceIds, positionsReached } from "../masking_utils.js";
 import { packedSegments, segmentedAttention, type Segment } from "../packed_attention.js";
+import { Unpadded, rowsExact } from "../unpadding.js";
 
 export { KvCache, causalMask, packedSequenceIds, positionsReached };
 
@@ -157,6 +166,9 @@ export class LlamaAttention extends Module {
   /**
    * With `packed` (a single packed row, no attention dropout, no probabilities asked), attention runs
    * within each sequence (packed_attention.ts) and `mask` is not used; otherwise `mask` is required.
+   * With `unpad`, x, the rotary tables and the output are the real tokens' rows ([n, hidden], [n,
+   * head_dim]): the projections, q/k norms and rotations act on the rows, and q, k and v are
+   * scattered to the padded layout for attention.
    */
   forward(
     x: Tensor,
@@ -165,14 +177,25 @@ export class LlamaAttention extends Module {
     cache: KvCache | null,
     wantProbs: boolean,
     packed: PackedRow | null = null,
+    unpad: Unpadded | null = null,
   ): [Tensor, Tensor | undefined] {
-    const [b, l] = x.shape;
+    const [b, l] = unpad ? [unpad.batch, unpad.length] : x.shape;
+    // [b, heads, l, d], or the rows' [n, heads, d] (the rotary tables broadcast over heads either way).
     const heads = (t: Tensor, norm: LlamaRMSNorm | null) => {
-      const shaped = t.view(b, l, -1, this.headDim);
-      return (norm ? norm.forward(shaped) : shaped).transpose(1, 2);
+      const shaped = unpad ? t.view(t.shape[0], -1, this.headDim) : t.view(b, l, -1, this.headDim);
+      const normed = norm ? norm.forward(shaped) : shaped;
+      return unpad ? normed : normed.transpose(1, 2);
     };
+    const padded = (t: Tensor) =>
+      unpad
+        ? unpad
+            .scatter(t.reshape([t.shape[0], -1]))
+            .view(b, l, -1, this.headDim)
+            .transpose(1, 2)
+        : t;
     let [q, k] = applyRotaryPosEmb(heads(this.q_proj.forward(x), this.q_norm), heads(this.k_proj.forward(x), this.k_norm), rope[0], rope[1]);
     let v = heads(this.v_proj.forward(x), null);
+    [q, k, v] = [padded(q), padded(k), padded(v)];
     if (cache) [k, v] = cache.update(this.layerIdx, k, v);
     const groups = this.heads / this.kvHeads;
     k = repeatKv(k, groups);
@@ -194,7 +217,8 @@ export class LlamaAttention extends Module {
     } else {
       ctx = F.scaledDotProductAttention(q, k, v, { attnMask: mask, dropoutP: p, scale: this.headDim ** -0.5 });
     }
-    return [this.o_proj.forward(ctx.transpose(1, 2).reshape([b, l, -1])), probs];
+    const merged = ctx.transpose(1, 2).reshape([b, l, -1]);
+    return [this.o_proj.forward(unpad ? unpad.gather(merged) : merged), probs];
   }
 }
 
@@ -212,6 +236,7 @@ export class LlamaDecoderLayer extends GradientCheckpointingLayer {
     this.input_layernorm = this.registerModule("input_layernorm", new LlamaRMSNorm(h, eps));
     this.post_attention_layernorm = this.registerModule("post_attention_layernorm", new LlamaRMSNorm(h, eps));
   }
+  /** x [b, l, hidden], or with unpad the real tokens' rows [n, hidden] (see LlamaAttention.forward). */
   forward(
     x: Tensor,
     rope: [Tensor, Tensor],
@@ -219,8 +244,9 @@ export class LlamaDecoderLayer extends GradientCheckpointingLayer {
     cache: KvCache | null,
     wantProbs: boolean,
     packed: PackedRow | null = null,
+    unpad: Unpadded | null = null,
   ): [Tensor, Tensor | undefined] {
-    const [a, probs] = this.self_attn.forward(this.input_layernorm.forward(x), rope, mask, cache, wantProbs, packed);
+    const [a, probs] = this.self_attn.forward(this.input_layernorm.forward(x), rope, mask, cache, wantProbs, packed, unpad);
     const h = x.add(a);
     return [h.add(this.mlp.forward(this.post_attention_layernorm.forward(h))), probs];
   }
@@ -243,7 +269,7 @@ export interface DecoderInputs extends ModelInputs {
   pastKeyValues?: KvCache;
 }
 
-export class LlamaModel extends LlamaPreTrainedModel {
+export class LlamaModel extends LlamaPreTrainedModel implements RowDecoder<DecoderInputs> {
   /** The attention variant of this family (Llama: no biases, no q/k norms). */
   static variant(c: PretrainedConfig): AttentionVariant {
     const bias = c.get<boolean>("attention_bias") ?? false;
@@ -260,6 +286,14 @@ export class LlamaModel extends LlamaPreTrainedModel {
    * with attention dropout in training, or whose attention probabilities are asked for, use the mask.
    */
   packedAttention: "segments" | "mask" = "segments";
+  /**
+   * Run the decoder on the real tokens only (unpadding.ts): on for the causal-LM head, which uses it
+   * where its loss reads no padded position's logits; off by default, since the hidden states of
+   * padded positions come back as zeros. Not taken with a KV cache, without a 2-D attention mask,
+   * for hidden states or attentions asked for, nor while a layer inside draws noise per row (LoRA
+   * dropout).
+   */
+  unpadTokens = false;
 
   constructor(config: PretrainedConfig, o: { init?: boolean; variant?: AttentionVariant } = {}) {
     super(config);
@@ -280,6 +314,24 @@ export class LlamaModel extends LlamaPreTrainedModel {
   }
 
   forward(inputs: DecoderInputs, o: ForwardOptions = {}): BaseModelOutput {
+    const unpad = this.unpadding(inputs, o);
+    const out = this.decode(inputs, o, unpad);
+    return unpad ? { lastHiddenState: unpad.scatter(out.lastHiddenState) } : out;
+  }
+
+  /** The unpadding forward runs these inputs on, or null for the padded batch. */
+  unpadding(inputs: DecoderInputs, o: ForwardOptions): Unpadded | null {
+    const mask = inputs.attention_mask;
+    if (!this.unpadTokens || !mask || mask.ndim !== 2 || inputs.pastKeyValues || o.outputHiddenStates || o.outputAttentions || !rowsExact(this)) return null;
+    return Unpadded.of(mask, { leftPadding: true });
+  }
+
+  /**
+   * The decoder over the padded batch, or with unpad over the real tokens' rows: the embeddings and
+   * rotary tables are gathered once (positions are the padded layout's, so left padding is exact),
+   * and lastHiddenState is the rows [n, hidden].
+   */
+  decode(inputs: DecoderInputs, o: ForwardOptions, unpad: Unpadded | null): BaseModelOutput {
     const ids = inputs.input_ids;
     if (!ids) throw new TypeError(`${this.constructor.name}.forward: input_ids is required`);
     const [b, l] = ids.shape;
@@ -298,7 +350,11 @@ export class LlamaModel extends LlamaPreTrainedModel {
     if (this.rotary.params.rope_type !== "dynamic" && reach > maxPos) {
       throw new RangeError(`the sequence reaches position ${reach}, past max_position_embeddings (${maxPos})`);
     }
-    const rope = this.rotary.forward(x, positions);
+    let rope = this.rotary.forward(x, positions);
+    if (unpad) {
+      x = unpad.gather(x);
+      rope = [unpad.gather(rope[0].expand([b, l, -1])), unpad.gather(rope[1].expand([b, l, -1]))];
+    }
     const c = this.config as LlamaConfig;
     const masks = new Map<number | null, Tensor>();
     const packed = inputs.position_ids && !inputs.attention_mask && !cache ? packedSequenceIds(inputs.position_ids, b, l) : null;
@@ -319,7 +375,9 @@ export class LlamaModel extends LlamaPreTrainedModel {
       const mask = maskFor(i);
       const row = segments ? { segments, window: c.slidingWindow(i) } : null;
       i++;
-      const [y, probs] = layer.run([x, rope[0], rope[1], mask], (h, cos, sin, m) => layer.forward(h, [cos, sin], m, cache, o.outputAttentions ?? false, row));
+      const [y, probs] = layer.run([x, rope[0], rope[1], mask, unpad?.index ?? null], (h, cos, sin, m, index) =>
+        layer.forward(h, [cos, sin], m, cache, o.outputAttentions ?? false, row, unpad && index ? unpad.withIndex(index) : null),
+      );
       x = y;
       hiddenStates?.push(x);
       if (probs) attentions?.push(probs);
@@ -345,6 +403,7 @@ export class LlamaForCausalLM extends LlamaPreTrainedModel {
     const base = (new.target as unknown as typeof LlamaForCausalLM).baseModel;
     this.model = this.registerModule("model", new base(config, { init: false }));
     this.lm_head = this.registerModule("lm_head", new Linear(config.need("hidden_size"), config.need("vocab_size"), { bias: false }));
+    this.model.unpadTokens = true;
     this.postInit();
   }
   override outputEmbeddings(): Module {
@@ -362,6 +421,6 @@ export class LlamaForCausalLM extends LlamaPreTrainedModel {
     return generate(this, inputs, options);
   }
   forward(inputs: DecoderInputs, o: ForwardOptions & { logitsToKeep?: number } = {}): CausalLMOutput {
-    return causalLmHeadOutput(this.model.forward(inputs, o), this.lm_head, inputs.labels, o);
+    return causalLmForward(this.model, this.lm_head, inputs, o);
   }
 }
