@@ -7,7 +7,8 @@
 // python3-torch on the same libtorch, its malloc tuned) over the very same padded batches, each side
 // at its best ATen/OpenBLAS split. Timed from the first step.
 // SmolLM2's tokenizer is not available offline: GPT-2's (50,257 tokens against SmolLM2's 49,152) stands in.
-// Env: BENCH_STEPS (4), BENCH_BATCH (4), BENCH_MAX_LENGTH (256), BENCH_THREADS ("2/1,1/2"), BENCH_PRECISION (bf16 | fp32).
+// Env: BENCH_STEPS (4), BENCH_BATCH (4), BENCH_MAX_LENGTH (256), BENCH_THREADS ("2/1,1/2"), BENCH_PRECISION (bf16 | fp32),
+// BENCH_UNPAD (0: the decoder on every padded position). `node dist/bench/sft_lora.js <variant> <threads> <blas> -` runs one variant.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
