@@ -9,7 +9,8 @@ import { join } from "node:path";
 import * as torch from "../src/torch/index.js";
 import type { Tensor } from "../src/torch/index.js";
 import { AdamW, GradScaler } from "../src/optim/index.js";
-import { AutoModelForSequenceClassification, type PreTrainedModel } from "../src/models/index.js";
+import { AutoModelForCausalLM, AutoModelForSequenceClassification, BertModel, LlamaModel, type PreTrainedModel } from "../src/models/index.js";
+import type { Json } from "../src/models/configuration_utils.js";
 import { Trainer, TrainingArguments } from "../src/trainer/index.js";
 import { BatchMaker } from "../src/trainer/batching.js";
 import { assertClose } from "./helpers.js";
@@ -356,5 +357,80 @@ test(
     const golden = JSON.parse(readFileSync(courseGolden!, "utf8"));
     assert.equal(golden.device, "cuda");
     t.diagnostic(await runCourseGolden(golden, { device: "cuda", tolerance: 1e-3 }));
+  },
+);
+
+test(
+  "on cuda the real tokens' rows where no dropout draws: a training step with dropout keeps the padded batch, evaluation and a dropout-free decoder take the rows",
+  { skip },
+  () => {
+    const lengths = [9, 4, 6];
+    const ids = torch
+      .tensor(
+        lengths.map((n, r) => Array.from({ length: 9 }, (_, i) => (i < n ? 2 + ((r * 5 + i * 3) % 40) : 0))),
+        { dtype: "int64" },
+      )
+      .to("cuda");
+    const mask = torch
+      .tensor(
+        lengths.map((n) => Array.from({ length: 9 }, (_, i) => (i < n ? 1 : 0))),
+        { dtype: "int64" },
+      )
+      .to("cuda");
+    const lmLabels = ids.maskedFill(mask.eq(0), -100);
+    const cases: [string, Json, Record<string, Tensor>][] = [
+      [
+        "bert",
+        {
+          model_type: "bert",
+          vocab_size: 50,
+          hidden_size: 32,
+          num_hidden_layers: 2,
+          num_attention_heads: 4,
+          intermediate_size: 48,
+          max_position_embeddings: 16,
+        },
+        { input_ids: ids, attention_mask: mask, labels: torch.tensor([0, 1, 1], { dtype: "int64" }).to("cuda") },
+      ],
+      [
+        "llama",
+        {
+          model_type: "llama",
+          vocab_size: 50,
+          hidden_size: 32,
+          intermediate_size: 48,
+          num_hidden_layers: 2,
+          num_attention_heads: 4,
+          num_key_value_heads: 2,
+          max_position_embeddings: 16,
+        },
+        { input_ids: ids, attention_mask: mask, labels: lmLabels },
+      ],
+    ];
+    for (const [name, config, inputs] of cases) {
+      torch.manualSeed(0);
+      const model = (name === "bert" ? AutoModelForSequenceClassification : AutoModelForCausalLM).fromConfig(config);
+      model.to({ device: "cuda" });
+      const switches = [...model.namedModules()].map(([, m]) => m).filter((m) => m instanceof BertModel || m instanceof LlamaModel);
+      const run = (unpad: boolean, train: boolean) => {
+        for (const m of switches) if (m instanceof BertModel || m instanceof LlamaModel) m.unpadTokens = unpad;
+        model.train(train);
+        model.zeroGrad();
+        torch.manualSeed(3);
+        return torch.tidy(() => {
+          const loss = model.forward(inputs).loss!;
+          loss.backward();
+          return { loss: loss.item(), grads: [...model.parameters()].filter((p) => p.grad).map((p) => p.grad!.cpu()) };
+        });
+      };
+      for (const train of [true, false]) {
+        const padded = run(false, train);
+        const rows = run(true, train);
+        // BERT in training draws dropout (CUDA's fused kernel): the padded batch both times, bit for bit.
+        if (name === "bert" && train) assert.equal(rows.loss, padded.loss, `${name}: the padded batch in training`);
+        else assert.ok(Math.abs(rows.loss - padded.loss) <= 1e-5, `${name} train=${train}: loss ${rows.loss} vs ${padded.loss}`);
+        padded.grads.forEach((g, i) => assertClose(rows.grads[i], g, { rtol: 1e-4, atol: 1e-5, what: `${name} train=${train}: gradient ${i}` }));
+      }
+    }
   },
 );

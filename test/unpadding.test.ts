@@ -191,7 +191,7 @@ test("LoRA's dropout draws per row of its input: while it draws, the encoder com
         return { loss: loss.item(), grads, next: torch.rand([3]) };
       });
     };
-    assert.equal(rowsExact(encoder(base)), loraDropout === 0, `lora_dropout ${loraDropout}: rows exact`);
+    assert.equal(rowsExact(encoder(base), "cpu"), loraDropout === 0, `lora_dropout ${loraDropout}: rows exact`);
     const padded = run(false);
     const switched = run(true);
     assert.ok(Math.abs(padded.loss - switched.loss) <= 1e-6, `lora_dropout ${loraDropout}: loss ${padded.loss} vs ${switched.loss}`);
@@ -199,6 +199,21 @@ test("LoRA's dropout draws per row of its input: while it draws, the encoder com
       assertClose(switched.grads[i][1], g, { rtol: 1e-5, atol: 1e-6, what: `lora_dropout ${loraDropout}: ${n}` });
     assert.ok(switched.next.equal(padded.next), `lora_dropout ${loraDropout}: the generator ends where the padded run leaves it`);
     model.eval();
-    assert.ok(rowsExact(encoder(base)), "in evaluation no noise is drawn");
+    assert.ok(rowsExact(encoder(base), "cpu"), "in evaluation no noise is drawn");
   }
+});
+
+test("off the CPU the rows are exact only where no dropout draws: CUDA's fused dropout kernel draws other noise than dropoutRows", () => {
+  torch.manualSeed(0);
+  const model = AutoModelForSequenceClassification.fromConfig(CONFIGS.bert);
+  const bert = encoder(model);
+  model.train();
+  assert.equal(rowsExact(bert, "cpu"), true, "on the CPU dropoutRows draws at::dropout's noise");
+  assert.equal(rowsExact(bert, "cuda:0"), false, "training with dropout on a GPU: the padded batch");
+  model.eval();
+  assert.equal(rowsExact(bert, "cuda:0"), true, "evaluation draws nothing");
+  model.train();
+  const noDropout = encoder(AutoModelForSequenceClassification.fromConfig({ ...CONFIGS.bert, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
+  noDropout.train();
+  assert.equal(rowsExact(noDropout, "cuda:0"), true, "dropout 0 draws nothing");
 });

@@ -7,7 +7,7 @@
 // as zeros (the padded batch computes values there that nothing real reads).
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import type { Module } from "../nn/index.js";
+import { Dropout, type Module } from "../nn/index.js";
 
 /**
  * A layer inside a model that draws noise for each row of its own input (PEFT's LoRA dropout). Given
@@ -22,11 +22,20 @@ function drawsNoise(m: Module): boolean {
   return "drawsRowNoise" in m && typeof m.drawsRowNoise === "function" && m.drawsRowNoise() === true;
 }
 
-/** Whether every row-wise computation in model is the padded batch's on fewer rows: no layer inside draws noise per row. */
-export function rowsExact(model: Module): boolean {
-  if (drawsNoise(model)) return false;
-  for (const [, child] of model.children()) if (!rowsExact(child)) return false;
-  return true;
+/**
+ * Whether the computation on fewer rows is the padded batch's for model on device: no layer inside
+ * draws noise per row (LoRA dropout), and off the CPU no dropout draws at all. libtorch's CPU dropout
+ * is bernoulli_(1 − p) then ÷ (1 − p), which dropoutRows reproduces for all rows; CUDA's is a fused
+ * kernel with draws of its own, so there a training step with dropout keeps the padded batch.
+ */
+export function rowsExact(model: Module, device: string): boolean {
+  return device === "cpu" ? !anyDraws(model, false) : !anyDraws(model, true);
+}
+
+function anyDraws(m: Module, dropout: boolean): boolean {
+  if (drawsNoise(m) || (dropout && m instanceof Dropout && m.training && m.p > 0)) return true;
+  for (const [, child] of m.children()) if (anyDraws(child, dropout)) return true;
+  return false;
 }
 
 export class Unpadded {

@@ -234,7 +234,8 @@ export class GPT2Model extends GPT2PreTrainedModel implements RowDecoder<Decoder
   /** The unpadding forward runs these inputs on, or null for the padded batch. */
   unpadding(inputs: DecoderInputs, o: ForwardOptions): Unpadded | null {
     const mask = inputs.attention_mask;
-    if (!this.unpadTokens || !mask || mask.ndim !== 2 || inputs.pastKeyValues || o.outputHiddenStates || o.outputAttentions || !rowsExact(this)) return null;
+    if (!this.unpadTokens || !mask || mask.ndim !== 2 || inputs.pastKeyValues || o.outputHiddenStates || o.outputAttentions || !rowsExact(this, mask.device))
+      return null;
     return Unpadded.of(mask, { leftPadding: true });
   }
 
