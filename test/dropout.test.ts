@@ -66,3 +66,38 @@ test("dropout in one pass draws PyTorch's mask for the same seed", () => {
     assert.deepEqual(torch.rand([3]).toArray(), next.map(Math.fround));
   });
 });
+
+test("dropoutRows is libtorch's dropout of the whole [rows, h] tensor on index's rows: only those rows' noise written, every row's drawn", () => {
+  torch.tidy(() => {
+    const rows = 9;
+    const indexes: [string, number[]][] = [
+      ["ascending", [0, 2, 3, 7]],
+      ["unordered", [7, 0, 5]],
+      ["repeated (drawn whole, then picked)", [4, 4, 1]],
+      ["every row", [...Array(rows).keys()]],
+      ["no row", []],
+    ];
+    for (const dtype of ["float32", "float64", "bfloat16"] as const) {
+      for (const h of [1, 5, 700, 3000]) {
+        const full = torch.randn([rows, h]).to(dtype);
+        for (const [what, rowsKept] of indexes) {
+          const index = torch.tensor(rowsKept, { dtype: "int64" });
+          const x = full.indexSelect(0, index);
+          const before = cpu.dropoutInOnePass;
+          cpu.dropoutInOnePass = false;
+          torch.manualSeed(3);
+          const want = F.dropout(full, 0.3, true).indexSelect(0, index);
+          const wantNext = torch.rand([3]);
+          cpu.dropoutInOnePass = before;
+          torch.manualSeed(3);
+          const got = torch.dropoutRows(x, index, rows, 0.3);
+          const gotNext = torch.rand([3]);
+          const label = `${dtype} h=${h} ${what}`;
+          assert.ok(got.equal(want), `${label}: the rows' outputs`);
+          assert.ok(gotNext.equal(wantNext), `${label}: the generator after`);
+        }
+      }
+    }
+    assert.throws(() => torch.dropoutRows(torch.ones([1, 4]), torch.tensor([9], { dtype: "int64" }), 9, 0.3), /index 9 is outside the 9 rows/);
+  });
+});

@@ -18,6 +18,7 @@
 #include <cmath>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 
 namespace ft {
 
@@ -65,25 +66,64 @@ static void Mt19937Draws(at::mt19937& engine, at::mt19937_data_pod& s, uint32_t*
   }
 }
 
+// Advances the mt19937 whose state is `s` by `count` outputs without computing them: the outputs a
+// caller would throw away (the noise of rows nobody reads) cost only the state's regeneration.
+static void Mt19937Skip(at::mt19937& engine, at::mt19937_data_pod& s, int64_t count) {
+  while (count > 0) {
+    if (s.left_ == 1) {
+      engine.set_data(s);
+      engine();
+      s = engine.data();
+      count--;
+      continue;
+    }
+    const int64_t take = std::min<int64_t>(s.left_ - 1, count);
+    s.next_ += static_cast<uint32_t>(take);
+    s.left_ -= static_cast<int>(take);
+    count -= take;
+  }
+}
+
 static bool gDropoutInOnePass = true;
 
-at::Tensor DropoutNoise(const at::Tensor& like, int64_t rows, double p) {
+// For each of `rows` rows, where its noise goes among index's rows (−1: nowhere), or empty when
+// index repeats a row (then the noise is drawn whole and index_select picks the rows).
+static std::vector<int64_t> RowPlaces(const at::Tensor& index, int64_t rows) {
+  const at::Tensor idx = index.to(at::kLong).contiguous();
+  const int64_t* v = idx.data_ptr<int64_t>();
+  std::vector<int64_t> place(static_cast<size_t>(rows), -1);
+  for (int64_t i = 0; i < idx.numel(); i++) {
+    if (v[i] < 0 || v[i] >= rows) throw std::out_of_range("dropoutRows: index " + std::to_string(v[i]) + " is outside the " + std::to_string(rows) + " rows");
+    if (place[static_cast<size_t>(v[i])] >= 0) return {};
+    place[static_cast<size_t>(v[i])] = i;
+  }
+  return place;
+}
+
+at::Tensor DropoutNoise(const at::Tensor& like, int64_t rows, double p, const at::Tensor* index) {
   std::vector<int64_t> shape = like.sizes().vec();
   if (rows >= 0) shape[0] = rows;
   const at::ScalarType dtype = like.scalar_type();
   const bool fast = gDropoutInOnePass && like.is_cpu() && (dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16) && (rows >= 0 || like.is_contiguous()) &&
                     BernoulliDrawsFromMt19937();
-  if (!fast) {
+  const std::vector<int64_t> place = fast && index && index->is_cpu() ? RowPlaces(*index, rows) : std::vector<int64_t>{};
+  if (!fast || (index && place.empty())) {
     at::Tensor noise = rows >= 0 ? at::empty(shape, like.options().requires_grad(false)) : at::empty_like(like, at::MemoryFormat::Preserve);
     noise.bernoulli_(1 - p);
     noise.div_(1 - p);
-    return noise;
+    return index ? noise.index_select(0, *index) : noise;
   }
+  if (index) shape[0] = index->numel();
   at::Tensor noise = at::empty(shape, like.options().requires_grad(false));
   // A kept element's value as libtorch's div_ computes it in this dtype (bfloat16 divides in float and
   // rounds): 1 ÷ (1 − p) on a one-element tensor.
   const at::Tensor keptValue = at::ones({1}, noise.options()).div_(1 - p);
-  const int64_t n = noise.numel();
+  // Drawn in rows of rowSize elements; with an index only its rows are written (the others' draws
+  // are skipped over), each where index puts it.
+  int64_t rowSize = 1;
+  for (size_t d = 1; d < shape.size(); d++) rowSize *= shape[d];
+  if (!index) rowSize = noise.numel();
+  const int64_t drawRows = index ? rows : 1;
   // u = x · 2⁻⁵³ < 1 − p, for the integer x < 2⁵³: x < ⌈(1 − p) · 2⁵³⌉ (the scaling by 2⁵³ is exact).
   const uint64_t below = static_cast<uint64_t>(std::ceil((1 - p) * 9007199254740992.0));
   auto* gen = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
@@ -91,17 +131,25 @@ at::Tensor DropoutNoise(const at::Tensor& like, int64_t rows, double p) {
   at::mt19937 engine = gen->engine();
   at::mt19937_data_pod state = engine.data();
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dtype, "dropoutNoise", [&] {
-    scalar_t* out = noise.data_ptr<scalar_t>();
+    scalar_t* base = noise.data_ptr<scalar_t>();
     const scalar_t kept = keptValue.data_ptr<scalar_t>()[0];
     const scalar_t dropped = static_cast<scalar_t>(0);
     constexpr int64_t kBlock = 2048;
     uint32_t draws[2 * kBlock];
-    for (int64_t start = 0; start < n; start += kBlock) {
-      const int64_t len = std::min(kBlock, n - start);
-      Mt19937Draws(engine, state, draws, 2 * len);
-      for (int64_t i = 0; i < len; i++) {
-        const uint64_t x = (static_cast<uint64_t>(draws[2 * i] & 0x1FFFFF) << 32) | draws[2 * i + 1];
-        out[start + i] = x < below ? kept : dropped;
+    for (int64_t r = 0; r < drawRows; r++) {
+      const int64_t dest = index ? place[static_cast<size_t>(r)] : 0;
+      if (dest < 0) {
+        Mt19937Skip(engine, state, 2 * rowSize);
+        continue;
+      }
+      scalar_t* out = base + dest * rowSize;
+      for (int64_t start = 0; start < rowSize; start += kBlock) {
+        const int64_t len = std::min(kBlock, rowSize - start);
+        Mt19937Draws(engine, state, draws, 2 * len);
+        for (int64_t i = 0; i < len; i++) {
+          const uint64_t x = (static_cast<uint64_t>(draws[2 * i] & 0x1FFFFF) << 32) | draws[2 * i + 1];
+          out[start + i] = x < below ? kept : dropped;
+        }
       }
     }
   });
@@ -130,12 +178,12 @@ FT_OP(dropout) {
   const double p = Num(info, 1);
   const bool train = Bool(info, 2);
   if (!input.is_cpu() || !train || !(p > 0 && p < 1) || input.numel() == 0) return Wrap(info.Env(), at::dropout(input, p, train));
-  return Wrap(info.Env(), input.mul(DropoutNoise(input, -1, p)));
+  return Wrap(info.Env(), input.mul(DropoutNoise(input, -1, p, nullptr)));
 }
 
 // dropoutRows(x [n, h], index [n], rows, p): at::dropout of the [rows, h] tensor whose row index[i]
 // is x[i], computed on x's rows only: the noise is drawn for all rows, in at::dropout's order, and
-// index's rows applied.
+// only index's rows written (and applied).
 FT_OP(dropoutRows) {
   const at::Tensor& x = T(info, 0);
   const at::Tensor& index = T(info, 1);
@@ -144,7 +192,7 @@ FT_OP(dropoutRows) {
   if (x.dim() != 2) throw Napi::Error::New(info.Env(), "dropoutRows: x must be [rows, features]");
   if (p == 0) return Wrap(info.Env(), x.alias());
   if (p == 1) return Wrap(info.Env(), x * at::zeros({}, x.options()));
-  return Wrap(info.Env(), x * DropoutNoise(x, rows, p).index_select(0, index));
+  return Wrap(info.Env(), x * DropoutNoise(x, rows, p, &index));
 }
 
 }  // namespace ft::op
