@@ -29,13 +29,30 @@ function drawsNoise(m: Module): boolean {
  * kernel with draws of its own, so there a training step with dropout keeps the padded batch.
  */
 export function rowsExact(model: Module, device: string): boolean {
-  return device === "cpu" ? !anyDraws(model, false) : !anyDraws(model, true);
+  return !anyDraws(model, device !== "cpu");
 }
 
+/** Whether a layer in m draws noise per row, or (with dropout) any dropout draws at all. */
 function anyDraws(m: Module, dropout: boolean): boolean {
   if (drawsNoise(m) || (dropout && m instanceof Dropout && m.training && m.p > 0)) return true;
   for (const [, child] of m.children()) if (anyDraws(child, dropout)) return true;
   return false;
+}
+
+/**
+ * The unpadding a decoder's forward runs on, or null for the padded batch: its switch on, a 2-D
+ * attention mask with padding, no KV cache (generation fills it position by position), no hidden
+ * states or attentions asked for, and the rows exact (rowsExact). Positions are the padded layout's,
+ * so left-padded rows qualify.
+ */
+export function decoderUnpadding(
+  decoder: Module & { unpadTokens: boolean },
+  inputs: { attention_mask?: Tensor; pastKeyValues?: unknown },
+  o: { outputHiddenStates?: boolean; outputAttentions?: boolean },
+): Unpadded | null {
+  const mask = inputs.attention_mask;
+  if (!decoder.unpadTokens || !mask || mask.ndim !== 2 || inputs.pastKeyValues || o.outputHiddenStates || o.outputAttentions) return null;
+  return rowsExact(decoder, mask.device) ? Unpadded.of(mask, { leftPadding: true }) : null;
 }
 
 export class Unpadded {

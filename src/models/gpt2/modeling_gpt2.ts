@@ -13,7 +13,7 @@ import { generate, type GenerationOptions } from "../generation.js";
 import type { DecoderInputs } from "../llama/modeling_llama.js";
 import { causalMask, layerMask, packedSequenceIds, positionsReached } from "../masking_utils.js";
 import type { KvCache } from "../cache_utils.js";
-import { Unpadded, rowsExact } from "../unpadding.js";
+import { decoderUnpadding, type Unpadded } from "../unpadding.js";
 
 /** A residual dropout on the padded batch, or with unpad on the real tokens' rows (the padded batch's noise). */
 function dropout(d: Dropout, x: Tensor, unpad: Unpadded | null): Tensor {
@@ -231,12 +231,9 @@ export class GPT2Model extends GPT2PreTrainedModel implements RowDecoder<Decoder
     return unpad ? { lastHiddenState: unpad.scatter(out.lastHiddenState) } : out;
   }
 
-  /** The unpadding forward runs these inputs on, or null for the padded batch. */
+  /** The unpadding forward runs these inputs on, or null for the padded batch (decoderUnpadding). */
   unpadding(inputs: DecoderInputs, o: ForwardOptions): Unpadded | null {
-    const mask = inputs.attention_mask;
-    if (!this.unpadTokens || !mask || mask.ndim !== 2 || inputs.pastKeyValues || o.outputHiddenStates || o.outputAttentions || !rowsExact(this, mask.device))
-      return null;
-    return Unpadded.of(mask, { leftPadding: true });
+    return decoderUnpadding(this, inputs, o);
   }
 
   /**

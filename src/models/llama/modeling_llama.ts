@@ -24,7 +24,7 @@ import { RotaryEmbedding, applyRotaryPosEmb } from "../rope_utils.js";
 import { KvCache } from "../cache_utils.js";
 import { causalMask, layerMask, packedSequenceIds, positionsReached } from "../masking_utils.js";
 import { packedSegments, segmentedAttention, type Segment } from "../packed_attention.js";
-import { Unpadded, rowsExact } from "../unpadding.js";
+import { decoderUnpadding, type Unpadded } from "../unpadding.js";
 
 export { KvCache, causalMask, packedSequenceIds, positionsReached };
 
@@ -319,12 +319,9 @@ export class LlamaModel extends LlamaPreTrainedModel implements RowDecoder<Decod
     return unpad ? { lastHiddenState: unpad.scatter(out.lastHiddenState) } : out;
   }
 
-  /** The unpadding forward runs these inputs on, or null for the padded batch. */
+  /** The unpadding forward runs these inputs on, or null for the padded batch (decoderUnpadding). */
   unpadding(inputs: DecoderInputs, o: ForwardOptions): Unpadded | null {
-    const mask = inputs.attention_mask;
-    if (!this.unpadTokens || !mask || mask.ndim !== 2 || inputs.pastKeyValues || o.outputHiddenStates || o.outputAttentions || !rowsExact(this, mask.device))
-      return null;
-    return Unpadded.of(mask, { leftPadding: true });
+    return decoderUnpadding(this, inputs, o);
   }
 
   /**
