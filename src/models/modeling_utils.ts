@@ -395,6 +395,13 @@ export interface RowDecoder<I extends ModelInputs> {
   decode(inputs: I, o: ForwardOptions, unpad: Unpadded | null): BaseModelOutput;
 }
 
+/** A row decoder's own forward: with its switch on, the rows computed and scattered back (zeros at padding). */
+export function rowDecoderForward<I extends ModelInputs>(decoder: RowDecoder<I>, inputs: I, o: ForwardOptions): BaseModelOutput {
+  const unpad = decoder.unpadding(inputs, o);
+  const out = decoder.decode(inputs, o, unpad);
+  return unpad ? { lastHiddenState: unpad.scatter(out.lastHiddenState) } : out;
+}
+
 /**
  * A causal LM's forward (HF's …ForCausalLM.forward): the decoder, logits of the last `logitsToKeep`
  * positions (every position with 0, HF's default) through lmHead, and the loss when labels are given.

@@ -7,7 +7,15 @@ import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { GradientCheckpointingLayer, checkCacheAllowed } from "../gradient_checkpointing.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
-import { PreTrainedModel, causalLmForward, type BaseModelOutput, type ForwardOptions, type LogitsOutput, type RowDecoder } from "../modeling_utils.js";
+import {
+  PreTrainedModel,
+  causalLmForward,
+  rowDecoderForward,
+  type BaseModelOutput,
+  type ForwardOptions,
+  type LogitsOutput,
+  type RowDecoder,
+} from "../modeling_utils.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
 import type { DecoderInputs } from "../llama/modeling_llama.js";
@@ -226,9 +234,7 @@ export class GPT2Model extends GPT2PreTrainedModel implements RowDecoder<Decoder
     if (o.init !== false) this.postInit();
   }
   forward(inputs: DecoderInputs, o: ForwardOptions = {}): BaseModelOutput {
-    const unpad = this.unpadding(inputs, o);
-    const out = this.decode(inputs, o, unpad);
-    return unpad ? { lastHiddenState: unpad.scatter(out.lastHiddenState) } : out;
+    return rowDecoderForward(this, inputs, o);
   }
 
   /** The unpadding forward runs these inputs on, or null for the padded batch (decoderUnpadding). */

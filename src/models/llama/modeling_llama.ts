@@ -12,6 +12,7 @@ import { PretrainedConfig, type Json } from "../configuration_utils.js";
 import {
   PreTrainedModel,
   causalLmForward,
+  rowDecoderForward,
   type BaseModelOutput,
   type ForwardOptions,
   type LogitsOutput,
@@ -314,9 +315,7 @@ export class LlamaModel extends LlamaPreTrainedModel implements RowDecoder<Decod
   }
 
   forward(inputs: DecoderInputs, o: ForwardOptions = {}): BaseModelOutput {
-    const unpad = this.unpadding(inputs, o);
-    const out = this.decode(inputs, o, unpad);
-    return unpad ? { lastHiddenState: unpad.scatter(out.lastHiddenState) } : out;
+    return rowDecoderForward(this, inputs, o);
   }
 
   /** The unpadding forward runs these inputs on, or null for the padded batch (decoderUnpadding). */
