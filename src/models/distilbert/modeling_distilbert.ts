@@ -217,7 +217,7 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     if (!ids) throw new TypeError("DistilBertModel.forward: input_ids is required");
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     let x = this.embeddings.forward(ids);
-    const plain = !o.outputHiddenStates && !o.outputAttentions && rowsExact(this, mask.device);
+    const plain = !o.outputHiddenStates && !o.outputAttentions && (this.unpadTokens || this.firstTokenOnly) && rowsExact(this, mask.device);
     const unpad = this.unpadTokens && plain ? Unpadded.of(mask) : null;
     const layers = [...this.transformer.layer];
     const first = this.firstTokenOnly && plain && layers.length > 0 ? FirstTokens.of(mask, unpad) : null;

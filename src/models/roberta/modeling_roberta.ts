@@ -319,7 +319,7 @@ export class RobertaModel extends RobertaPreTrainedModel {
     const mask = inputs.attention_mask ?? torch.onesLike(ids);
     const x = this.embeddings.forward(ids, inputs.token_type_ids, inputs.position_ids);
     const extended = extendedAttentionMask(mask, x.dtype);
-    const plain = !o.outputHiddenStates && !o.outputAttentions && rowsExact(this, mask.device);
+    const plain = !o.outputHiddenStates && !o.outputAttentions && (this.unpadTokens || this.firstTokenOnly) && rowsExact(this, mask.device);
     const unpad = this.unpadTokens && plain ? Unpadded.of(mask) : null;
     const first = this.firstTokenOnly && plain && this.encoder.layer.length > 0 ? FirstTokens.of(mask, unpad) : null;
     if (first) {
