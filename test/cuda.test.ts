@@ -411,9 +411,11 @@ test(
       torch.manualSeed(0);
       const model = (name === "bert" ? AutoModelForSequenceClassification : AutoModelForCausalLM).fromConfig(config);
       model.to({ device: "cuda" });
-      const switches = [...model.namedModules()].map(([, m]) => m).filter((m) => m instanceof BertModel || m instanceof LlamaModel);
+      const switches = [...model.namedModules()]
+        .map(([, m]) => m)
+        .filter((m): m is BertModel | LlamaModel => m instanceof BertModel || m instanceof LlamaModel);
       const run = (unpad: boolean, train: boolean) => {
-        for (const m of switches) if (m instanceof BertModel || m instanceof LlamaModel) m.unpadTokens = unpad;
+        for (const m of switches) m.unpadTokens = unpad;
         model.train(train);
         model.zeroGrad();
         torch.manualSeed(3);
