@@ -9,11 +9,11 @@ export {
   type BaseModelOutput,
   type ModelWithOutput,
   type HeadOutput,
-  causalLmLoss,
   type ForwardOptions,
   type FromPretrainedOptions,
   type LoadingInfo,
 } from "./modeling_utils.js";
+export { causalLmLoss } from "./causal_lm.js";
 export {
   AutoConfig,
   AutoModel,

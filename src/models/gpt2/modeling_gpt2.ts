@@ -7,15 +7,8 @@ import type { Tensor } from "../../torch/index.js";
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, F, init } from "../../nn/index.js";
 import { GradientCheckpointingLayer, checkCacheAllowed } from "../gradient_checkpointing.js";
 import { PretrainedConfig, type Json } from "../configuration_utils.js";
-import {
-  PreTrainedModel,
-  causalLmForward,
-  rowDecoderForward,
-  type BaseModelOutput,
-  type ForwardOptions,
-  type LogitsOutput,
-  type RowDecoder,
-} from "../modeling_utils.js";
+import { PreTrainedModel, type BaseModelOutput, type ForwardOptions, type LogitsOutput } from "../modeling_utils.js";
+import { causalLmForward, rowDecoderForward, type RowDecoder } from "../causal_lm.js";
 import { activation, type Activation } from "../activations.js";
 import { generate, type GenerationOptions } from "../generation.js";
 import type { DecoderInputs } from "../llama/modeling_llama.js";
