@@ -8,12 +8,25 @@ import { F } from "../src/nn/index.js";
 
 const cpu = torch.backends.cpu;
 
+/** fn on two threads: the noise of a large tensor is tempered in pieces, one per thread. */
+function onTwoThreads(fn: () => void): void {
+  const before = torch.getNumThreads();
+  torch.setNumThreads(2);
+  try {
+    torch.tidy(fn);
+  } finally {
+    torch.setNumThreads(before);
+  }
+}
+
 /** Dropout of x under seed, with the next three uniform draws (where the generator was left) and x's gradient of Σ y·w. */
-function drawn(x: torch.Tensor, p: number, seed: number, onePass: boolean): { y: torch.Tensor; next: torch.Tensor; grad: torch.Tensor } {
+function drawn(x: torch.Tensor, p: number, seed: number, onePass: boolean, drawnBefore = 0): { y: torch.Tensor; next: torch.Tensor; grad: torch.Tensor } {
   const before = cpu.dropoutInOnePass;
   cpu.dropoutInOnePass = onePass;
   try {
     torch.manualSeed(seed);
+    // Each float of torch.rand takes one mt19937 word: the dropout then starts inside a state block.
+    if (drawnBefore > 0) torch.rand([drawnBefore]);
     const leaf = x.detach().requiresGrad_(true);
     const y = F.dropout(leaf, p, true);
     const next = torch.rand([3]);
@@ -27,7 +40,7 @@ function drawn(x: torch.Tensor, p: number, seed: number, onePass: boolean): { y:
 
 test("dropout in one pass equals libtorch's at::dropout bit for bit: outputs, gradients and the generator after", () => {
   assert.equal(cpu.dropoutInOnePass, true, "on by default");
-  torch.tidy(() => {
+  onTwoThreads(() => {
     torch.manualSeed(0);
     const shapes = [[1], [3, 5, 7], [8, 70, 128], [2, 2, 33, 33]];
     const cases = shapes.flatMap((shape) => (["float32", "float64", "bfloat16"] as const).map((dtype) => [shape, dtype] as const));
@@ -43,6 +56,19 @@ test("dropout in one pass equals libtorch's at::dropout bit for bit: outputs, gr
         const kept = ours.y.ne(0).to("float32").mean().item();
         if (ours.y.numel() > 10000) assert.ok(Math.abs(kept - (1 - p)) < 0.02, `${what}: ${kept} kept`);
       }
+    }
+    // Started inside the generator's state block (an odd word, the block's last), and a tensor of more
+    // than one chunk (2¹⁸ elements, drawn and then tempered chunk by chunk over the threads).
+    for (const [shape, drawnBefore] of [
+      [[5, 7], 1],
+      [[3, 111], 622],
+      [[2, 300, 500], 623],
+      [[1, 1 << 18], 3],
+    ] as const) {
+      const x = torch.randn([...shape]);
+      const ours = drawn(x, 0.1, 13, true, drawnBefore);
+      const theirs = drawn(x, 0.1, 13, false, drawnBefore);
+      assert.ok(ours.y.equal(theirs.y) && ours.next.equal(theirs.next), `[${shape}] after ${drawnBefore} words`);
     }
     // Not contiguous, and p at the ends, take libtorch's path and stay its numbers.
     const t = torch.randn([6, 9]).transpose(0, 1);
@@ -68,7 +94,7 @@ test("dropout in one pass draws PyTorch's mask for the same seed", () => {
 });
 
 test("dropoutRows is libtorch's dropout of the whole [rows, h] tensor on index's rows: only those rows' noise written, every row's drawn", () => {
-  torch.tidy(() => {
+  onTwoThreads(() => {
     const rows = 9;
     const indexes: [string, number[]][] = [
       ["ascending", [0, 2, 3, 7]],
@@ -78,7 +104,7 @@ test("dropoutRows is libtorch's dropout of the whole [rows, h] tensor on index's
       ["no row", []],
     ];
     for (const dtype of ["float32", "float64", "bfloat16"] as const) {
-      for (const h of [1, 5, 700, 3000]) {
+      for (const h of [1, 5, 700, 3000, 40000]) {
         const full = torch.randn([rows, h]).to(dtype);
         for (const [what, rowsKept] of indexes) {
           const index = torch.tensor(rowsKept, { dtype: "int64" });

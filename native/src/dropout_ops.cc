@@ -6,7 +6,8 @@
 // generator through a serial TensorIterator kernel: random64() (two mt19937 outputs, the first the
 // high word), its low 53 bits × 2⁻⁵³ as a double in [0, 1), and 1 where that is below p. That costs
 // ~7 ns an element, a sixth of a bert-tiny training step on two cores. Here the same draws come from a
-// copy of the generator's engine in one vectorized loop, the noise value written directly (1 ÷ (1 − p)
+// copy of the generator's engine — its state regenerated and its words copied out serially, tempered
+// and compared in vectorized loops split over the threads — the noise value written directly (1 ÷ (1 − p)
 // as div_ computes it in the tensor's dtype, or 0), and the engine put back: the same noise, bit for
 // bit, and the generator left where bernoulli_ leaves it (test/dropout.test.ts compares both), for
 // float32, float64 and bfloat16 tensors (the draws do not depend on the dtype). Anything else
@@ -16,6 +17,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+#include <ATen/Parallel.h>
 #include <fstream>
 #include <mutex>
 #include <stdexcept>
@@ -37,50 +43,56 @@ static bool BernoulliDrawsFromMt19937() {
   return mt;
 }
 
-// The next `count` outputs of the mt19937 whose state is `s`, as count calls of at::mt19937's
-// operator() would give them (--left_, regenerate at 0, temper state_[next_++]), written to out and s
-// advanced: the outputs left in the state are tempered in a loop the compiler vectorizes, and `engine`
-// only regenerates the state (its next_state is private: one call through it when left_ reaches 1).
-static void Mt19937Draws(at::mt19937& engine, at::mt19937_data_pod& s, uint32_t* out, int64_t count) {
+// at::mt19937's next_state, on the state's words in place: the same recurrence, written as three
+// loops without a running pointer so that the compiler vectorizes them (each reads words at least 227
+// places away from the one it writes, or ones it has not written yet). The engine's own next_state is
+// private and scalar, and reaching it costs two copies of the 2.5 KB state per 624 words.
+__attribute__((target_clones("avx2", "default"))) static void Mt19937Twist(uint32_t* st) {
+  constexpr int n = at::MERSENNE_STATE_N, m = at::MERSENNE_STATE_M;
+  auto twist = [](uint32_t u, uint32_t v) { return (((u & at::UMASK) | (v & at::LMASK)) >> 1) ^ ((0u - (v & 1u)) & at::MATRIX_A); };
+  for (int i = 0; i < n - m; i++) st[i] = st[i + m] ^ twist(st[i], st[i + 1]);
+  for (int i = n - m; i < n - 1; i++) st[i] = st[i + m - n] ^ twist(st[i], st[i + 1]);
+  st[n - 1] = st[m - 1] ^ twist(st[n - 1], st[0]);
+}
+
+// The next `count` words of the mt19937 whose state is `s`, untempered, as count calls of at::mt19937's
+// operator() would take them (--left_, regenerate at 0, then state_[next_++]), copied to out (or only
+// passed over when out is null: the draws of rows nobody reads cost only the regeneration).
+static void Mt19937Words(at::mt19937_data_pod& s, uint32_t* out, int64_t count) {
   int64_t k = 0;
   while (k < count) {
     if (s.left_ == 1) {
-      engine.set_data(s);
-      out[k++] = engine();
-      s = engine.data();
+      Mt19937Twist(s.state_.data());
+      s.left_ = at::MERSENNE_STATE_N;
+      s.next_ = 0;
+      if (out) out[k] = s.state_[0];
+      s.next_ = 1;
+      k++;
       continue;
     }
     const int64_t take = std::min<int64_t>(s.left_ - 1, count - k);
-    const uint32_t* src = s.state_.data() + s.next_;
-    for (int64_t j = 0; j < take; j++) {
-      uint32_t y = src[j];
-      y ^= (y >> 11);
-      y ^= (y << 7) & 0x9d2c5680;
-      y ^= (y << 15) & 0xefc60000;
-      y ^= (y >> 18);
-      out[k + j] = y;
-    }
+    if (out) std::memcpy(out + k, s.state_.data() + s.next_, static_cast<size_t>(take) * sizeof(uint32_t));
     s.next_ += static_cast<uint32_t>(take);
     s.left_ -= static_cast<int>(take);
     k += take;
   }
 }
 
-// Advances the mt19937 whose state is `s` by `count` outputs without computing them: the outputs a
-// caller would throw away (the noise of rows nobody reads) cost only the state's regeneration.
-static void Mt19937Skip(at::mt19937& engine, at::mt19937_data_pod& s, int64_t count) {
-  while (count > 0) {
-    if (s.left_ == 1) {
-      engine.set_data(s);
-      engine();
-      s = engine.data();
-      count--;
-      continue;
-    }
-    const int64_t take = std::min<int64_t>(s.left_ - 1, count);
-    s.next_ += static_cast<uint32_t>(take);
-    s.left_ -= static_cast<int>(take);
-    count -= take;
+static inline uint32_t Temper(uint32_t y) {
+  y ^= (y >> 11);
+  y ^= (y << 7) & 0x9d2c5680;
+  y ^= (y << 15) & 0xefc60000;
+  return y ^ (y >> 18);
+}
+
+// Noise from untempered word pairs: element i is random64() of words 2i (high) and 2i + 1 (low),
+// tempered; its low 53 bits below `below` (bernoulli_'s u < 1 − p, see DropoutNoise) keep it. The
+// values are written as bit patterns (kept's, or zero's) so that one loop serves every dtype.
+template <typename bits_t>
+__attribute__((target_clones("avx2", "default"))) static void NoiseFromWords(const uint32_t* words, bits_t* out, int64_t count, uint64_t below, bits_t kept) {
+  for (int64_t i = 0; i < count; i++) {
+    const uint64_t x = (static_cast<uint64_t>(Temper(words[2 * i]) & 0x1FFFFF) << 32) | Temper(words[2 * i + 1]);
+    out[i] = x < below ? kept : bits_t(0);
   }
 }
 
@@ -118,41 +130,57 @@ at::Tensor DropoutNoise(const at::Tensor& like, int64_t rows, double p, const at
   // A kept element's value as libtorch's div_ computes it in this dtype (bfloat16 divides in float and
   // rounds): 1 ÷ (1 − p) on a one-element tensor.
   const at::Tensor keptValue = at::ones({1}, noise.options()).div_(1 - p);
-  // Drawn in rows of rowSize elements; with an index only its rows are written (the others' draws
-  // are skipped over), each where index puts it.
-  int64_t rowSize = 1;
-  for (size_t d = 1; d < shape.size(); d++) rowSize *= shape[d];
-  if (!index) rowSize = noise.numel();
-  const int64_t drawRows = index ? rows : 1;
   // u = x · 2⁻⁵³ < 1 − p, for the integer x < 2⁵³: x < ⌈(1 − p) · 2⁵³⌉ (the scaling by 2⁵³ is exact).
   const uint64_t below = static_cast<uint64_t>(std::ceil((1 - p) * 9007199254740992.0));
+  // Drawn in rows of rowSize elements: with an index, the [rows, h] tensor's rows, only index's
+  // written (each where index puts it) and the others' draws passed over; without, the tensor in
+  // pieces of at most kChunk elements, the last one shorter. Each chunk of rows takes two passes:
+  // its words, in the generator's order (serial: each state block follows from the last), then the
+  // tempering and comparisons, which are independent per element and split over the threads.
+  constexpr int64_t kChunk = int64_t{1} << 18;
+  int64_t rowSize = 1;
+  for (size_t d = 1; d < shape.size(); d++) rowSize *= shape[d];
+  const int64_t total = index ? rows * rowSize : noise.numel();
+  if (!index) rowSize = std::min(std::max<int64_t>(total, 1), kChunk);
+  const int64_t drawRows = index ? rows : (total + rowSize - 1) / rowSize;
+  const int64_t rowsPerChunk = std::max<int64_t>(1, kChunk / std::max<int64_t>(rowSize, 1));
+  std::unique_ptr<uint32_t[]> words(new uint32_t[static_cast<size_t>(2 * std::min(rowsPerChunk, drawRows) * rowSize)]);
+  struct Written {
+    int64_t dest, len;  // the output row it goes to, and its elements
+  };
+  std::vector<Written> written;  // the chunk's rows in the order of their words
   auto* gen = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
   std::lock_guard<std::mutex> lock(gen->mutex_);
   at::mt19937 engine = gen->engine();
   at::mt19937_data_pod state = engine.data();
-  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, dtype, "dropoutNoise", [&] {
-    scalar_t* base = noise.data_ptr<scalar_t>();
-    const scalar_t kept = keptValue.data_ptr<scalar_t>()[0];
-    const scalar_t dropped = static_cast<scalar_t>(0);
-    constexpr int64_t kBlock = 2048;
-    uint32_t draws[2 * kBlock];
-    for (int64_t r = 0; r < drawRows; r++) {
-      const int64_t dest = index ? place[static_cast<size_t>(r)] : 0;
-      if (dest < 0) {
-        Mt19937Skip(engine, state, 2 * rowSize);
-        continue;
+  auto fill = [&](auto* out, auto keptBits) {
+    for (int64_t first = 0; first < drawRows; first += rowsPerChunk) {
+      written.clear();
+      int64_t n = 0;
+      for (int64_t r = first; r < std::min(drawRows, first + rowsPerChunk); r++) {
+        const int64_t dest = index ? place[static_cast<size_t>(r)] : r;
+        const int64_t len = std::min(rowSize, total - r * rowSize);
+        Mt19937Words(state, dest < 0 ? nullptr : words.get() + 2 * n, 2 * len);
+        if (dest < 0) continue;
+        written.push_back({dest, len});
+        n += len;
       }
-      scalar_t* out = base + dest * rowSize;
-      for (int64_t start = 0; start < rowSize; start += kBlock) {
-        const int64_t len = std::min(kBlock, rowSize - start);
-        Mt19937Draws(engine, state, draws, 2 * len);
-        for (int64_t i = 0; i < len; i++) {
-          const uint64_t x = (static_cast<uint64_t>(draws[2 * i] & 0x1FFFFF) << 32) | draws[2 * i + 1];
-          out[start + i] = x < below ? kept : dropped;
+      // Every row but a chunk's last is rowSize long, so element e of the chunk is in row e / rowSize.
+      at::parallel_for(0, n, 16384, [&](int64_t begin, int64_t end) {
+        while (begin < end) {
+          const Written& w = written[static_cast<size_t>(begin / rowSize)];
+          const int64_t offset = begin % rowSize, len = std::min(end - begin, w.len - offset);
+          NoiseFromWords(words.get() + 2 * begin, out + w.dest * rowSize + offset, len, below, keptBits);
+          begin += len;
         }
-      }
+      });
     }
-  });
+  };
+  switch (c10::elementSize(dtype)) {
+    case 2: fill(static_cast<uint16_t*>(noise.data_ptr()), *static_cast<const uint16_t*>(keptValue.data_ptr())); break;
+    case 4: fill(static_cast<uint32_t*>(noise.data_ptr()), *static_cast<const uint32_t*>(keptValue.data_ptr())); break;
+    default: fill(static_cast<uint64_t*>(noise.data_ptr()), *static_cast<const uint64_t*>(keptValue.data_ptr())); break;
+  }
   engine.set_data(state);
   gen->set_engine(engine);
   return noise;
