@@ -15,16 +15,15 @@
 // libtorch's own ops, as does everything when torch.backends.cpu.dropoutInOnePass is off.
 #include "common.h"
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <memory>
-#include <utility>
-#include <vector>
-#include <ATen/Parallel.h>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 namespace ft {
 
@@ -64,7 +63,6 @@ static void Mt19937Words(at::mt19937_data_pod& s, uint32_t* out, int64_t count) 
     if (s.left_ == 1) {
       Mt19937Twist(s.state_.data());
       s.left_ = at::MERSENNE_STATE_N;
-      s.next_ = 0;
       if (out) out[k] = s.state_[0];
       s.next_ = 1;
       k++;
